@@ -1,0 +1,79 @@
+"""Structured logs: JSON off a terminal, readable on one; ids bound per request.
+
+Bind ``request_id``, ``conversation_id`` and ``trace_id`` at each entry point with
+:func:`bind_ids`; every log line in that task carries them (structlog contextvars).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+_SECRET_PATTERNS = [
+    re.compile(r"xox[abprs]-[A-Za-z0-9-]{6,}"),  # Slack tokens
+    re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
+    re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style keys
+    re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),  # AWS access key ids
+    re.compile(r"(?i)(password|secret|token|api_key)=([^\s&]+)"),
+]
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like a credential."""
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups >= 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}=***", text)
+        else:
+            text = pattern.sub("***", text)
+    return text
+
+
+def _redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in list(event_dict.items()):
+        if isinstance(value, str):
+            event_dict[key] = redact(value)
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Configure structlog and the standard library once per process."""
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer]
+        if as_json
+        else [*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    for noisy in ("aiohttp.access", "httpx", "urllib3", "botocore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def bind_ids(**ids: Any) -> Iterator[None]:
+    """Bind ids (request_id, conversation_id, trace_id...) for the log lines in this block."""
+    clean = {k: v for k, v in ids.items() if v is not None}
+    with structlog.contextvars.bound_contextvars(**clean):
+        yield

@@ -1,0 +1,134 @@
+"""Settings, read from ``ARCHOPS_*`` environment variables and an optional ``.env`` file.
+
+Build them in a composition root (``Settings()``), never at import time. Secrets are
+``SecretStr`` with no default: they are never printed (``describe()`` shows set/unset only).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "todo", "secret", "your-token-here"}
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "archops"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # where archops keeps its files (SQLite database, embedded Redis AOF, generated modules)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # Redis: when unset, `archops up` starts an embedded redis-server in data_dir
+    redis_url: str | None = None
+    redis_prefix: str = "archops"
+    # system of record: SQLite in data_dir unless a URL says otherwise
+    database_url: str | None = None
+
+    # ingress
+    partitions: int = Field(default=16, ge=1, le=1024)
+    lease_ttl_ms: int = Field(default=5000, ge=200)  # also the visibility timeout of a pending entry
+    max_deliveries: int = Field(default=3, ge=1, le=100)
+    max_message_chars: int = Field(default=8000, ge=100)
+    worker_concurrency: int = Field(default=64, ge=1)
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
+
+    # egress
+    event_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
+    event_maxlen: int = Field(default=10_000, ge=100)
+    client_ttl_s: int = Field(default=60, ge=5)
+
+    # web
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+
+    # tracing
+    zipkin_endpoint: str | None = None
+    service_name: str = "archops"
+
+    # logging
+    log_level: str = "INFO"
+    log_format: str = "auto"  # auto | json | console
+
+    # LLM (optional: the offline engine runs when no model is configured)
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+
+    # GitHub
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_repo: str | None = None
+
+    # AWS
+    aws_region: str = "us-east-1"
+    aws_endpoint_url: str | None = None
+
+    @field_validator(
+        "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token"
+    )
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder, not a real secret")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in {"auto", "json", "console"}:
+            raise ValueError("must be auto, json or console")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "archops.sqlite3"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    def describe(self) -> dict[str, Any]:
+        """Every setting with secrets masked: what `archops doctor` prints."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "set (hidden)"
+            elif value is None:
+                out[name] = None
+            else:
+                out[name] = str(value) if isinstance(value, Path) else value
+        if self.database_url:
+            out["database_url"] = _mask_url(self.database_url)
+        if self.redis_url:
+            out["redis_url"] = _mask_url(self.redis_url)
+        return out
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password inside a URL (``redis://:pw@host`` -> ``redis://:***@host``)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

@@ -1,0 +1,1 @@
+"""archops scanner."""
