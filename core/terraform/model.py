@@ -1,0 +1,320 @@
+"""The typed Terraform module model: values, expressions, blocks and a module of files.
+
+archops never pastes strings together to produce Terraform. Everything a blueprint emits is built
+from these types and rendered by :mod:`core.terraform.hcl`, so the output always parses and every
+literal is escaped. Expressions (references, function calls, templates, conditionals) are typed
+too, which lets the combiner and the diagram see which resource refers to which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from core.errors import ValidationError
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def check_identifier(name: str, what: str = "name") -> str:
+    """Refuse a name Terraform would not accept as an identifier (resource, variable...)."""
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ValidationError(
+            f"{what} {name!r} is not a valid Terraform identifier",
+            hint="use letters, digits, '_' and '-', starting with a letter or '_'",
+        )
+    return name
+
+
+class Expr:
+    """An HCL expression (rendered without quotes)."""
+
+    def refs(self) -> Iterator[Ref]:
+        """Every reference inside this expression (for dependency and diagram edges)."""
+        return iter(())
+
+
+Value = Union[None, bool, int, float, str, Expr, Sequence["Value"], Mapping[str, "Value"]]
+
+
+def iter_refs(value: Any) -> Iterator[Ref]:
+    """Walk a value and yield the references it contains."""
+    if isinstance(value, Expr):
+        yield from value.refs()
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from iter_refs(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from iter_refs(item)
+
+
+SPLAT = "*"
+
+
+@dataclass(frozen=True)
+class Ref(Expr):
+    """A traversal: ``aws_vpc.main.id``, ``var.region``, ``aws_subnet.private[*].id``.
+
+    Parts are attribute names; an ``int`` or an :class:`Expr` part is an index (``[0]``,
+    ``[count.index]``) and ``"*"`` a splat (``[*]``).
+    """
+
+    parts: tuple[str | int | Expr, ...]
+
+    def __init__(self, *parts: str | int | Expr) -> None:
+        if not parts or not isinstance(parts[0], str) or parts[0] == SPLAT:
+            raise ValidationError(f"a reference must start with a name, got {parts!r}")
+        for part in parts:
+            if isinstance(part, str) and part != SPLAT:
+                check_identifier(part, "reference part")
+        object.__setattr__(self, "parts", tuple(parts))
+
+    def attr(self, *more: str | int | Expr) -> Ref:
+        return Ref(*self.parts, *more)
+
+    @property
+    def address(self) -> str | None:
+        """The resource address it points at (``aws_vpc.main``, ``data.x.y``), if any."""
+        names = [p for p in self.parts if isinstance(p, str) and p != SPLAT]
+        if self.parts[0] in {"var", "local", "count", "each", "path", "terraform", "self"}:
+            return None
+        if self.parts[0] == "data" and len(names) >= 3:
+            return f"data.{names[1]}.{names[2]}"
+        if self.parts[0] == "module" and len(names) >= 2:
+            return f"module.{names[1]}"
+        if len(names) >= 2:
+            return f"{names[0]}.{names[1]}"
+        return None
+
+    def refs(self) -> Iterator[Ref]:
+        yield self
+        for part in self.parts:
+            if isinstance(part, Expr):
+                yield from part.refs()
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A function call: ``cidrsubnet(var.cidr, 4, count.index)``, ``jsonencode({...})``."""
+
+    name: str
+    args: tuple[Any, ...]
+
+    def __init__(self, name: str, *args: Any) -> None:
+        check_identifier(name, "function name")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", tuple(args))
+
+    def refs(self) -> Iterator[Ref]:
+        for arg in self.args:
+            yield from iter_refs(arg)
+
+
+@dataclass(frozen=True)
+class Template(Expr):
+    """A string template: literal parts are escaped, expression parts become ``${...}``."""
+
+    parts: tuple[Any, ...]
+
+    def __init__(self, *parts: str | Expr) -> None:
+        object.__setattr__(self, "parts", tuple(parts))
+
+    def refs(self) -> Iterator[Ref]:
+        for part in self.parts:
+            yield from iter_refs(part)
+
+
+@dataclass(frozen=True)
+class Op(Expr):
+    """A binary operation: ``var.count > 1``, ``var.env == "prod"``."""
+
+    left: Any
+    op: str
+    right: Any
+
+    _OPS = frozenset({"==", "!=", "<", ">", "<=", ">=", "&&", "||", "+", "-", "*", "/", "%"})
+
+    def __post_init__(self) -> None:
+        if self.op not in self._OPS:
+            raise ValidationError(f"unsupported operator {self.op!r}")
+
+    def refs(self) -> Iterator[Ref]:
+        yield from iter_refs(self.left)
+        yield from iter_refs(self.right)
+
+
+@dataclass(frozen=True)
+class Cond(Expr):
+    """A conditional: ``cond ? a : b``."""
+
+    cond: Any
+    then: Any
+    otherwise: Any
+
+    def refs(self) -> Iterator[Ref]:
+        for value in (self.cond, self.then, self.otherwise):
+            yield from iter_refs(value)
+
+
+@dataclass(frozen=True)
+class Keyword(Expr):
+    """A bare keyword where Terraform wants one (``create_before_destroy`` values aside)."""
+
+    word: str
+
+    def __post_init__(self) -> None:
+        check_identifier(self.word, "keyword")
+
+
+def var(name: str) -> Ref:
+    return Ref("var", name)
+
+
+def local(name: str) -> Ref:
+    return Ref("local", name)
+
+
+def jsonencode(value: Value) -> Call:
+    """A policy document as ``jsonencode({...})``: typed, escaped, no heredocs."""
+    return Call("jsonencode", value)
+
+
+@dataclass
+class Block:
+    """A block: ``type "label" "label" { attributes... nested blocks... }``.
+
+    ``attrs`` keep their insertion order; ``blocks`` render after them. ``tail`` holds
+    attributes and blocks that convention puts last (``lifecycle``, ``depends_on``).
+    """
+
+    type: str
+    labels: tuple[str, ...] = ()
+    attrs: dict[str, Any] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        check_identifier(self.type, "block type")
+        self.labels = tuple(self.labels)
+        for name in self.attrs:
+            check_identifier(name, f"argument of {self.type}")
+
+    def set(self, name: str, value: Any) -> Block:
+        check_identifier(name, f"argument of {self.type}")
+        self.attrs[name] = value
+        return self
+
+    def add(self, *blocks: Block) -> Block:
+        self.blocks.extend(blocks)
+        return self
+
+    def refs(self) -> Iterator[Ref]:
+        yield from iter_refs(self.attrs)
+        for block in self.blocks:
+            yield from block.refs()
+
+
+def block(type_: str, *labels: str, **attrs: Any) -> Block:
+    """A nested block (``ingress { ... }``) or a top-level one with labels."""
+    return Block(type_, labels, dict(attrs))
+
+
+def resource(rtype: str, name: str, *children: Block, comment: str | None = None, **attrs: Any) -> Block:
+    """A ``resource "type" "name"`` block; ``depends_on``/``lifecycle`` go last as convention says."""
+    check_identifier(rtype, "resource type")
+    check_identifier(name, "resource name")
+    meta = {k: attrs.pop(k) for k in ("count", "for_each", "provider") if k in attrs}
+    depends_on = attrs.pop("depends_on", None)
+    out = Block("resource", (rtype, name), {**meta, **attrs}, list(children), comment=comment)
+    if depends_on:
+        out.attrs["depends_on"] = list(depends_on)
+    return out
+
+
+def data(dtype: str, name: str, *children: Block, **attrs: Any) -> Block:
+    check_identifier(dtype, "data source type")
+    check_identifier(name, "data source name")
+    return Block("data", (dtype, name), dict(attrs), list(children))
+
+
+def variable(
+    name: str,
+    type_: str,
+    description: str,
+    default: Any = ...,
+    *,
+    sensitive: bool = False,
+    validation: tuple[Expr, str] | None = None,
+) -> Block:
+    """A ``variable`` block; ``type_`` is a type constraint such as ``string`` or ``list(string)``."""
+    attrs: dict[str, Any] = {"description": description, "type": TypeExpr(type_)}
+    if default is not ...:
+        attrs["default"] = default
+    if sensitive:
+        attrs["sensitive"] = True
+    out = Block("variable", (check_identifier(name, "variable name"),), attrs)
+    if validation is not None:
+        condition, message = validation
+        out.add(block("validation", condition=condition, error_message=message))
+    return out
+
+
+def output(name: str, value: Any, description: str, *, sensitive: bool = False) -> Block:
+    attrs: dict[str, Any] = {"description": description, "value": value}
+    if sensitive:
+        attrs["sensitive"] = True
+    return Block("output", (check_identifier(name, "output name"),), attrs)
+
+
+_TYPE = re.compile(r"^(string|number|bool|any|(list|set|map)\((string|number|bool|any)\))$")
+
+
+@dataclass(frozen=True)
+class TypeExpr(Expr):
+    """A type constraint (``string``, ``list(string)``, ``map(string)``)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not _TYPE.match(self.text):
+            raise ValidationError(f"unsupported type constraint {self.text!r}")
+
+
+@dataclass
+class Module:
+    """A root module: file name -> blocks, rendered file by file."""
+
+    files: dict[str, list[Block]] = field(default_factory=dict)
+
+    def add(self, file: str, *blocks: Block) -> None:
+        if not file.endswith(".tf") or "/" in file:
+            raise ValidationError(f"module file {file!r} must be a plain '*.tf' name")
+        self.files.setdefault(file, []).extend(blocks)
+
+    def blocks(self) -> Iterator[tuple[str, Block]]:
+        for file, blocks in self.files.items():
+            for item in blocks:
+                yield file, item
+
+    def addresses(self) -> dict[str, Block]:
+        """Every resource and data source by address (``aws_vpc.main``, ``data.x.y``)."""
+        out: dict[str, Block] = {}
+        for _file, item in self.blocks():
+            if item.type == "resource":
+                address = ".".join(item.labels)
+            elif item.type == "data":
+                address = "data." + ".".join(item.labels)
+            else:
+                continue
+            if address in out:
+                raise ValidationError(f"{address} is defined twice in the module")
+            out[address] = item
+        return out
+
+    def render(self) -> dict[str, str]:
+        from core.terraform.hcl import render_file
+
+        return {name: render_file(blocks) for name, blocks in sorted(self.files.items()) if blocks}
