@@ -1,0 +1,11 @@
+"""The Redis message bus: ingress streams, the worker that consumes them, per-conversation events.
+
+The public surface is what the edges and workers need; see the modules for the guarantees.
+"""
+
+from core.bus.egress import EventLog
+from core.bus.ingress import Submitter, SubmitResult
+from core.bus.keys import GROUP, Keys
+from core.bus.worker import Worker
+
+__all__ = ["GROUP", "EventLog", "Keys", "SubmitResult", "Submitter", "Worker"]

@@ -1,0 +1,59 @@
+"""Every Redis key the bus uses, in one place, under one prefix (tests use their own)."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+GROUP = "workers"
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "archops"
+    partitions: int = 16
+
+    def partition_of(self, conversation_id: str) -> int:
+        """Stable partition of a conversation: all its requests go to one stream, in order."""
+        return zlib.crc32(conversation_id.encode()) % self.partitions
+
+    def ingress(self, partition: int) -> str:
+        return f"{self.prefix}:in:{partition}"
+
+    def lease(self, partition: int) -> str:
+        return f"{self.prefix}:lease:{partition}"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}:workers"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}:dead"
+
+    def idem(self, idempotency_key: str) -> str:
+        return f"{self.prefix}:idem:{idempotency_key}"
+
+    def request(self, request_id: str) -> str:
+        """Hash per request: attempts, status, and the record of its events and effects."""
+        return f"{self.prefix}:req:{request_id}"
+
+    def events(self, conversation_id: str) -> str:
+        return f"{self.prefix}:ev:{conversation_id}"
+
+    def watchers(self, conversation_id: str) -> str:
+        """Sorted set of client ids following a conversation, scored by expiry (ms)."""
+        return f"{self.prefix}:watch:{conversation_id}"
+
+    def client_prefix(self) -> str:
+        return f"{self.prefix}:client:"
+
+    def client(self, client_id: str) -> str:
+        """Which web instance holds a client's SSE connection (with a TTL)."""
+        return f"{self.client_prefix()}{client_id}"
+
+    def instance_prefix(self) -> str:
+        return f"{self.prefix}:inst:"
+
+    def instance_channel(self, instance_id: str) -> str:
+        return f"{self.instance_prefix()}{instance_id}"
