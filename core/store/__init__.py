@@ -1,10 +1,11 @@
 """archops' system of record (SQLite or PostgreSQL) and the LangGraph checkpointer beside it.
 
-    store = await Store.open(settings.effective_database_url)   # migrates to head first
-    async with open_checkpointer(settings.effective_database_url) as saver: ...
+store = await Store.open(settings.effective_database_url)   # migrates to head first
+async with open_checkpointer(settings.effective_database_url) as saver: ...
 """
 
-from core.store.checkpointer import open_checkpointer
+from typing import Any
+
 from core.store.migrate import SchemaStatus, schema_diff, schema_status, upgrade
 from core.store.models import (
     CONVERSATION_STATUSES,
@@ -31,3 +32,12 @@ __all__ = [
     "schema_status",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # the savers pull in LangGraph: import them only for processes that use them
+    if name == "open_checkpointer":
+        from core.store.checkpointer import open_checkpointer
+
+        return open_checkpointer
+    raise AttributeError(f"module 'core.store' has no attribute {name!r}")

@@ -17,7 +17,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.errors import ServiceUnavailable
 from core.store.migrate import PG_LOCK_KEY, sqlite_lock
@@ -51,28 +51,32 @@ async def _sqlite_saver(db: DatabaseUrl) -> AsyncIterator[AsyncSqliteSaver]:
 @asynccontextmanager
 async def _postgres_saver(db: DatabaseUrl, pool_size: int) -> AsyncIterator[AsyncPostgresSaver]:
     conninfo = db.libpq_conninfo
-    try:
-        # setup() is not safe when two workers start at once: serialise it on the store's lock
-        async with await AsyncConnection.connect(conninfo, autocommit=True) as lock_conn:
-            await lock_conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
-            pool = AsyncConnectionPool(
-                conninfo,
-                min_size=1,
-                max_size=pool_size,
-                open=False,
-                kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-            )
+    unreachable = ServiceUnavailable(
+        f"checkpoint database {db.masked()} cannot be reached",
+        hint="check ARCHOPS_DATABASE_URL (archops doctor)",
+    )
+    try:  # one plain connection first: a refused connection fails here at once
+        lock_conn = await AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10)
+    except OperationalError as exc:
+        raise unreachable from exc
+    pool = AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=pool_size,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    async with lock_conn:
+        try:
             await pool.open(wait=True, timeout=10)
             saver = AsyncPostgresSaver(pool)
-            try:
-                await saver.setup()
-            finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
-    except OperationalError as exc:
-        raise ServiceUnavailable(
-            f"checkpoint database {db.masked()} cannot be reached: {exc}",
-            hint="check ARCHOPS_DATABASE_URL (archops doctor)",
-        ) from exc
+            # setup() is not safe when two workers start at once: queue on the store's lock
+            await lock_conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
+            await saver.setup()
+            await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
+        except (OperationalError, PoolTimeout) as exc:
+            await pool.close()
+            raise unreachable from exc
     try:
         yield saver
     finally:

@@ -93,7 +93,9 @@ def sync_engine(db: DatabaseUrl, *, connect_timeout: float = 10.0) -> Engine:
         engine = create_engine(db.sync_url, connect_args={"timeout": connect_timeout})
         event.listen(engine, "connect", sqlite_pragmas)
         return engine
-    return create_engine(db.sync_url, connect_args={"connect_timeout": max(1, int(connect_timeout))})
+    return create_engine(
+        db.sync_url, connect_args={"connect_timeout": max(1, int(connect_timeout))}
+    )
 
 
 def sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

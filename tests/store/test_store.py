@@ -110,7 +110,10 @@ async def test_a_request_moves_through_its_statuses(store: Store) -> None:
     assert running.action == {"question_id": "q1", "value": "eu-west-1"}
     assert running.trace_id == "0af7651916cd43dd8448eb211c80319c"
     failed = await store.mark_request(
-        env.request_id, "dead", error="GitHub said 401 for token=ghp_abcdefghijklmnopqrstuvwxyz", attempts=3
+        env.request_id,
+        "dead",
+        error="GitHub said 401 for token=ghp_abcdefghijklmnopqrstuvwxyz",
+        attempts=3,
     )
     assert failed.status == "dead" and failed.attempts == 3 and failed.finished_at is not None
     assert "ghp_abc" not in failed.error and "401" in failed.error
