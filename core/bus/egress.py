@@ -10,10 +10,12 @@ each client's SSE connection.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 
 from core.bus import scripts
 from core.bus.keys import Keys
@@ -98,15 +100,21 @@ class EventLog:
             pipe.delete(self.keys.client(client_id))
             await pipe.execute()
 
-    async def instance_messages(self, instance_id: str) -> AsyncIterator[Event]:
-        """Live events routed to ``instance_id`` (Pub/Sub); the caller dedupes by id."""
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+    async def subscribe(self, instance_id: str) -> PubSub:
+        """Subscribe to what is routed to ``instance_id``; returns once the server confirmed."""
+        pubsub = self.redis.pubsub()
         await pubsub.subscribe(self.keys.instance_channel(instance_id))
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                entry_id, _, body = str(message["data"]).partition("\n")
-                yield Event.from_fields(entry_id, {"body": body})
-        finally:
-            await pubsub.aclose()
+        async with asyncio.timeout(5):
+            while True:
+                message = await pubsub.get_message(timeout=1)
+                if message and message.get("type") == "subscribe":
+                    return pubsub
+
+    @staticmethod
+    async def messages(pubsub: PubSub) -> AsyncIterator[Event]:
+        """Live events from a subscription (the caller dedupes by id and closes it)."""
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            entry_id, _, body = str(message["data"]).partition("\n")
+            yield Event.from_fields(entry_id, {"body": body})

@@ -1,0 +1,253 @@
+"""The HTTP edge: the chat API, the SSE stream of a conversation's events, health.
+
+An edge only translates: a POST becomes an :class:`~core.envelope.Envelope` on the ingress bus,
+and a conversation's events come back as server-sent events. It holds no conversation state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError as PydanticValidationError
+
+from core.bus import EventLog, Submitter
+from core.envelope import Envelope, new_id
+from core.errors import ArchopsError, ServiceUnavailable, ValidationError
+from core.logging import bind_ids, get_logger
+from core.redis_client import RETRYABLE
+from core.tracing import inject_context, span
+from web.hub import Hub
+from web.sse import format_event, open_stream, stream_id_key
+
+log = get_logger("archops.web")
+ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+STREAM_ID_RE = re.compile(r"^\d{1,20}-\d{1,20}$")
+KEEPALIVE_S = 15.0
+DISCONNECT_CHECK_S = 0.5
+
+
+@dataclass
+class WebContext:
+    submitter: Submitter
+    events: EventLog
+    hub: Hub
+    instance_id: str
+    client_ttl_s: int = 60
+
+
+CTX = web.AppKey("ctx", WebContext)
+
+
+def error_response(status: int, code: str, message: str, hint: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if hint:
+        body["error"]["hint"] = hint
+    headers = {"Retry-After": "2"} if status == 503 else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _checked_id(value: str | None, what: str) -> str:
+    if value is None or not ID_RE.match(value):
+        raise ValidationError(
+            f"{what} must be 1-200 characters of letters, digits, '_', '.', ':' or '-'"
+        )
+    return value
+
+
+def envelope_from_json(payload: Any) -> Envelope:
+    """Build the envelope a POST /api/messages asks for, or say precisely what is wrong."""
+    if not isinstance(payload, dict):
+        raise ValidationError("the body must be a JSON object")
+    unknown = set(payload) - {
+        "conversation_id", "text", "action", "client_id", "idempotency_key",
+        "non_interactive", "user", "project_id",
+    }
+    if unknown:
+        raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    conversation_id = payload.get("conversation_id") or new_id("conv")
+    fields = {
+        "conversation_id": _checked_id(conversation_id, "conversation_id"),
+        "source": "web",
+        "user": payload.get("user") or "web",
+        "text": payload.get("text"),
+        "action": payload.get("action"),
+        "client_id": payload.get("client_id"),
+        "non_interactive": bool(payload.get("non_interactive", False)),
+        "project_id": payload.get("project_id"),
+    }
+    if payload.get("idempotency_key"):
+        fields["idempotency_key"] = _checked_id(payload["idempotency_key"], "idempotency_key")
+    try:
+        return Envelope(**fields)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ValidationError(f"{where}: {first['msg']}") from exc
+
+
+async def post_message(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    try:
+        payload = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(400, "bad_json", "the body is not valid JSON")
+    try:
+        envelope = envelope_from_json(payload)
+        with span("web.submit", conversation_id=envelope.conversation_id):
+            envelope = envelope.model_copy(update={"trace": inject_context()})
+            result = await ctx.submitter.submit(envelope)
+    except ValidationError as exc:
+        return error_response(400, "invalid_request", exc.message, exc.hint)
+    except ServiceUnavailable as exc:
+        return error_response(503, "unavailable", exc.message, exc.hint)
+    with bind_ids(request_id=result.request_id, conversation_id=envelope.conversation_id):
+        log.info("request accepted", duplicate=not result.accepted)
+    return web.json_response(
+        {
+            "request_id": result.request_id,
+            "conversation_id": envelope.conversation_id,
+            "accepted": result.accepted,
+            "duplicate": not result.accepted,
+            "events_url": f"/api/conversations/{envelope.conversation_id}/events",
+        },
+        status=202,
+    )
+
+
+async def get_history(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    try:
+        conversation_id = _checked_id(request.match_info["conversation_id"], "conversation id")
+        after = _after(request)
+    except ValidationError as exc:
+        return error_response(400, "invalid_request", exc.message)
+    events = await ctx.events.read(conversation_id, after=after, count=10_000)
+    return web.json_response({"events": [json.loads(e.model_dump_json()) for e in events]})
+
+
+def _after(request: web.Request) -> str | None:
+    after = request.headers.get("Last-Event-ID") or request.query.get("after") or None
+    if after is not None and not STREAM_ID_RE.match(after):
+        raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0")
+    return after
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """SSE: replay what the client missed (Last-Event-ID), then live events, deduplicated."""
+    ctx = request.app[CTX]
+    try:
+        conversation_id = _checked_id(request.match_info["conversation_id"], "conversation id")
+        after = _after(request)
+        client_id = _checked_id(
+            request.query.get("client_id") or f"sse-{secrets.token_hex(8)}", "client_id"
+        )
+    except ValidationError as exc:
+        return error_response(400, "invalid_request", exc.message)
+    queue = ctx.hub.follow(conversation_id)
+    response: web.StreamResponse | None = None
+    try:
+        await ctx.events.register(client_id, conversation_id, ctx.instance_id)
+        response = await open_stream(request)
+        last = after
+
+        async def send_missed() -> None:
+            nonlocal last
+            for event in await ctx.events.read(conversation_id, after=last, count=10_000):
+                await response.write(format_event(event))
+                last = event.id
+
+        await send_missed()
+        refreshed = written = time.monotonic()
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), DISCONNECT_CHECK_S)
+            except TimeoutError:
+                item = False
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client went away
+                if time.monotonic() - written > KEEPALIVE_S:
+                    await response.write(b": keepalive\n\n")
+                    written = time.monotonic()
+            if time.monotonic() - refreshed > ctx.client_ttl_s / 3:
+                await ctx.events.register(client_id, conversation_id, ctx.instance_id)
+                refreshed = time.monotonic()
+            if item is None:
+                await send_missed()
+            elif item and item.id and (last is None or stream_id_key(item.id) > stream_id_key(last)):
+                await response.write(format_event(item))
+                last, written = item.id, time.monotonic()
+        return response
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except RETRYABLE as exc:
+        log.warning("event stream ended: redis unavailable", error=str(exc))
+        if response is None:
+            return error_response(503, "unavailable", "redis is not reachable")
+        return response  # the client reconnects with Last-Event-ID and misses nothing
+    finally:
+        ctx.hub.unfollow(conversation_id, queue)
+        with contextlib.suppress(*RETRYABLE, asyncio.CancelledError):
+            await ctx.events.unregister(client_id, conversation_id)
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    try:
+        await asyncio.wait_for(ctx.events.redis.ping(), 2)
+    except (*RETRYABLE, TimeoutError):
+        return error_response(503, "unavailable", "redis is not reachable")
+    return web.json_response({"status": "ready", "instance": ctx.instance_id})
+
+
+async def index(_request: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "service": "archops",
+            "api": {
+                "submit": "POST /api/messages",
+                "events": "GET /api/conversations/{id}/events (text/event-stream)",
+                "history": "GET /api/conversations/{id}/history",
+            },
+        }
+    )
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except ArchopsError as exc:
+        return error_response(500, "error", exc.message, exc.hint)
+
+
+def create_app(ctx: WebContext) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=256 * 1024)
+    app[CTX] = ctx
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)
+    app.router.add_post("/api/messages", post_message)
+    app.router.add_get("/api/conversations/{conversation_id}/events", stream_events)
+    app.router.add_get("/api/conversations/{conversation_id}/history", get_history)
+
+    async def hub_lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+        await ctx.hub.start()
+        yield
+        await ctx.hub.stop()
+
+    app.cleanup_ctx.append(hub_lifecycle)
+    return app
