@@ -55,11 +55,9 @@ class ZipkinStandIn:
             self._arrived.notify_all()
         return web.Response(status=202)
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
         async with self._arrived:
-            await asyncio.wait_for(
-                self._arrived.wait_for(lambda: len(self.spans) >= count), timeout
-            )
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.spans) >= count), within)
         return list(self.spans)
 
 

@@ -1,0 +1,424 @@
+"""``archops doctor``: what is configured, what is missing, and how to fix it.
+
+Each check reports ``ok``, ``missing`` or ``error`` with a fix. ``required`` marks what
+``archops up`` cannot run without (data folder, database, Redis); optional integrations
+(Zipkin, LLM, Slack, GitHub, AWS) may be absent. Probes are short and read-only in spirit:
+a raw socket PING for Redis (redis-py retries a refused connection for seconds), no network
+call to a third party unless its URL was configured. Secrets are shown as set/unset only, and
+the rendered report is scrubbed of every secret value as a last guard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import SecretStr
+
+from core.errors import ArchopsError
+from core.logging import redact
+from core.settings import Settings
+
+Status = Literal["ok", "missing", "error"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+    required: bool = False  # `archops up` cannot run unless this is ok
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.required and self.status != "ok"
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.blocking for c in self.checks)
+
+
+def run_checks(settings: Settings) -> Report:
+    checks = [
+        check_settings(settings),
+        check_data_dir(settings),
+        check_database(settings),
+        check_redis(settings),
+        check_zipkin(settings),
+        check_llm(settings),
+        check_slack(settings),
+        check_github(settings),
+        check_aws(settings),
+    ]
+    return Report(checks)
+
+
+# -- core pieces ----------------------------------------------------------------------------
+def check_settings(settings: Settings) -> Check:
+    described = settings.describe()
+    secret_names = [
+        name
+        for name, info in type(settings).model_fields.items()
+        if "SecretStr" in str(info.annotation)
+    ]
+    for name in secret_names:  # a secret is shown as set or unset, nothing more
+        described[name] = "set" if getattr(settings, name) is not None else "unset"
+    shown = ", ".join(f"{name} {described[name]}" for name in secret_names)
+    return Check("settings", "ok", f"loaded (ARCHOPS_* and .env); secrets: {shown}", data=described)
+
+
+def check_data_dir(settings: Settings) -> Check:
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check(
+            "data folder",
+            "error",
+            f"{path} is not a writable folder: {exc.strerror or exc}",
+            fix="set ARCHOPS_DATA_DIR to a folder archops may write to",
+            required=True,
+        )
+    return Check("data folder", "ok", f"{path} is writable", required=True)
+
+
+def check_database(settings: Settings) -> Check:
+    from core.store.migrate import schema_status
+    from core.store.urls import parse_database_url
+
+    fix_url = "check ARCHOPS_DATABASE_URL (postgresql://user:pass@host:5432/db) and the server"
+    try:
+        db = parse_database_url(settings.effective_database_url)
+        where = db.masked()
+        if db.backend == "sqlite" and not db.sqlite_path.exists():
+            return Check(
+                "database",
+                "missing",
+                f"{where} does not exist yet",
+                fix="`archops up` creates and migrates it on start",
+            )
+        status = schema_status(settings.effective_database_url)
+    except ArchopsError as exc:
+        return Check("database", "error", exc.message, fix=exc.hint or fix_url, required=True)
+    if status.at_head:
+        return Check("database", "ok", f"{where} reachable, schema at {status.head}", required=True)
+    if not status.known:
+        return Check(
+            "database",
+            "error",
+            f"{where} is at revision {status.current}, unknown to this archops (newer?)",
+            fix="upgrade archops to the version that migrated this database",
+            required=True,
+        )
+    return Check(
+        "database",
+        "missing",
+        f"{where} reachable, schema at {status.current or 'nothing'}; newest is {status.head}",
+        fix="`archops up` migrates it on start",
+    )
+
+
+def check_redis(settings: Settings) -> Check:
+    if settings.redis_url:
+        shown = _mask_url(settings.redis_url)
+        problem = ping_redis(settings.redis_url)
+        if problem is None:
+            return Check("redis", "ok", f"{shown} answers PING", required=True)
+        return Check(
+            "redis",
+            "error",
+            f"{shown}: {problem}",
+            fix="start Redis there, fix ARCHOPS_REDIS_URL, or unset it to use an embedded one",
+            required=True,
+        )
+    try:
+        from core.redis_server import find_redis_server
+    except ImportError:  # pragma: no cover - an archops without the embedded server
+        import shutil
+
+        binary = shutil.which("redis-server")
+    else:
+        binary = find_redis_server()
+    if binary:
+        return Check(
+            "redis", "ok", f"ARCHOPS_REDIS_URL unset: `archops up` starts {binary}", required=True
+        )
+    return Check(
+        "redis",
+        "missing",
+        "ARCHOPS_REDIS_URL unset and no redis-server binary found",
+        fix="apt-get install redis-server, pip install 'archops[embedded-redis]', "
+        "or set ARCHOPS_REDIS_URL",
+        required=True,
+    )
+
+
+def ping_redis(url: str, timeout: float = 1.0) -> str | None:
+    """None when the server answers PING, else why not (never the password)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"}:
+        return f"scheme {parts.scheme!r} is not redis:// or rediss://"
+    commands: list[list[str]] = []
+    if parts.password:
+        user = unquote(parts.username) if parts.username else None
+        commands.append(["AUTH", *([user] if user else []), unquote(parts.password)])
+    commands.append(["PING"])
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout
+        ) as raw:
+            sock = (
+                ssl.create_default_context().wrap_socket(raw, server_hostname=parts.hostname)
+                if parts.scheme == "rediss"
+                else raw
+            )
+            sock.settimeout(timeout)
+            for command in commands:
+                sock.sendall(_resp(command))
+                reply = sock.recv(256).split(b"\r\n", 1)[0].decode("utf-8", "replace")
+                if reply.startswith("-"):
+                    return f"{command[0]} answered {reply[1:]}"
+                if command[0] == "PING" and reply != "+PONG":
+                    return f"unexpected answer to PING: {reply[:40]!r}"
+    except (OSError, ssl.SSLError) as exc:
+        return f"cannot connect ({exc.strerror or exc.__class__.__name__})"
+    return None
+
+
+def _resp(args: list[str]) -> bytes:
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        out.append(f"${len(data)}\r\n".encode() + data + b"\r\n")
+    return b"".join(out)
+
+
+# -- optional integrations --------------------------------------------------------------------
+def check_zipkin(settings: Settings) -> Check:
+    endpoint = settings.zipkin_endpoint
+    if not endpoint:
+        return Check(
+            "zipkin",
+            "missing",
+            "tracing off: spans are not exported",
+            fix="set ARCHOPS_ZIPKIN_ENDPOINT=http://zipkin:9411/api/v2/spans",
+        )
+    code, problem = _http(endpoint, method="POST", body=b"[]")
+    if problem is None and code is not None and 200 <= code < 300:
+        return Check("zipkin", "ok", f"{endpoint} accepts spans ({code})")
+    return Check(
+        "zipkin",
+        "error",
+        f"{endpoint}: {problem or f'answered {code}'}",
+        fix="start Zipkin or fix ARCHOPS_ZIPKIN_ENDPOINT (a collector's /api/v2/spans)",
+    )
+
+
+def check_llm(settings: Settings) -> Check:
+    if not settings.openai_model:
+        return Check(
+            "llm",
+            "ok",
+            "no model configured: the offline engine (rules and the Well-Architected catalog) "
+            "answers; that is fine",
+            fix=None,
+        )
+    base = settings.openai_base_url
+    if not base and settings.openai_api_key is None:
+        return Check(
+            "llm",
+            "error",
+            f"model {settings.openai_model} set but no API key for api.openai.com",
+            fix="set ARCHOPS_OPENAI_API_KEY, or ARCHOPS_OPENAI_BASE_URL for a local server",
+        )
+    if not base:
+        return Check("llm", "ok", f"model {settings.openai_model} at api.openai.com (not probed)")
+    headers = {}
+    if settings.openai_api_key is not None:
+        headers["Authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
+    code, problem = _http(base.rstrip("/") + "/models", headers=headers)
+    if code == 200:
+        return Check("llm", "ok", f"model {settings.openai_model} at {base} (endpoint answers)")
+    return Check(
+        "llm",
+        "error",
+        f"{base}/models: {problem or f'answered {code}'}",
+        fix="check ARCHOPS_OPENAI_BASE_URL and ARCHOPS_OPENAI_API_KEY, or unset "
+        "ARCHOPS_OPENAI_MODEL to use the offline engine",
+    )
+
+
+def check_slack(settings: Settings) -> Check:
+    bot, signing, app = (
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+    )
+    if bot is None and signing is None and app is None:
+        return Check(
+            "slack",
+            "missing",
+            "Slack edge off (web chat and CLI still work)",
+            fix="set ARCHOPS_SLACK_BOT_TOKEN and ARCHOPS_SLACK_SIGNING_SECRET "
+            "(and ARCHOPS_SLACK_APP_TOKEN for Socket Mode)",
+        )
+    problems = []
+    if bot is None:
+        problems.append("ARCHOPS_SLACK_BOT_TOKEN is unset")
+    elif not bot.get_secret_value().startswith("xoxb-"):
+        problems.append("ARCHOPS_SLACK_BOT_TOKEN is not a bot token (xoxb-...)")
+    if app is not None and not app.get_secret_value().startswith("xapp-"):
+        problems.append("ARCHOPS_SLACK_APP_TOKEN is not an app-level token (xapp-...)")
+    if signing is None and app is None:
+        problems.append("ARCHOPS_SLACK_SIGNING_SECRET is unset (needed for the Events API)")
+    if problems:
+        return Check(
+            "slack",
+            "error",
+            "; ".join(problems),
+            fix="copy the values from your Slack app's settings page",
+        )
+    mode = "Socket Mode" if app is not None else "Events API"
+    return Check("slack", "ok", f"bot token and secrets set ({mode}); not probed")
+
+
+def check_github(settings: Settings) -> Check:
+    repo = settings.github_repo
+    if repo is not None and (repo.count("/") != 1 or not all(repo.split("/"))):
+        return Check(
+            "github",
+            "error",
+            f"ARCHOPS_GITHUB_REPO {repo!r} is not owner/name",
+            fix="e.g. ARCHOPS_GITHUB_REPO=acme/infrastructure",
+        )
+    if settings.github_token is None:
+        return Check(
+            "github",
+            "missing",
+            "no token: archops cannot open pull requests on GitHub",
+            fix="set ARCHOPS_GITHUB_TOKEN (a token with contents and pull-requests write)",
+        )
+    where = repo or "the repository of each project"
+    return Check("github", "ok", f"token set for {where} at {settings.github_api_url}; not probed")
+
+
+def check_aws(settings: Settings) -> Check:
+    import botocore.exceptions
+    import botocore.session
+
+    session = botocore.session.get_session()
+    try:
+        resolver = session.get_component("credential_provider")
+        for name in ("iam-role", "container-role"):  # no metadata-service calls from doctor
+            if resolver.get_provider(name) is not None:
+                resolver.remove(name)
+        credentials = resolver.load_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        return Check(
+            "aws", "error", f"AWS configuration: {exc}", fix="check AWS_PROFILE and ~/.aws/config"
+        )
+    endpoint = f", endpoint {settings.aws_endpoint_url}" if settings.aws_endpoint_url else ""
+    if credentials is None:
+        return Check(
+            "aws",
+            "missing",
+            f"no AWS credentials found (region {settings.aws_region}{endpoint}); on EC2/EKS a "
+            "role may still provide them",
+            fix="aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; "
+            "scans and monitoring need them",
+        )
+    return Check(
+        "aws",
+        "ok",
+        f"credentials present (from {credentials.method}), region {settings.aws_region}{endpoint}",
+    )
+
+
+def _http(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int | None, str | None]:
+    """(status, problem) of one short HTTP request; a status of 4xx/5xx is not a problem."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=3) as response:  # noqa: S310
+            return response.status, None
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"cannot connect ({getattr(reason, 'strerror', None) or reason})"
+
+
+# -- rendering --------------------------------------------------------------------------------
+def _mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the report must never contain."""
+    values = [
+        getattr(settings, name).get_secret_value()
+        for name in type(settings).model_fields
+        if isinstance(getattr(settings, name), SecretStr)
+    ]
+    for url in (settings.database_url, settings.redis_url):
+        if url and urlsplit(url).password:
+            password = urlsplit(url).password or ""
+            values += [password, unquote(password)]
+    values += [os.environ.get(k, "") for k in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, "***")
+    return redact(text)
+
+
+def render_text(report: Report) -> str:
+    marks = {"ok": "ok     ", "missing": "missing", "error": "error  "}
+    lines = []
+    for check in report.checks:
+        need = " (required)" if check.required and check.status != "ok" else ""
+        lines.append(f"{marks[check.status]}  {check.name:<12} {check.detail}{need}")
+        if check.fix and check.status != "ok":
+            lines.append(f"{'':9}  {'':<12} fix: {check.fix}")
+    lines.append("")
+    lines.append(
+        "archops up can run."
+        if report.ok
+        else "archops up cannot run until the required items are fixed."
+    )
+    return "\n".join(lines)
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(
+        {"ok": report.ok, "checks": [asdict(c) for c in report.checks]}, indent=2, default=str
+    )
