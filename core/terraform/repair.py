@@ -1,0 +1,111 @@
+"""Deterministic repairs for the findings archops knows how to fix safely.
+
+A repair is claimed only where the change is certain: a misspelt argument or attribute with one
+close valid name, a bool written as "yes", a policy rule's own fix (encrypt the database, block
+public access, move a literal secret out of the code...). Everything else stays a finding for a
+person (or a model) to decide. Repaired files are formatted with ``terraform fmt`` and must still
+parse, or the repair is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.terraform.edit import Edit, apply_edits, set_value
+from core.terraform.findings import Finding, Review
+from core.terraform.format import format_files
+from core.terraform.parse import Item, ParsedModule, parse_module, terraform_diagnostics
+from core.terraform.policy import RULES
+from core.terraform.structure import Attribute, Block
+
+_BOOL_WORDS = {"yes": "true", "no": "false", "on": "true", "off": "false", "enabled": "true",
+               "disabled": "false", "True": "true", "False": "false"}
+
+
+def _hint(finding: Finding) -> str | None:
+    """The valid name a schema/reference finding suggested (``did you mean "x"?`` / ``use x``)."""
+    fix = finding.fix
+    if fix.startswith('did you mean "') and fix.endswith('"?'):
+        return fix[len('did you mean "'):-2]
+    if fix.startswith("use ") and " " not in fix[4:]:
+        return fix[4:]
+    return None
+
+
+def _attr_at(block: Block, name: str, line: int) -> Attribute | None:
+    attr = block.attrs.get(name)
+    if attr is not None and (attr.line == line or line == 0):
+        return attr
+    for child in block.blocks:
+        found = _attr_at(child, name, line)
+        if found is not None:
+            return found
+    return None
+
+
+def _schema_edit(item: Item, finding: Finding, text: str) -> tuple[Edit, str] | None:
+    name = finding.argument.rsplit(".", 1)[-1]
+    attr = _attr_at(item.block, name, finding.line)
+    if attr is None:
+        return None
+    hint = _hint(finding)
+    if finding.check_id == "schema_unknown_argument" and hint:
+        return Edit(item.file, attr.start, attr.start + len(name), hint), f"renamed {name} to {hint}"
+    if finding.check_id == "schema_wrong_type" and "expected bool" in finding.message:
+        word = attr.text.strip('"')
+        if word in _BOOL_WORDS:
+            return set_value(item, attr, _BOOL_WORDS[word]), f"wrote {name} = {_BOOL_WORDS[word]}"
+    if finding.check_id == "reference_dangling" and hint:
+        old = finding.message.split(" refers to ")[-1].split(",")[0].split()[-1]
+        pattern = re.compile(rf"(?<![\w.]){re.escape(old)}(?![\w-])")
+        if pattern.search(attr.text):
+            return set_value(item, attr, pattern.sub(hint, attr.text)), f"replaced {old} with {hint}"
+    if finding.check_id == "reference_unknown_attribute" and hint:
+        target, good = hint.rsplit(".", 1)
+        wrong = finding.message.split('"')[1]
+        pattern = re.compile(rf"(?<![\w.])({re.escape(target)}(?:\[[^\]]*\])?)\.{re.escape(wrong)}(?![\w-])")
+        if pattern.search(attr.text):
+            new_text = pattern.sub(lambda m: f"{m.group(1)}.{good}", attr.text)
+            return set_value(item, attr, new_text), f"replaced {target}.{wrong} with {hint}"
+    return None
+
+
+def _keys(review: Review) -> set[tuple[str, str]]:
+    return {(f.check_id, f.address) for f in review.failing}
+
+
+def _policy_edits(module: ParsedModule, review: Review) -> list[tuple[Edit, str]]:
+    wanted = _keys(review)
+    out: list[tuple[Edit, str]] = []
+    for rule in RULES:
+        if rule.repair is None:
+            continue
+        ids = {rule.id, *rule.checkov}
+        hits = [h for h in rule.evaluate(module)
+                if any((i, h.item.address) in wanted for i in ids)
+                and not any(c in h.item.skips for c in ids)]
+        for hit in hits:
+            what = f"{rule.id} {'.'.join(p for p in (hit.item.address, hit.argument) if p)}: {rule.fix}"
+            out += [(edit, what) for edit in rule.repair(hit, module)]
+    return out
+
+
+def repair(files: dict[str, str], review: Review) -> tuple[dict[str, str], list[str]]:
+    """Apply every known repair for the review's failing findings; returns (files, what fixed)."""
+    module = parse_module(files)
+    if not module.ok:
+        return dict(files), []
+    planned: list[tuple[Edit, str]] = []
+    for finding in review.failing:
+        item = module.get(finding.address)
+        if item is None or not finding.check_id.startswith(("schema_", "reference_")):
+            continue
+        planned += [e for e in [_schema_edit(item, finding, module.files[item.file])] if e]
+    planned += _policy_edits(module, review)
+    if not planned:
+        return dict(files), []
+    new_files = apply_edits(files, [edit for edit, _ in planned])
+    if terraform_diagnostics({k: v for k, v in new_files.items() if k.endswith(".tf")}):
+        return dict(files), []  # a repair must never break the module
+    fixed = list(dict.fromkeys(what for _, what in planned))
+    return format_files(new_files), fixed

@@ -1,0 +1,135 @@
+"""The review of a Terraform module: every check, one verdict, and the bounded fixer loop.
+
+    review_module(files, checks=None) -> Review       files: name -> HCL text
+    review_dir(path) -> Review
+    repair(files, review) -> (files, fixed)           (from core.terraform.repair)
+    fix_until_clean(files, max_rounds=3) -> (files, Review, fixed)
+
+Checks: ``parse`` (Terraform's parser, always first: nothing else runs on a module that does not
+parse), ``schema`` (the real AWS provider schema), ``references`` (every reference resolves, no
+cycles), ``policy`` (archops' Well-Architected rules), ``checkov``, ``cost``. A check whose tool
+is missing (schema not derived, checkov not installed) reports a failing notice that says how to
+set it up: a review never passes silently.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.errors import ConfigurationError, NotFound, ValidationError
+from core.terraform.checkov_scan import check_checkov
+from core.terraform.cost import estimate
+from core.terraform.findings import SEVERITIES, Finding, Review
+from core.terraform.parse import ParsedModule, parse_module
+from core.terraform.paths import SETUP_HINT
+from core.terraform.policy import RULES, check_policy
+from core.terraform.references import check_references
+from core.terraform.repair import repair
+from core.terraform.schema import ProviderSchema, load_schema
+from core.terraform.schema_check import check_schema
+
+CHECKS: tuple[str, ...] = ("parse", "schema", "references", "policy", "checkov", "cost")
+
+__all__ = ["CHECKS", "fix_until_clean", "repair", "review_dir", "review_module"]
+
+
+def _schema_or_notice() -> tuple[ProviderSchema | None, list[Finding]]:
+    try:
+        return load_schema(), []
+    except ConfigurationError as exc:
+        return None, [Finding(check_id="schema_unavailable", severity="high",
+                              pillar="operational_excellence", message=exc.message,
+                              fix=SETUP_HINT)]
+
+
+def _archops_skips(findings: list[Finding], module: ParsedModule) -> None:
+    """A written skip of an archops rule also waives the checkov checks it stands for."""
+    equivalent = {c: rule.id for rule in RULES for c in rule.checkov}
+    for f in findings:
+        if f.source != "checkov" or f.skip_reason is not None or f.check_id not in equivalent:
+            continue
+        item = module.get(f.address)
+        if item is not None and equivalent[f.check_id] in item.skips:
+            f.skip_reason = item.skips[equivalent[f.check_id]]
+
+
+def _order(finding: Finding) -> tuple[int, str, int]:
+    return (SEVERITIES.index(finding.severity), finding.file, finding.line)
+
+
+def review_module(files: dict[str, str], checks: set[str] | None = None) -> Review:
+    """Review one module; ``checks`` picks a subset of :data:`CHECKS` (None: all of them)."""
+    wanted = set(CHECKS) if checks is None else set(checks)
+    unknown = wanted - set(CHECKS)
+    if unknown:
+        raise ValidationError(f"unknown check(s): {', '.join(sorted(unknown))}",
+                              hint=f"choose from {', '.join(CHECKS)}")
+    review = Review()
+    started = time.perf_counter()
+    module = parse_module(files)
+    review.timings["parse"] = round(time.perf_counter() - started, 4)
+    review.checks_run.append("parse")
+    if not module.ok:
+        review.findings = module.diagnostics
+        return review
+    schema: ProviderSchema | None = None
+    if wanted & {"schema", "references"}:
+        schema, notices = _schema_or_notice()
+        review.findings += notices
+    steps = {
+        "schema": lambda: check_schema(module, schema) if schema else [],
+        "references": lambda: check_references(module, schema),
+        "policy": lambda: check_policy(module),
+        "checkov": lambda: check_checkov(module.files, module),
+    }
+    for name in CHECKS:
+        if name not in wanted or name == "parse":
+            continue
+        t0 = time.perf_counter()
+        if name == "cost":
+            review.cost = estimate(module)
+        else:
+            review.findings += steps[name]()
+        review.timings[name] = round(time.perf_counter() - t0, 4)
+        review.checks_run.append(name)
+    _archops_skips(review.findings, module)
+    review.findings.sort(key=_order)
+    return review
+
+
+def read_dir(path: str | Path) -> dict[str, str]:
+    """The ``.tf`` files of a directory (not recursive: one root module)."""
+    root = Path(path)
+    if not root.is_dir():
+        raise NotFound(f"{root} is not a directory", hint="give the folder of a Terraform module")
+    files = {p.name: p.read_text() for p in sorted(root.glob("*.tf"))}
+    if not files:
+        raise ValidationError(f"{root} holds no .tf files", hint="point at a Terraform root module")
+    return files
+
+
+def review_dir(path: str | Path, checks: set[str] | None = None) -> Review:
+    return review_module(read_dir(path), checks)
+
+
+def fix_until_clean(
+    files: dict[str, str], max_rounds: int = 3, checks: set[str] | None = None
+) -> tuple[dict[str, str], Review, list[str]]:
+    """Review, repair what is known, review again: at most ``max_rounds`` repairs.
+
+    Returns the final files, the final review (what remains is in its findings) and every
+    repair made, in order.
+    """
+    fixed: list[str] = []
+    current = dict(files)
+    review = review_module(current, checks)
+    for _ in range(max_rounds):
+        if review.passed:
+            break
+        current, done = repair(current, review)
+        if not done:
+            break
+        fixed += done
+        review = review_module(current, checks)
+    return current, review, fixed
