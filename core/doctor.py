@@ -10,14 +10,13 @@ the rendered report is scrubbed of every secret value as a last guard.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import ssl
 import tempfile
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -399,26 +398,3 @@ def scrub(text: str, secrets: list[str]) -> str:
     for value in secrets:
         text = text.replace(value, "***")
     return redact(text)
-
-
-def render_text(report: Report) -> str:
-    marks = {"ok": "ok     ", "missing": "missing", "error": "error  "}
-    lines = []
-    for check in report.checks:
-        need = " (required)" if check.required and check.status != "ok" else ""
-        lines.append(f"{marks[check.status]}  {check.name:<12} {check.detail}{need}")
-        if check.fix and check.status != "ok":
-            lines.append(f"{'':9}  {'':<12} fix: {check.fix}")
-    lines.append("")
-    lines.append(
-        "archops up can run."
-        if report.ok
-        else "archops up cannot run until the required items are fixed."
-    )
-    return "\n".join(lines)
-
-
-def render_json(report: Report) -> str:
-    return json.dumps(
-        {"ok": report.ok, "checks": [asdict(c) for c in report.checks]}, indent=2, default=str
-    )

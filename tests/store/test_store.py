@@ -154,3 +154,19 @@ async def test_an_envelope_for_an_unknown_project_is_still_recorded(store: Store
     env = _envelope(_id("conv"), project_id=_id("ghost"))
     assert await store.record_request(env) is True
     assert (await store.get_conversation(env.conversation_id)).project_id is None
+
+
+async def test_two_processes_sharing_one_sqlite_file_record_each_request_once(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    first, second = await asyncio.gather(Store.open(url), Store.open(url))
+    try:
+        conv = _id("conv")
+        envelopes = [_envelope(conv, idempotency_key=f"evt-{i % 20}") for i in range(60)]
+        results = await asyncio.gather(
+            *((first if i % 2 else second).record_request(e) for i, e in enumerate(envelopes))
+        )
+        assert sum(results) == 20
+        assert len(await second.list_requests(conv)) == 20
+    finally:
+        await first.close()
+        await second.close()
