@@ -19,6 +19,7 @@ from core.terraform.model import (
     Call,
     Cond,
     Expr,
+    ForMap,
     Keyword,
     Op,
     Ref,
@@ -144,7 +145,12 @@ def render_expr(expr: Expr, indent: int = 0) -> str:
             f"{_operand(expr.cond, indent)} ? {_operand(expr.then, indent)}"
             f" : {_operand(expr.otherwise, indent)}"
         )
-    if isinstance(expr, (Keyword,)):
+    if isinstance(expr, ForMap):
+        head = f"for {expr.name} in {render_value(expr.collection, indent)} :"
+        key = render_value(expr.key, indent + 1)
+        value = render_value(expr.value, indent + 1)
+        return "{\n" + INDENT * (indent + 1) + f"{head} {key} => {value}\n" + INDENT * indent + "}"
+    if isinstance(expr, Keyword):
         return expr.word
     if isinstance(expr, TypeExpr):
         return expr.text

@@ -160,6 +160,25 @@ class Cond(Expr):
 
 
 @dataclass(frozen=True)
+class ForMap(Expr):
+    """A for expression building an object: ``{ for x in coll : key => value }``."""
+
+    name: str
+    collection: Any
+    key: Any
+    value: Any
+
+    def __post_init__(self) -> None:
+        check_identifier(self.name, "for variable")
+
+    def refs(self) -> Iterator[Ref]:
+        for item in (self.collection, self.key, self.value):
+            for ref in iter_refs(item):
+                if ref.parts[0] != self.name:
+                    yield ref
+
+
+@dataclass(frozen=True)
 class Keyword(Expr):
     """A bare keyword where Terraform wants one (``create_before_destroy`` values aside)."""
 
@@ -217,24 +236,24 @@ class Block:
             yield from block.refs()
 
 
-def block(type_: str, *labels: str, **attrs: Any) -> Block:
+def block(type_: str, /, *labels: str, **attrs: Any) -> Block:
     """A nested block (``ingress { ... }``) or a top-level one with labels."""
     return Block(type_, labels, dict(attrs))
 
 
-def resource(rtype: str, name: str, *children: Block, comment: str | None = None, **attrs: Any) -> Block:
+def resource(rtype: str, name: str, /, *children: Block, **attrs: Any) -> Block:
     """A ``resource "type" "name"`` block; ``depends_on``/``lifecycle`` go last as convention says."""
     check_identifier(rtype, "resource type")
     check_identifier(name, "resource name")
     meta = {k: attrs.pop(k) for k in ("count", "for_each", "provider") if k in attrs}
     depends_on = attrs.pop("depends_on", None)
-    out = Block("resource", (rtype, name), {**meta, **attrs}, list(children), comment=comment)
+    out = Block("resource", (rtype, name), {**meta, **attrs}, list(children))
     if depends_on:
         out.attrs["depends_on"] = list(depends_on)
     return out
 
 
-def data(dtype: str, name: str, *children: Block, **attrs: Any) -> Block:
+def data(dtype: str, name: str, /, *children: Block, **attrs: Any) -> Block:
     check_identifier(dtype, "data source type")
     check_identifier(name, "data source name")
     return Block("data", (dtype, name), dict(attrs), list(children))

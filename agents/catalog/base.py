@@ -1,0 +1,98 @@
+"""What a blueprint is: a typed, Well-Architected building block that renders Terraform blocks.
+
+A blueprint declares the concern (file) it writes to, the blueprints it depends on, why its
+defaults are what they are, and a ``build`` function from requirements to a :class:`Fragment`
+of typed blocks. Adding a blueprint is adding one decorated function to the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.requirements import Requirements
+from core.errors import ValidationError
+from core.terraform.model import Block, Ref, Template, local
+
+
+@dataclass
+class Fragment:
+    """What one blueprint contributes: blocks per file, variables, outputs, diagram nodes."""
+
+    blocks: list[tuple[str, Block]] = field(default_factory=list)
+    variables: list[Block] = field(default_factory=list)
+    outputs: list[Block] = field(default_factory=list)
+    # diagram nodes: {"id", "label", "kind", "group"}
+    nodes: list[dict[str, str]] = field(default_factory=list)
+    providers: set[str] = field(default_factory=set)
+
+    def add(self, file: str, *blocks: Block) -> None:
+        self.blocks.extend((file, b) for b in blocks)
+
+    def node(self, address: str, label: str, kind: str, group: str = "region") -> None:
+        self.nodes.append({"id": address, "label": label, "kind": kind, "group": group})
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """The requirements plus which blueprints the plan holds (to wire optional links)."""
+
+    req: Requirements
+    present: frozenset[str]
+
+    def has(self, blueprint_id: str) -> bool:
+        return blueprint_id in self.present
+
+    def name(self, component: str, suffix: str = "") -> Any:
+        """The resource name: the user's explicit name, else ``<project>-<env>-<suffix>``."""
+        explicit = self.req.names.get(component)
+        if explicit:
+            return explicit
+        return Template(local("name"), f"-{suffix}") if suffix else local("name")
+
+
+Build = Callable[[BuildContext], Fragment]
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    id: str
+    title: str
+    concern: str
+    why: str
+    requires: tuple[str, ...]
+    build: Build
+    # soft dependencies: ordered after these when the plan holds them
+    after: tuple[str, ...] = ()
+
+
+CATALOG: dict[str, Blueprint] = {}
+
+
+def blueprint(
+    id: str, *, title: str, concern: str, why: str, requires: tuple[str, ...] = (), after: tuple[str, ...] = ()
+) -> Callable[[Build], Build]:
+    """Register a build function as a blueprint of the catalog."""
+
+    def register(fn: Build) -> Build:
+        if id in CATALOG:
+            raise ValidationError(f"blueprint {id!r} registered twice")
+        CATALOG[id] = Blueprint(id, title, concern, why, requires, fn, after)
+        return fn
+
+    return register
+
+
+def tags(name: Any) -> dict[str, Any]:
+    """A ``Name`` tag; the rest come from the provider's ``default_tags``."""
+    return {"Name": name}
+
+
+KMS_ARN = Ref("aws_kms_key", "main", "arn")
+ALERTS = Ref("aws_sns_topic", "alerts", "arn")
+
+
+def log_retention(ctx: BuildContext) -> int:
+    """CloudWatch retention: a year in production (audits), a month elsewhere."""
+    return 365 if ctx.req.production else 30

@@ -1,0 +1,291 @@
+"""Compute blueprints: ECS Fargate service, EC2 Auto Scaling group, single EC2 instance."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.edge import ingress_rule
+from agents.catalog.iam import app_policy_statements, assume_role, role_with_policy
+from core.terraform.model import Block, Call, Ref, Template, block, data, jsonencode, local, output, resource, var, variable
+
+APP_SG = Ref("aws_security_group", "app", "id")
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Graviton families carry a ``g`` after the generation digit (t4g, m7g, c7gn)."""
+    return re.match(r"^[a-z]+\d+g", instance_type) is not None
+
+
+def instance_type(ctx: BuildContext) -> str:
+    return ctx.req.instance_type or ("t4g.small" if ctx.req.production else "t4g.micro")
+
+
+def app_security_group(ctx: BuildContext) -> list[Block]:
+    """The application's security group: in from the ALB only, out over HTTPS and to the VPC."""
+    blocks = [
+        resource(
+            "aws_security_group",
+            "app",
+            name_prefix=Template(local("name"), "-app-"),
+            description="Application: from the load balancer only",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+        ),
+        resource(
+            "aws_vpc_security_group_egress_rule",
+            "app_https",
+            security_group_id=APP_SG,
+            description="HTTPS to AWS APIs and the internet through NAT",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+        ),
+        resource(
+            "aws_vpc_security_group_egress_rule",
+            "app_vpc",
+            security_group_id=APP_SG,
+            description="To data stores inside the VPC",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            cidr_ipv4=var("vpc_cidr"),
+        ),
+    ]
+    if ctx.has("alb"):
+        blocks.append(ingress_rule("app_from_alb", APP_SG, 8080, "From the load balancer", source_sg=Ref("aws_security_group", "alb", "id")))
+    return blocks
+
+
+@blueprint(
+    "ecs",
+    title="ECS Fargate service",
+    concern="compute.tf",
+    why="Fargate runs containers without servers to patch; Graviton (ARM64) tasks cost ~20% "
+    "less; tasks sit in private subnets, roll back failed deployments and scale on CPU.",
+    requires=("vpc", "kms"),
+    after=("alb", "rds", "aurora", "redis", "sqs", "s3", "secrets", "dynamodb", "sns"),
+)
+def ecs(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    desired = ctx.req.instance_count or (2 if ctx.req.production else 1)
+    out.variables += [
+        variable("container_image", "string", "Container image the service runs", "public.ecr.aws/nginx/nginx:stable"),
+        variable("task_cpu", "number", "vCPU units per task (1024 = 1 vCPU)", 512 if ctx.req.production else 256),
+        variable("task_memory", "number", "Memory per task in MiB", ctx.req.memory_mb or (1024 if ctx.req.production else 512)),
+        variable("desired_count", "number", "Tasks running at steady state", desired),
+    ]
+    container: dict[str, Any] = {
+        "name": "app",
+        "image": var("container_image"),
+        "essential": True,
+        "readonlyRootFilesystem": True,
+        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": Ref("aws_cloudwatch_log_group", "app", "name"),
+                "awslogs-region": var("region"),
+                "awslogs-stream-prefix": "app",
+            },
+        },
+    }
+    task_statements = app_policy_statements(ctx)
+    blocks: list[Block] = [
+        *app_security_group(ctx),
+        resource(
+            "aws_ecs_cluster",
+            "main",
+            block("setting", name="containerInsights", value="enabled"),
+            name=ctx.name("ecs", "cluster"),
+        ),
+        resource("aws_cloudwatch_log_group", "app", name=Template("/ecs/", local("name")), retention_in_days=log_retention(ctx), kms_key_id=KMS_ARN),
+        resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
+        resource(
+            "aws_iam_role_policy_attachment",
+            "task_execution",
+            role=Ref("aws_iam_role", "task_execution", "name"),
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        ),
+        *role_with_policy("task", "ecs-tasks.amazonaws.com", task_statements),
+        resource(
+            "aws_ecs_task_definition",
+            "app",
+            block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
+            family=local("name"),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=var("task_cpu"),
+            memory=var("task_memory"),
+            execution_role_arn=Ref("aws_iam_role", "task_execution", "arn"),
+            task_role_arn=Ref("aws_iam_role", "task", "arn"),
+            container_definitions=jsonencode([container]),
+        ),
+    ]
+    service = resource(
+        "aws_ecs_service",
+        "app",
+        block("network_configuration", subnets=Ref("aws_subnet", "private", "*", "id"), security_groups=[APP_SG], assign_public_ip=False),
+        block("deployment_circuit_breaker", enable=True, rollback=True),
+        name="app",
+        cluster=Ref("aws_ecs_cluster", "main", "id"),
+        task_definition=Ref("aws_ecs_task_definition", "app", "arn"),
+        desired_count=var("desired_count"),
+        launch_type="FARGATE",
+        propagate_tags="SERVICE",
+    )
+    if ctx.has("alb"):
+        service.add(block("load_balancer", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), container_name="app", container_port=8080))
+        service.set("health_check_grace_period_seconds", 60)
+    blocks.append(service)
+    blocks += _service_scaling(ctx, desired)
+    out.add("compute.tf", *blocks)
+    out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
+    out.node("aws_ecs_service.app", "ECS Fargate service", "ecs", "private")
+    return out
+
+
+def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
+    resource_id = Template("service/", Ref("aws_ecs_cluster", "main", "name"), "/", Ref("aws_ecs_service", "app", "name"))
+    target = resource(
+        "aws_appautoscaling_target",
+        "app",
+        service_namespace="ecs",
+        scalable_dimension="ecs:service:DesiredCount",
+        resource_id=resource_id,
+        min_capacity=desired,
+        max_capacity=max(desired * 4, 4),
+    )
+    policy = resource(
+        "aws_appautoscaling_policy",
+        "cpu",
+        block("target_tracking_scaling_policy_configuration", target_value=60).add(
+            block("predefined_metric_specification", predefined_metric_type="ECSServiceAverageCPUUtilization")
+        ),
+        name=Template(local("name"), "-cpu"),
+        policy_type="TargetTrackingScaling",
+        service_namespace=Ref("aws_appautoscaling_target", "app", "service_namespace"),
+        scalable_dimension=Ref("aws_appautoscaling_target", "app", "scalable_dimension"),
+        resource_id=Ref("aws_appautoscaling_target", "app", "resource_id"),
+    )
+    return [target, policy]
+
+
+def _ami(ctx: BuildContext) -> Block:
+    arch = "arm64" if is_graviton(instance_type(ctx)) else "x86_64"
+    return data("aws_ssm_parameter", "ami", name=f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
+
+
+def _instance_profile() -> list[Block]:
+    return [
+        resource("aws_iam_role", "instance", name=Template(local("name"), "-instance"), assume_role_policy=assume_role("ec2.amazonaws.com")),
+        resource(
+            "aws_iam_role_policy_attachment",
+            "instance_ssm",
+            role=Ref("aws_iam_role", "instance", "name"),
+            policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ),
+        resource("aws_iam_instance_profile", "instance", name=Template(local("name"), "-instance"), role=Ref("aws_iam_role", "instance", "name")),
+    ]
+
+
+def _root_volume(size: int) -> dict[str, Any]:
+    return {"volume_type": "gp3", "volume_size": size, "encrypted": True, "kms_key_id": KMS_ARN, "delete_on_termination": True}
+
+
+@blueprint(
+    "asg",
+    title="EC2 Auto Scaling group",
+    concern="compute.tf",
+    why="Instances replace themselves when unhealthy and scale on CPU across AZs; IMDSv2 only, "
+    "encrypted gp3 volumes, no SSH (Session Manager instead), Graviton where the type allows.",
+    requires=("vpc", "kms"),
+    after=("alb",),
+)
+def asg(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    count = ctx.req.instance_count or (2 if ctx.req.production else 1)
+    out.variables.append(variable("instance_type", "string", "EC2 instance type", instance_type(ctx)))
+    template = resource(
+        "aws_launch_template",
+        "app",
+        block("iam_instance_profile", arn=Ref("aws_iam_instance_profile", "instance", "arn")),
+        block("metadata_options", http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
+        block("block_device_mappings", device_name="/dev/xvda").add(block("ebs", **_root_volume(20))),
+        block("monitoring", enabled=True),
+        name_prefix=Template(local("name"), "-"),
+        image_id=Ref("data", "aws_ssm_parameter", "ami", "value"),
+        instance_type=var("instance_type"),
+        vpc_security_group_ids=[APP_SG],
+        update_default_version=True,
+    )
+    group = resource(
+        "aws_autoscaling_group",
+        "app",
+        block("launch_template", id=Ref("aws_launch_template", "app", "id"), version="$Latest"),
+        block("instance_refresh", strategy="Rolling").add(block("preferences", min_healthy_percentage=50)),
+        block("tag", key="Name", value=Template(local("name"), "-app"), propagate_at_launch=True),
+        name_prefix=Template(local("name"), "-"),
+        min_size=count,
+        max_size=max(count * 3, 3),
+        desired_capacity=count,
+        vpc_zone_identifier=Ref("aws_subnet", "private", "*", "id"),
+        health_check_type="ELB" if ctx.has("alb") else "EC2",
+        health_check_grace_period=120,
+    )
+    if ctx.has("alb"):
+        group.set("target_group_arns", [Ref("aws_lb_target_group", "app", "arn")])
+    scaling = resource(
+        "aws_autoscaling_policy",
+        "cpu",
+        block("target_tracking_configuration", target_value=60).add(
+            block("predefined_metric_specification", predefined_metric_type="ASGAverageCPUUtilization")
+        ),
+        name="cpu-target",
+        autoscaling_group_name=Ref("aws_autoscaling_group", "app", "name"),
+        policy_type="TargetTrackingScaling",
+    )
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(), template, group, scaling)
+    out.outputs.append(output("asg_name", Ref("aws_autoscaling_group", "app", "name"), "Auto Scaling group name"))
+    out.node("aws_autoscaling_group.app", f"Auto Scaling group ({count}+)", "asg", "private")
+    return out
+
+
+@blueprint(
+    "ec2",
+    title="EC2 instance",
+    concern="compute.tf",
+    why="A single instance in a private subnet reached through Session Manager (no open SSH), "
+    "IMDSv2 only, encrypted gp3 root volume, detailed monitoring, EBS-optimised.",
+    requires=("vpc", "kms"),
+)
+def ec2(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    out.variables.append(variable("instance_type", "string", "EC2 instance type", instance_type(ctx)))
+    count = ctx.req.instance_count or 1
+    attrs: dict[str, Any] = {}
+    if count > 1:
+        attrs["count"] = count
+    instance = resource(
+        "aws_instance",
+        "app",
+        block("metadata_options", http_endpoint="enabled", http_tokens="required"),
+        block("root_block_device", **{k: v for k, v in _root_volume(20).items() if k != "delete_on_termination"}),
+        ami=Ref("data", "aws_ssm_parameter", "ami", "value"),
+        instance_type=var("instance_type"),
+        subnet_id=Call("element", Ref("aws_subnet", "private", "*", "id"), Ref("count", "index")) if count > 1 else Ref("aws_subnet", "private", 0, "id"),
+        vpc_security_group_ids=[APP_SG],
+        iam_instance_profile=Ref("aws_iam_instance_profile", "instance", "name"),
+        monitoring=True,
+        ebs_optimized=True,
+        tags=tags(ctx.name("ec2", "app")),
+        **attrs,
+    )
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(), instance)
+    out.outputs.append(output("instance_id", Ref("aws_instance", "app", "*", "id") if count > 1 else Ref("aws_instance", "app", "id"), "EC2 instance"))
+    out.node("aws_instance.app", "EC2 instance", "ec2", "private")
+    return out
+
+
+__all__ = ["ecs", "asg", "ec2", "is_graviton"]

@@ -1,0 +1,260 @@
+"""Data blueprints: RDS PostgreSQL/MySQL, Aurora, ElastiCache Redis, DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.edge import ingress_rule
+from core.terraform.model import Block, Ref, Template, block, local, output, resource, var, variable
+
+ENGINES: dict[str, dict[str, Any]] = {
+    "postgres": {"engine": "postgres", "version": "17", "port": 5432, "logs": ["postgresql", "upgrade"]},
+    "mysql": {"engine": "mysql", "version": "8.4", "port": 3306, "logs": ["error", "slowquery", "general"]},
+    "aurora-postgresql": {"engine": "aurora-postgresql", "version": "16.6", "port": 5432, "logs": ["postgresql"]},
+    "aurora-mysql": {"engine": "aurora-mysql", "version": "8.0.mysql_aurora.3.08.0", "port": 3306, "logs": ["error", "slowquery"]},
+}
+
+
+def _source(ctx: BuildContext) -> dict[str, Any]:
+    """Who may connect to a data store: the app's security group if there is one, else the VPC."""
+    if ctx.has("ecs") or ctx.has("asg") or ctx.has("ec2"):
+        return {"source_sg": Ref("aws_security_group", "app", "id")}
+    return {"cidr": var("vpc_cidr")}
+
+
+def _store_sg(rid: str, port: int, ctx: BuildContext, what: str) -> list[Block]:
+    sg = Ref("aws_security_group", rid, "id")
+    return [
+        resource(
+            "aws_security_group",
+            rid,
+            name_prefix=Template(local("name"), f"-{rid}-"),
+            description=f"{what}: reachable from the application only",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+        ),
+        ingress_rule(f"{rid}_from_app", sg, port, f"{what} from the application", **_source(ctx)),
+    ]
+
+
+def _db_class(ctx: BuildContext, aurora: bool) -> str:
+    if ctx.req.db_instance_class:
+        return ctx.req.db_instance_class
+    if aurora:
+        return "db.r7g.large" if ctx.req.production else "db.t4g.medium"
+    return "db.t4g.medium" if ctx.req.production else "db.t4g.micro"
+
+
+@blueprint(
+    "rds",
+    title="RDS database",
+    concern="database.tf",
+    why="Encrypted with the module's key, in isolated data subnets, Multi-AZ in production, "
+    "gp3 storage that grows itself, 35-day backups and deletion protection in production; "
+    "the master password is generated and kept in Secrets Manager by RDS, never in code.",
+    requires=("vpc", "kms"),
+)
+def rds(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    spec = ENGINES[ctx.req.database or "postgres"]
+    prod = ctx.req.production
+    klass = _db_class(ctx, False)
+    out.variables.append(variable("db_instance_class", "string", "Database instance class (Graviton)", klass))
+    db = resource(
+        "aws_db_instance",
+        "main",
+        identifier=ctx.name("rds", "db"),
+        engine=spec["engine"],
+        engine_version=ctx.req.db_version or spec["version"],
+        instance_class=var("db_instance_class"),
+        allocated_storage=ctx.req.db_storage_gb or 20,
+        max_allocated_storage=max(100, (ctx.req.db_storage_gb or 20) * 5),
+        storage_type="gp3",
+        storage_encrypted=True,
+        kms_key_id=KMS_ARN,
+        db_name="app",
+        username="app_admin",
+        manage_master_user_password=True,
+        master_user_secret_kms_key_id=KMS_ARN,
+        port=spec["port"],
+        db_subnet_group_name=Ref("aws_db_subnet_group", "main", "name"),
+        vpc_security_group_ids=[Ref("aws_security_group", "db", "id")],
+        publicly_accessible=False,
+        multi_az=prod or ctx.req.multi_az,
+        backup_retention_period=35 if prod else 7,
+        backup_window="03:00-04:00",
+        maintenance_window="sun:04:30-sun:05:30",
+        copy_tags_to_snapshot=True,
+        deletion_protection=prod,
+        skip_final_snapshot=not prod,
+        final_snapshot_identifier=Template(local("name"), "-final") if prod else None,
+        auto_minor_version_upgrade=True,
+        iam_database_authentication_enabled=True,
+        enabled_cloudwatch_logs_exports=spec["logs"],
+        performance_insights_enabled=prod,
+    )
+    if not prod:
+        db.attrs.pop("final_snapshot_identifier")
+    else:
+        db.set("performance_insights_kms_key_id", KMS_ARN)
+    out.add(
+        "database.tf",
+        resource("aws_db_subnet_group", "main", name=Template(local("name"), "-db"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
+        *_store_sg("db", spec["port"], ctx, "Database"),
+        db,
+    )
+    out.outputs += [
+        output("db_endpoint", Ref("aws_db_instance", "main", "address"), "Database host name"),
+        output("db_secret_arn", Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn"), "Secret holding the master credentials"),
+    ]
+    out.node("aws_db_instance.main", f"RDS {spec['engine']}" + (" Multi-AZ" if prod else ""), "rds", "data")
+    return out
+
+
+@blueprint(
+    "aurora",
+    title="Aurora cluster",
+    concern="database.tf",
+    why="Aurora keeps six copies across three AZs, fails over in about 30 seconds to a reader "
+    "in another AZ, and grows storage itself; encrypted, backed up, deletion-protected.",
+    requires=("vpc", "kms"),
+)
+def aurora(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    spec = ENGINES[ctx.req.database if (ctx.req.database or "").startswith("aurora") else "aurora-postgresql"]
+    prod = ctx.req.production
+    out.variables.append(variable("db_instance_class", "string", "Aurora instance class (Graviton)", _db_class(ctx, True)))
+    cluster = resource(
+        "aws_rds_cluster",
+        "main",
+        cluster_identifier=ctx.name("rds", "aurora"),
+        engine=spec["engine"],
+        engine_version=ctx.req.db_version or spec["version"],
+        database_name="app",
+        master_username="app_admin",
+        manage_master_user_password=True,
+        master_user_secret_kms_key_id=KMS_ARN,
+        storage_encrypted=True,
+        kms_key_id=KMS_ARN,
+        db_subnet_group_name=Ref("aws_db_subnet_group", "main", "name"),
+        vpc_security_group_ids=[Ref("aws_security_group", "db", "id")],
+        backup_retention_period=35 if prod else 7,
+        preferred_backup_window="03:00-04:00",
+        copy_tags_to_snapshot=True,
+        deletion_protection=prod,
+        skip_final_snapshot=not prod,
+        iam_database_authentication_enabled=True,
+        enabled_cloudwatch_logs_exports=spec["logs"],
+    )
+    if prod:
+        cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))
+    instance = resource(
+        "aws_rds_cluster_instance",
+        "main",
+        count=2 if prod or ctx.req.multi_az else 1,
+        identifier=Template(local("name"), "-aurora-", Ref("count", "index")),
+        cluster_identifier=Ref("aws_rds_cluster", "main", "id"),
+        instance_class=var("db_instance_class"),
+        engine=Ref("aws_rds_cluster", "main", "engine"),
+        engine_version=Ref("aws_rds_cluster", "main", "engine_version"),
+        publicly_accessible=False,
+        auto_minor_version_upgrade=True,
+        performance_insights_enabled=True,
+        performance_insights_kms_key_id=KMS_ARN,
+    )
+    out.add(
+        "database.tf",
+        resource("aws_db_subnet_group", "main", name=Template(local("name"), "-db"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
+        *_store_sg("db", spec["port"], ctx, "Database"),
+        cluster,
+        instance,
+    )
+    out.outputs += [
+        output("db_endpoint", Ref("aws_rds_cluster", "main", "endpoint"), "Writer endpoint"),
+        output("db_reader_endpoint", Ref("aws_rds_cluster", "main", "reader_endpoint"), "Reader endpoint"),
+    ]
+    out.node("aws_rds_cluster.main", f"Aurora {spec['engine']}", "aurora", "data")
+    return out
+
+
+@blueprint(
+    "redis",
+    title="ElastiCache Redis",
+    concern="cache.tf",
+    why="Encrypted at rest and in transit with an AUTH token kept in Secrets Manager, a replica "
+    "in another AZ with automatic failover in production, daily snapshots, Graviton nodes.",
+    requires=("vpc", "kms"),
+)
+def redis(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    prod = ctx.req.production
+    replicas = 2 if prod or ctx.req.multi_az else 1
+    out.providers.add("random")
+    group = resource(
+        "aws_elasticache_replication_group",
+        "main",
+        replication_group_id=ctx.name("redis", "redis"),
+        description=Template("Cache for ", local("name")),
+        engine="redis",
+        engine_version="7.1",
+        node_type="cache.t4g.small" if prod else "cache.t4g.micro",
+        num_cache_clusters=replicas,
+        port=6379,
+        automatic_failover_enabled=replicas > 1,
+        multi_az_enabled=replicas > 1,
+        subnet_group_name=Ref("aws_elasticache_subnet_group", "main", "name"),
+        security_group_ids=[Ref("aws_security_group", "redis", "id")],
+        at_rest_encryption_enabled=True,
+        kms_key_id=KMS_ARN,
+        transit_encryption_enabled=True,
+        auth_token=Ref("random_password", "redis", "result"),
+        snapshot_retention_limit=7 if prod else 1,
+        auto_minor_version_upgrade=True,
+    )
+    out.add(
+        "cache.tf",
+        resource("aws_elasticache_subnet_group", "main", name=Template(local("name"), "-cache"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
+        *_store_sg("redis", 6379, ctx, "Redis"),
+        resource("random_password", "redis", length=48, special=False),
+        resource("aws_secretsmanager_secret", "redis", name_prefix=Template(local("name"), "-redis-auth-"), kms_key_id=KMS_ARN),
+        resource(
+            "aws_secretsmanager_secret_version",
+            "redis",
+            secret_id=Ref("aws_secretsmanager_secret", "redis", "id"),
+            secret_string=Ref("random_password", "redis", "result"),
+        ),
+        group,
+    )
+    out.outputs.append(output("redis_endpoint", Ref("aws_elasticache_replication_group", "main", "primary_endpoint_address"), "Redis primary endpoint"))
+    out.node("aws_elasticache_replication_group.main", "ElastiCache Redis", "redis", "data")
+    return out
+
+
+@blueprint(
+    "dynamodb",
+    title="DynamoDB table",
+    concern="dynamodb.tf",
+    why="On-demand capacity bills per request (no idle cost), point-in-time recovery restores "
+    "any second of the last 35 days, encrypted with the module's key.",
+    requires=("kms",),
+)
+def dynamodb(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    table = resource(
+        "aws_dynamodb_table",
+        "main",
+        block("attribute", name="pk", type="S"),
+        block("attribute", name="sk", type="S"),
+        block("point_in_time_recovery", enabled=True),
+        block("server_side_encryption", enabled=True, kms_key_arn=KMS_ARN),
+        block("ttl", attribute_name="expires_at", enabled=True),
+        name=ctx.name("dynamodb", "table"),
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="pk",
+        range_key="sk",
+        deletion_protection_enabled=ctx.req.production,
+    )
+    out.add("dynamodb.tf", table)
+    out.outputs.append(output("table_name", Ref("aws_dynamodb_table", "main", "name"), "DynamoDB table"))
+    out.node("aws_dynamodb_table.main", "DynamoDB table", "dynamodb", "region")
+    return out

@@ -1,0 +1,90 @@
+"""Messaging blueprints: an SQS queue with its dead-letter queue, and an SNS topic."""
+
+from __future__ import annotations
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from core.terraform.model import Ref, Template, jsonencode, output, resource
+
+
+@blueprint(
+    "sqs",
+    title="SQS queue",
+    concern="messaging.tf",
+    why="Work survives a crashed consumer: messages that fail five times move to a dead-letter "
+    "queue kept for 14 days (an alarm watches it), encrypted with the module's key.",
+    requires=("kms",),
+)
+def sqs(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    name = ctx.name("sqs", "jobs")
+    out.add(
+        "messaging.tf",
+        resource(
+            "aws_sqs_queue",
+            "dlq",
+            name=Template(name, "-dlq") if isinstance(name, str) else Template(Ref("local", "name"), "-jobs-dlq"),
+            message_retention_seconds=1209600,
+            kms_master_key_id=KMS_ARN,
+        ),
+        resource(
+            "aws_sqs_queue",
+            "main",
+            name=name,
+            visibility_timeout_seconds=180,
+            message_retention_seconds=345600,
+            receive_wait_time_seconds=20,
+            kms_master_key_id=KMS_ARN,
+            kms_data_key_reuse_period_seconds=300,
+            redrive_policy=jsonencode({"deadLetterTargetArn": Ref("aws_sqs_queue", "dlq", "arn"), "maxReceiveCount": 5}),
+        ),
+    )
+    out.outputs.append(output("queue_url", Ref("aws_sqs_queue", "main", "url"), "URL of the work queue"))
+    out.node("aws_sqs_queue.main", "SQS queue + DLQ", "sqs", "region")
+    return out
+
+
+@blueprint(
+    "sns",
+    title="SNS topic",
+    concern="messaging.tf",
+    why="One topic fans events out to any number of subscribers (queues, functions, e-mail) "
+    "without the publisher knowing them; encrypted with the module's key.",
+    requires=("kms",),
+)
+def sns(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    out.add("messaging.tf", resource("aws_sns_topic", "events", name=ctx.name("sns", "events"), kms_master_key_id=KMS_ARN))
+    if ctx.has("sqs"):
+        out.add(
+            "messaging.tf",
+            resource(
+                "aws_sns_topic_subscription",
+                "queue",
+                topic_arn=Ref("aws_sns_topic", "events", "arn"),
+                protocol="sqs",
+                endpoint=Ref("aws_sqs_queue", "main", "arn"),
+                raw_message_delivery=True,
+            ),
+            resource(
+                "aws_sqs_queue_policy",
+                "from_topic",
+                queue_url=Ref("aws_sqs_queue", "main", "id"),
+                policy=jsonencode(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "sns.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": Ref("aws_sqs_queue", "main", "arn"),
+                                "Condition": {"ArnEquals": {"aws:SourceArn": Ref("aws_sns_topic", "events", "arn")}},
+                            }
+                        ],
+                    }
+                ),
+            ),
+        )
+    out.outputs.append(output("events_topic_arn", Ref("aws_sns_topic", "events", "arn"), "SNS topic for application events"))
+    out.node("aws_sns_topic.events", "SNS topic", "sns", "region")
+    return out

@@ -1,0 +1,215 @@
+"""The network blueprint: a VPC across AZs with public, private and data subnets."""
+
+from __future__ import annotations
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from core.terraform.model import (
+    Block,
+    Call,
+    Ref,
+    Template,
+    block,
+    data,
+    jsonencode,
+    local,
+    output,
+    resource,
+    var,
+    variable,
+)
+
+COUNT = Ref("count", "index")
+AZS = Ref("local", "azs")
+
+
+def az_count(ctx: BuildContext) -> int:
+    if ctx.req.az_count:
+        return ctx.req.az_count
+    return 3 if ctx.req.production and ctx.req.traffic == "high" else 2
+
+
+def nat_count(ctx: BuildContext) -> int:
+    nat = ctx.req.nat or ("per_az" if ctx.req.production else "single")
+    return {"per_az": az_count(ctx), "single": 1, "none": 0}[nat]
+
+
+def _subnets(tier: str, offset: int) -> list[Block]:
+    name = Template(local("name"), f"-{tier}-", Ref("local", "azs", COUNT))
+    attrs = {
+        "count": Call("length", AZS),
+        "vpc_id": Ref("aws_vpc", "main", "id"),
+        "cidr_block": Call("cidrsubnet", var("vpc_cidr"), 4, _plus(COUNT, offset)),
+        "availability_zone": Ref("local", "azs", COUNT),
+        "tags": {"Name": name, "Tier": tier},
+    }
+    return [resource("aws_subnet", tier, **attrs)]
+
+
+def _plus(left: Ref, right: int) -> Ref | Call:
+    """``sum([a, n])``: Terraform's config export cannot serialise binary operators."""
+    return Call("sum", [left, right]) if right else left
+
+
+@blueprint(
+    "vpc",
+    title="VPC",
+    concern="network.tf",
+    why="Public subnets hold only load balancers and NAT; applications run in private subnets "
+    "and data stores in isolated data subnets, spread over AZs so one AZ outage is survivable. "
+    "Flow logs record traffic for security investigations.",
+    requires=("kms",),
+)
+def vpc(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    nats = nat_count(ctx)
+    out.variables.append(
+        variable(
+            "vpc_cidr",
+            "string",
+            "CIDR block of the VPC; subnets are /20 slices of it",
+            ctx.req.vpc_cidr or "10.0.0.0/16",
+            validation=(Call("can", Call("cidrhost", var("vpc_cidr"), 0)), "vpc_cidr must be a valid IPv4 CIDR block."),
+        )
+    )
+    blocks = [
+        data("aws_availability_zones", "available", state="available"),
+        Block("locals", (), {"azs": Call("slice", Ref("data", "aws_availability_zones", "available", "names"), 0, az_count(ctx))}),
+        resource(
+            "aws_vpc",
+            "main",
+            cidr_block=var("vpc_cidr"),
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=tags(ctx.name("vpc", "vpc")),
+        ),
+        resource("aws_default_security_group", "main", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-default-deny"))),
+        resource("aws_internet_gateway", "main", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(local("name"))),
+        *_subnets("public", 0),
+        *_subnets("private", 4),
+        *_subnets("data", 8),
+        resource("aws_route_table", "public", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-public"))),
+        resource(
+            "aws_route",
+            "public_internet",
+            route_table_id=Ref("aws_route_table", "public", "id"),
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=Ref("aws_internet_gateway", "main", "id"),
+        ),
+        resource(
+            "aws_route_table_association",
+            "public",
+            count=Call("length", AZS),
+            subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
+            route_table_id=Ref("aws_route_table", "public", "id"),
+        ),
+    ]
+    if nats:
+        blocks += [
+            resource("aws_eip", "nat", count=nats, domain="vpc", tags=tags(Template(local("name"), "-nat-", COUNT))),
+            resource(
+                "aws_nat_gateway",
+                "main",
+                count=nats,
+                allocation_id=Ref("aws_eip", "nat", COUNT, "id"),
+                subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
+                tags=tags(Template(local("name"), "-nat-", COUNT)),
+                depends_on=[Ref("aws_internet_gateway", "main")],
+            ),
+        ]
+    blocks += [
+        resource(
+            "aws_route_table",
+            "private",
+            count=Call("length", AZS),
+            vpc_id=Ref("aws_vpc", "main", "id"),
+            tags=tags(Template(local("name"), "-private-", Ref("local", "azs", COUNT))),
+        ),
+    ]
+    if nats:
+        nat_index = COUNT if nats > 1 else 0
+        blocks.append(
+            resource(
+                "aws_route",
+                "private_nat",
+                count=Call("length", AZS),
+                route_table_id=Ref("aws_route_table", "private", COUNT, "id"),
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=Ref("aws_nat_gateway", "main", nat_index, "id"),
+            )
+        )
+    blocks += [
+        resource(
+            "aws_route_table_association",
+            "private",
+            count=Call("length", AZS),
+            subnet_id=Ref("aws_subnet", "private", COUNT, "id"),
+            route_table_id=Ref("aws_route_table", "private", COUNT, "id"),
+        ),
+        resource("aws_route_table", "data", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-data"))),
+        resource(
+            "aws_route_table_association",
+            "data",
+            count=Call("length", AZS),
+            subnet_id=Ref("aws_subnet", "data", COUNT, "id"),
+            route_table_id=Ref("aws_route_table", "data", "id"),
+        ),
+        *_flow_logs(ctx),
+    ]
+    out.add("network.tf", *blocks)
+    out.outputs += [
+        output("vpc_id", Ref("aws_vpc", "main", "id"), "ID of the VPC"),
+        output("private_subnet_ids", Ref("aws_subnet", "private", "*", "id"), "Subnets for application workloads"),
+        output("data_subnet_ids", Ref("aws_subnet", "data", "*", "id"), "Isolated subnets for data stores"),
+    ]
+    out.node("aws_vpc.main", "VPC", "vpc", "vpc")
+    if nats:
+        out.node("aws_nat_gateway.main", f"NAT gateway x{nats}", "nat", "public")
+    out.node("aws_internet_gateway.main", "Internet gateway", "igw", "vpc")
+    return out
+
+
+def _flow_logs(ctx: BuildContext) -> list[Block]:
+    assume = jsonencode(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
+    )
+    group = Ref("aws_cloudwatch_log_group", "flow_logs", "arn")
+    return [
+        resource(
+            "aws_cloudwatch_log_group",
+            "flow_logs",
+            name=Template("/aws/vpc/", local("name"), "/flow-logs"),
+            retention_in_days=log_retention(ctx),
+            kms_key_id=KMS_ARN,
+        ),
+        resource("aws_iam_role", "flow_logs", name=Template(local("name"), "-flow-logs"), assume_role_policy=assume),
+        resource(
+            "aws_iam_role_policy",
+            "flow_logs",
+            name="write-flow-logs",
+            role=Ref("aws_iam_role", "flow_logs", "id"),
+            policy=jsonencode(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": Template(group, ":*"),
+                        }
+                    ],
+                }
+            ),
+        ),
+        resource(
+            "aws_flow_log",
+            "main",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+            traffic_type="ALL",
+            log_destination=group,
+            iam_role_arn=Ref("aws_iam_role", "flow_logs", "arn"),
+            max_aggregation_interval=60,
+        ),
+    ]

@@ -1,0 +1,172 @@
+"""Operations blueprints: CloudWatch alarms with an alert topic, AWS Budgets, AWS Backup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import ALERTS, KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.iam import assume_role
+from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, local, resource, var, variable
+
+
+def _alarm(rid: str, description: str, namespace: str, metric: str, dims: dict[str, Any], op: str, threshold: float, stat: str = "Average", periods: int = 3) -> Block:
+    return resource(
+        "aws_cloudwatch_metric_alarm",
+        rid,
+        alarm_name=Template(local("name"), f"-{rid.replace('_', '-')}"),
+        alarm_description=description,
+        namespace=namespace,
+        metric_name=metric,
+        dimensions=dims,
+        statistic=stat,
+        period=300,
+        evaluation_periods=periods,
+        comparison_operator=op,
+        threshold=threshold,
+        treat_missing_data="notBreaching",
+        alarm_actions=[ALERTS],
+        ok_actions=[ALERTS],
+    )
+
+
+def _alarms(ctx: BuildContext) -> list[Block]:
+    gt = "GreaterThanThreshold"
+    out: list[Block] = []
+    if ctx.has("alb"):
+        lb = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
+        out.append(_alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, gt, 10, "Sum"))
+        out.append(_alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime", {**lb, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, gt, 1))
+    if ctx.has("ecs"):
+        dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
+        out.append(_alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, gt, 85))
+    if ctx.has("rds"):
+        db = {"DBInstanceIdentifier": Ref("aws_db_instance", "main", "identifier")}
+        out.append(_alarm("db_cpu", "The database runs hot", "AWS/RDS", "CPUUtilization", db, gt, 80))
+        out.append(_alarm("db_storage", "Less than 5 GB of database storage left", "AWS/RDS", "FreeStorageSpace", db, "LessThanThreshold", 5368709120))
+    if ctx.has("sqs"):
+        out.append(_alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, gt, 0, "Maximum", 1))
+    if ctx.has("lambda"):
+        out.append(_alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors", {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, gt, 5, "Sum", 1))
+    return out
+
+
+@blueprint(
+    "alarms",
+    title="CloudWatch alarms",
+    concern="monitoring.tf",
+    why="Errors, latency, saturation and failed work raise alarms to one encrypted SNS topic; "
+    "subscribe an e-mail or a chat channel to hear about problems before users do.",
+    requires=("kms",),
+    after=("alb", "ecs", "rds", "sqs", "lambda"),
+)
+def alarms(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    out.variables.append(variable("alert_email", "string", "E-mail address subscribed to alerts (empty: none)", ""))
+    topic_policy = jsonencode(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AwsServicesPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]},
+                    "Action": "sns:Publish",
+                    "Resource": ALERTS,
+                }
+            ],
+        }
+    )
+    out.add(
+        "monitoring.tf",
+        resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KMS_ARN),
+        resource("aws_sns_topic_policy", "alerts", arn=ALERTS, policy=topic_policy),
+        resource(
+            "aws_sns_topic_subscription",
+            "alert_email",
+            count=Call("length", Call("compact", [var("alert_email")])),
+            topic_arn=ALERTS,
+            protocol="email",
+            endpoint=var("alert_email"),
+        ),
+        *_alarms(ctx),
+    )
+    out.node("aws_sns_topic.alerts", "Alerts (SNS)", "sns", "region")
+    return out
+
+
+@blueprint(
+    "budget",
+    title="AWS Budgets",
+    concern="monitoring.tf",
+    why="A monthly cost budget warns at 80% of actual spend and at 100% of the forecast, so a "
+    "runaway bill is caught within the month.",
+    requires=("alarms",),
+)
+def budget(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    amount = ctx.req.budget_usd or (1000 if ctx.req.production else 200)
+    out.variables.append(variable("monthly_budget_usd", "number", "Monthly cost budget in USD", amount))
+    notes = [
+        block("notification", comparison_operator="GREATER_THAN", threshold=80, threshold_type="PERCENTAGE", notification_type="ACTUAL", subscriber_sns_topic_arns=[ALERTS]),
+        block("notification", comparison_operator="GREATER_THAN", threshold=100, threshold_type="PERCENTAGE", notification_type="FORECASTED", subscriber_sns_topic_arns=[ALERTS]),
+    ]
+    out.add(
+        "monitoring.tf",
+        resource(
+            "aws_budgets_budget",
+            "monthly",
+            *notes,
+            name=Template(local("name"), "-monthly"),
+            budget_type="COST",
+            limit_amount=Call("tostring", var("monthly_budget_usd")),
+            limit_unit="USD",
+            time_unit="MONTHLY",
+        ),
+    )
+    out.node("aws_budgets_budget.monthly", f"Budget ${amount}/month", "budgets", "account")
+    return out
+
+
+@blueprint(
+    "backup",
+    title="AWS Backup plan",
+    concern="backup.tf",
+    why="Daily backups of the data stores into an encrypted vault, kept 35 days in production, "
+    "independent of each service's own snapshots.",
+    requires=("kms",),
+    after=("rds", "aurora", "dynamodb"),
+)
+def backup(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    targets: list[Any] = []
+    if ctx.has("rds"):
+        targets.append(Ref("aws_db_instance", "main", "arn"))
+    if ctx.has("aurora"):
+        targets.append(Ref("aws_rds_cluster", "main", "arn"))
+    if ctx.has("dynamodb"):
+        targets.append(Ref("aws_dynamodb_table", "main", "arn"))
+    days = 35 if ctx.req.production else 7
+    rule = block("rule", rule_name="daily", target_vault_name=Ref("aws_backup_vault", "main", "name"), schedule="cron(0 5 * * ? *)")
+    rule.add(block("lifecycle", delete_after=days))
+    out.add(
+        "backup.tf",
+        resource("aws_backup_vault", "main", name=Template(local("name"), "-vault"), kms_key_arn=KMS_ARN),
+        resource("aws_backup_plan", "main", rule, name=Template(local("name"), "-daily")),
+        resource("aws_iam_role", "backup", name=Template(local("name"), "-backup"), assume_role_policy=assume_role("backup.amazonaws.com")),
+        resource(
+            "aws_iam_role_policy_attachment",
+            "backup",
+            role=Ref("aws_iam_role", "backup", "name"),
+            policy_arn="arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+        ),
+        resource(
+            "aws_backup_selection",
+            "main",
+            name="data-stores",
+            plan_id=Ref("aws_backup_plan", "main", "id"),
+            iam_role_arn=Ref("aws_iam_role", "backup", "arn"),
+            resources=targets,
+        ),
+    )
+    out.node("aws_backup_plan.main", f"AWS Backup ({days} days)", "backup", "region")
+    return out

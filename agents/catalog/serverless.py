@@ -1,0 +1,187 @@
+"""Serverless blueprints: a Lambda function with its event sources, and an API Gateway HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.iam import app_policy_statements, role_with_policy
+from core.terraform.model import Block, Ref, Template, block, data, jsonencode, local, output, resource, var, variable
+
+STARTER = {
+    "python": ("index.py", "index.handler", 'import json\n\n\ndef handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"ok": True})}\n'),
+    "nodejs": ("index.mjs", "index.handler", 'export const handler = async () => ({ statusCode: 200, body: JSON.stringify({ ok: true }) });\n'),
+}
+
+
+def runtime(ctx: BuildContext) -> str:
+    return ctx.req.lambda_runtime or "python3.13"
+
+
+@blueprint(
+    "lambda",
+    title="Lambda function",
+    concern="lambda.tf",
+    why="Lambda bills per request, runs on Graviton (arm64) for ~20% less, traces with X-Ray, "
+    "keeps its logs for a bounded time and gets a role limited to this module's resources.",
+    requires=("kms",),
+    after=("sqs", "s3", "dynamodb", "sns", "secrets"),
+)
+def lambda_function(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    rt = runtime(ctx)
+    filename, handler, source = STARTER["nodejs" if rt.startswith("nodejs") else "python"]
+    out.providers.add("archive")
+    name = ctx.name("lambda", "fn")
+    statements = app_policy_statements(ctx)
+    statements.append(
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": Template(Ref("aws_cloudwatch_log_group", "lambda", "arn"), ":*"),
+        }
+    )
+    statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
+    out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
+    fn = resource(
+        "aws_lambda_function",
+        "main",
+        block("tracing_config", mode="Active"),
+        function_name=name,
+        role=Ref("aws_iam_role", "lambda", "arn"),
+        runtime=rt,
+        handler=handler,
+        architectures=["arm64"],
+        filename=Ref("data", "archive_file", "lambda", "output_path"),
+        source_code_hash=Ref("data", "archive_file", "lambda", "output_base64sha256"),
+        memory_size=var("lambda_memory_mb"),
+        timeout=30,
+        kms_key_arn=KMS_ARN,
+        depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
+    )
+    fn.add(block("logging_config", log_format="JSON", log_group=Ref("aws_cloudwatch_log_group", "lambda", "name")))
+    blocks: list[Block] = [
+        data(
+            "archive_file",
+            "lambda",
+            block("source", content=source, filename=filename),
+            type="zip",
+            output_path=Template(Ref("path", "module"), "/build/function.zip"),
+        ),
+        resource(
+            "aws_cloudwatch_log_group",
+            "lambda",
+            name=Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
+            retention_in_days=log_retention(ctx),
+            kms_key_id=KMS_ARN,
+        ),
+        *role_with_policy("lambda", "lambda.amazonaws.com", statements),
+        fn,
+        *_event_sources(ctx),
+    ]
+    out.add("lambda.tf", *blocks)
+    out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))
+    out.node("aws_lambda_function.main", "Lambda function", "lambda", "region")
+    return out
+
+
+def _event_sources(ctx: BuildContext) -> list[Block]:
+    blocks: list[Block] = []
+    if ctx.has("sqs"):
+        blocks.append(
+            resource(
+                "aws_lambda_event_source_mapping",
+                "queue",
+                event_source_arn=Ref("aws_sqs_queue", "main", "arn"),
+                function_name=Ref("aws_lambda_function", "main", "arn"),
+                batch_size=10,
+                function_response_types=["ReportBatchItemFailures"],
+            )
+        )
+    if ctx.has("s3") and ctx.req.workload == "data_pipeline":
+        blocks += [
+            resource(
+                "aws_lambda_permission",
+                "s3",
+                statement_id="AllowS3Invoke",
+                action="lambda:InvokeFunction",
+                function_name=Ref("aws_lambda_function", "main", "function_name"),
+                principal="s3.amazonaws.com",
+                source_arn=Ref("aws_s3_bucket", "app", "arn"),
+            ),
+            resource(
+                "aws_s3_bucket_notification",
+                "app",
+                block("lambda_function", lambda_function_arn=Ref("aws_lambda_function", "main", "arn"), events=["s3:ObjectCreated:*"], filter_prefix="incoming/"),
+                bucket=Ref("aws_s3_bucket", "app", "id"),
+                depends_on=[Ref("aws_lambda_permission", "s3")],
+            ),
+        ]
+    return blocks
+
+
+@blueprint(
+    "apigw",
+    title="API Gateway HTTP API",
+    concern="api.tf",
+    why="HTTP APIs cost ~70% less than REST APIs; every request is logged as JSON and throttled "
+    "so a burst cannot run up the bill or overwhelm the function.",
+    requires=("lambda",),
+)
+def apigw(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    access_format: dict[str, Any] = {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "latency": "$context.integrationLatency",
+    }
+    blocks = [
+        resource("aws_apigatewayv2_api", "main", name=ctx.name("apigw", "api"), protocol_type="HTTP"),
+        resource(
+            "aws_cloudwatch_log_group",
+            "api",
+            name=Template("/aws/apigateway/", local("name")),
+            retention_in_days=log_retention(ctx),
+            kms_key_id=KMS_ARN,
+        ),
+        resource(
+            "aws_apigatewayv2_integration",
+            "lambda",
+            api_id=Ref("aws_apigatewayv2_api", "main", "id"),
+            integration_type="AWS_PROXY",
+            integration_uri=Ref("aws_lambda_function", "main", "invoke_arn"),
+            payload_format_version="2.0",
+        ),
+        resource(
+            "aws_apigatewayv2_route",
+            "default",
+            api_id=Ref("aws_apigatewayv2_api", "main", "id"),
+            route_key="$default",
+            target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
+        ),
+        resource(
+            "aws_apigatewayv2_stage",
+            "default",
+            block("access_log_settings", destination_arn=Ref("aws_cloudwatch_log_group", "api", "arn"), format=jsonencode(access_format)),
+            block("default_route_settings", throttling_burst_limit=500, throttling_rate_limit=1000),
+            api_id=Ref("aws_apigatewayv2_api", "main", "id"),
+            name="$default",
+            auto_deploy=True,
+        ),
+        resource(
+            "aws_lambda_permission",
+            "api",
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=Ref("aws_lambda_function", "main", "function_name"),
+            principal="apigateway.amazonaws.com",
+            source_arn=Template(Ref("aws_apigatewayv2_api", "main", "execution_arn"), "/*/*"),
+        ),
+    ]
+    out.add("api.tf", *blocks)
+    out.outputs.append(output("api_url", Ref("aws_apigatewayv2_stage", "default", "invoke_url"), "Where the API answers"))
+    out.node("aws_apigatewayv2_api.main", "API Gateway HTTP API", "apigw", "region")
+    return out

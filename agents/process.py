@@ -1,0 +1,88 @@
+"""The worker process's composition root: settings -> Redis, store, checkpointer -> the graph.
+
+Nothing else in agents/ builds clients; this module wires them once and runs the ingress
+:class:`~core.bus.Worker` with the agent handler, recording every request in the system of record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from core.bus import EventLog, Keys, Submitter, Worker
+from core.context import Handler, RequestContext
+from core.logging import bind_ids, get_logger
+from core.redis_client import make_redis
+from core.settings import Settings
+from core.store import Store, open_checkpointer
+from core.tracing import extract_context, span
+
+log = get_logger("archops.worker")
+
+
+@dataclass
+class RecordingHandler:
+    """Records each request in the store around the agent's work, inside the request's trace."""
+
+    store: Store
+    agent: Handler
+
+    async def __call__(self, ctx: RequestContext) -> None:
+        env = ctx.envelope
+        with span(
+            "worker.request",
+            parent=extract_context(env.trace),
+            request_id=env.request_id,
+            conversation_id=env.conversation_id,
+            attempt=ctx.attempt,
+        ) as current:
+            trace_id = format(current.get_span_context().trace_id, "032x")
+            with bind_ids(trace_id=trace_id):
+                await self.store.record_request(env)
+                await self.store.mark_request(env.request_id, "running", attempts=ctx.attempt)
+                try:
+                    await self.agent(ctx)
+                except Exception as exc:
+                    await self.store.mark_request(env.request_id, "failed", error=str(exc))
+                    raise
+                await self.store.mark_request(env.request_id, "done")
+
+
+@contextlib.asynccontextmanager
+async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handler]]:
+    """The store and the agent handler, opened on the settings' database."""
+    from agents.handler import AgentHandler
+
+    store = await Store.open(settings.effective_database_url)
+    try:
+        async with open_checkpointer(settings.effective_database_url) as checkpointer:
+            agent = AgentHandler(checkpointer, settings)
+            yield store, RecordingHandler(store, agent)
+    finally:
+        await store.close()
+
+
+async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
+    """Consume the ingress streams until ``stop`` is set."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    redis = make_redis(redis_url, retries=5)
+    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
+    try:
+        await Submitter(redis, keys).ensure_groups()
+        events = EventLog(
+            redis, keys, maxlen=settings.event_maxlen, retention_s=settings.event_retention_s,
+            client_ttl_s=settings.client_ttl_s,
+        )
+        async with agent_handler(settings) as (_store, handler):
+            worker = Worker(
+                redis, keys, handler, events,
+                consumer=f"{settings.instance_id}-worker",
+                lease_ttl_ms=settings.lease_ttl_ms,
+                max_deliveries=settings.max_deliveries,
+                concurrency=settings.worker_concurrency,
+            )
+            await worker.run(stop)
+    finally:
+        await redis.aclose()

@@ -1,0 +1,144 @@
+"""The typed requirements model the negotiation fills in.
+
+Every field starts unknown (``None``); the extractor fills what the user said, answers fill what
+archops asked, and defaults fill the rest only when the user lets archops decide (non-interactive
+mode), each default recorded in ``assumed`` so the user sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.errors import ValidationError
+
+Workload = Literal["static_site", "web_app", "api", "worker", "data_pipeline", "custom"]
+Environment = Literal["dev", "staging", "production"]
+Compute = Literal["ecs", "asg", "ec2", "lambda"]
+Database = Literal["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
+
+# what a component id means, for plans and READMEs
+COMPONENTS: dict[str, str] = {
+    "vpc": "VPC with public, private and data subnets",
+    "alb": "Application Load Balancer",
+    "ecs": "ECS Fargate service",
+    "asg": "EC2 Auto Scaling group",
+    "ec2": "EC2 instance",
+    "lambda": "Lambda function",
+    "apigw": "API Gateway HTTP API",
+    "rds": "RDS database",
+    "aurora": "Aurora cluster",
+    "redis": "ElastiCache Redis",
+    "dynamodb": "DynamoDB table",
+    "s3": "S3 bucket",
+    "site": "S3 bucket for the website",
+    "cloudfront": "CloudFront distribution",
+    "waf": "WAF web ACL",
+    "route53": "Route 53 records",
+    "acm": "ACM certificate",
+    "sqs": "SQS queue with a dead-letter queue",
+    "sns": "SNS topic",
+    "kms": "KMS key",
+    "secrets": "Secrets Manager secret",
+    "cloudtrail": "CloudTrail trail",
+    "guardduty": "GuardDuty detector",
+    "config": "AWS Config recorder",
+    "alarms": "CloudWatch alarms and alert topic",
+    "budget": "AWS Budgets monthly budget",
+    "backup": "AWS Backup plan",
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class Requirements(BaseModel):
+    """What archops knows about the request; ``None`` means not known yet."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    project: str | None = None
+    workload: Workload | None = None
+    environment: Environment | None = None
+    region: str | None = None
+    traffic: Literal["low", "medium", "high"] | None = None
+    availability: Literal["single_az", "multi_az"] | None = None
+    nat: Literal["single", "per_az", "none"] | None = None
+    compute: Compute | None = None
+    database: Database | None = None
+    # the user asked for "a database" without saying which
+    wants_database: bool = False
+    db_version: str | None = None
+    db_instance_class: str | None = None
+    db_storage_gb: int | None = Field(default=None, ge=5, le=65536)
+    instance_type: str | None = None
+    instance_count: int | None = Field(default=None, ge=1, le=1000)
+    lambda_runtime: str | None = None
+    memory_mb: int | None = Field(default=None, ge=128, le=10240)
+    vpc_cidr: str | None = None
+    az_count: int | None = Field(default=None, ge=1, le=6)
+    domain: str | None = None
+    budget_usd: int | None = Field(default=None, ge=1)
+    compliance: list[str] = Field(default_factory=list)
+    components: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    # explicit names the user gave: component -> name
+    names: dict[str, str] = Field(default_factory=dict)
+    # question id -> answer, and what archops assumed without asking
+    answers: dict[str, str] = Field(default_factory=dict)
+    assumed: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError("must be lower-case letters, digits and '-', at most 31 characters")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name such as eu-west-1")
+        return value
+
+    @field_validator("components", "removed")
+    @classmethod
+    def _components(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in COMPONENTS]
+        if unknown:
+            raise ValueError(f"unknown components {unknown}")
+        return sorted(set(value))
+
+    def has(self, component: str) -> bool:
+        return component in self.components and component not in self.removed
+
+    def add(self, *components: str) -> None:
+        self.components = [*self.components, *components]
+        self.removed = [c for c in self.removed if c not in components]
+
+    def drop(self, *components: str) -> None:
+        self.components = [c for c in self.components if c not in components]
+        self.removed = [*self.removed, *components]
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def multi_az(self) -> bool:
+        if self.availability is not None:
+            return self.availability == "multi_az"
+        return self.production
+
+
+def apply_answer(req: Requirements, question_id: str, value: str) -> Requirements:
+    """Record an answer; a value outside the model's choices is a clear ValidationError."""
+    from agents.questions import QUESTIONS
+
+    question = QUESTIONS.get(question_id)
+    if question is None:
+        raise ValidationError(f"archops asked no question {question_id!r}")
+    return question.apply(req, value)

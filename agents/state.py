@@ -1,0 +1,46 @@
+"""The graph's state (checkpointed per conversation; thread id = conversation id).
+
+Field names follow the seed workflow: ``config`` (ticket, account_id, project_id, chat_id,
+chat_message_id), ``trace`` (trace_id, span_id, sampled), ``messages``, ``gathered_requirements``,
+``resource_plan``, ``scripts``, ``terraform_validated``, ``validation_output``, ``final_script``,
+``final_response``. Everything is plain JSON data so any worker can continue any conversation.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+from core.context import RequestContext
+
+
+class AgentState(TypedDict, total=False):
+    config: dict[str, Any]
+    trace: dict[str, Any]
+    messages: Annotated[list[dict[str, Any]], operator.add]
+    # the request being handled: request_id, text, action, answers, non_interactive
+    request: dict[str, Any]
+    route: str
+    route_reason: str
+    gathered_requirements: dict[str, Any]
+    pending_question: dict[str, Any] | None
+    resource_plan: dict[str, Any]
+    scripts: dict[str, Any]
+    terraform_validated: bool
+    validation_output: dict[str, Any]
+    final_script: dict[str, str]
+    final_response: str
+    diagram: dict[str, Any]
+    design_version: int
+
+
+@dataclass
+class RunContext:
+    """What nodes get besides the state: the request context, the engine and limits."""
+
+    ctx: RequestContext
+    engine: Any
+    max_chars: int = 8000
+    fix_rounds: int = 3
+    default_region: str = "us-east-1"
