@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import SecretStr
 
@@ -172,23 +172,15 @@ def check_redis(settings: Settings) -> Check:
 def ping_redis(url: str, timeout: float = 1.0) -> str | None:
     """None when the server answers PING, else why not (never the password)."""
     parts = urlsplit(url)
-    if parts.scheme not in {"redis", "rediss"}:
-        return f"scheme {parts.scheme!r} is not redis:// or rediss://"
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        return f"scheme {parts.scheme!r} is not redis://, rediss:// or unix://"
     commands: list[list[str]] = []
     if parts.password:
         user = unquote(parts.username) if parts.username else None
         commands.append(["AUTH", *([user] if user else []), unquote(parts.password)])
     commands.append(["PING"])
     try:
-        with socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout
-        ) as raw:
-            sock = (
-                ssl.create_default_context().wrap_socket(raw, server_hostname=parts.hostname)
-                if parts.scheme == "rediss"
-                else raw
-            )
-            sock.settimeout(timeout)
+        with _redis_socket(parts, timeout) as sock:
             for command in commands:
                 sock.sendall(_resp(command))
                 reply = sock.recv(256).split(b"\r\n", 1)[0].decode("utf-8", "replace")
@@ -199,6 +191,23 @@ def ping_redis(url: str, timeout: float = 1.0) -> str | None:
     except (OSError, ssl.SSLError) as exc:
         return f"cannot connect ({exc.strerror or exc.__class__.__name__})"
     return None
+
+
+def _redis_socket(parts: SplitResult, timeout: float) -> socket.socket:
+    if parts.scheme == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(parts.path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout)
+    if parts.scheme == "rediss":
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+    sock.settimeout(timeout)
+    return sock
 
 
 def _resp(args: list[str]) -> bytes:

@@ -170,3 +170,14 @@ async def test_two_processes_sharing_one_sqlite_file_record_each_request_once(tm
     finally:
         await first.close()
         await second.close()
+
+
+def test_the_public_surface_is_what_the_docs_describe() -> None:
+    import core.store
+
+    assert sorted(core.store.__all__) == [
+        "CONVERSATION_STATUSES", "Conversation", "DatabaseUrl", "Project", "REQUEST_STATUSES",
+        "Request", "SchemaStatus", "Store", "open_checkpointer", "parse_database_url",
+        "schema_diff", "schema_status", "upgrade",
+    ]  # fmt: skip
+    assert all(getattr(core.store, name) is not None for name in core.store.__all__)
