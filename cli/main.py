@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "worker": "cli.worker",
     "web": "cli.web",
     "doctor": "cli.doctor",
+    "generate": "cli.generate",
+    "validate": "cli.validate",
 }
 
 

@@ -78,7 +78,8 @@ def _argument(check: dict[str, Any]) -> str:
     keys = (check.get("check_result") or {}).get("evaluated_keys") or []
     if not keys:
         return ""
-    return re.sub(r"/\[\d+\]", "", keys[0]).replace("/", ".")
+    key = re.sub(r"/\[\d+\]", "", keys[0]).replace("/", ".")
+    return "" if key == "resource_type" else key
 
 
 def _finding(check: dict[str, Any], module: ParsedModule, skip: str | None) -> Finding:

@@ -1,0 +1,67 @@
+"""`archops validate DIR`: the whole review of any Terraform root module.
+
+Exit status 0 only for a clean module (written skips aside), 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from core.errors import ValidationError
+from core.settings import Settings
+
+HELP = "review a Terraform directory: parser, AWS schema, references, policy, checkov, cost"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", help="the Terraform root module to review")
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    parser.add_argument("--checks", default="",
+                        help="comma-separated subset of parse,schema,references,policy,checkov,cost")
+    parser.add_argument("--skip", default="", help="comma-separated checks to leave out (e.g. checkov)")
+    parser.add_argument("--fix", action="store_true",
+                        help="apply archops' deterministic repairs in place (bounded rounds)")
+    parser.add_argument("--output", "-o", help="write the report to this file instead of stdout")
+
+
+def _checks(args: argparse.Namespace) -> set[str] | None:
+    from core.terraform.review import CHECKS
+
+    wanted = {c.strip() for c in args.checks.split(",") if c.strip()} or set(CHECKS)
+    wanted -= {c.strip() for c in args.skip.split(",") if c.strip()}
+    unknown = wanted - set(CHECKS)
+    if unknown:
+        raise ValidationError(f"unknown check(s): {', '.join(sorted(unknown))}",
+                              hint=f"choose from {', '.join(CHECKS)}")
+    return wanted
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from core.terraform.report import render_json, render_sarif, render_text
+    from core.terraform.review import fix_until_clean, read_dir, review_module
+
+    checks = _checks(args)
+    directory = Path(args.directory)
+    files = read_dir(directory)
+    fixed: list[str] = []
+    if args.fix:
+        new_files, review, fixed = fix_until_clean(files, checks=checks)
+        for name, text in new_files.items():
+            if files.get(name) != text:
+                (directory / name).write_text(text)
+    else:
+        review = review_module(files, checks)
+    if args.format == "json":
+        report = render_json(review)
+    elif args.format == "sarif":
+        report = render_sarif(review, base=f"{args.directory.rstrip('/')}/")
+    else:
+        lines = [f"fixed: {what}" for what in fixed]
+        report = "\n".join(lines + [render_text(review, f"archops review of {directory}")])
+    if args.output:
+        Path(args.output).write_text(report + "\n")
+    else:
+        sys.stdout.write(report + "\n")
+    return 0 if review.passed else 1
