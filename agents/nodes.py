@@ -142,7 +142,7 @@ async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     await run.ctx.emit("status", "Checking the module", node="terraform_fixer")
-    files, report = await asyncio.to_thread(check_and_repair, dict(state["final_script"]), run.fix_rounds)
+    files, report = await asyncio.to_thread(check_and_repair, dict(state["final_script"]), run.fix_rounds, run.review_checks)
     req = Requirements.model_validate(state["gathered_requirements"])
     version = int(state.get("design_version") or 0) + 1
     await run.ctx.emit(

@@ -44,3 +44,4 @@ class RunContext:
     max_chars: int = 8000
     fix_rounds: int = 3
     default_region: str = "us-east-1"
+    review_checks: set[str] | None = None
