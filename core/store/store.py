@@ -9,12 +9,19 @@ rather than failing when a read lock must be upgraded.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from core.envelope import Envelope
 from core.errors import NotFound, ServiceUnavailable, ValidationError
@@ -43,6 +50,11 @@ class Store:
         self.db = db
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._insert = sqlite.insert if db.backend == "sqlite" else postgresql.insert
+        # SQLite has one writer at a time: queue this process's writers here, where waiting is
+        # cheap, rather than in SQLite's busy handler, which sleeps in coarse steps
+        self._write_lock: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if db.backend == "sqlite" else nullcontext()
+        )
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -71,6 +83,12 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction (committed on exit)."""
+        async with self._write_lock, self._sessions.begin() as session:
+            yield session
 
     # -- projects -------------------------------------------------------------------------
     async def upsert_project(
@@ -117,7 +135,7 @@ class Store:
             index_elements=[Project.id], set_={**given, "updated_at": now}
         )
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 await session.execute(stmt)
         except IntegrityError as exc:
             raise ValidationError(
@@ -171,7 +189,7 @@ class Store:
                 "title": func.coalesce(Conversation.title, stmt.excluded.title),
             },
         )
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(stmt)
         return await self.get_conversation(conversation_id)
 
@@ -188,7 +206,7 @@ class Store:
             values["status"] = status
         if title is not None:
             values["title"] = _title(title)
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             result = await session.execute(
                 update(Conversation).where(Conversation.id == conversation_id).values(**values)
             )
@@ -258,7 +276,7 @@ class Store:
             .on_conflict_do_nothing()
             .returning(Request.request_id)
         )
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(conversation)
             inserted = (await session.execute(request)).scalar_one_or_none()
         return inserted is not None
@@ -286,13 +304,17 @@ class Store:
         }
         if attempts is not None:
             values["attempts"] = attempts
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             result = await session.execute(
-                update(Request).where(Request.request_id == request_id).values(**values)
+                update(Request)
+                .where(Request.request_id == request_id)
+                .values(**values)
+                .returning(Request)
             )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+            request = result.scalar_one_or_none()
+        if request is None:
             raise NotFound(f"no request {request_id!r}")
-        return await self.get_request(request_id)
+        return request
 
     async def get_request(self, request_id: str) -> Request:
         async with self._sessions() as session:
