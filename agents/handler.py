@@ -32,8 +32,14 @@ class AgentHandler:
         self.graph = build_graph(checkpointer)
 
     async def _head(self, conversation_id: str) -> str | None:
-        snapshot = await self.graph.aget_state({"configurable": {"thread_id": conversation_id}})
-        return (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
+        """The conversation's latest checkpoint; a new conversation gets an empty one first."""
+        config = {"configurable": {"thread_id": conversation_id}}
+        snapshot = await self.graph.aget_state(config)
+        head = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
+        if head is None:
+            written = await self.graph.aupdate_state(config, {"design_version": 0}, as_node="terraform_fixer")
+            head = written["configurable"]["checkpoint_id"]
+        return head
 
     async def __call__(self, ctx: RequestContext, *, answers: dict[str, str] | None = None) -> None:
         """Handle one delivery; ``answers`` (question id -> value) apply with a text message."""
