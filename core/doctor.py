@@ -83,8 +83,13 @@ def check_settings(settings: Settings) -> Check:
 
 def check_data_dir(settings: Settings) -> Check:
     path = settings.data_dir
+    fix = "set ARCHOPS_DATA_DIR to a folder archops may write to"
+    if not path.exists():  # doctor creates nothing: the nearest existing parent must be writable
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is not None and parent.is_dir() and os.access(parent, os.W_OK | os.X_OK):
+            return Check("data folder", "ok", f"{path} will be created on start", required=True)
+        return Check("data folder", "error", f"{path} cannot be created", fix=fix, required=True)
     try:
-        path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
             pass
     except OSError as exc:
@@ -92,7 +97,7 @@ def check_data_dir(settings: Settings) -> Check:
             "data folder",
             "error",
             f"{path} is not a writable folder: {exc.strerror or exc}",
-            fix="set ARCHOPS_DATA_DIR to a folder archops may write to",
+            fix=fix,
             required=True,
         )
     return Check("data folder", "ok", f"{path} is writable", required=True)

@@ -86,6 +86,8 @@ def test_a_fresh_machine_can_run_up(env: pytest.MonkeyPatch) -> None:
     checks = _checks(out)
     assert code == 0 and json.loads(out)["ok"] is True
     assert checks["data folder"]["status"] == "ok"
+    assert "will be created" in checks["data folder"]["detail"]
+    assert not (Path.cwd() / "data").exists()  # the doctor looks, it does not create
     assert checks["database"]["status"] == "missing"
     assert "archops up" in checks["database"]["fix"]  # created and migrated on start
     assert checks["redis"]["status"] == "ok" and "starts" in checks["redis"]["detail"]
@@ -146,12 +148,13 @@ def test_a_data_folder_that_cannot_be_written_is_an_error(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
-    env.setenv("ARCHOPS_DATA_DIR", str(blocker))
-    code, out = _doctor("--json")
-    checks = _checks(out)
-    assert code == 1
-    assert checks["data folder"]["status"] == "error"
-    assert "ARCHOPS_DATA_DIR" in checks["data folder"]["fix"]
+    for data_dir in (blocker, blocker / "archops"):  # a file, and a folder under a file
+        env.setenv("ARCHOPS_DATA_DIR", str(data_dir))
+        code, out = _doctor("--json")
+        checks = _checks(out)
+        assert code == 1
+        assert checks["data folder"]["status"] == "error"
+        assert "ARCHOPS_DATA_DIR" in checks["data folder"]["fix"]
 
 
 def test_a_redis_that_wants_a_password_says_so(env: pytest.MonkeyPatch, redis_url: str) -> None:
