@@ -62,7 +62,7 @@ def run_checkov(files: dict[str, str]) -> dict[str, Any]:
                    BC_API_KEY="", PYTHONWARNINGS="ignore")
         proc = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments
             [str(checkov_bin()), "-d", tmp, "-o", "json", "--framework", "terraform",
-             "--skip-download", "--quiet"],
+             "--skip-download"],
             capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False,
         )
     out = proc.stdout.strip()
