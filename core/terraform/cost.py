@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,21 @@ def _num(value: Any, default: float) -> float:
         return float(value)
     except (TypeError, ValueError):
         return default
+
+
+_VAR_ONLY = re.compile(r"^\$\{var\.([A-Za-z_][\w-]*)\}$")
+
+
+def resolve_defaults(values: dict[str, Any], module: ParsedModule) -> dict[str, Any]:
+    """Top-level values that are just ``var.x`` replaced by the variable's literal default,
+    so that a sized resource is priced at the size the module deploys by default."""
+    out = dict(values)
+    for key, value in values.items():
+        m = _VAR_ONLY.match(value) if isinstance(value, str) else None
+        var = module.get(f"var.{m.group(1)}") if m else None
+        if var is not None and "default" in var.values and not is_expression(var.values["default"]):
+            out[key] = var.values["default"]
+    return out
 
 
 def _count(item: Item) -> int:
@@ -178,6 +194,7 @@ def estimate(module: ParsedModule, region: str | None = None) -> CostEstimate:
         est.assumptions.append(f"{region} priced at {factor:g} x {table['base_region']} list prices (approximate)")
     seen_usage: set[str] = set()
     for item in module.resources:
+        item = replace(item, values=resolve_defaults(item.values, module))
         priced = _item_cost(item, module, table)
         if priced is not None:
             monthly, detail = priced

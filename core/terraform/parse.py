@@ -228,31 +228,37 @@ def strip_meta(value: Any) -> Any:
     return value
 
 
-def _values(text: str) -> dict[tuple[str, ...], dict[str, Any]]:
-    """(kind, type, name) -> literal body as python-hcl2 reads it; empty when it cannot."""
+def _values(text: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """(kind, type, name) -> literal bodies in file order, as python-hcl2 reads them (empty
+    when it cannot: values then stay unknown). A list, since providers repeat under aliases."""
     try:
         doc = hcl2.loads(text, serialization_options=_HCL2_OPTIONS)
     except Exception:  # noqa: BLE001 - newer syntax python-hcl2 lacks: values stay unknown
         return {}
-    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for kind in ("resource", "data"):
         for entry in doc.get(kind, []):
             for rtype, by_name in entry.items():
                 for name, body in by_name.items():
-                    out[(kind, rtype, name)] = strip_meta(body)
+                    out.setdefault((kind, rtype, name), []).append(strip_meta(body))
     for kind in ("module", "variable", "output", "provider"):
         for entry in doc.get(kind, []):
             for name, body in entry.items():
-                out[(kind, "", name)] = strip_meta(body)
+                out.setdefault((kind, "", name), []).append(strip_meta(body))
     for entry in doc.get("locals", []):
         for name, value in strip_meta(entry).items():
-            out[("local", "", name)] = {"value": value}
+            out.setdefault(("local", "", name), []).append({"value": value})
     return out
 
 
 def _items_of_file(name: str, text: str) -> list[Item]:
     values = _values(text)
     items: list[Item] = []
+
+    def take(key: tuple[str, ...]) -> dict[str, Any]:
+        found = values.get(key)
+        return found.pop(0) if found else {}
+
     for block in scan(text):
         labels = block.labels
         if block.type == "resource" and len(labels) == 2:
@@ -267,13 +273,15 @@ def _items_of_file(name: str, text: str) -> list[Item]:
                 sub = Block("local", [attr.name], attr.line, attr.line, attr.start, attr.value_end)
                 sub.attrs["value"] = attr
                 item = Item("local", "", attr.name, f"local.{attr.name}", name, sub,
-                            values.get(("local", "", attr.name), {}))
+                            take(("local", "", attr.name)))
                 item.references = _references(sub)
                 items.append(item)
             continue
         else:
             continue
-        item = Item(key[0], key[1], key[2], address, name, block, values.get(key, {}))
+        if block.type == "provider" and "alias" in block.attrs:
+            address += "." + block.attrs["alias"].text.strip('"')
+        item = Item(key[0], key[1], key[2], address, name, block, take(key))
         item.references = _references(block)
         _skips(item, text)
         items.append(item)

@@ -117,7 +117,7 @@ def find_cycles(module: ParsedModule) -> list[list[str]]:
     graph = {
         item.address: sorted({r.target for r in item.references if r.target in declared})
         for item in module.items
-        if item.kind != "output"
+        if item.kind not in ("output", "variable")
     }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -157,6 +157,8 @@ def check_references(module: ParsedModule, schema: ProviderSchema | None) -> lis
     out: list[Finding] = []
     for item in module.items:
         for ref in item.references:
+            if item.kind == "variable" and ref.target == item.address:
+                continue  # a variable's validation reads the variable itself
             out += _check_ref(item, ref, declared, schema)
         if item.kind in ("resource", "data", "module"):
             out += _meta_usage(item)

@@ -107,6 +107,8 @@ def _check_body(
         if top and name in ("lifecycle", "provisioner", "connection"):
             continue
         nested = schema.block(name)
+        if nested is None and schema.arguments.get(name, [""])[0] == "any":
+            continue  # a block the provider leaves untyped (WAF statements): not checked inside
         if nested is None:
             hint = nearest(name, known)
             out.append(_finding(item, "schema_unknown_block", f"{path}{name}", child.line,
