@@ -74,6 +74,10 @@ def get_logger(name: str | None = None) -> Any:
 @contextmanager
 def bind_ids(**ids: Any) -> Iterator[None]:
     """Bind ids (request_id, conversation_id, trace_id...) for the log lines in this block."""
-    clean = {k: v for k, v in ids.items() if v is not None}
-    with structlog.contextvars.bound_contextvars(**clean):
+    tokens = structlog.contextvars.bind_contextvars(
+        **{k: v for k, v in ids.items() if v is not None}
+    )
+    try:
         yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)

@@ -18,6 +18,21 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 RETRYABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
+try:  # hiredis packs commands in C; redis-py's asyncio connection packs them in Python
+    from redis.connection import HiredisRespSerializer
+    from redis.utils import HIREDIS_AVAILABLE
+except ImportError:  # pragma: no cover - redis-py without the serializer
+    HIREDIS_AVAILABLE = False
+
+
+class _HiredisPackingConnection(aioredis.Connection):
+    """An asyncio connection that packs commands with hiredis (3-4x less CPU per command)."""
+
+    _serializer = HiredisRespSerializer() if HIREDIS_AVAILABLE else None
+
+    def pack_command(self, *args):  # type: ignore[no-untyped-def]
+        return self._serializer.pack(*args)  # type: ignore[union-attr]
+
 
 def make_redis(url: str, *, retries: int = 3, max_connections: int | None = None) -> aioredis.Redis:
     """An asyncio client for ``url`` with bounded retries (no multi-second stalls)."""
@@ -30,7 +45,12 @@ def make_redis(url: str, *, retries: int = 3, max_connections: int | None = None
         health_check_interval=15,
         max_connections=max_connections,
         protocol=2,
+        **({"connection_class": _HiredisPackingConnection} if _use_fast_packing(url) else {}),
     )
+
+
+def _use_fast_packing(url: str) -> bool:
+    return HIREDIS_AVAILABLE and urlsplit(url).scheme == "redis"
 
 
 def probe(url: str, timeout: float = 0.5) -> bool:

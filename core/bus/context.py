@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from core.bus import scripts
+from core.bus.autopipe import Script
 from core.bus.egress import EventLog
 from core.bus.keys import Keys
 from core.envelope import Envelope
@@ -42,6 +42,7 @@ class DeliveryContext:
         keys: Keys,
         events: EventLog,
         lease: tuple[str, str],
+        record: Script,
     ) -> None:
         self.envelope = envelope
         self.attempt = attempt
@@ -50,7 +51,7 @@ class DeliveryContext:
         self._events = events
         self._lease = lease
         self._seq = 0
-        self._record = redis.register_script(scripts.RECORD)
+        self._record = record
         self.finished = False
 
     async def emit(self, type: EventType, text: str | None = None, **data: Any) -> None:

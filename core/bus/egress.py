@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from core.bus import scripts
+from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
 
@@ -39,7 +40,7 @@ class EventLog:
         self.maxlen = maxlen
         self.retention_s = retention_s
         self.client_ttl_s = client_ttl_s
-        self._emit = redis.register_script(scripts.EMIT)
+        self._emit = autopipe(redis).script(scripts.EMIT)
 
     async def append(
         self,

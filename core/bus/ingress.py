@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from core.bus import scripts
+from core.bus.autopipe import autopipe
 from core.bus.keys import GROUP, Keys
 from core.envelope import Envelope
 from core.errors import ServiceUnavailable, ValidationError
@@ -34,7 +35,7 @@ class Submitter:
         self.redis = redis
         self.keys = keys
         self.max_text_chars = max_text_chars
-        self._submit = redis.register_script(scripts.SUBMIT)
+        self._submit = autopipe(redis).script(scripts.SUBMIT)
 
     async def ensure_groups(self) -> None:
         """Create every partition stream and its consumer group (idempotent)."""
@@ -61,13 +62,11 @@ class Submitter:
         """Accept ``envelope`` once; raise ServiceUnavailable if Redis cannot take it."""
         self._check(envelope)
         partition = self.keys.partition_of(envelope.conversation_id)
-        flat: list[str] = []
-        for key, value in envelope.to_fields().items():
-            flat += [key, value]
         try:
             created, value = await self._submit(
                 keys=[self.keys.idem(envelope.idempotency_key), self.keys.ingress(partition)],
-                args=[envelope.request_id, IDEMPOTENCY_TTL_S, *flat],
+                args=[envelope.request_id, IDEMPOTENCY_TTL_S, envelope.conversation_id,
+                      envelope.model_dump_json()],
             )
         except RETRYABLE as exc:
             raise ServiceUnavailable(

@@ -7,14 +7,13 @@ changes nothing, so only the current owner of a partition can reply, record or a
 
 from __future__ import annotations
 
-# KEYS: idem key, ingress stream | ARGV: request_id, ttl_s, then field/value pairs
+# KEYS: idem key, ingress stream | ARGV: request_id, ttl_s, conversation_id, body
 SUBMIT = """
 local existing = redis.call('GET', KEYS[1])
 if existing then return {0, existing} end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
-local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
+local id = redis.call('XADD', KEYS[2], '*', 'conversation_id', ARGV[3], 'request_id', ARGV[1],
+                      'body', ARGV[4])
 return {1, id}
 """
 

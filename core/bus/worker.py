@@ -32,6 +32,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from core.bus import scripts
+from core.bus.autopipe import autopipe
 from core.bus.context import DeliveryContext, lease_errors
 from core.bus.egress import EventLog
 from core.bus.keys import GROUP, Keys
@@ -93,10 +94,12 @@ class Worker:
         self.partitions: dict[int, Partition] = {}
         self.lanes: dict[str, deque[Delivery]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self._begin = redis.register_script(scripts.BEGIN)
-        self._finish = redis.register_script(scripts.FINISH)
-        self._renew = redis.register_script(scripts.RENEW)
-        self._release = redis.register_script(scripts.RELEASE)
+        pipe = autopipe(redis)
+        self._begin = pipe.script(scripts.BEGIN)
+        self._finish = pipe.script(scripts.FINISH)
+        self._renew = pipe.script(scripts.RENEW)
+        self._release = pipe.script(scripts.RELEASE)
+        self._record = pipe.script(scripts.RECORD)
         self.processed = 0
         self.trim_interval_s = trim_interval_s
         self._last_trim = time.monotonic()
@@ -324,7 +327,7 @@ class Worker:
                 return
             ctx = DeliveryContext(
                 envelope, attempts, redis=self.redis, keys=self.keys, events=self.events,
-                lease=(self.keys.lease(part.number), part.token),
+                lease=(self.keys.lease(part.number), part.token), record=self._record,
             )
             with bind_ids(
                 request_id=envelope.request_id, conversation_id=envelope.conversation_id

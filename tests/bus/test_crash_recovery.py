@@ -49,6 +49,13 @@ async def submit_all(submitter: Submitter, conversations: list[str], pause: floa
     await asyncio.gather(*(one(c) for c in conversations))
 
 
+async def effects_done(redis, prefix: str, conversations: list[str]) -> int:
+    async with redis.pipeline(transaction=False) as pipe:
+        for c in conversations:
+            pipe.llen(f"{prefix}:effects:{c}")
+        return sum(await pipe.execute())
+
+
 async def wait_all_answered(events: EventLog, conversations: list[str], timeout: float) -> None:
     async with asyncio.timeout(timeout):
         while True:
@@ -86,9 +93,11 @@ async def test_kill_9_workers_mid_request_loses_nothing_and_repeats_nothing(redi
     killed = 0
     try:
         submitting = asyncio.create_task(submit_all(submitter, conversations, pause=0.01))
-        for _ in range(3):
-            await asyncio.sleep(0.6)
-            # kill the worker that holds the most partitions: it is surely mid-request
+        total = CONVERSATIONS * PER_CONVERSATION
+        for threshold in (total // 5, total // 2, 3 * total // 4):
+            # kill a worker while the work is in full swing: it is surely mid-request
+            while await effects_done(redis, prefix, conversations) < threshold:
+                await asyncio.sleep(0.01)
             victim = workers.pop(0)
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()

@@ -23,7 +23,7 @@ async def main(url: str, prefix: str, partitions: int) -> None:
         conversation, seq = ctx.envelope.conversation_id, ctx.envelope.text
         effects = f"{prefix}:effects:{conversation}"
         await ctx.emit("status", f"working on {seq}")
-        await asyncio.sleep(random.uniform(0.002, 0.02))
+        await asyncio.sleep(random.uniform(0.005, 0.03))
 
         async def commit():
             await redis.rpush(effects, seq)
@@ -33,7 +33,7 @@ async def main(url: str, prefix: str, partitions: int) -> None:
             return seq if await redis.lpos(effects, seq) is not None else None
 
         await ctx.once("commit", commit, reconcile=already_committed)
-        await asyncio.sleep(random.uniform(0.002, 0.02))  # more work after the effect
+        await asyncio.sleep(random.uniform(0.005, 0.03))  # more work after the effect
         await ctx.emit("done", f"reply {seq}")
 
     stop = asyncio.Event()

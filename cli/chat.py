@@ -1,0 +1,260 @@
+"""`archops chat`: a terminal client for a running `archops up` (or `archops web`).
+
+It goes through the same pipeline as Slack and the web page: POST the message, follow the
+conversation's SSE events, answer questions by number. With a MESSAGE it sends that one message,
+prints the conversation until archops is done or asks something, and exits (for scripts; with
+``--non-interactive`` archops takes its defaults instead of asking).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+
+from core.errors import ServiceUnavailable, ValidationError
+from core.settings import Settings
+from web.sse import parse_sse
+
+HELP = "chat with archops from the terminal (needs `archops up` running)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("message", nargs="?", help="send this one message, print the answer, exit")
+    parser.add_argument("--url", help="archops web URL (default: the running `archops up`)")
+    parser.add_argument("--conversation", help="continue this conversation id")
+    parser.add_argument("--non-interactive", action="store_true",
+                        help="never ask: archops takes the default of every question")
+    parser.add_argument("--out", type=Path, help="write produced files (Terraform) into DIR")
+    parser.add_argument("--json", action="store_true", help="print raw events as JSON lines")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait per message")
+
+
+def base_url(args: argparse.Namespace, settings: Settings) -> str:
+    if args.url:
+        return args.url.rstrip("/")
+    state = settings.data_dir / "up.json"
+    if state.exists():
+        try:
+            return str(json.loads(state.read_text())["url"]).rstrip("/")
+        except (ValueError, KeyError):
+            pass
+    return f"http://{settings.web_host}:{settings.web_port}"
+
+
+class Printer:
+    """Renders events for a person: a spinner while work runs, questions as numbered choices."""
+
+    def __init__(self, out: TextIO, as_json: bool, files_dir: Path | None) -> None:
+        self.out = out
+        self.as_json = as_json
+        self.files_dir = files_dir
+        self.tty = out.isatty()
+        self.spinner = itertools.cycle("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+        self.status = ""
+        self.streaming = False
+
+    def _clear(self) -> None:
+        if self.tty and self.status:
+            self.out.write("\r\033[K")
+
+    def tick(self) -> None:
+        if self.tty and self.status and not self.streaming:
+            self.out.write(f"\r\033[K{next(self.spinner)} {self.status}")
+            self.out.flush()
+
+    def show(self, event: dict[str, Any]) -> None:
+        if self.as_json:
+            print(json.dumps(event), file=self.out, flush=True)
+            return
+        kind, text, data = event["type"], event.get("text") or "", event.get("data") or {}
+        if kind == "token":
+            self._clear()
+            self.streaming = True
+            self.out.write(text)
+        else:
+            if self.streaming:
+                self.out.write("\n")
+                self.streaming = False
+            self._clear()
+            if kind == "status":
+                self.status = text
+                if not self.tty:
+                    print(f"... {text}", file=self.out)
+            elif kind == "artifact":
+                self._artifact(text, data)
+            elif kind == "question":
+                self._question(data.get("question") or {}, text)
+            elif kind == "error":
+                print(f"error: {text}", file=self.out)
+            elif kind == "done":
+                print(text or "done.", file=self.out)
+        self.out.flush()
+
+    def _artifact(self, text: str, data: dict[str, Any]) -> None:
+        files = data.get("files") or {}
+        print(text or f"artifact: {', '.join(sorted(files)) or data.get('kind', '')}", file=self.out)
+        if files and self.files_dir:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            root = self.files_dir.resolve()
+            for name, content in files.items():
+                target = (root / name).resolve()
+                if root not in target.parents:
+                    print(f"  skipped unsafe path {name!r}", file=self.out)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content)
+            print(f"  wrote {len(files)} file(s) to {self.files_dir}", file=self.out)
+        elif files:
+            for name in sorted(files):
+                print(f"  {name}", file=self.out)
+
+    def _question(self, question: dict[str, Any], text: str) -> None:
+        print(f"? {question.get('prompt') or text}", file=self.out)
+        for number, choice in enumerate(question.get("choices") or [], 1):
+            mark = " (recommended)" if choice.get("value") == question.get("default") else ""
+            detail = f" — {choice['detail']}" if choice.get("detail") else ""
+            print(f"  {number}. {choice.get('label')}{mark}{detail}", file=self.out)
+
+
+def choose(question: dict[str, Any], line: str) -> str | None:
+    """A typed answer -> the choice's value ('' takes the default); None when not understood."""
+    choices = question.get("choices") or []
+    line = line.strip()
+    if not line:
+        return question.get("default")
+    if line.isdigit() and 1 <= int(line) <= len(choices):
+        return str(choices[int(line) - 1]["value"])
+    for choice in choices:
+        if line.lower() in (str(choice["value"]).lower(), str(choice["label"]).lower()):
+            return str(choice["value"])
+    return line if question.get("free_text") else None
+
+
+class ChatClient:
+    def __init__(self, url: str, session: aiohttp.ClientSession, printer: Printer,
+                 conversation: str | None, non_interactive: bool, timeout: float) -> None:
+        self.url = url
+        self.session = session
+        self.printer = printer
+        self.conversation = conversation or f"cli_{uuid.uuid4().hex}"
+        self.non_interactive = non_interactive
+        self.timeout = timeout
+        self.last_id: str | None = None
+
+    async def catch_up(self) -> None:
+        """Skip what a continued conversation already said."""
+        async with self.session.get(
+            f"{self.url}/api/conversations/{self.conversation}/history"
+        ) as response:
+            events = (await response.json()).get("events") or []
+        self.last_id = events[-1]["id"] if events else None
+
+    async def send(self, text: str | None = None, action: dict[str, str] | None = None) -> str:
+        body: dict[str, Any] = {"conversation_id": self.conversation, "user": "cli",
+                                "non_interactive": self.non_interactive,
+                                "idempotency_key": f"cli-{uuid.uuid4().hex}"}
+        body["text" if text is not None else "action"] = text if text is not None else action
+        try:
+            async with self.session.post(f"{self.url}/api/messages", json=body) as response:
+                data = await response.json()
+        except aiohttp.ClientConnectionError as exc:
+            raise ServiceUnavailable(
+                f"archops does not answer at {self.url}", hint="start it with `archops up`"
+            ) from exc
+        if response.status != 202:
+            error = data.get("error", {})
+            raise ValidationError(error.get("message", f"HTTP {response.status}"),
+                                  hint=error.get("hint"))
+        return str(data["request_id"])
+
+    async def follow(self, request_id: str) -> dict[str, Any]:
+        """Print events until this request is done, failed or asks; return that last event."""
+        headers = {"Last-Event-ID": self.last_id} if self.last_id else {}
+        url = f"{self.url}/api/conversations/{self.conversation}/events"
+        async with asyncio.timeout(self.timeout), self.session.get(url, headers=headers) as resp:
+            buffer = ""
+            ticker = asyncio.create_task(self._tick())
+            try:
+                async for chunk in resp.content.iter_any():
+                    buffer += chunk.decode()
+                    while "\n\n" in buffer:
+                        block, buffer = buffer.split("\n\n", 1)
+                        entry_id, kind, data = parse_sse(block)
+                        if not kind or data is None:
+                            continue
+                        self.last_id = entry_id
+                        self.printer.show(data)
+                        if data.get("request_id") == request_id and kind in (
+                            "done", "error", "question"
+                        ):
+                            return data
+            finally:
+                ticker.cancel()
+        raise ServiceUnavailable("the event stream ended early", hint="run the chat again")
+
+    async def _tick(self) -> None:
+        while True:
+            self.printer.tick()
+            await asyncio.sleep(0.1)
+
+    async def exchange(self, text: str, ask: Any) -> int:
+        """Send one message and answer questions until archops is done. Returns an exit code."""
+        request_id = await self.send(text=text)
+        while True:
+            last = await self.follow(request_id)
+            if last["type"] == "done":
+                return 0
+            if last["type"] == "error":
+                return 1
+            question = (last.get("data") or {}).get("question") or {}
+            if ask is None:  # one-shot mode: archops asked; say how to answer and stop
+                print(f"(answer with: archops chat --conversation {self.conversation} ...)",
+                      file=self.printer.out)
+                return 0
+            value = None
+            while value is None:
+                line = await ask("answer (number, Enter for recommended): ")
+                if line is None:
+                    return 0
+                value = choose(question, line)
+            request_id = await self.send(action={"question_id": question["id"], "value": value})
+
+
+async def _ask(prompt: str) -> str | None:
+    try:
+        return await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+
+
+async def chat(args: argparse.Namespace, settings: Settings) -> int:
+    printer = Printer(sys.stdout, args.json, args.out)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        client = ChatClient(base_url(args, settings), session, printer, args.conversation,
+                            args.non_interactive, args.timeout)
+        if args.conversation:
+            await client.catch_up()
+        if args.message:
+            interactive = sys.stdin.isatty() and not args.non_interactive
+            return await client.exchange(args.message, _ask if interactive else None)
+        print(f"archops chat — conversation {client.conversation}. Ctrl-D to leave.")
+        code = 0
+        while True:
+            line = await _ask("you> ")
+            if line is None or line.strip() in ("/quit", "/exit"):
+                return code
+            if line.strip():
+                code = await client.exchange(line, _ask)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(chat(args, settings))

@@ -1,0 +1,57 @@
+"""The web process's composition root: settings -> Redis -> the aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from core.bus import EventLog, Keys, Submitter
+from core.logging import get_logger
+from core.redis_client import make_redis
+from core.settings import Settings
+from web.app import WebContext, create_app
+from web.hub import Hub
+
+log = get_logger("archops.web")
+
+
+def build_app(settings: Settings, redis_url: str) -> web.Application:
+    redis = make_redis(redis_url, retries=5)
+    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
+    events = EventLog(
+        redis, keys, maxlen=settings.event_maxlen, retention_s=settings.event_retention_s,
+        client_ttl_s=settings.client_ttl_s,
+    )
+    submitter = Submitter(redis, keys, max_text_chars=settings.max_message_chars)
+    instance_id = f"{settings.instance_id}-web"
+    app = create_app(
+        WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s)
+    )
+
+    async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+        await submitter.ensure_groups()
+        yield
+        await redis.aclose()
+
+    app.cleanup_ctx.insert(0, lifecycle)
+    return app
+
+
+async def run_web(
+    settings: Settings, redis_url: str, stop: asyncio.Event, ready: asyncio.Future[str] | None = None
+) -> None:
+    """Serve until ``stop`` is set; ``ready`` receives the base URL once listening."""
+    runner = web.AppRunner(build_app(settings, redis_url), shutdown_timeout=2, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    url = f"http://{settings.web_host if settings.web_host != '0.0.0.0' else '127.0.0.1'}:{port}"
+    log.info("web listening", url=url)
+    if ready is not None and not ready.done():
+        ready.set_result(url)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
