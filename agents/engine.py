@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from agents import extractor, guard, planner
 from agents.catalog import CATALOG, BuildContext, Fragment
+from agents.catalog.base import environment_skips
 from agents.requirements import Requirements
 
 
@@ -40,4 +41,5 @@ class OfflineEngine:
         return planner.plan(req)
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment:
-        return CATALOG[blueprint_id].build(BuildContext(req, present))
+        fragment = CATALOG[blueprint_id].build(BuildContext(req, present))
+        return environment_skips(fragment, req)

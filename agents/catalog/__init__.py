@@ -1,6 +1,16 @@
 """The offline engine's catalog of Well-Architected blueprints (importing it registers them all)."""
 
-from agents.catalog import compute, data, edge, messaging, network, operations, security, serverless, storage
+from agents.catalog import (
+    compute,
+    data,
+    edge,
+    messaging,
+    network,
+    operations,
+    security,
+    serverless,
+    storage,
+)
 from agents.catalog.base import CATALOG, Blueprint, BuildContext, Fragment
 
 __all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]

@@ -93,6 +93,21 @@ KMS_ARN = Ref("aws_kms_key", "main", "arn")
 ALERTS = Ref("aws_sns_topic", "alerts", "arn")
 
 
+def environment_skips(fragment: Fragment, req: Requirements) -> Fragment:
+    """Outside production, cost wins over two production-grade checks, and says so."""
+    if req.production:
+        return fragment
+    for _file, item in fragment.blocks:
+        kind = item.labels[0] if item.type == "resource" and item.labels else ""
+        if kind == "aws_cloudwatch_log_group":
+            item.skip("CKV_AWS_338", f"{req.environment} environment: 30 days of logs keep cost down; production keeps a year")
+        elif kind in {"aws_db_instance", "aws_rds_cluster"} and not item.attrs.get("multi_az", True):
+            item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
+        elif kind in {"aws_elasticache_replication_group"} and not item.attrs.get("multi_az_enabled", True):
+            item.skip("CKV_AWS_191", f"{req.environment} environment: one cache node; production adds a replica")
+    return fragment
+
+
 def log_retention(ctx: BuildContext) -> int:
     """CloudWatch retention: a year in production (audits), a month elsewhere."""
     return 365 if ctx.req.production else 30

@@ -8,7 +8,20 @@ from typing import Any
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import app_policy_statements, assume_role, role_with_policy
-from core.terraform.model import Block, Call, Ref, Template, block, data, jsonencode, local, output, resource, var, variable
+from core.terraform.model import (
+    Block,
+    Call,
+    Ref,
+    Template,
+    block,
+    data,
+    jsonencode,
+    local,
+    output,
+    resource,
+    var,
+    variable,
+)
 
 APP_SG = Ref("aws_security_group", "app", "id")
 

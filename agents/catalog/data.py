@@ -6,13 +6,26 @@ from typing import Any
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
 from agents.catalog.edge import ingress_rule
+from agents.catalog.iam import assume_role
 from core.terraform.model import Block, Ref, Template, block, local, output, resource, var, variable
 
 ENGINES: dict[str, dict[str, Any]] = {
-    "postgres": {"engine": "postgres", "version": "17", "port": 5432, "logs": ["postgresql", "upgrade"]},
-    "mysql": {"engine": "mysql", "version": "8.4", "port": 3306, "logs": ["error", "slowquery", "general"]},
-    "aurora-postgresql": {"engine": "aurora-postgresql", "version": "16.6", "port": 5432, "logs": ["postgresql"]},
-    "aurora-mysql": {"engine": "aurora-mysql", "version": "8.0.mysql_aurora.3.08.0", "port": 3306, "logs": ["error", "slowquery"]},
+    "postgres": {
+        "engine": "postgres", "version": "17", "family": "postgres17", "port": 5432, "logs": ["postgresql", "upgrade"],
+        "parameters": {"log_statement": "ddl", "log_min_duration_statement": "1000", "rds.force_ssl": "1"},
+    },
+    "mysql": {
+        "engine": "mysql", "version": "8.4", "family": "mysql8.4", "port": 3306, "logs": ["error", "slowquery", "general"],
+        "parameters": {"slow_query_log": "1", "long_query_time": "1", "require_secure_transport": "1"},
+    },
+    "aurora-postgresql": {
+        "engine": "aurora-postgresql", "version": "16.6", "port": 5432, "logs": ["postgresql"],
+        "parameters": {"log_statement": "ddl", "log_min_duration_statement": "1000", "rds.force_ssl": "1"},
+    },
+    "aurora-mysql": {
+        "engine": "aurora-mysql", "version": "8.0.mysql_aurora.3.08.0", "port": 3306, "logs": ["error", "slowquery"],
+        "parameters": {"slow_query_log": "1", "long_query_time": "1", "require_secure_transport": "1"},
+    },
 }
 
 
@@ -92,6 +105,9 @@ def rds(ctx: BuildContext) -> Fragment:
         iam_database_authentication_enabled=True,
         enabled_cloudwatch_logs_exports=spec["logs"],
         performance_insights_enabled=prod,
+        monitoring_interval=60,
+        monitoring_role_arn=Ref("aws_iam_role", "rds_monitoring", "arn"),
+        parameter_group_name=Ref("aws_db_parameter_group", "main", "name"),
     )
     if not prod:
         db.attrs.pop("final_snapshot_identifier")
@@ -101,6 +117,7 @@ def rds(ctx: BuildContext) -> Fragment:
         "database.tf",
         resource("aws_db_subnet_group", "main", name=Template(local("name"), "-db"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
         *_store_sg("db", spec["port"], ctx, "Database"),
+        *_parameters_and_monitoring(spec, ctx),
         db,
     )
     out.outputs += [
@@ -109,6 +126,25 @@ def rds(ctx: BuildContext) -> Fragment:
     ]
     out.node("aws_db_instance.main", f"RDS {spec['engine']}" + (" Multi-AZ" if prod else ""), "rds", "data")
     return out
+
+
+def _parameters_and_monitoring(spec: dict[str, Any], ctx: BuildContext) -> list[Block]:
+    """Query logging and TLS-only connections; enhanced monitoring's role (OS metrics each minute)."""
+    version = ctx.req.db_version or spec["version"]
+    major = version.split(".")[0] if spec["engine"] == "postgres" else ".".join(version.split(".")[:2])
+    family = f"{spec['engine']}{major}"
+    params = [block("parameter", name=k, value=v) for k, v in spec["parameters"].items()]
+    return [
+        resource("aws_db_parameter_group", "main", *params, name_prefix=Template(local("name"), "-db-"), family=family,
+                 description="Query logging and encrypted connections"),
+        resource("aws_iam_role", "rds_monitoring", name=Template(local("name"), "-rds-monitoring"), assume_role_policy=assume_role("monitoring.rds.amazonaws.com")),
+        resource(
+            "aws_iam_role_policy_attachment",
+            "rds_monitoring",
+            role=Ref("aws_iam_role", "rds_monitoring", "name"),
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        ),
+    ]
 
 
 @blueprint(
@@ -148,6 +184,18 @@ def aurora(ctx: BuildContext) -> Fragment:
     )
     if prod:
         cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))
+    version = ctx.req.db_version or spec["version"]
+    family = f"{spec['engine']}{version.split('.')[0]}" if spec["engine"] == "aurora-postgresql" else "aurora-mysql8.0"
+    cluster.set("db_cluster_parameter_group_name", Ref("aws_rds_cluster_parameter_group", "main", "name"))
+    params = resource(
+        "aws_rds_cluster_parameter_group",
+        "main",
+        *[block("parameter", name=k, value=v) for k, v in spec["parameters"].items()],
+        name_prefix=Template(local("name"), "-aurora-"),
+        family=family,
+        description="Query logging and encrypted connections",
+    )
+    monitoring = _parameters_and_monitoring(spec | {"parameters": {}}, ctx)[1:]
     instance = resource(
         "aws_rds_cluster_instance",
         "main",
@@ -161,11 +209,15 @@ def aurora(ctx: BuildContext) -> Fragment:
         auto_minor_version_upgrade=True,
         performance_insights_enabled=True,
         performance_insights_kms_key_id=KMS_ARN,
+        monitoring_interval=60,
+        monitoring_role_arn=Ref("aws_iam_role", "rds_monitoring", "arn"),
     )
     out.add(
         "database.tf",
         resource("aws_db_subnet_group", "main", name=Template(local("name"), "-db"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
         *_store_sg("db", spec["port"], ctx, "Database"),
+        params,
+        *monitoring,
         cluster,
         instance,
     )
@@ -216,7 +268,9 @@ def redis(ctx: BuildContext) -> Fragment:
         resource("aws_elasticache_subnet_group", "main", name=Template(local("name"), "-cache"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
         *_store_sg("redis", 6379, ctx, "Redis"),
         resource("random_password", "redis", length=48, special=False),
-        resource("aws_secretsmanager_secret", "redis", name_prefix=Template(local("name"), "-redis-auth-"), kms_key_id=KMS_ARN),
+        resource("aws_secretsmanager_secret", "redis", name_prefix=Template(local("name"), "-redis-auth-"), kms_key_id=KMS_ARN).skip(
+            "CKV2_AWS_57", "the AUTH token is generated by Terraform; rotate it by replacing random_password.redis"
+        ),
         resource(
             "aws_secretsmanager_secret_version",
             "redis",

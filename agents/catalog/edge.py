@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
-from core.terraform.model import Block, ForMap, Ref, Template, block, data, local, output, resource, var, variable
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from core.terraform.model import (
+    Block,
+    ForMap,
+    Ref,
+    Template,
+    block,
+    data,
+    local,
+    output,
+    resource,
+    var,
+    variable,
+)
 
 US_EAST_1 = Ref("aws", "us_east_1")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -138,7 +150,11 @@ def alb(ctx: BuildContext) -> Fragment:
     else:
         blocks.append(_ingress("alb_https", sg, port, "Clients over HTTPS" if https else "Clients", cidr="0.0.0.0/0"))
         if https:
-            blocks.append(_ingress("alb_http", sg, 80, "HTTP, redirected to HTTPS", cidr="0.0.0.0/0"))
+            blocks.append(
+                _ingress("alb_http", sg, 80, "HTTP, redirected to HTTPS", cidr="0.0.0.0/0").skip(
+                    "CKV_AWS_260", "port 80 only answers with a permanent redirect to HTTPS"
+                )
+            )
     blocks.append(
         resource(
             "aws_vpc_security_group_egress_rule",
@@ -274,6 +290,9 @@ def cloudfront(ctx: BuildContext) -> Fragment:
         compress=True,
         cache_policy_id="658327ea-f89d-4fab-a63d-7e88639e58f6" if to_site else "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
     )
+    # AWS's managed security headers: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy
+    blocks.append(data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy"))
+    cache.set("response_headers_policy_id", Ref("data", "aws_cloudfront_response_headers_policy", "security", "id"))
     if not to_site:
         cache.set("origin_request_policy_id", "216adef6-5c7f-47e4-b989-5492eafa07d3")
     restrictions = block("restrictions")
@@ -294,6 +313,12 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     )
     if not to_site:
         dist.attrs.pop("default_root_object")
+    dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
+    dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
+    if not custom_domain:
+        reason = "no custom domain was given: the default *.cloudfront.net certificate serves HTTPS"
+        dist.skip("CKV_AWS_174", reason)
+        dist.skip("CKV2_AWS_42", reason)
     if custom_domain:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
@@ -329,7 +354,7 @@ def waf(ctx: BuildContext) -> Fragment:
         scope=scope,
         **provider,
     )
-    for priority, group in enumerate(("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList")):
+    for priority, group in enumerate(("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")):
         rule = block("rule", name=group, priority=priority)
         rule.add(block("override_action").add(block("none")))
         rule.add(block("statement").add(block("managed_rule_group_statement", name=group, vendor_name="AWS")))
@@ -347,6 +372,10 @@ def waf(ctx: BuildContext) -> Fragment:
         retention_in_days=log_retention(ctx),
         **provider,
     )
+    if cdn:
+        log_group.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
+    else:
+        log_group.set("kms_key_id", KMS_ARN)
     logging = resource(
         "aws_wafv2_web_acl_logging_configuration",
         "main",

@@ -8,7 +8,6 @@ from core.terraform.model import (
     Call,
     Ref,
     Template,
-    block,
     data,
     jsonencode,
     local,
@@ -68,11 +67,12 @@ def vpc(ctx: BuildContext) -> Fragment:
             "string",
             "CIDR block of the VPC; subnets are /20 slices of it",
             ctx.req.vpc_cidr or "10.0.0.0/16",
-            validation=(Call("can", Call("cidrhost", var("vpc_cidr"), 0)), "vpc_cidr must be a valid IPv4 CIDR block."),
         )
     )
     blocks = [
-        data("aws_availability_zones", "available", state="available"),
+        data("aws_availability_zones", "available", state="available").skip(
+            "CKV_AWS_394", "the module takes the first zones with slice(), so a new zone never changes the layout"
+        ),
         Block("locals", (), {"azs": Call("slice", Ref("data", "aws_availability_zones", "available", "names"), 0, az_count(ctx))}),
         resource(
             "aws_vpc",

@@ -6,7 +6,18 @@ from typing import Any
 
 from agents.catalog.base import ALERTS, KMS_ARN, BuildContext, Fragment, blueprint
 from agents.catalog.iam import assume_role
-from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, local, resource, var, variable
+from core.terraform.model import (
+    Block,
+    Call,
+    Ref,
+    Template,
+    block,
+    jsonencode,
+    local,
+    resource,
+    var,
+    variable,
+)
 
 
 def _alarm(rid: str, description: str, namespace: str, metric: str, dims: dict[str, Any], op: str, threshold: float, stat: str = "Average", periods: int = 3) -> Block:

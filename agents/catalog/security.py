@@ -170,7 +170,9 @@ def guardduty(ctx: BuildContext) -> Fragment:
     out = Fragment()
     out.add(
         "governance.tf",
-        resource("aws_guardduty_detector", "main", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES"),
+        resource("aws_guardduty_detector", "main", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES").skip(
+            "CKV2_AWS_3", "one account; organisation-wide enablement belongs to the management account"
+        ),
     )
     out.node("aws_guardduty_detector.main", "GuardDuty", "guardduty", "account")
     return out

@@ -6,7 +6,19 @@ from typing import Any
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
 from agents.catalog.iam import app_policy_statements, role_with_policy
-from core.terraform.model import Block, Ref, Template, block, data, jsonencode, local, output, resource, var, variable
+from core.terraform.model import (
+    Block,
+    Ref,
+    Template,
+    block,
+    data,
+    jsonencode,
+    local,
+    output,
+    resource,
+    var,
+    variable,
+)
 
 STARTER = {
     "python": ("index.py", "index.handler", 'import json\n\n\ndef handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"ok": True})}\n'),
@@ -42,6 +54,7 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             "Resource": Template(Ref("aws_cloudwatch_log_group", "lambda", "arn"), ":*"),
         }
     )
+    statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": Ref("aws_sqs_queue", "lambda_dlq", "arn")})
     statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
     out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
     fn = resource(
@@ -60,6 +73,11 @@ def lambda_function(ctx: BuildContext) -> Fragment:
         kms_key_arn=KMS_ARN,
         depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
     )
+    fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
+    fn.add(block("dead_letter_config", target_arn=Ref("aws_sqs_queue", "lambda_dlq", "arn")))
+    fn.skip("CKV_AWS_117", "the function calls only AWS APIs; outside a VPC it needs no NAT gateway")
+    fn.skip("CKV_AWS_115", "a reserved limit can exceed a new account's concurrency quota; the caller's throttling bounds load")
+    fn.skip("CKV_AWS_272", "code comes from the deployment pipeline; add a signing profile once one exists")
     fn.add(block("logging_config", log_format="JSON", log_group=Ref("aws_cloudwatch_log_group", "lambda", "name")))
     blocks: list[Block] = [
         data(
@@ -75,6 +93,13 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             name=Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
             retention_in_days=log_retention(ctx),
             kms_key_id=KMS_ARN,
+        ),
+        resource(
+            "aws_sqs_queue",
+            "lambda_dlq",
+            name=Template(local("name"), "-fn-dlq"),
+            message_retention_seconds=1209600,
+            kms_master_key_id=KMS_ARN,
         ),
         *role_with_policy("lambda", "lambda.amazonaws.com", statements),
         fn,
@@ -161,7 +186,7 @@ def apigw(ctx: BuildContext) -> Fragment:
             api_id=Ref("aws_apigatewayv2_api", "main", "id"),
             route_key="$default",
             target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
-        ),
+        ).skip("CKV_AWS_309", "a public API by request; add a JWT authorizer when users sign in"),
         resource(
             "aws_apigatewayv2_stage",
             "default",

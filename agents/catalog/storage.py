@@ -28,8 +28,11 @@ def secure_bucket(
         lifecycle.add(block("expiration", days=expire_days))
     lifecycle.add(block("noncurrent_version_expiration", noncurrent_days=90))
     lifecycle.add(block("abort_incomplete_multipart_upload", days_after_initiation=7))
+    bucket_block = resource("aws_s3_bucket", rid, bucket=bucket)
+    bucket_block.skip("CKV_AWS_144", "versioning and S3's own durability protect the data; cross-region replication would double storage cost")
+    bucket_block.skip("CKV2_AWS_62", "no consumer of object events in this design")
     return [
-        resource("aws_s3_bucket", rid, bucket=bucket),
+        bucket_block,
         resource(
             "aws_s3_bucket_public_access_block",
             rid,
@@ -82,6 +85,8 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
         },
     ]
     blocks = secure_bucket(rid, ctx.name("logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
+    blocks[0].skip("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")
+    blocks[0].skip("CKV_AWS_145", "load balancer access logs can only be delivered to SSE-S3 encrypted buckets")
     blocks.append(
         resource(
             "aws_s3_bucket_policy",
@@ -146,6 +151,17 @@ def site_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = "site"
     blocks = secure_bucket(rid, ctx.name("site", "site"), kms=False, archive_days=None)
+    blocks[0].skip("CKV_AWS_145", "the site's files are public through CloudFront; SSE-S3 avoids a KMS request per cache miss")
+    if ctx.has("logs_bucket"):
+        blocks.append(
+            resource(
+                "aws_s3_bucket_logging",
+                rid,
+                bucket=Ref("aws_s3_bucket", rid, "id"),
+                target_bucket=Ref("aws_s3_bucket", "logs", "id"),
+                target_prefix="s3/site/",
+            )
+        )
     statements: list[dict[str, Any]] = [tls_only_statement(rid)]
     if ctx.has("cloudfront"):
         arn = Ref("aws_s3_bucket", rid, "arn")

@@ -197,10 +197,11 @@ def render_block(item: Block, indent: int = 0) -> str:
     lines: list[str] = []
     if item.comment:
         lines.extend(f"{pad}# {line}".rstrip() for line in item.comment.splitlines())
-    if not item.attrs and not item.blocks:
+    if not item.attrs and not item.blocks and not item.skips:
         lines.append(f"{pad}{head} {{}}")
         return "\n".join(lines)
     lines.append(f"{pad}{head} {{")
+    lines.extend(f"{pad}{INDENT}#checkov:skip={check}:{reason}" for check, reason in item.skips.items())
     attrs = dict(item.attrs)
     tail = {k: attrs.pop(k) for k in ("depends_on",) if k in attrs}
     meta = {k: attrs.pop(k) for k in ("count", "for_each", "provider") if k in attrs}

@@ -36,7 +36,7 @@ class Expr:
         return iter(())
 
 
-Value = Union[None, bool, int, float, str, Expr, Sequence["Value"], Mapping[str, "Value"]]
+Value = Union[None, bool, int, float, str, Expr, Sequence["Value"], Mapping[str, "Value"]]  # noqa: UP007
 
 
 def iter_refs(value: Any) -> Iterator[Ref]:
@@ -214,6 +214,8 @@ class Block:
     attrs: dict[str, Any] = field(default_factory=dict)
     blocks: list[Block] = field(default_factory=list)
     comment: str | None = None
+    # policy checks waived for this block: check id -> the written reason shown to users
+    skips: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_identifier(self.type, "block type")
@@ -228,6 +230,13 @@ class Block:
 
     def add(self, *blocks: Block) -> Block:
         self.blocks.extend(blocks)
+        return self
+
+    def skip(self, check_id: str, reason: str) -> Block:
+        """Waive a policy check here, with the reason a reviewer will read."""
+        if not re.match(r"^[A-Za-z0-9_.-]+$", check_id) or not reason.strip() or "\n" in reason:
+            raise ValidationError(f"a skip needs a check id and a one-line reason, got {check_id!r}")
+        self.skips[check_id] = reason.strip()
         return self
 
     def refs(self) -> Iterator[Ref]:
