@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", default="", help="comma-separated checks to leave out (e.g. checkov)")
     parser.add_argument("--fix", action="store_true",
                         help="apply archops' deterministic repairs in place (bounded rounds)")
+    parser.add_argument("--strict", action="store_true",
+                        help="also fail the checkov checks archops waives by default (with reasons)")
     parser.add_argument("--output", "-o", help="write the report to this file instead of stdout")
 
 
@@ -47,12 +49,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     files = read_dir(directory)
     fixed: list[str] = []
     if args.fix:
-        new_files, review, fixed = fix_until_clean(files, checks=checks)
+        new_files, review, fixed = fix_until_clean(files, checks=checks, strict=args.strict)
         for name, text in new_files.items():
             if files.get(name) != text:
                 (directory / name).write_text(text)
     else:
-        review = review_module(files, checks)
+        review = review_module(files, checks, strict=args.strict)
     if args.format == "json":
         report = render_json(review)
     elif args.format == "sarif":

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.terraform.baseline import BASELINE_WAIVERS
 from core.terraform.findings import Finding, Pillar, Severity
 from core.terraform.parse import ParsedModule
 from core.terraform.paths import SETUP_HINT, checkov_bin
@@ -82,14 +83,16 @@ def _argument(check: dict[str, Any]) -> str:
     return "" if key == "resource_type" else key
 
 
-def _finding(check: dict[str, Any], module: ParsedModule, skip: str | None) -> Finding:
+def _finding(check: dict[str, Any], module: ParsedModule, skip: str | None, strict: bool) -> Finding:
     name = check.get("check_name", "")
     pillar, severity = classify(name)
     address = check.get("resource", "")
-    item = module.get(address)
+    item = module.get(re.sub(r"\[[^\]]*\]$", "", address))  # aws_x.y[0] -> aws_x.y
     argument = _argument(check)
     if skip is None and item is not None:
         skip = item.skips.get(check["check_id"])
+    if skip is None and not strict and check["check_id"] in BASELINE_WAIVERS:
+        skip = f"archops baseline: {BASELINE_WAIVERS[check['check_id']]}"
     fix = re.sub(r"^Ensure (that )?", "", name).rstrip(".")
     return Finding(
         check_id=check["check_id"], severity=severity, pillar=pillar, address=address,
@@ -101,7 +104,8 @@ def _finding(check: dict[str, Any], module: ParsedModule, skip: str | None) -> F
     )
 
 
-def check_checkov(files: dict[str, str], module: ParsedModule) -> list[Finding]:
+def check_checkov(files: dict[str, str], module: ParsedModule, strict: bool = False) -> list[Finding]:
+    """checkov's findings; ``strict`` also fails the checks of :data:`BASELINE_WAIVERS`."""
     if not checkov_available():
         return [notice_missing()]
     report = run_checkov(files)
@@ -117,8 +121,8 @@ def check_checkov(files: dict[str, str], module: ParsedModule) -> list[Finding]:
                            fix="make the module parse (see the terraform findings)", source="checkov"))
     results = report.get("results", {})
     for check in results.get("failed_checks", []):
-        out.append(_finding(check, module, None))
+        out.append(_finding(check, module, None, strict))
     for check in results.get("skipped_checks", []):
         reason = (check.get("check_result") or {}).get("suppress_comment") or "skipped in the module"
-        out.append(_finding(check, module, reason))
+        out.append(_finding(check, module, reason, strict))
     return out

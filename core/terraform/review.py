@@ -58,8 +58,13 @@ def _order(finding: Finding) -> tuple[int, str, int]:
     return (SEVERITIES.index(finding.severity), finding.file, finding.line)
 
 
-def review_module(files: dict[str, str], checks: set[str] | None = None) -> Review:
-    """Review one module; ``checks`` picks a subset of :data:`CHECKS` (None: all of them)."""
+def review_module(
+    files: dict[str, str], checks: set[str] | None = None, *, strict: bool = False
+) -> Review:
+    """Review one module; ``checks`` picks a subset of :data:`CHECKS` (None: all of them).
+
+    ``strict`` also fails the checkov checks archops waives by default (core.terraform.baseline).
+    """
     wanted = set(CHECKS) if checks is None else set(checks)
     unknown = wanted - set(CHECKS)
     if unknown:
@@ -81,7 +86,7 @@ def review_module(files: dict[str, str], checks: set[str] | None = None) -> Revi
         "schema": lambda: check_schema(module, schema) if schema else [],
         "references": lambda: check_references(module, schema),
         "policy": lambda: check_policy(module),
-        "checkov": lambda: check_checkov(module.files, module),
+        "checkov": lambda: check_checkov(module.files, module, strict),
     }
     for name in CHECKS:
         if name not in wanted or name == "parse":
@@ -109,12 +114,12 @@ def read_dir(path: str | Path) -> dict[str, str]:
     return files
 
 
-def review_dir(path: str | Path, checks: set[str] | None = None) -> Review:
-    return review_module(read_dir(path), checks)
+def review_dir(path: str | Path, checks: set[str] | None = None, *, strict: bool = False) -> Review:
+    return review_module(read_dir(path), checks, strict=strict)
 
 
 def fix_until_clean(
-    files: dict[str, str], max_rounds: int = 3, checks: set[str] | None = None
+    files: dict[str, str], max_rounds: int = 3, checks: set[str] | None = None, *, strict: bool = False
 ) -> tuple[dict[str, str], Review, list[str]]:
     """Review, repair what is known, review again: at most ``max_rounds`` repairs.
 
@@ -123,7 +128,7 @@ def fix_until_clean(
     """
     fixed: list[str] = []
     current = dict(files)
-    review = review_module(current, checks)
+    review = review_module(current, checks, strict=strict)
     for _ in range(max_rounds):
         if review.passed:
             break
@@ -131,5 +136,5 @@ def fix_until_clean(
         if not done:
             break
         fixed += done
-        review = review_module(current, checks)
+        review = review_module(current, checks, strict=strict)
     return current, review, fixed

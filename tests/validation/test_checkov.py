@@ -18,6 +18,7 @@ MODULE = {
         'resource "aws_ebs_volume" "data" {\n'
         "  #checkov:skip=CKV_AWS_189:encrypted with the account default key, set outside Terraform\n"
         '  availability_zone = "us-east-1a"\n  size = 10\n  type = "gp3"\n  encrypted = true\n}\n'
+        'resource "aws_s3_bucket" "data" {\n  bucket = "data"\n}\n'
     )
 }
 
@@ -60,3 +61,11 @@ def test_missing_checkov_is_a_failing_notice_not_a_silent_pass(monkeypatch, tmp_
     assert not review.passed
     assert all("setup-validation" in f.fix for f in review.failing)
     assert checkov_scan.checkov_available() is False
+
+
+def test_baseline_waivers_are_shown_as_skips_and_strict_enforces_them(review, checkov_ready) -> None:  # noqa: ANN001
+    [replication] = [f for f in review.findings if f.check_id == "CKV_AWS_144"]
+    assert replication.address == "aws_s3_bucket.data"
+    assert replication.skip_reason and replication.skip_reason.startswith("archops baseline: cross-region")
+    strict = review_module(MODULE, {"parse", "checkov"}, strict=True)
+    assert "CKV_AWS_144" in {f.check_id for f in strict.failing}
