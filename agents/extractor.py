@@ -45,7 +45,7 @@ VERSION_RE = re.compile(r"\b(postgres(?:ql)?|mysql|redis|node(?:js)?|python)\s*v
 WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 WORKLOADS: list[tuple[str, str]] = [
-    ("static_site", r"static (?:web)?site|landing page|static web|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
+    ("static_site", r"static (?:web)?site|landing page|static web|static (?:html|pages?|content)|marketing (?:site|page)|html site|portfolio|docs site|documentation site|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
     ("data_pipeline", r"data pipeline|\betl\b|ingest|data lake|analytics pipeline|process(?:ing)? (?:files|uploads|events|data)"),
     ("worker", r"queue workers?|background (?:jobs?|workers?)|job queue|workers? (?:that|to) process|async(?:hronous)? jobs"),
     ("api", r"\bapi\b|rest(?:ful)? (?:api|service)|graphql|webhook|backend service|microservice"),
@@ -80,7 +80,7 @@ COMPUTE_WORDS: list[tuple[str, str]] = [
     ("lambda", r"lambda|serverless"),
     ("ecs", r"\becs\b|fargate|containers?|docker|kubernetes-free|container image"),
     ("asg", r"auto ?scaling|autoscaling|\basg\b|scale out"),
-    ("ec2", r"\bec2\b|virtual machines?|\bvms?\b|a (?:single )?server|bastion|instance"),
+    ("ec2", r"\bec2\b|virtual machines?|\bvms?\b|\bservers?\b|bastion|\binstances?\b"),
 ]
 REMOVE_RE = re.compile(r"\b(?:remove|drop|delete from the design|without|get rid of|no longer need|don'?t need|no)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so|to|from)\b|[,.;!?]|$)", _W)
 INSTEAD_RE = re.compile(r"\binstead of\s+([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so)\b|[,.;!?]|$)", _W)

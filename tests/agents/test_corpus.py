@@ -1,0 +1,90 @@
+"""The scenario corpus: plain-English requests of startups and what each must yield.
+
+Every design must parse (Terraform's parser and python-hcl2) and pass the schema and reference
+checks of the review; refusals must say why. Scenarios live in ``corpus/scenarios.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+from langgraph.checkpoint.memory import MemorySaver
+
+from agents.handler import AgentHandler
+from core.settings import Settings
+from tests.agents.conftest import Recorder, text
+
+SCENARIOS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "scenarios.json").read_text())
+CORPUS_CHECKS = {"parse", "schema", "references"}
+
+
+OPTS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+
+
+def resources(files: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Every resource of the module by address, with its parsed arguments."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, body in files.items():
+        if name.endswith(".tf"):
+            for item in hcl2.loads(body, serialization_options=OPTS).get("resource", []):
+                for rtype, named in item.items():
+                    for rname, attrs in named.items():
+                        out[f"{rtype}.{rname}"] = attrs
+    return out
+
+
+async def run_scenario(scenario: dict[str, Any]) -> Recorder:
+    handler = AgentHandler(MemorySaver(), Settings(), review_checks=CORPUS_CHECKS)
+    turns = scenario.get("turns") or [scenario["request"]]
+    ctx = None
+    for turn in turns:
+        if not turn.strip():
+            from core.envelope import Envelope
+
+            env = Envelope(conversation_id=scenario["id"], source="cli", user="u", text=turn, non_interactive=True)
+        else:
+            env = text(scenario["id"], turn, non_interactive=True)
+        ctx = Recorder(env)
+        await handler(ctx)
+    assert ctx is not None
+    return ctx
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])
+async def test_scenario(scenario: dict[str, Any]) -> None:
+    ctx = await run_scenario(scenario)
+    kind, message, data = ctx.last
+    if "refused" in scenario:
+        assert kind == "error" and data.get("refused"), message
+        assert scenario["refused"].lower() in (message or "").lower()
+        return
+    if "error" in scenario:
+        assert kind == "error" and scenario["error"] in (message or "")
+        return
+    assert kind == "done", message
+    module = ctx.module()
+    files = module["files"]
+    failing = [f for f in module["findings"] if f.get("severity") in {"error", "critical", "high"} and not f.get("skip_reason")]
+    assert failing == [], failing[:3]
+    parsed = resources(files)
+    found = {address.split(".")[0] for address in parsed}
+    missing = set(scenario.get("expect", [])) - found
+    assert not missing, f"missing {sorted(missing)}"
+    unwanted = set(scenario.get("absent", [])) & found
+    assert not unwanted, f"unexpected {sorted(unwanted)}"
+    for address, expected in scenario.get("values", {}).items():
+        actual = {k: parsed[address].get(k) for k in expected}
+        assert actual == expected, address
+    for file, needles in scenario.get("contains", {}).items():
+        for needle in needles:
+            assert needle in files.get(file, ""), f"{needle!r} not in {file}"
+
+
+def test_corpus_is_broad_enough() -> None:
+    designs = [s for s in SCENARIOS if "refused" not in s and "error" not in s]
+    assert len(SCENARIOS) >= 40 and len(designs) >= 30
+    assert sum(1 for s in SCENARIOS if "turns" in s) >= 4
