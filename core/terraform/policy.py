@@ -138,7 +138,8 @@ def _public_buckets(module: ParsedModule) -> list[Hit]:
                             f'acl "{item.values["acl"]}" makes the objects public', item.block))
         if item.type != "aws_s3_bucket" or account_wide:
             continue
-        own = [b for b in blocks if f"aws_s3_bucket.{item.name}." in b.block.attrs.get("bucket", _NO).text]
+        mine = re.compile(rf"\baws_s3_bucket\.{re.escape(item.name)}\b")
+        own = [b for b in blocks if mine.search(b.block.attrs.get("bucket", _NO).text)]
         if not own:
             hits.append(Hit(item, "public_access_block", item.line,
                             "no aws_s3_bucket_public_access_block blocks public access", None))

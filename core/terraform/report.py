@@ -84,8 +84,7 @@ def render_sarif(review: Review, base: str = "") -> str:
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {"name": "archops", "informationUri": "https://github.com/archops",
-                                "rules": list(rules.values())}},
+            "tool": {"driver": {"name": "archops", "rules": list(rules.values())}},
             "results": [_result(f, base) for f in review.findings],
         }],
     }
