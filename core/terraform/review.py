@@ -21,9 +21,9 @@ from core.errors import ConfigurationError, NotFound, ValidationError
 from core.terraform.checkov_scan import check_checkov
 from core.terraform.cost import estimate
 from core.terraform.findings import SEVERITIES, Finding, Review
-from core.terraform.parse import ParsedModule, parse_module
+from core.terraform.parse import parse_module
 from core.terraform.paths import SETUP_HINT
-from core.terraform.policy import RULES, check_policy
+from core.terraform.policy import check_policy
 from core.terraform.references import check_references
 from core.terraform.repair import repair
 from core.terraform.schema import ProviderSchema, load_schema
@@ -41,17 +41,6 @@ def _schema_or_notice() -> tuple[ProviderSchema | None, list[Finding]]:
         return None, [Finding(check_id="schema_unavailable", severity="high",
                               pillar="operational_excellence", message=exc.message,
                               fix=SETUP_HINT)]
-
-
-def _archops_skips(findings: list[Finding], module: ParsedModule) -> None:
-    """A written skip of an archops rule also waives the checkov checks it stands for."""
-    equivalent = {c: rule.id for rule in RULES for c in rule.checkov}
-    for f in findings:
-        if f.source != "checkov" or f.skip_reason is not None or f.check_id not in equivalent:
-            continue
-        item = module.get(f.address)
-        if item is not None and equivalent[f.check_id] in item.skips:
-            f.skip_reason = item.skips[equivalent[f.check_id]]
 
 
 def _order(finding: Finding) -> tuple[int, str, int]:
@@ -98,7 +87,6 @@ def review_module(
             review.findings += steps[name]()
         review.timings[name] = round(time.perf_counter() - t0, 4)
         review.checks_run.append(name)
-    _archops_skips(review.findings, module)
     review.findings.sort(key=_order)
     return review
 

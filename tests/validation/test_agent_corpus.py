@@ -8,6 +8,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agents.handler import AgentHandler
 from core.envelope import Envelope
 from core.settings import Settings
+from core.terraform.checkov_scan import check_checkov_many
 from core.terraform.review import review_module
 from core.terraform.schema import PROVIDER_VERSION
 
@@ -62,3 +63,29 @@ def test_designed_module_passes_parse_schema_references_and_policy(
     # the provider pin admits the release whose schema the module was checked against
     assert ".".join(PROVIDER_VERSION.split(".")[:2]) in files["versions.tf"]
     assert review.cost is not None and review.cost.items
+
+
+# checkov findings the offline engine's blueprints still carry (owned by the agent workflow):
+# an HTTP-only listener and open port 80 when no domain/certificate is given, and CloudFront
+# without origin access/default root object. Listed so the gap stays visible, not hidden.
+KNOWN_CHECKOV_GAPS = {
+    REQUESTS[0]: "HTTP listener without redirect/TLS, CloudFront origin access (CKV_AWS_2, CKV2_AWS_20, CKV2_AWS_46)",
+    REQUESTS[4]: "HTTP-only ALB listener and port 80 open without a domain (CKV_AWS_2, CKV_AWS_260, CKV2_AWS_28)",
+}
+
+
+@pytest.fixture(scope="module")
+def checkov_results(checkov_ready, modules):  # noqa: ANN001, ANN201
+    return check_checkov_many(modules)
+
+
+@pytest.mark.parametrize("request_text", [
+    pytest.param(r, marks=pytest.mark.xfail(reason=KNOWN_CHECKOV_GAPS[r])) if r in KNOWN_CHECKOV_GAPS else r
+    for r in REQUESTS
+])
+def test_designed_module_has_no_checkov_failure_except_documented_skips(
+    checkov_results, request_text: str  # noqa: ANN001
+) -> None:
+    findings = checkov_results[request_text]
+    assert [(f.check_id, f.address, f.message) for f in findings if f.failing] == []
+    assert all(f.skip_reason for f in findings)  # every other checkov result is a written skip
