@@ -39,7 +39,11 @@ class Reference:
     attribute: str  # attribute read from it, "" when none
     argument: str  # the argument of the referring item that holds it
     line: int
-    indexed: bool  # written with [i], [*] or ["k"]
+    index: str  # "[0]", "[*]", '["k"]', "[each.key]" as written right after the name; "" when none
+
+    @property
+    def indexed(self) -> bool:
+        return bool(self.index)
 
 
 @dataclass
@@ -184,7 +188,8 @@ def _references(block: Block, prefix: str = "") -> list[Reference]:
         for m in _REF.finditer(masked):
             line = attr.line + masked.count("\n", 0, m.start())
             arg = f"{prefix}{attr.name}"
-            refs.append(Reference(m.group(1), m.group(3) or "", arg, line, bool(m.group(2))))
+            index = attr.text[m.start(2):m.end(2)]  # from the unmasked text: keys are strings
+            refs.append(Reference(m.group(1), m.group(3) or "", arg, line, index))
     for child in block.blocks:
         if child.type == "dynamic":
             refs += _references(child, f"{prefix}dynamic.")

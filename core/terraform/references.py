@@ -14,6 +14,8 @@ from core.terraform.schema import ProviderSchema, nearest
 
 _COUNT_INDEX = re.compile(r"(?<![\w.])count\.index\b")
 _EACH = re.compile(r"(?<![\w.])each\.(key|value)\b")
+_NUMBER_INDEX = re.compile(r"\[\s*\d+\s*\]")
+_STRING_INDEX = re.compile(r'\[\s*"[^"]*"\s*\]')
 
 
 def _finding(item: Item, ref: Reference | None, check: str, message: str, fix: str,
@@ -76,6 +78,14 @@ def _check_ref(item: Item, ref: Reference, declared: dict[str, Item],
             out.append(_finding(item, ref, "reference_unexpected_index",
                                 f"{target} has neither count nor for_each, so it takes no index",
                                 f"write {target}.{ref.attribute or 'id'} without the index"))
+        elif "for_each" in other.block.attrs and _NUMBER_INDEX.fullmatch(ref.index):
+            out.append(_finding(item, ref, "reference_wrong_index",
+                                f"{target} uses for_each: its instances are keyed by string, not {ref.index}",
+                                f'write {target}["<key>"] or iterate with values({target})'))
+        elif "count" in other.block.attrs and _STRING_INDEX.fullmatch(ref.index):
+            out.append(_finding(item, ref, "reference_wrong_index",
+                                f"{target} uses count: its instances are numbered, not {ref.index}",
+                                f"write {target}[0] (or use for_each for named instances)"))
         rschema = schema.resource(other.type, other.kind == "data") if schema else None
         if rschema and ref.attribute and ref.attribute not in rschema.attributes:
             hint = nearest(ref.attribute, rschema.attributes)

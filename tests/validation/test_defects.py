@@ -37,6 +37,13 @@ CASES = [
     ("count.index without count", VPC + 'resource "aws_subnet" "a" {\n  vpc_id = aws_vpc.main.id\n'
      '  cidr_block = cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)\n}\n',
      "reference_count_without_count", "aws_subnet.a", "cidr_block", None),
+    ("for_each resource read by a number", 'resource "aws_sqs_queue" "q" {\n  for_each = toset(["a", "b"])\n  name = each.key\n}\n'
+     'resource "aws_sns_topic" "t" {\n  name = "t"\n}\n'
+     'resource "aws_sns_topic_subscription" "s" {\n  topic_arn = aws_sns_topic.t.arn\n  protocol = "sqs"\n'
+     '  endpoint = aws_sqs_queue.q[0].arn\n}\n',
+     "reference_wrong_index", "aws_sns_topic_subscription.s", "endpoint", None),
+    ("previous-generation instance", 'resource "aws_instance" "old" {\n  ami = "ami-1"\n  instance_type = "m4.large"\n}\n',
+     "ARCHOPS_PREVIOUS_GENERATION", "aws_instance.old", "instance_type", None),
     ("cycle", 'resource "aws_security_group" "a" {\n  ingress {\n    from_port = 80\n    to_port = 80\n    protocol = "tcp"\n'
      '    security_groups = [aws_security_group.b.id]\n  }\n}\n'
      'resource "aws_security_group" "b" {\n  ingress {\n    from_port = 80\n    to_port = 80\n    protocol = "tcp"\n'
@@ -106,3 +113,12 @@ def test_a_clean_module_passes_every_own_check(schema_ready) -> None:  # noqa: A
     )
     review = review_module({"main.tf": text}, {"parse", "schema", "references", "policy"})
     assert review.findings == [] and review.passed
+
+
+def test_graviton_advice_is_a_notice_that_does_not_fail(schema_ready) -> None:  # noqa: ANN001
+    text = ('terraform {\n  required_providers {\n    aws = {\n      version = "6.69.1"\n    }\n  }\n}\n'
+            'resource "aws_instance" "x86" {\n  ami = "ami-1"\n  instance_type = "m6i.large"\n}\n')
+    review = review_module({"main.tf": text}, {"parse", "schema", "references", "policy"})
+    [notice] = review.findings
+    assert (notice.check_id, notice.severity, notice.pillar) == ("ARCHOPS_GRAVITON", "info", "sustainability")
+    assert review.passed
