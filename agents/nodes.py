@@ -169,9 +169,16 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
 
 
 def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -> str:
-    errors = [f for f in report["findings"] if f.get("severity") in {"error", "high", "critical", "HIGH", "CRITICAL"}]
-    head = f"Designed {req.workload.replace('_', ' ') if req.workload else 'infrastructure'} for {req.project} ({req.environment}, {req.region}): {len(plan['items'])} blueprints."
-    check = "All checks passed." if report["passed"] else f"{len(report['findings'])} findings remain ({len(errors)} errors)."
+    open_findings = [f for f in report["findings"] if not f.get("skip_reason")]
+    skipped = len(report["findings"]) - len(open_findings)
+    failing = [f for f in open_findings if str(f.get("severity", "")).lower() in {"error", "high", "critical"}]
+    kind = req.workload.replace("_", " ") if req.workload else "infrastructure"
+    head = f"Designed {kind} for {req.project} ({req.environment}, {req.region}): {len(plan['items'])} blueprints."
+    if report["passed"]:
+        check = "All checks passed"
+    else:
+        check = f"{len(open_findings)} findings remain ({len(failing)} failing)"
+    check += f", {skipped} documented skips." if skipped else "."
     assumed = ""
     if req.assumed:
         assumed = " Assumed: " + ", ".join(f"{k}={v}" for k, v in sorted(req.assumed.items())) + "."

@@ -63,7 +63,7 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
             ip_protocol="tcp",
             from_port=0,
             to_port=65535,
-            cidr_ipv4=var("vpc_cidr"),
+            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
         ),
     ]
     if ctx.has("alb"):
@@ -219,7 +219,6 @@ def _root_volume(size: int) -> dict[str, Any]:
 def asg(ctx: BuildContext) -> Fragment:
     out = Fragment()
     count = ctx.req.instance_count or (2 if ctx.req.production else 1)
-    out.variables.append(variable("instance_type", "string", "EC2 instance type", instance_type(ctx)))
     template = resource(
         "aws_launch_template",
         "app",
@@ -229,7 +228,7 @@ def asg(ctx: BuildContext) -> Fragment:
         block("monitoring", enabled=True),
         name_prefix=Template(local("name"), "-"),
         image_id=Ref("data", "aws_ssm_parameter", "ami", "value"),
-        instance_type=var("instance_type"),
+        instance_type=instance_type(ctx),
         vpc_security_group_ids=[APP_SG],
         update_default_version=True,
     )
@@ -275,7 +274,6 @@ def asg(ctx: BuildContext) -> Fragment:
 )
 def ec2(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    out.variables.append(variable("instance_type", "string", "EC2 instance type", instance_type(ctx)))
     count = ctx.req.instance_count or 1
     attrs: dict[str, Any] = {}
     if count > 1:
@@ -286,7 +284,7 @@ def ec2(ctx: BuildContext) -> Fragment:
         block("metadata_options", http_endpoint="enabled", http_tokens="required"),
         block("root_block_device", **{k: v for k, v in _root_volume(20).items() if k != "delete_on_termination"}),
         ami=Ref("data", "aws_ssm_parameter", "ami", "value"),
-        instance_type=var("instance_type"),
+        instance_type=instance_type(ctx),
         subnet_id=Call("element", Ref("aws_subnet", "private", "*", "id"), Ref("count", "index")) if count > 1 else Ref("aws_subnet", "private", 0, "id"),
         vpc_security_group_ids=[APP_SG],
         iam_instance_profile=Ref("aws_iam_instance_profile", "instance", "name"),

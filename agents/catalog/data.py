@@ -7,7 +7,7 @@ from typing import Any
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import assume_role
-from core.terraform.model import Block, Ref, Template, block, local, output, resource, var, variable
+from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
 ENGINES: dict[str, dict[str, Any]] = {
     "postgres": {
@@ -33,7 +33,7 @@ def _source(ctx: BuildContext) -> dict[str, Any]:
     """Who may connect to a data store: the app's security group if there is one, else the VPC."""
     if ctx.has("ecs") or ctx.has("asg") or ctx.has("ec2"):
         return {"source_sg": Ref("aws_security_group", "app", "id")}
-    return {"cidr": var("vpc_cidr")}
+    return {"cidr": Ref("aws_vpc", "main", "cidr_block")}
 
 
 def _store_sg(rid: str, port: int, ctx: BuildContext, what: str) -> list[Block]:
@@ -72,14 +72,13 @@ def rds(ctx: BuildContext) -> Fragment:
     spec = ENGINES[ctx.req.database or "postgres"]
     prod = ctx.req.production
     klass = _db_class(ctx, False)
-    out.variables.append(variable("db_instance_class", "string", "Database instance class (Graviton)", klass))
     db = resource(
         "aws_db_instance",
         "main",
         identifier=ctx.name("rds", "db"),
         engine=spec["engine"],
         engine_version=ctx.req.db_version or spec["version"],
-        instance_class=var("db_instance_class"),
+        instance_class=klass,
         allocated_storage=ctx.req.db_storage_gb or 20,
         max_allocated_storage=max(100, (ctx.req.db_storage_gb or 20) * 5),
         storage_type="gp3",
@@ -159,7 +158,6 @@ def aurora(ctx: BuildContext) -> Fragment:
     out = Fragment()
     spec = ENGINES[ctx.req.database if (ctx.req.database or "").startswith("aurora") else "aurora-postgresql"]
     prod = ctx.req.production
-    out.variables.append(variable("db_instance_class", "string", "Aurora instance class (Graviton)", _db_class(ctx, True)))
     cluster = resource(
         "aws_rds_cluster",
         "main",
@@ -202,7 +200,7 @@ def aurora(ctx: BuildContext) -> Fragment:
         count=2 if prod or ctx.req.multi_az else 1,
         identifier=Template(local("name"), "-aurora-", Ref("count", "index")),
         cluster_identifier=Ref("aws_rds_cluster", "main", "id"),
-        instance_class=var("db_instance_class"),
+        instance_class=_db_class(ctx, True),
         engine=Ref("aws_rds_cluster", "main", "engine"),
         engine_version=Ref("aws_rds_cluster", "main", "engine_version"),
         publicly_accessible=False,

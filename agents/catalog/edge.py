@@ -21,6 +21,10 @@ from core.terraform.model import (
 
 US_EAST_1 = Ref("aws", "us_east_1")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+CDN_ORIGIN_REASON = (
+    "only CloudFront reaches this listener (origin-facing prefix list); viewers get HTTPS at "
+    "CloudFront, and without a domain there is no certificate for the load balancer"
+)
 CF_PREFIX_LIST = Ref("data", "aws_ec2_managed_prefix_list", "cloudfront", "id")
 
 
@@ -146,7 +150,11 @@ def alb(ctx: BuildContext) -> Fragment:
     ]
     if behind_cdn:
         blocks.append(data("aws_ec2_managed_prefix_list", "cloudfront", name="com.amazonaws.global.cloudfront.origin-facing"))
-        blocks.append(_ingress("alb_http", sg, 80, "HTTP from CloudFront only", prefix_list=CF_PREFIX_LIST))
+        blocks.append(
+            _ingress("alb_http", sg, 80, "HTTP from CloudFront only", prefix_list=CF_PREFIX_LIST).skip(
+                "CKV_AWS_260", "the source is CloudFront's origin-facing prefix list, not the internet"
+            )
+        )
     else:
         blocks.append(_ingress("alb_https", sg, port, "Clients over HTTPS" if https else "Clients", cidr="0.0.0.0/0"))
         if https:
@@ -164,7 +172,7 @@ def alb(ctx: BuildContext) -> Fragment:
             ip_protocol="tcp",
             from_port=0,
             to_port=65535,
-            cidr_ipv4=var("vpc_cidr"),
+            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
         )
     )
     lb = resource(
@@ -213,7 +221,14 @@ def alb(ctx: BuildContext) -> Fragment:
         redirect.add(block("redirect", port="443", protocol="HTTPS", status_code="HTTP_301"))
         blocks.append(resource("aws_lb_listener", "http", redirect, load_balancer_arn=Ref("aws_lb", "main", "arn"), port=80, protocol="HTTP"))
     else:
-        blocks.append(resource("aws_lb_listener", "http", forward, load_balancer_arn=Ref("aws_lb", "main", "arn"), port=80, protocol="HTTP"))
+        listener = resource("aws_lb_listener", "http", forward, load_balancer_arn=Ref("aws_lb", "main", "arn"), port=80, protocol="HTTP")
+        if behind_cdn:
+            for check in ("CKV_AWS_2", "CKV_AWS_103"):
+                listener.skip(check, CDN_ORIGIN_REASON)
+            lb.skip("CKV2_AWS_20", CDN_ORIGIN_REASON)
+            if ctx.has("waf"):
+                lb.skip("CKV2_AWS_28", "the WAF web ACL guards CloudFront, the only way in to this load balancer")
+        blocks.append(listener)
     out.add("edge.tf", *blocks)
     out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
     out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
@@ -313,6 +328,8 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     )
     if not to_site:
         dist.attrs.pop("default_root_object")
+    if not to_site:
+        dist.skip("CKV_AWS_305", "the application origin serves its own root path")
     dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
     dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
     if not custom_domain:

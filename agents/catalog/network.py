@@ -8,13 +8,12 @@ from core.terraform.model import (
     Call,
     Ref,
     Template,
+    block,
     data,
     jsonencode,
     local,
     output,
     resource,
-    var,
-    variable,
 )
 
 COUNT = Ref("count", "index")
@@ -37,7 +36,7 @@ def _subnets(tier: str, offset: int) -> list[Block]:
     attrs = {
         "count": Call("length", AZS),
         "vpc_id": Ref("aws_vpc", "main", "id"),
-        "cidr_block": Call("cidrsubnet", var("vpc_cidr"), 4, _plus(COUNT, offset)),
+        "cidr_block": Call("cidrsubnet", Ref("aws_vpc", "main", "cidr_block"), 4, _plus(COUNT, offset)),
         "availability_zone": Ref("local", "azs", COUNT),
         "tags": {"Name": name, "Tier": tier},
     }
@@ -61,14 +60,6 @@ def _plus(left: Ref, right: int) -> Ref | Call:
 def vpc(ctx: BuildContext) -> Fragment:
     out = Fragment()
     nats = nat_count(ctx)
-    out.variables.append(
-        variable(
-            "vpc_cidr",
-            "string",
-            "CIDR block of the VPC; subnets are /20 slices of it",
-            ctx.req.vpc_cidr or "10.0.0.0/16",
-        )
-    )
     blocks = [
         data("aws_availability_zones", "available", state="available").skip(
             "CKV_AWS_394", "the module takes the first zones with slice(), so a new zone never changes the layout"
@@ -77,7 +68,7 @@ def vpc(ctx: BuildContext) -> Fragment:
         resource(
             "aws_vpc",
             "main",
-            cidr_block=var("vpc_cidr"),
+            cidr_block=ctx.req.vpc_cidr or "10.0.0.0/16",
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=tags(ctx.name("vpc", "vpc")),
@@ -87,13 +78,12 @@ def vpc(ctx: BuildContext) -> Fragment:
         *_subnets("public", 0),
         *_subnets("private", 4),
         *_subnets("data", 8),
-        resource("aws_route_table", "public", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-public"))),
         resource(
-            "aws_route",
-            "public_internet",
-            route_table_id=Ref("aws_route_table", "public", "id"),
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=Ref("aws_internet_gateway", "main", "id"),
+            "aws_route_table",
+            "public",
+            block("route", cidr_block="0.0.0.0/0", gateway_id=Ref("aws_internet_gateway", "main", "id")),
+            vpc_id=Ref("aws_vpc", "main", "id"),
+            tags=tags(Template(local("name"), "-public")),
         ),
         resource(
             "aws_route_table_association",
@@ -116,27 +106,17 @@ def vpc(ctx: BuildContext) -> Fragment:
                 depends_on=[Ref("aws_internet_gateway", "main")],
             ),
         ]
-    blocks += [
-        resource(
-            "aws_route_table",
-            "private",
-            count=Call("length", AZS),
-            vpc_id=Ref("aws_vpc", "main", "id"),
-            tags=tags(Template(local("name"), "-private-", Ref("local", "azs", COUNT))),
-        ),
-    ]
+    private = resource(
+        "aws_route_table",
+        "private",
+        count=Call("length", AZS),
+        vpc_id=Ref("aws_vpc", "main", "id"),
+        tags=tags(Template(local("name"), "-private-", Ref("local", "azs", COUNT))),
+    )
     if nats:
         nat_index = COUNT if nats > 1 else 0
-        blocks.append(
-            resource(
-                "aws_route",
-                "private_nat",
-                count=Call("length", AZS),
-                route_table_id=Ref("aws_route_table", "private", COUNT, "id"),
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=Ref("aws_nat_gateway", "main", nat_index, "id"),
-            )
-        )
+        private.add(block("route", cidr_block="0.0.0.0/0", nat_gateway_id=Ref("aws_nat_gateway", "main", nat_index, "id")))
+    blocks.append(private)
     blocks += [
         resource(
             "aws_route_table_association",
