@@ -59,6 +59,8 @@ def review_module(
     if unknown:
         raise ValidationError(f"unknown check(s): {', '.join(sorted(unknown))}",
                               hint=f"choose from {', '.join(CHECKS)}")
+    if not any(name.endswith(".tf") for name in files):
+        raise ValidationError("the module has no .tf file", hint="pass a mapping of file name -> HCL text")
     review = Review()
     started = time.perf_counter()
     module = parse_module(files)

@@ -58,3 +58,10 @@ def test_format_files_leaves_other_files_and_refuses_broken_hcl() -> None:
     assert format_files(files) == {"main.tf": "locals {\n  a = 1\n}\n", "README.md": "# x\n"}
     with pytest.raises(TerraformError):
         format_hcl('locals {\n  a = \n}\n')
+
+
+def test_a_module_without_tf_files_is_bad_input() -> None:
+    from core.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="no .tf file"):
+        review_module({"README.md": "# nothing"})
