@@ -4,7 +4,7 @@ The public surface is what the edges and workers need; see the modules for the g
 """
 
 from core.bus.egress import EventLog
-from core.bus.ingress import Submitter, SubmitResult
+from core.bus.ingress import SubmitResult, Submitter
 from core.bus.keys import GROUP, Keys
 from core.bus.worker import Worker
 

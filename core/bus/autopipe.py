@@ -95,3 +95,40 @@ class AutoPipeline:
                 await self.redis.script_load(script.source)
             batch = retry
         raise NoScriptError("scripts could not be loaded")
+
+
+class Coalescer:
+    """Calls made in one event-loop turn become one call of ``many(items) -> results``.
+
+    For scripts that take many items at once (SUBMIT, BEGIN): one EVALSHA for a hundred
+    submissions costs little more than for one. ``many`` must return one result per item, in
+    order; an exception fails every call of the batch.
+    """
+
+    def __init__(self, many: Any, max_batch: int = 256) -> None:
+        self.many = many
+        self.max_batch = max_batch
+        self._pending: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                results = await self.many([item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - every caller learns the failure
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from core.bus import scripts
-from core.bus.autopipe import autopipe
+from core.bus.autopipe import Coalescer, autopipe
 from core.bus.keys import GROUP, Keys
 from core.envelope import Envelope
 from core.errors import ServiceUnavailable, ValidationError
@@ -35,7 +35,8 @@ class Submitter:
         self.redis = redis
         self.keys = keys
         self.max_text_chars = max_text_chars
-        self._submit = autopipe(redis).script(scripts.SUBMIT)
+        self._script = autopipe(redis).script(scripts.SUBMIT)
+        self._submit = Coalescer(self._submit_many)
 
     async def ensure_groups(self) -> None:
         """Create every partition stream and its consumer group (idempotent)."""
@@ -58,16 +59,22 @@ class Submitter:
                     hint="shorten it or split it into several messages",
                 )
 
+    async def _submit_many(self, items: list[tuple[Envelope, int]]) -> list[tuple[int, str]]:
+        """One SUBMIT for every submission of this loop turn (see :class:`Coalescer`)."""
+        keys: list[str] = []
+        args: list[object] = [IDEMPOTENCY_TTL_S]
+        for envelope, partition in items:
+            keys += [self.keys.idem(envelope.idempotency_key), self.keys.ingress(partition)]
+            args += [envelope.request_id, envelope.conversation_id, envelope.model_dump_json()]
+        flat = await self._script(keys=keys, args=args)
+        return [(int(flat[i]), str(flat[i + 1])) for i in range(0, len(flat), 2)]
+
     async def submit(self, envelope: Envelope) -> SubmitResult:
         """Accept ``envelope`` once; raise ServiceUnavailable if Redis cannot take it."""
         self._check(envelope)
         partition = self.keys.partition_of(envelope.conversation_id)
         try:
-            created, value = await self._submit(
-                keys=[self.keys.idem(envelope.idempotency_key), self.keys.ingress(partition)],
-                args=[envelope.request_id, IDEMPOTENCY_TTL_S, envelope.conversation_id,
-                      envelope.model_dump_json()],
-            )
+            created, value = await self._submit((envelope, partition))
         except RETRYABLE as exc:
             raise ServiceUnavailable(
                 "the message bus (Redis) is unavailable; the request was not accepted",

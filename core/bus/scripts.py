@@ -7,14 +7,25 @@ changes nothing, so only the current owner of a partition can reply, record or a
 
 from __future__ import annotations
 
-# KEYS: idem key, ingress stream | ARGV: request_id, ttl_s, conversation_id, body
+# KEYS: (idem key, ingress stream) per submission | ARGV: ttl_s, then (request_id,
+#       conversation_id, body) per submission -> per submission {created 1|0, entry id | request id}
 SUBMIT = """
-local existing = redis.call('GET', KEYS[1])
-if existing then return {0, existing} end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-local id = redis.call('XADD', KEYS[2], '*', 'conversation_id', ARGV[3], 'request_id', ARGV[1],
-                      'body', ARGV[4])
-return {1, id}
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS, 2 do
+  local a = 2 + (i - 1) / 2 * 3
+  local existing = redis.call('GET', KEYS[i])
+  if existing then
+    out[#out + 1] = 0
+    out[#out + 1] = existing
+  else
+    redis.call('SET', KEYS[i], ARGV[a], 'EX', ttl)
+    out[#out + 1] = 1
+    out[#out + 1] = redis.call('XADD', KEYS[i + 1], '*', 'conversation_id', ARGV[a + 1],
+                               'request_id', ARGV[a], 'body', ARGV[a + 2])
+  end
+end
+return out
 """
 
 # KEYS: lease | ARGV: token, then request ids | -> per id: {attempts, status}

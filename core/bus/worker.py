@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from core.bus import scripts
-from core.bus.autopipe import autopipe
+from core.bus.autopipe import Coalescer, autopipe
 from core.bus.context import DeliveryContext, lease_errors
 from core.bus.egress import EventLog
 from core.bus.keys import GROUP, Keys
@@ -63,6 +63,7 @@ class Partition:
     inflight: int = 0
     acks: list[tuple[str, str, str]] = field(default_factory=list)  # (request key, entry, status)
     flushing: asyncio.Task[None] | None = None
+    begin: Coalescer | None = None  # BEGIN for every request of this partition starting this turn
 
 
 class Worker:
@@ -345,13 +346,18 @@ class Worker:
             return
 
     async def _begin_one(self, part: Partition, request_key: str) -> tuple[int, str]:
+        if part.begin is None:
+            part.begin = Coalescer(lambda keys: self._begin_many(part, keys))
+        return await part.begin(request_key)  # type: ignore[no-any-return]
+
+    async def _begin_many(self, part: Partition, request_keys: list[str]) -> list[tuple[int, str]]:
         try:
             reply = await self._begin(
-                keys=[self.keys.lease(part.number)], args=[part.token, REQUEST_TTL_S, request_key]
+                keys=[self.keys.lease(part.number)], args=[part.token, REQUEST_TTL_S, *request_keys]
             )
         except ResponseError as exc:
             raise (lease_errors(exc) or exc) from exc
-        return int(reply[0]), str(reply[1])
+        return [(int(reply[i]), str(reply[i + 1])) for i in range(0, len(reply), 2)]
 
     async def _dead_letter(
         self, part: Partition, delivery: Delivery, envelope: Envelope | None, reason: str
