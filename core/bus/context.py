@@ -23,6 +23,7 @@ from core.bus.keys import Keys
 from core.envelope import Envelope
 from core.errors import LeaseLost
 from core.events import Event, EventType
+from core.tracing import current_trace_ids
 
 T = TypeVar("T")
 PENDING = "__pending__"
@@ -56,7 +57,9 @@ class DeliveryContext:
 
     async def emit(self, type: EventType, text: str | None = None, **data: Any) -> None:
         self._seq += 1
+        ids = current_trace_ids()
         event = Event(
+            trace_id=ids[0] if ids else None,
             type=type,
             conversation_id=self.envelope.conversation_id,
             request_id=self.envelope.request_id,
