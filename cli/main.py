@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "chat": "cli.chat",
     "worker": "cli.worker",
     "web": "cli.web",
+    "bot": "cli.bot",
     "doctor": "cli.doctor",
     "generate": "cli.generate",
     "validate": "cli.validate",

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # Slack Web API base URL (ends with /api/); a local stand-in in tests
+    slack_api_url: str | None = None
+    # where `archops bot` serves the Events API and interactivity endpoint (/slack/events)
+    bot_host: str = "127.0.0.1"
+    bot_port: int = Field(default=3000, ge=0, le=65535)
 
     # GitHub
     github_token: SecretStr | None = None

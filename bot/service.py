@@ -1,0 +1,132 @@
+"""The bot process's composition root: settings -> Redis, the Slack Web API client, bolt.
+
+It serves the Events API and interactivity endpoint (``/slack/events``) with aiohttp and runs
+the egress loop beside it. Nothing else in bot/ builds a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.egress import SlackEgress
+from bot.ingress import SlackIngress, register
+from bot.state import SlackState
+from core.bus import Keys, Submitter
+from core.errors import ConfigurationError
+from core.logging import get_logger
+from core.redis_client import make_redis
+from core.settings import Settings
+
+log = get_logger("archops.bot")
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass
+class Bot:
+    """Everything `archops bot` runs: the HTTP app (ingress) and the egress loop."""
+
+    app: web.Application
+    bolt: AsyncApp
+    ingress: SlackIngress
+    egress: SlackEgress
+
+
+def require_slack(settings: Settings) -> tuple[str, str]:
+    """The bot token and signing secret, or a ConfigurationError saying what to set."""
+    missing = [name for name, value in (
+        ("ARCHOPS_SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("ARCHOPS_SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+    ) if value is None or not value.get_secret_value()]
+    if missing or settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        raise ConfigurationError(
+            f"Slack is not configured: set {' and '.join(missing)}",
+            hint="the bot token (xoxb-...) is under OAuth & Permissions and the signing secret "
+            "under Basic Information of your Slack app; `archops doctor` shows what is set",
+        )
+    return settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+
+
+def web_client(settings: Settings, token: str) -> AsyncWebClient:
+    """The Web API client: Slack's 429 + Retry-After and dropped connections are retried."""
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    return client
+
+
+def build_bot(
+    settings: Settings, redis_url: str, *, min_interval_s: float = 1.0,
+) -> Bot:
+    token, signing_secret = require_slack(settings)
+    redis = make_redis(redis_url, retries=2)
+    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
+    state = SlackState(redis, keys)
+    submitter = Submitter(redis, keys, max_text_chars=settings.max_message_chars)
+    client = web_client(settings, token)
+    bolt = AsyncApp(
+        token=token, client=client, signing_secret=signing_secret, process_before_response=True,
+        request_verification_enabled=True,
+    )
+    ingress = SlackIngress(submitter, state)
+    register(bolt, ingress)
+    egress = SlackEgress(
+        redis, keys, state, client, public_url=settings.public_url,
+        min_interval_s=min_interval_s, active_window_s=settings.event_retention_s,
+    )
+    app = web.Application()
+
+    async def events(request: web.Request) -> web.Response:
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+        await submitter.ensure_groups()
+        yield
+        await ingress.drain()
+        await redis.aclose()
+
+    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get("/healthz", health)
+    app.cleanup_ctx.append(lifecycle)
+    return Bot(app, bolt, ingress, egress)
+
+
+async def run_bot(
+    settings: Settings, redis_url: str, stop: asyncio.Event,
+    ready: asyncio.Future[str] | None = None, *, min_interval_s: float = 1.0,
+) -> None:
+    """Serve ``/slack/events`` and run the egress until ``stop`` is set."""
+    bot = build_bot(settings, redis_url, min_interval_s=min_interval_s)
+    runner = web.AppRunner(bot.app, shutdown_timeout=2, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.bot_host, settings.bot_port)
+    await site.start()
+    port = runner.addresses[0][1]
+    host = "127.0.0.1" if settings.bot_host == "0.0.0.0" else settings.bot_host
+    url = f"http://{host}:{port}{EVENTS_PATH}"
+    log.info("slack bot listening", url=url)
+    if ready is not None and not ready.done():
+        ready.set_result(url)
+    try:
+        await bot.egress.run(stop)
+    finally:
+        await runner.cleanup()

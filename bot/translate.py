@@ -1,0 +1,106 @@
+"""Slack payloads -> archops envelopes: pure functions, no I/O.
+
+A conversation is a Slack thread: its id is derived from the team, the channel and the thread's
+root ts, so every reply in that thread continues it. The idempotency key is what Slack repeats
+on a retry (the Events API ``event_id``, an interaction's ``trigger_id``), so a retry is accepted
+once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.envelope import Action, Envelope
+from core.tracing import inject_context
+
+ANSWER_PREFIX = "archops:answer:"
+ANSWER_ACTION = re.compile(r"^archops:answer:")
+# message subtypes that carry a person's own words; every other subtype is ignored
+USER_TEXT_SUBTYPES = frozenset({None, "", "file_share", "thread_broadcast"})
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def conversation_id(team: str, channel: str, root_ts: str) -> str:
+    return f"slack:{team}:{channel}:{root_ts}"
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """The text without the mention(s) of archops' bot user, whitespace collapsed at the ends."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def mentions(text: str, bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and any(m == bot_user_id for m in _MENTION.findall(text or ""))
+
+
+def is_user_text(event: dict[str, Any]) -> bool:
+    """True for a person's message; False for bot messages, edits, joins, deletions."""
+    if event.get("bot_id") or event.get("subtype") == "bot_message":
+        return False
+    return event.get("subtype") in USER_TEXT_SUBTYPES and bool(event.get("user"))
+
+
+def team_of(body: dict[str, Any]) -> str:
+    event = body.get("event") or {}
+    team = body.get("team_id") or event.get("team") or (body.get("team") or {}).get("id")
+    return str(team or "-")
+
+
+def text_envelope(
+    *, conversation: str, user: str, text: str, idempotency_key: str, channel: str,
+    thread_ts: str | None, team: str,
+) -> Envelope:
+    """A request in words, answered in ``channel`` (in the thread ``thread_ts`` when given)."""
+    reply_to = {"channel": channel, "team": team}
+    if thread_ts:
+        reply_to["thread_ts"] = thread_ts
+    return Envelope(
+        conversation_id=conversation,
+        source="slack",
+        user=user,
+        text=text,
+        idempotency_key=idempotency_key,
+        reply_to=reply_to,
+        trace=inject_context(),
+    )
+
+
+def action_envelope(
+    *, conversation: str, user: str, question_id: str, value: str, idempotency_key: str,
+    channel: str, thread_ts: str | None, team: str,
+) -> Envelope:
+    reply_to = {"channel": channel, "team": team}
+    if thread_ts:
+        reply_to["thread_ts"] = thread_ts
+    return Envelope(
+        conversation_id=conversation,
+        source="slack",
+        user=user,
+        action=Action(question_id=question_id, value=value),
+        idempotency_key=idempotency_key,
+        reply_to=reply_to,
+        trace=inject_context(),
+    )
+
+
+def answer_action_id(question_id: str, index: int) -> str:
+    """The action id of a choice: it carries the question id (unique per element)."""
+    return f"{ANSWER_PREFIX}{question_id}:{index}"
+
+
+def parse_answer(action: dict[str, Any]) -> tuple[str, str] | None:
+    """(question id, chosen value) of a button or static select; None for anything else."""
+    action_id = str(action.get("action_id") or "")
+    if not action_id.startswith(ANSWER_PREFIX):
+        return None
+    question_id, _, _index = action_id[len(ANSWER_PREFIX):].rpartition(":")
+    if action.get("type") == "static_select":
+        value = (action.get("selected_option") or {}).get("value")
+    else:
+        value = action.get("value")
+    if not question_id or value is None:
+        return None
+    return question_id, str(value)

@@ -1,0 +1,187 @@
+"""Slack -> the bus: signed requests through the real bolt app over HTTP, read back from Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from conftest import event_body, form_payload, payload, post_signed
+
+from bot import messages
+from core.bus import Keys
+from core.envelope import Envelope
+from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
+
+
+async def queued(redis: Any, keys: Keys) -> list[Envelope]:
+    """Every envelope on the ingress streams, in partition order."""
+    found: list[Envelope] = []
+    for partition in range(keys.partitions):
+        for _id, fields in await redis.xrange(keys.ingress(partition)):
+            found.append(Envelope.from_fields(fields))
+    return found
+
+
+def mention(event_id: str, text: str, ts: str = "1700000001.000100", **extra: Any) -> str:
+    return event_body(event_id, type="app_mention", text=text, user="U0ALICE", ts=ts,
+                      channel="C0INFRA", event_ts=ts, **extra)
+
+
+async def test_mention_becomes_one_envelope_in_its_thread(bot, redis, keys) -> None:
+    _bot, url = bot
+    status, _ = await post_signed(url, mention("Ev001", f"<@{BOT_USER_ID}> a web app with Postgres"))
+    assert status == 200
+    [env] = await queued(redis, keys)
+    assert env.source == "slack"
+    assert env.text == "a web app with Postgres"
+    assert env.user == "U0ALICE"
+    assert env.conversation_id == "slack:T0ARCH:C0INFRA:1700000001.000100"
+    assert env.reply_to == {"channel": "C0INFRA", "team": "T0ARCH", "thread_ts": "1700000001.000100"}
+    assert env.idempotency_key == "slack:event:Ev001"
+
+
+async def test_mention_inside_a_thread_continues_that_thread(bot, redis, keys) -> None:
+    _bot, url = bot
+    body = mention("Ev002", f"<@{BOT_USER_ID}> add a cache", ts="1700000009.000100",
+                   thread_ts="1700000001.000100")
+    assert (await post_signed(url, body))[0] == 200
+    [env] = await queued(redis, keys)
+    assert env.conversation_id == "slack:T0ARCH:C0INFRA:1700000001.000100"
+    assert env.reply_to["thread_ts"] == "1700000001.000100"
+
+
+async def test_slack_retry_of_the_same_event_is_accepted_once(bot, redis, keys) -> None:
+    _bot, url = bot
+    body = mention("Ev003", f"<@{BOT_USER_ID}> a queue and a worker")
+    assert (await post_signed(url, body))[0] == 200
+    for retry in ("1", "2"):
+        status, _ = await post_signed(
+            url, body, headers={"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"})
+        assert status == 200
+    assert len(await queued(redis, keys)) == 1
+
+
+async def test_bad_signature_and_stale_timestamp_are_refused(bot, redis, keys) -> None:
+    _bot, url = bot
+    body = mention("Ev004", f"<@{BOT_USER_ID}> a bucket")
+    assert (await post_signed(url, body, secret="not-the-secret"))[0] == 401
+    stale = int(time.time()) - 600
+    assert (await post_signed(url, body, timestamp=stale))[0] == 401
+    assert await queued(redis, keys) == []
+
+
+async def test_url_verification_answers_the_challenge(bot) -> None:
+    _bot, url = bot
+    body = payload("url_verification.json")
+    status, text = await post_signed(url, json.dumps(body))
+    assert status == 200
+    assert body["challenge"] in text
+
+
+async def test_empty_mention_gets_a_threaded_hint_and_queues_nothing(bot, redis, keys, slack) -> None:
+    _bot, url = bot
+    assert (await post_signed(url, mention("Ev005", f"<@{BOT_USER_ID}>   ")))[0] == 200
+    [reply] = await slack.wait_for("chat.postMessage")
+    assert reply["thread_ts"] == "1700000001.000100"
+    assert reply["text"] == messages.EMPTY_MENTION
+    assert await queued(redis, keys) == []
+
+
+async def test_oversize_message_is_refused_in_the_thread(bot, redis, keys, slack, settings) -> None:
+    _bot, url = bot
+    text = "x" * (settings.max_message_chars + 1)
+    assert (await post_signed(url, mention("Ev006", f"<@{BOT_USER_ID}> {text}")))[0] == 200
+    [reply] = await slack.wait_for("chat.postMessage")
+    assert "limit is 8000" in reply["text"] and "Nothing was queued" in reply["text"]
+    assert await queued(redis, keys) == []
+
+
+async def test_direct_message_and_thread_reply_are_requests(bot, redis, keys) -> None:
+    _bot, url = bot
+    dm = event_body("Ev007", type="message", text="a static site", user="U0BOB",
+                    ts="1700000002.000100", channel="D0BOB", channel_type="im")
+    assert (await post_signed(url, dm))[0] == 200
+    # a reply in a thread archops is part of (the DM's thread) goes on; others are ignored
+    reply = event_body("Ev008", type="message", text="in eu-west-1 please", user="U0BOB",
+                       ts="1700000003.000100", thread_ts="1700000002.000100", channel="D0BOB",
+                       channel_type="im")
+    stranger = event_body("Ev009", type="message", text="lunch?", user="U0BOB",
+                          ts="1700000004.000100", thread_ts="1600000000.000100",
+                          channel="C0RANDOM", channel_type="channel")
+    for body in (reply, stranger):
+        assert (await post_signed(url, body))[0] == 200
+    envs = await queued(redis, keys)
+    assert [e.text for e in envs] == ["a static site", "in eu-west-1 please"]
+    assert {e.conversation_id for e in envs} == {"slack:T0ARCH:D0BOB:1700000002.000100"}
+
+
+async def test_bot_messages_edits_and_joins_are_ignored(bot, redis, keys) -> None:
+    _bot, url = bot
+    bodies = [
+        event_body("Ev010", type="message", text="I am a bot", bot_id="B0OTHER", user="U0X",
+                   ts="1.1", channel="D0BOB", channel_type="im"),
+        event_body("Ev011", type="message", subtype="message_changed", channel="D0BOB",
+                   channel_type="im", ts="1.2", message={"text": "edited", "user": "U0BOB"}),
+        event_body("Ev012", type="message", subtype="channel_join", user="U0BOB", text="joined",
+                   channel="D0BOB", channel_type="im", ts="1.3"),
+    ]
+    for body in bodies:
+        assert (await post_signed(url, body))[0] == 200
+    assert await queued(redis, keys) == []
+
+
+async def test_slash_command_help_and_start(bot, redis, keys) -> None:
+    _bot, url = bot
+    form = payload("slash_command.parsed.json")
+    form.update(command="/archops", text="help", team_id="T0ARCH", channel_id="C0INFRA",
+                user_id="U0ALICE", trigger_id="111.222.help")
+    status, text = await post_signed(url, urlencode(form),
+                                     content_type="application/x-www-form-urlencoded")
+    assert status == 200 and "/archops" in json.loads(text)["text"]
+    assert await queued(redis, keys) == []
+    form.update(text="a data pipeline with S3 and Glue", trigger_id="111.222.start")
+    status, text = await post_signed(url, urlencode(form),
+                                     content_type="application/x-www-form-urlencoded")
+    assert status == 200 and json.loads(text)["text"] == messages.COMMAND_ACCEPTED
+    [env] = await queued(redis, keys)
+    assert env.text == "a data pipeline with S3 and Glue"
+    assert env.reply_to == {"channel": "C0INFRA", "team": "T0ARCH"}
+
+
+async def test_redis_down_tells_the_user(settings, slack: SlackStandin, tmp_path) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from bot.service import EVENTS_PATH, build_bot
+    from core.redis_server import EmbeddedRedis
+
+    own = EmbeddedRedis(tmp_path / "redis").start()
+    server = TestServer(build_bot(settings, own.url).app)
+    await server.start_server()
+    try:
+        own.kill()
+        started = time.monotonic()
+        body = mention("Ev013", f"<@{BOT_USER_ID}> a VPC")
+        status, _ = await post_signed(str(server.make_url(EVENTS_PATH)), body)
+        assert status == 200 and time.monotonic() - started < 3
+        [reply] = await slack.wait_for("chat.postMessage")
+        assert "could not accept" in reply["text"]
+        assert reply["thread_ts"] == "1700000001.000100"
+    finally:
+        await server.close()
+        own.stop()
+
+
+def answer_click(message_ts: str, question_id: str, value: str, trigger: str) -> str:
+    body = payload("block_actions.json")
+    body["team"]["id"] = "T0ARCH"
+    body["user"]["id"] = "U0ALICE"
+    body["channel"]["id"] = "C0INFRA"
+    body["container"] = {"type": "message", "message_ts": message_ts, "channel_id": "C0INFRA",
+                         "is_ephemeral": False}
+    body["trigger_id"] = trigger
+    body["actions"] = [{"action_id": f"archops:answer:{question_id}:1", "block_id": "q",
+                        "type": "button", "value": value, "action_ts": "1700000100.000001",
+                        "text": {"type": "plain_text", "text": value}}]
+    return form_payload(body)
