@@ -139,28 +139,54 @@ _SECRET_ARGS = {
 _SECRET_PATTERNS = re.compile(r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{30,}|xox[bpa]-[0-9A-Za-z-]{10,}")
 
 
+_SECRETISH = re.compile(r"password|passwd|secret|token|api_key|private_key|access_key")
+# names that only point at a secret or describe it (secret_name, token_ttl, ...) are not secrets
+_NOT_SECRET = re.compile(r"(_name|_arn|_id|_ids|_ttl|_length|_version|_days|_prefix|_path|_enabled)$")
+
+
+def _secret_named(name: str) -> bool:
+    return bool(_SECRETISH.search(name)) and not _NOT_SECRET.search(name)
+
+
+def _literal_string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not is_expression(value)
+
+
+def _secret_hit(item: Item, name: str, line: int) -> Hit:
+    return Hit(item, name, line, f"{name} holds a literal secret (value not shown); it would land "
+                                 "in git and in the state in clear", item.block)
+
+
 def literal_secrets(module: ParsedModule) -> list[Hit]:
+    """Secret-named arguments with literal values, known key formats anywhere, secret-named
+    variables with a literal default and secret-named locals with a literal value."""
     hits: list[Hit] = []
     for item in module.items:
+        if item.kind == "variable":
+            default = item.block.attrs.get("default")
+            if default and _secret_named(item.name) and _literal_string(item.values.get("default")):
+                hits.append(_secret_hit(item, "default", default.line))
+            continue
         if item.kind not in ("resource", "data", "module", "provider", "local"):
             continue
         for name, attr in item.block.attrs.items():
             value = item.values.get(name)
-            named = name in _SECRET_ARGS and isinstance(value, str) and value and not is_expression(value)
-            if named or (item.kind != "local" and _SECRET_PATTERNS.search(attr.text)):
-                hits.append(Hit(item, name, attr.line,
-                                f"{name} holds a literal secret (value not shown); it would land "
-                                "in git and in the state in clear", item.block))
+            secret_name = item.name if item.kind == "local" else name
+            named = _secret_named(secret_name) if item.kind == "local" else name in _SECRET_ARGS
+            if (named and _literal_string(value)) or _SECRET_PATTERNS.search(attr.text):
+                hits.append(_secret_hit(item, name, attr.line))
     return hits
 
 
 def move_secret(hit: Hit, module: ParsedModule) -> list[Edit]:
     item, text = hit.item, text_of(module, hit.item)
     attr = item.block.attrs[hit.argument]
+    if item.kind == "variable":  # the value comes at apply time, never from the code
+        return [remove_attribute(item, attr, text), set_or_add(item, item.block, "sensitive", "true", text)]
     if item.type in ("aws_db_instance", "aws_rds_cluster") and hit.argument in ("password", "master_password"):
         return [remove_attribute(item, attr, text),
                 set_or_add(item, item.block, "manage_master_user_password", "true", text)]
-    var_name = f"{item.name}_{hit.argument}".replace("-", "_")
+    var_name = (item.name if item.kind == "local" else f"{item.name}_{hit.argument}").replace("-", "_")
     edits = [set_value(item, attr, f"var.{var_name}")]
     if module.get(f"var.{var_name}") is None:
         edits.append(append_text(item.file, text, "\n".join([

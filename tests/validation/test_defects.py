@@ -75,6 +75,11 @@ CASES = [
     ("literal access key", 'provider "aws" {\n  region = "us-east-1"\n  access_key = "AKIAIOSFODNN7EXAMPLE"\n'
      '  secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n}\n',
      "ARCHOPS_LITERAL_SECRET", "provider.aws", "access_key", None),
+    ("secret variable with a literal default", 'variable "db_password" {\n  type = string\n  default = "hunter2hunter2"\n}\n'
+     'variable "db_secret_name" {\n  type = string\n  default = "app/db"\n}\n',
+     "ARCHOPS_LITERAL_SECRET", "var.db_password", "default", None),
+    ("secret local", 'locals {\n  api_token = "tok-123456"\n}\n',
+     "ARCHOPS_LITERAL_SECRET", "local.api_token", "value", None),
     ("log group without retention", 'resource "aws_cloudwatch_log_group" "app" {\n  name = "/app"\n}\n',
      "ARCHOPS_LOG_RETENTION", "aws_cloudwatch_log_group.app", "retention_in_days", None),
 ]
@@ -122,3 +127,10 @@ def test_graviton_advice_is_a_notice_that_does_not_fail(schema_ready) -> None:  
     [notice] = review.findings
     assert (notice.check_id, notice.severity, notice.pillar) == ("ARCHOPS_GRAVITON", "info", "sustainability")
     assert review.passed
+
+
+def test_names_that_only_point_at_secrets_are_not_secrets(schema_ready) -> None:  # noqa: ANN001
+    text = ('variable "db_secret_name" {\n  type = string\n  default = "app/db"\n}\n'
+            'locals {\n  token_ttl = "3600"\n}\n')
+    review = review_module({"main.tf": text}, {"parse", "policy"})
+    assert review.findings == []

@@ -63,6 +63,7 @@ BROKEN = {
         '  attribute {\n    name = "id"\n    type = "S"\n  }\n}\n'
         'resource "aws_cloudwatch_log_group" "app" {\n  name = "/app"\n}\n'
         'provider "aws" {\n  region = "us-east-1"\n  access_key = "AKIAIOSFODNN7EXAMPLE"\n}\n'
+        'variable "api_token" {\n  type = string\n  default = "tok-0123456789"\n}\n'
     )
 }
 
@@ -81,6 +82,7 @@ def test_fixer_repairs_every_class_it_claims_and_the_module_still_parses(schema_
     assert 'storage_type = "gp3"' in text and "backup_retention_period = 7" in text
     assert 'resource "aws_s3_bucket_public_access_block" "assets"' in text
     assert "point_in_time_recovery {" in text and "retention_in_days = 365" in text
+    assert "tok-0123456789" not in text and 'variable "api_token" {\n  type = string\n  sensitive = true\n}' in text
     assert "# the app VPC" in text  # comments survive repairs
     assert 'version = "6.69.1"' in files["versions.tf"]
     assert parse_module(files).ok
