@@ -65,24 +65,30 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
 def check_and_repair(
     files: dict[str, str], rounds: int = 3, checks: set[str] | None = None
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    """Check, repair what the review knows how to, re-check: at most ``rounds`` repair rounds."""
+    """Check, repair what the review knows how to, re-check: at most ``rounds`` repair rounds.
+
+    With the review present its ``parse`` check (Terraform's parser and python-hcl2) always
+    runs; without it, :func:`parse_diagnostics` does the same here.
+    """
     review_mod = _review_module()
+    if review_mod is None:
+        findings = parse_diagnostics(files)
+        passed = not any(f["severity"] == "error" for f in findings)
+        return files, {"passed": passed, "findings": findings, "repairs": [], "checks": ["terraform_parse", "hcl2_parse"]}
+    wanted = None if checks is None else set(checks) | {"parse"}
     repairs: list[str] = []
     findings: list[dict[str, Any]] = []
-    passed = True
+    passed = False
     for round_no in range(rounds + 1):
-        parse = parse_diagnostics(files)
-        findings = list(parse)
-        passed = not any(f["severity"] == "error" for f in parse)
-        if review_mod is None or not passed:
-            break
         try:
-            review = review_mod.review_module(files, checks)
+            review = review_mod.review_module(files, wanted)
         except Exception as exc:  # noqa: BLE001 - a broken reviewer must not lose the module
             log.warning("review_failed", error=str(exc))
+            findings = parse_diagnostics(files)
             findings.append({"check_id": "review_unavailable", "severity": "warning", "message": str(exc)[:300]})
+            passed = not any(f["severity"] == "error" for f in findings)
             break
-        findings += [_finding_dict(f) for f in review.findings]
+        findings = [_finding_dict(f) for f in review.findings]
         passed = bool(review.passed)
         if passed or round_no == rounds:
             break
@@ -90,9 +96,4 @@ def check_and_repair(
         if not done:
             break
         repairs += done
-    return files, {
-        "passed": passed,
-        "findings": findings,
-        "repairs": repairs,
-        "checks": ["terraform_parse", "hcl2_parse"] + (["review"] if review_mod else []),
-    }
+    return files, {"passed": passed, "findings": findings, "repairs": repairs, "checks": sorted(wanted) if wanted else ["all"]}
