@@ -80,7 +80,7 @@ def build_bot(
     submitter = Submitter(redis, keys, max_text_chars=settings.max_message_chars)
     client = web_client(settings, token)
     bolt = AsyncApp(
-        token=token, client=client, signing_secret=signing_secret, process_before_response=True,
+        client=client, signing_secret=signing_secret, process_before_response=True,
         request_verification_enabled=True,
     )
     ingress = SlackIngress(submitter, state)

@@ -35,6 +35,8 @@ class SlackStandin:
     rate_limit: dict[str, tuple[int, int]] = field(default_factory=dict)
     # method -> error code its next call answers with
     fail_next: dict[str, str] = field(default_factory=dict)
+    # method -> seconds to wait after doing the work and before answering (a slow network)
+    delay: dict[str, float] = field(default_factory=dict)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     runner: web.AppRunner | None = None
     url: str = ""
@@ -42,6 +44,7 @@ class SlackStandin:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -68,6 +71,8 @@ class SlackStandin:
         return self.of(method)
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             return dict(await request.json())
         form = await request.post()
@@ -95,6 +100,8 @@ class SlackStandin:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         answer = handler(args)
+        if method in self.delay:
+            await asyncio.sleep(self.delay[method])
         if "error" in answer:
             return web.json_response({"ok": False, **answer})
         return web.json_response({"ok": True, **answer})
