@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import render
+from bot.leader import Lease
 from bot.state import SlackState, now_ms
 from core.bus.keys import Keys
 from core.events import Event
@@ -65,7 +66,7 @@ class SlackEgress:
     def __init__(
         self, redis: aioredis.Redis, keys: Keys, state: SlackState, client: AsyncWebClient, *,
         public_url: str | None = None, min_interval_s: float = 1.0, block_ms: int = 500,
-        active_window_s: int = 7 * 24 * 3600, tick_s: float = 0.1,
+        active_window_s: int = 7 * 24 * 3600, tick_s: float = 0.1, lease: Lease | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -76,6 +77,7 @@ class SlackEgress:
         self.block_ms = block_ms
         self.active_window_s = active_window_s
         self.tick_s = tick_s
+        self.lease = lease
         self._wake = asyncio.Event()
         self._events_prefix = keys.events("")
 
@@ -209,6 +211,9 @@ class SlackEgress:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.lease is not None:
+                with contextlib.suppress(*RETRYABLE):
+                    await self.lease.release()
 
     async def _follow_step(self) -> None:
         await self.follow_once()
@@ -220,10 +225,12 @@ class SlackEgress:
                 await self._wake.wait()
         self._wake.clear()
 
-    @staticmethod
-    async def _loop(stop: asyncio.Event, step: Any) -> None:
+    async def _loop(self, stop: asyncio.Event, step: Any) -> None:
         while not stop.is_set():
             try:
+                if self.lease is not None and not await self.lease.hold():
+                    await asyncio.sleep(self.lease.ttl_ms / 1000 / 4)  # another bot writes
+                    continue
                 await step()
             except RETRYABLE as exc:
                 log.warning("redis unavailable; slack egress waits", error=str(exc))

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.egress import SlackEgress
 from bot.ingress import SlackIngress, register
+from bot.leader import Lease
 from bot.state import SlackState
 from core.bus import Keys, Submitter
 from core.errors import ConfigurationError
@@ -72,7 +73,9 @@ def web_client(settings: Settings, token: str) -> AsyncWebClient:
 
 def build_bot(
     settings: Settings, redis_url: str, *, min_interval_s: float = 1.0,
+    egress_lease_ms: int = 10_000,
 ) -> Bot:
+    """Wire the bot once; ``min_interval_s`` spaces the writes to one Slack message."""
     token, signing_secret = require_slack(settings)
     redis = make_redis(redis_url, retries=2)
     keys = Keys(settings.redis_prefix, partitions=settings.partitions)
@@ -88,6 +91,7 @@ def build_bot(
     egress = SlackEgress(
         redis, keys, state, client, public_url=settings.public_url,
         min_interval_s=min_interval_s, active_window_s=settings.event_retention_s,
+        lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
     )
     app = web.Application()
 

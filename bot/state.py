@@ -123,7 +123,12 @@ class SlackState:
     async def followed(self, window_s: int) -> dict[str, str]:
         """Active conversations (seen within ``window_s``) and their cursors."""
         since = now_ms() - window_s * 1000
-        await self.redis.zremrangebyscore(self.active_key, "-inf", f"({since}")
+        idle = await self.redis.zrangebyscore(self.active_key, "-inf", f"({since}")
+        if idle:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(self.active_key, *idle)
+                pipe.hdel(self.cursor_key, *idle)
+                await pipe.execute()
         ids = await self.redis.zrangebyscore(self.active_key, since, "+inf")
         if not ids:
             return {}

@@ -57,7 +57,8 @@ async def make_bot(settings: Settings, redis_url: str) -> AsyncIterator[Callable
     servers: list[TestServer] = []
 
     async def make(**kwargs: Any) -> tuple[Bot, str]:
-        bot = build_bot(settings, redis_url, min_interval_s=kwargs.pop("min_interval_s", 0.05))
+        kwargs.setdefault("min_interval_s", 0.05)
+        bot = build_bot(settings, redis_url, **kwargs)
         server = TestServer(bot.app)
         await server.start_server()
         servers.append(server)

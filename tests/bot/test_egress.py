@@ -238,3 +238,29 @@ async def test_slash_command_conversation_gets_its_own_thread(bot, redis, keys, 
     envs = await queued(redis, keys)
     assert [e.conversation_id for e in envs] == [env.conversation_id] * 2
     assert envs[1].text == "a bigger database"
+
+
+async def test_two_bot_instances_write_each_message_once(make_bot, redis, keys, events, slack) -> None:
+    first, url = await make_bot()
+    second, _ = await make_bot()
+    env = await start_request(url, redis, keys)
+    async with running(first.egress), running(second.egress):
+        for step in range(5):
+            await emit(events, env, "status", f"step {step}")
+            await asyncio.sleep(0.03)
+        await emit(events, env, "done", "Both bots saw this")
+        await until(lambda: "Both bots saw this" in last_text(slack))
+        await asyncio.sleep(0.2)
+    assert len(slack.of("chat.postMessage")) == 1
+    assert [u["text"] for u in slack.of("chat.update")].count(last_text(slack)) == 1
+
+
+async def test_a_dead_bot_s_lease_passes_to_another(make_bot, redis, keys, events, slack) -> None:
+    first, url = await make_bot(egress_lease_ms=300)
+    assert await first.egress.lease.hold()  # it took the lease, then died without a word
+    second, _ = await make_bot(egress_lease_ms=300)
+    env = await start_request(url, redis, keys)
+    await emit(events, env, "done", "Taken over")
+    async with running(second.egress):
+        await until(lambda: "Taken over" in str(slack.messages.get("C0INFRA")))
+    assert len(slack.of("chat.postMessage")) == 1
