@@ -70,8 +70,10 @@ def _versions(req: Requirements, providers: set[str]) -> Block:
     return terraform
 
 
-def _providers(providers: set[str]) -> list[Block]:
-    default_tags = block("default_tags", tags={"Project": var("project"), "Environment": var("environment"), "ManagedBy": "archops"})
+def _providers(providers: set[str], extra_tags: dict[str, str]) -> list[Block]:
+    """The AWS provider (and its us-east-1 alias when needed) tagging every resource."""
+    base: dict[str, Any] = {"Project": var("project"), "Environment": var("environment"), "ManagedBy": "archops"}
+    default_tags = block("default_tags", tags={**extra_tags, **base})
     out = [Block("provider", ("aws",), {"region": var("region")}, [default_tags])]
     if "us_east_1" in providers:
         out.append(
@@ -106,7 +108,7 @@ def combine(req: Requirements, plan: dict[str, Any], scripts: dict[str, Any]) ->
             outputs.setdefault(name, text)
     files = {
         "versions.tf": render_file([_versions(req, providers)]),
-        "providers.tf": render_file(_providers(providers)),
+        "providers.tf": render_file(_providers(providers, req.tags)),
         "main.tf": render_file([Block("locals", (), {"name": Template(var("project"), "-", var("environment"))})]),
         "variables.tf": "\n\n".join([render_block(v) for v in _base_variables(req)] + list(variables.values())) + "\n",
     }

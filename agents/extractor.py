@@ -42,6 +42,9 @@ NAMED_RE = re.compile(
     _W,
 )
 VERSION_RE = re.compile(r"\b(postgres(?:ql)?|mysql|redis|node(?:js)?|python)\s*v?(\d+(?:\.\d+)?)", _W)
+OS_RE = re.compile(r"\b(ubuntu)(?:\s+(?:server\s+)?(\d{2}\.04))?|\b(amazon linux|al)\s?(2023|2)\b", _W)
+UPLOAD_RE = re.compile(r"[\"'`]?((?:[\w.-]+/)*[\w-][\w.-]*\.(?:pdf|png|jpe?g|gif|svg|html?|css|js|json|csv|txt|zip|gz|mp4|mp3|xml|ya?ml))[\"'`]?", _W)
+TAG_RE = re.compile(r"\btag(?:s|ged)?\b[^=\n]{0,40}?\(?\s*[\"']?([A-Za-z][\w.:/-]{0,62})[\"']?\s*=\s*[\"']([^\"'\n]{1,100})[\"']", _W)
 WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 WORKLOADS: list[tuple[str, str]] = [
@@ -164,6 +167,28 @@ def _sizes(text: str, req: Requirements) -> None:
             req.db_version = version
 
 
+def _details(text: str, req: Requirements) -> None:
+    """Operating system, load balancer kind, files to upload, tags."""
+    if m := OS_RE.search(text):
+        if m.group(1):
+            req.operating_system = f"ubuntu-{m.group(2) or '24.04'}" if (m.group(2) or "24.04") in {"20.04", "22.04", "24.04"} else "ubuntu-24.04"  # type: ignore[assignment]
+        else:
+            req.operating_system = "al2023" if m.group(4) == "2023" else "al2"  # type: ignore[assignment]
+    if _has(r"network load balancer|\bnlb\b|layer ?4|tcp load balanc", text):
+        req.load_balancer = "network"
+    elif _has(r"application load balancer|\balb\b", text):
+        req.load_balancer = "application"
+    if _has(r"\b(upload|store|put|copy|host)\b", text):
+        found = [m.group(1) for m in UPLOAD_RE.finditer(text) if "/" in m.group(1) or m.group(0)[0] in "\"'`"]
+        found = [f for f in found if not DOMAIN_RE.fullmatch(f)]
+        if found:
+            req.uploads = sorted({*req.uploads, *found})
+            req.add("s3")
+    tags = {k: v for k, v in TAG_RE.findall(text)}
+    if tags:
+        req.tags = {**req.tags, **tags}
+
+
 def _context(text: str, req: Requirements) -> None:
     if m := REGION_RE.search(text):
         req.region = m.group(1).lower()
@@ -235,6 +260,7 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
     _names(text, req)
     _sizes(text, req)
     _context(text, req)
+    _details(text, req)
     if req.workload is None and (req.components or req.compute or req.wants_database):
         req.workload = "custom"
     return req

@@ -172,7 +172,7 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -
     open_findings = [f for f in report["findings"] if not f.get("skip_reason")]
     skipped = len(report["findings"]) - len(open_findings)
     failing = [f for f in open_findings if str(f.get("severity", "")).lower() in {"error", "high", "critical"}]
-    kind = req.workload.replace("_", " ") if req.workload else "infrastructure"
+    kind = req.workload.replace("_", " ") if req.workload and req.workload != "custom" else "infrastructure"
     head = f"Designed {kind} for {req.project} ({req.environment}, {req.region}): {len(plan['items'])} blueprints."
     if report["passed"]:
         check = "All checks passed"

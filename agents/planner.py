@@ -61,6 +61,8 @@ def choose(req: Requirements) -> set[str]:
         chosen |= {"acm", "route53"}
     if "apigw" in chosen:
         chosen.add("lambda")
+    if req.load_balancer == "network" and "cloudfront" not in chosen:
+        chosen.discard("waf")  # WAF guards HTTP; a network load balancer carries TCP
     if "waf" in chosen and not chosen & {"alb", "cloudfront"}:
         chosen.discard("waf")
     if "route53" in chosen and not req.domain:

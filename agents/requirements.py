@@ -82,6 +82,12 @@ class Requirements(BaseModel):
     domain: str | None = None
     budget_usd: int | None = Field(default=None, ge=1)
     compliance: list[str] = Field(default_factory=list)
+    operating_system: Literal["al2023", "al2", "ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04"] | None = None
+    load_balancer: Literal["application", "network"] | None = None
+    # local files to upload into the application bucket
+    uploads: list[str] = Field(default_factory=list)
+    # tags the user asked for, added to every resource through the provider's default_tags
+    tags: dict[str, str] = Field(default_factory=dict)
     components: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     # explicit names the user gave: component -> name

@@ -185,9 +185,36 @@ def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
     return [target, policy]
 
 
+UBUNTU = {"20.04": ("focal", "hvm-ssd"), "22.04": ("jammy", "hvm-ssd"), "24.04": ("noble", "hvm-ssd-gp3")}
+CANONICAL = "099720109477"
+
+
 def _ami(ctx: BuildContext) -> Block:
-    arch = "arm64" if is_graviton(instance_type(ctx)) else "x86_64"
-    return data("aws_ssm_parameter", "ami", name=f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
+    """The image: latest Amazon Linux 2023 by default (SSM parameter), or the OS asked for."""
+    arm = is_graviton(instance_type(ctx))
+    os_name = ctx.req.operating_system or "al2023"
+    if os_name.startswith("ubuntu"):
+        codename, store = UBUNTU[os_name.split("-")[1]]
+        pattern = f"ubuntu/images/{store}/ubuntu-{codename}-{os_name.split('-')[1]}-{'arm64' if arm else 'amd64'}-server-*"
+    elif os_name == "al2":
+        pattern = f"amzn2-ami-hvm-*-{'arm64' if arm else 'x86_64'}-gp2"
+    else:
+        arch = "arm64" if arm else "x86_64"
+        return data("aws_ssm_parameter", "ami", name=f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}")
+    return data(
+        "aws_ami",
+        "os",
+        block("filter", name="name", values=[pattern]),
+        block("filter", name="virtualization-type", values=["hvm"]),
+        most_recent=True,
+        owners=[CANONICAL if os_name.startswith("ubuntu") else "amazon"],
+    )
+
+
+def _ami_id(ctx: BuildContext) -> Ref:
+    if (ctx.req.operating_system or "al2023") == "al2023":
+        return Ref("data", "aws_ssm_parameter", "ami", "value")
+    return Ref("data", "aws_ami", "os", "id")
 
 
 def _instance_profile() -> list[Block]:
@@ -227,7 +254,7 @@ def asg(ctx: BuildContext) -> Fragment:
         block("block_device_mappings", device_name="/dev/xvda").add(block("ebs", **_root_volume(20))),
         block("monitoring", enabled=True),
         name_prefix=Template(local("name"), "-"),
-        image_id=Ref("data", "aws_ssm_parameter", "ami", "value"),
+        image_id=_ami_id(ctx),
         instance_type=instance_type(ctx),
         vpc_security_group_ids=[APP_SG],
         update_default_version=True,
@@ -283,7 +310,7 @@ def ec2(ctx: BuildContext) -> Fragment:
         "app",
         block("metadata_options", http_endpoint="enabled", http_tokens="required"),
         block("root_block_device", **{k: v for k, v in _root_volume(20).items() if k != "delete_on_termination"}),
-        ami=Ref("data", "aws_ssm_parameter", "ami", "value"),
+        ami=_ami_id(ctx),
         instance_type=instance_type(ctx),
         subnet_id=Call("element", Ref("aws_subnet", "private", "*", "id"), Ref("count", "index")) if count > 1 else Ref("aws_subnet", "private", 0, "id"),
         vpc_security_group_ids=[APP_SG],
@@ -294,6 +321,12 @@ def ec2(ctx: BuildContext) -> Fragment:
         **attrs,
     )
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(), instance)
+    if ctx.has("alb"):
+        attach: dict[str, Any] = {"count": count, "target_id": Ref("aws_instance", "app", Ref("count", "index"), "id")} if count > 1 else {"target_id": Ref("aws_instance", "app", "id")}
+        out.add(
+            "compute.tf",
+            resource("aws_lb_target_group_attachment", "app", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), port=8080, **attach),
+        )
     out.outputs.append(output("instance_id", Ref("aws_instance", "app", "*", "id") if count > 1 else Ref("aws_instance", "app", "id"), "EC2 instance"))
     out.node("aws_instance.app", "EC2 instance", "ec2", "private")
     return out

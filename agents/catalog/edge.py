@@ -134,6 +134,10 @@ def route53(ctx: BuildContext) -> Fragment:
     after=("logs_bucket", "acm"),
 )
 def alb(ctx: BuildContext) -> Fragment:
+    if ctx.req.load_balancer == "network":
+        from agents.catalog.nlb import network_load_balancer
+
+        return network_load_balancer(ctx)
     out = Fragment()
     https = ctx.req.domain is not None
     behind_cdn = ctx.has("cloudfront") and not https

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
-from core.terraform.model import Block, Ref, Template, block, jsonencode, output, resource
+from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, output, resource
 
 ELB_ACCOUNT_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
 
@@ -133,9 +134,33 @@ def app_bucket(ctx: BuildContext) -> Fragment:
                 target_prefix="s3/app/",
             )
         )
+    blocks += _uploads(ctx.req.uploads, rid)
     out.add("storage.tf", *blocks)
     out.outputs.append(output("app_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Bucket for application files"))
     out.node("aws_s3_bucket.app", "App bucket", "s3")
+    return out
+
+
+def _uploads(paths: list[str], rid: str) -> list[Block]:
+    """One object per local file the user asked to upload; the hash re-uploads on change."""
+    out: list[Block] = []
+    used: set[str] = set()
+    for path in paths:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", path.rsplit("/", 1)[-1]).strip("_") or "file"
+        name = base if base[0].isalpha() else f"f_{base}"
+        while name in used:
+            name += "_"
+        used.add(name)
+        out.append(
+            resource(
+                "aws_s3_object",
+                name,
+                bucket=Ref("aws_s3_bucket", rid, "id"),
+                key=path.rsplit("/", 1)[-1],
+                source=path,
+                source_hash=Call("filemd5", path),
+            )
+        )
     return out
 
 

@@ -1,0 +1,86 @@
+"""The network load balancer variant of the load balancer blueprint (TCP/TLS, layer 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import BuildContext, Fragment
+from core.terraform.model import Block, Ref, Template, block, local, output, resource
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def network_load_balancer(ctx: BuildContext) -> Fragment:
+    """An NLB across the public subnets: TLS with ACM when there is a domain, TCP otherwise."""
+    from agents.catalog.edge import ingress_rule
+
+    out = Fragment()
+    tls = ctx.req.domain is not None and ctx.has("acm")
+    port = 443 if tls else 80
+    sg = Ref("aws_security_group", "alb", "id")
+    lb = resource(
+        "aws_lb",
+        "main",
+        name=ctx.name("alb", "nlb"),
+        load_balancer_type="network",
+        internal=False,
+        security_groups=[sg],
+        subnets=Ref("aws_subnet", "public", "*", "id"),
+        enable_cross_zone_load_balancing=True,
+        enable_deletion_protection=ctx.req.production,
+    )
+    if ctx.has("logs_bucket"):
+        lb.add(block("access_logs", bucket=Ref("aws_s3_bucket", "logs", "id"), prefix="nlb", enabled=True))
+    listener_attrs: dict[str, Any] = {"load_balancer_arn": Ref("aws_lb", "main", "arn"), "port": port, "protocol": "TLS" if tls else "TCP"}
+    if tls:
+        listener_attrs |= {"ssl_policy": TLS_POLICY, "certificate_arn": Ref("aws_acm_certificate_validation", "main", "certificate_arn")}
+    listener = resource(
+        "aws_lb_listener",
+        "http" if not tls else "https",
+        block("default_action", type="forward", target_group_arn=Ref("aws_lb_target_group", "app", "arn")),
+        **listener_attrs,
+    )
+    if not tls:
+        lb.skip("CKV2_AWS_20", "a network load balancer carries TCP; there is no HTTP to redirect")
+        listener.skip("CKV_AWS_2", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
+        listener.skip("CKV_AWS_103", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
+    ingress = ingress_rule("alb_in", sg, port, "Clients", cidr="0.0.0.0/0")
+    if port == 80:
+        ingress.skip("CKV_AWS_260", "a public TCP service on port 80 by request")
+    blocks: list[Block] = [
+        resource(
+            "aws_security_group",
+            "alb",
+            name_prefix=Template(local("name"), "-nlb-"),
+            description="Network load balancer: clients in, traffic to the app only",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+        ),
+        ingress,
+        resource(
+            "aws_vpc_security_group_egress_rule",
+            "alb_to_vpc",
+            security_group_id=sg,
+            description="To application targets inside the VPC",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
+        ),
+        lb,
+        resource(
+            "aws_lb_target_group",
+            "app",
+            block("health_check", protocol="TCP", healthy_threshold=3, unhealthy_threshold=3, interval=30),
+            name_prefix="app-",
+            port=8080,
+            protocol="TCP",
+            target_type="ip" if ctx.has("ecs") else "instance",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+            deregistration_delay=30,
+        ),
+        listener,
+    ]
+    out.add("edge.tf", *blocks)
+    out.outputs.append(output("lb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
+    out.node("aws_lb.main", "Network Load Balancer", "nlb", "public")
+    return out
