@@ -186,7 +186,7 @@ async def test_crash_between_post_and_record_does_not_post_twice(make_bot, redis
     first, url = await make_bot()
     env = await start_request(url, redis, keys)
     await emit(events, env, "status", "Reading the request")
-    slack.delay["chat.postMessage"] = 2.0  # Slack posts, but the answer never reaches the bot
+    slack.delay["chat.postMessage"] = 0.5  # Slack posts, but the answer never reaches the bot
     async with running(first.egress):
         await slack.wait_for("chat.postMessage")
     slack.delay.clear()

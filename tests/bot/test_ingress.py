@@ -185,3 +185,32 @@ def answer_click(message_ts: str, question_id: str, value: str, trigger: str) ->
                         "type": "button", "value": value, "action_ts": "1700000100.000001",
                         "text": {"type": "plain_text", "text": value}}]
     return form_payload(body)
+
+
+async def test_mention_in_an_archops_thread_is_one_request_not_two(bot, redis, keys) -> None:
+    """Slack sends both app_mention and message for a mention in a channel thread."""
+    _bot, url = bot
+    assert (await post_signed(url, mention("Ev020", f"<@{BOT_USER_ID}> a web app")))[0] == 200
+    text = f"<@{BOT_USER_ID}> and a cache"
+    both = [
+        mention("Ev021", text, ts="1700000010.000100", thread_ts="1700000001.000100"),
+        event_body("Ev022", type="message", text=text, user="U0ALICE", ts="1700000010.000100",
+                   thread_ts="1700000001.000100", channel="C0INFRA", channel_type="channel"),
+    ]
+    for body in both:
+        assert (await post_signed(url, body))[0] == 200
+    envs = await queued(redis, keys)
+    assert [e.text for e in envs] == ["a web app", "and a cache"]
+
+
+def test_archops_bot_without_slack_settings_says_what_to_set(monkeypatch, capsys, tmp_path) -> None:
+    from cli.main import main
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("ARCHOPS_SLACK_BOT_TOKEN", "ARCHOPS_SLACK_SIGNING_SECRET", "ARCHOPS_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARCHOPS_SLACK_BOT_TOKEN", "xoxb-1-2-3")
+    assert main(["bot"]) == 78
+    err = capsys.readouterr().err
+    assert "ARCHOPS_SLACK_SIGNING_SECRET" in err and "ARCHOPS_SLACK_BOT_TOKEN" not in err
+    assert "xoxb-1-2-3" not in err
