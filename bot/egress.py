@@ -6,8 +6,9 @@ Two loops share the work:
   and applies each event to its request's message state in Redis (state, cursor and a "dirty"
   mark in one transaction: a restart resumes at the cursor, repeating and missing nothing);
 * the sender posts or updates the dirty messages, at most one send per message every
-  ``min_interval_s`` (Slack allows about one message write per second per channel), so a burst
-  of status events becomes one update.
+  ``min_interval_s``, and at most one write per channel every ``channel_interval_s`` (Slack
+  allows about one message per second per channel), so a burst of status events becomes one
+  update.
 
 No double reply: the message ts is recorded per request. Between ``chat.postMessage`` and that
 record a crash could post twice, so a message is posted with metadata naming its request, and a
@@ -67,6 +68,7 @@ class SlackEgress:
         self, redis: aioredis.Redis, keys: Keys, state: SlackState, client: AsyncWebClient, *,
         public_url: str | None = None, min_interval_s: float = 1.0, block_ms: int = 500,
         active_window_s: int = 7 * 24 * 3600, tick_s: float = 0.1, lease: Lease | None = None,
+        channel_interval_s: float | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -74,6 +76,9 @@ class SlackEgress:
         self.client = client
         self.public_url = public_url
         self.interval_ms = int(min_interval_s * 1000)
+        self.channel_interval_ms = int(
+            (min_interval_s if channel_interval_s is None else channel_interval_s) * 1000)
+        self._channel_next: dict[str, int] = {}  # channel -> when it may be written again (ms)
         self.block_ms = block_ms
         self.active_window_s = active_window_s
         self.tick_s = tick_s
@@ -135,6 +140,12 @@ class SlackEgress:
         if not conv.get("channel"):
             await self.state.give_up(request_id, "no Slack channel recorded for the conversation")
             return False
+        channel = state.get("channel") or conv["channel"]
+        if self._channel_next.get(channel, 0) > now_ms():
+            await self.state.postpone(request_id, self._channel_next[channel])
+            return False
+        self._channel_next = {c: t for c, t in self._channel_next.items() if t > now_ms()}
+        self._channel_next[channel] = now_ms() + self.channel_interval_ms
         try:
             await self._send(request_id, state, conv)
         except SlackApiError as exc:

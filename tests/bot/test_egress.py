@@ -264,3 +264,17 @@ async def test_a_dead_bot_s_lease_passes_to_another(make_bot, redis, keys, event
     async with running(second.egress):
         await until(lambda: "Taken over" in str(slack.messages.get("C0INFRA")))
     assert len(slack.of("chat.postMessage")) == 1
+
+
+async def test_writes_to_one_channel_are_spaced(make_bot, redis, keys, events, slack) -> None:
+    the_bot, url = await make_bot(min_interval_s=0.3)
+    first = await start_request(url, redis, keys, "Ev400")
+    body = mention("Ev401", f"<@{BOT_USER_ID}> a queue", ts="1700000002.000100")
+    assert (await post_signed(url, body))[0] == 200
+    second = (await queued(redis, keys))[-1]
+    async with running(the_bot.egress):
+        await emit(events, first, "done", "first done")
+        await emit(events, second, "done", "second done")
+        await until(lambda: len(slack.of("chat.postMessage")) == 2)
+    a, b = [c.at for c in slack.calls if c.method == "chat.postMessage"]
+    assert b - a >= 0.27
