@@ -1,7 +1,7 @@
 """The bot process's composition root: settings -> Redis, the Slack Web API client, bolt.
 
-It serves the Events API and interactivity endpoint (``/slack/events``) with aiohttp and runs
-the egress loop beside it. Nothing else in bot/ builds a client.
+It serves the Events API and interactivity endpoint (``/slack/events``) with aiohttp (and,
+with an app token, takes the same requests over Socket Mode) and runs the egress loop beside it. Nothing else in bot/ builds a client.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -128,9 +129,29 @@ async def run_bot(
     host = "127.0.0.1" if settings.bot_host == "0.0.0.0" else settings.bot_host
     url = f"http://{host}:{port}{EVENTS_PATH}"
     log.info("slack bot listening", url=url)
+    socket = await connect_socket_mode(settings, bot)
     if ready is not None and not ready.done():
         ready.set_result(url)
     try:
         await bot.egress.run(stop)
     finally:
+        if socket is not None:
+            await socket.close_async()
         await runner.cleanup()
+
+
+async def connect_socket_mode(settings: Settings, bot: Bot) -> AsyncSocketModeHandler | None:
+    """With ARCHOPS_SLACK_APP_TOKEN, also take events over Socket Mode (no public URL needed)."""
+    if settings.slack_app_token is None:
+        return None
+    token = settings.slack_app_token.get_secret_value()
+    if not token.startswith("xapp-"):
+        raise ConfigurationError(
+            "ARCHOPS_SLACK_APP_TOKEN is not an app-level token",
+            hint="create one with the connections:write scope under Basic Information; it "
+            "starts with xapp-",
+        )
+    handler = AsyncSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
+    await handler.connect_async()
+    log.info("slack socket mode connected")
+    return handler

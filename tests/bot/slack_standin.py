@@ -37,6 +37,9 @@ class SlackStandin:
     fail_next: dict[str, str] = field(default_factory=dict)
     # method -> seconds to wait after doing the work and before answering (a slow network)
     delay: dict[str, float] = field(default_factory=dict)
+    # Socket Mode: envelopes to send to the connected app, and the acks it sent back
+    outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    acks: list[dict[str, Any]] = field(default_factory=list)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     runner: web.AppRunner | None = None
     url: str = ""
@@ -45,6 +48,7 @@ class SlackStandin:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
+        app.router.add_get("/socket", self._socket)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -85,7 +89,8 @@ class SlackStandin:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+        token_kind = "Bearer xapp-" if method == "apps.connections.open" else "Bearer xoxb-"
+        if not request.headers.get("Authorization", "").startswith(token_kind):
             return web.json_response({"ok": False, "error": "not_authed"})
         limited = self.rate_limit.get(method)
         if limited and limited[0] > 0:
@@ -106,7 +111,30 @@ class SlackStandin:
             return web.json_response({"ok": False, **answer})
         return web.json_response({"ok": True, **answer})
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode server: hello, then envelopes; the app acks each envelope id."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "debug_info": {"host": "standin"}, "connection_info": {"app_id": "A1"}})
+
+        async def send() -> None:
+            while True:
+                await ws.send_json(await self.outbox.get())
+
+        sender = asyncio.create_task(send())
+        try:
+            async for message in ws:
+                if message.type.name == "TEXT":
+                    self.acks.append(json.loads(message.data))
+        finally:
+            sender.cancel()
+        return ws
+
     # -- methods ---------------------------------------------------------------------------
+    def _apps_connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.url.replace("http://", "ws://").replace("/api/", "/socket")}
+
     def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://example.slack.com/", "team": "Example", "user": "archops",
                 "team_id": "T0ARCH", "user_id": BOT_USER_ID, "bot_id": "BARCHOPS"}

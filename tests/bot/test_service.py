@@ -1,0 +1,44 @@
+"""`archops bot`'s composition root: HTTP on a port, Socket Mode with an app token, egress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import ClientSession
+from conftest import event_body
+from pydantic import SecretStr
+from test_egress import until
+from test_ingress import queued
+
+from bot.service import run_bot
+from core.events import Event
+from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
+
+
+async def test_socket_mode_event_is_acked_queued_and_answered(settings, redis_url, redis, keys,
+                                                             events, slack: SlackStandin) -> None:
+    settings.slack_app_token = SecretStr("xapp-1-A1-standin")
+    settings.bot_port = 0
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    bot = asyncio.create_task(run_bot(settings, redis_url, stop, ready, min_interval_s=0.05))
+    try:
+        url = await asyncio.wait_for(ready, 10)
+        async with ClientSession() as session, session.get(url.replace("/slack/events", "/healthz")) as r:
+            assert r.status == 200
+        body = json.loads(event_body("Ev500", type="app_mention", user="U0ALICE",
+                                     text=f"<@{BOT_USER_ID}> a VPC with private subnets",
+                                     ts="1700000700.000100", channel="C0INFRA"))
+        await slack.outbox.put({"envelope_id": "env-1", "type": "events_api", "payload": body,
+                                "accepts_response_payload": False, "retry_attempt": 0})
+        await until(lambda: any(a.get("envelope_id") == "env-1" for a in slack.acks))
+        [env] = await queued(redis, keys)
+        assert env.text == "a VPC with private subnets"
+        await events.append(Event(type="done", conversation_id=env.conversation_id,
+                                  request_id=env.request_id, text="VPC designed"))
+        [post] = await slack.wait_for("chat.postMessage")
+        assert post["thread_ts"] == "1700000700.000100" and "VPC designed" in post["text"]
+    finally:
+        stop.set()
+        await bot
