@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", type=Path, default=None, help="SQLite file keeping the conversation (default: a temporary file)")
     parser.add_argument("--conversation", default=None, help="continue this conversation id (with --state)")
     parser.add_argument("--strict", action="store_true", help="exit 2 when findings remain")
+    parser.add_argument("--checks", default=None, help="review checks to run, comma-separated (default: all, checkov included)")
 
 
 def _answers(pairs: list[str]) -> dict[str, str]:
@@ -69,7 +70,8 @@ async def _run(args: argparse.Namespace, settings: Any, state_path: Path) -> int
     answers = _answers(args.answer)
     conversation = args.conversation or f"cli-{uuid.uuid4().hex[:12]}"
     async with AsyncSqliteSaver.from_conn_string(str(state_path)) as saver:
-        handler = AgentHandler(saver, settings)
+        checks = {c.strip() for c in args.checks.split(",") if c.strip()} if args.checks else None
+        handler = AgentHandler(saver, settings, review_checks=checks)
         envelope = Envelope(conversation_id=conversation, source="cli", user="cli", text=args.request, non_interactive=args.non_interactive)
         ctx = LocalContext(envelope)
         await _handle(handler, ctx, answers)
