@@ -34,7 +34,7 @@ from core.bus.ingress import SubmitResult, Submitter
 from core.envelope import Envelope
 from core.errors import ServiceUnavailable, ValidationError
 from core.logging import bind_ids, get_logger
-from core.tracing import span
+from core.tracing import inject_context, span
 
 log = get_logger("archops.bot")
 
@@ -73,6 +73,7 @@ class SlackIngress:
         with bind_ids(conversation_id=envelope.conversation_id), span(
             "bot.submit", conversation_id=envelope.conversation_id
         ):
+            envelope = envelope.model_copy(update={"trace": inject_context()})
             try:
                 async with asyncio.timeout(self.submit_timeout_s):
                     result = await self.submitter.submit(envelope)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.envelope import Action, Envelope
-from core.tracing import inject_context
+from pydantic import ValidationError as PydanticValidationError
+
+from core.envelope import MAX_TEXT_CHARS, Action, Envelope
+from core.errors import ValidationError
 
 ANSWER_PREFIX = "archops:answer:"
 ANSWER_ACTION = re.compile(r"^archops:answer:")
@@ -54,36 +56,42 @@ def text_envelope(
     thread_ts: str | None, team: str,
 ) -> Envelope:
     """A request in words, answered in ``channel`` (in the thread ``thread_ts`` when given)."""
-    reply_to = {"channel": channel, "team": team}
-    if thread_ts:
-        reply_to["thread_ts"] = thread_ts
-    return Envelope(
-        conversation_id=conversation,
-        source="slack",
-        user=user,
-        text=text,
-        idempotency_key=idempotency_key,
-        reply_to=reply_to,
-        trace=inject_context(),
-    )
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            f"the message has {len(text)} characters; the limit is {MAX_TEXT_CHARS}",
+            hint="shorten it or split it into several messages",
+        )
+    return _envelope(conversation_id=conversation, user=user, text=text,
+                     idempotency_key=idempotency_key, reply_to=_reply_to(channel, thread_ts, team))
 
 
 def action_envelope(
     *, conversation: str, user: str, question_id: str, value: str, idempotency_key: str,
     channel: str, thread_ts: str | None, team: str,
 ) -> Envelope:
+    try:
+        action = Action(question_id=question_id, value=value)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"the answer is not valid: {exc.errors()[0]['msg']}") from exc
+    return _envelope(conversation_id=conversation, user=user, action=action,
+                     idempotency_key=idempotency_key, reply_to=_reply_to(channel, thread_ts, team))
+
+
+def _reply_to(channel: str, thread_ts: str | None, team: str) -> dict[str, str]:
     reply_to = {"channel": channel, "team": team}
     if thread_ts:
         reply_to["thread_ts"] = thread_ts
-    return Envelope(
-        conversation_id=conversation,
-        source="slack",
-        user=user,
-        action=Action(question_id=question_id, value=value),
-        idempotency_key=idempotency_key,
-        reply_to=reply_to,
-        trace=inject_context(),
-    )
+    return reply_to
+
+
+def _envelope(**fields: Any) -> Envelope:
+    """An envelope from Slack; what Slack sent that archops cannot carry is a ValidationError."""
+    try:
+        return Envelope(source="slack", **fields)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+        raise ValidationError(f"the message cannot be taken: {where}: {first['msg']}") from exc
 
 
 def answer_action_id(question_id: str, index: int) -> str:

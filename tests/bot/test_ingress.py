@@ -214,3 +214,33 @@ def test_archops_bot_without_slack_settings_says_what_to_set(monkeypatch, capsys
     err = capsys.readouterr().err
     assert "ARCHOPS_SLACK_SIGNING_SECRET" in err and "ARCHOPS_SLACK_BOT_TOKEN" not in err
     assert "xoxb-1-2-3" not in err
+
+
+async def test_message_longer_than_any_envelope_is_refused_in_the_thread(bot, redis, keys, slack) -> None:
+    _bot, url = bot
+    text = "y" * 30_000  # Slack allows 40,000 characters
+    assert (await post_signed(url, mention("Ev030", f"<@{BOT_USER_ID}> {text}")))[0] == 200
+    [reply] = await slack.wait_for("chat.postMessage")
+    assert "30000 characters" in reply["text"] and reply["thread_ts"] == "1700000001.000100"
+    assert await queued(redis, keys) == []
+
+
+async def test_envelope_carries_the_bot_s_trace(bot, redis, keys) -> None:
+    import asyncio
+
+    from core.settings import Settings
+    from core.tracing import setup_tracing, shutdown_tracing
+    from tests.tracing.zipkin_standin import ZipkinStandIn
+
+    zipkin = await ZipkinStandIn().start()
+    try:
+        setup_tracing(Settings(_env_file=None, zipkin_endpoint=zipkin.endpoint, instance_id="t"))
+        _bot, url = bot
+        assert (await post_signed(url, mention("Ev031", f"<@{BOT_USER_ID}> a bucket")))[0] == 200
+        [env] = await queued(redis, keys)
+        await asyncio.to_thread(shutdown_tracing)
+        [submit] = [s for s in await zipkin.wait_for(1) if s["name"] == "bot.submit"]
+        assert env.trace["traceparent"].split("-")[1:3] == [submit["traceId"], submit["id"]]
+    finally:
+        await asyncio.to_thread(shutdown_tracing)
+        await zipkin.stop()
