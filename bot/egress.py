@@ -39,6 +39,12 @@ log = get_logger("archops.bot.egress")
 
 METADATA_TYPE = "archops_request"
 _RETRY_LATER_MS = 2000
+_FIND_PAGES = 5
+# Slack errors that say "not now" rather than "never"
+TRANSIENT_ERRORS = frozenset({
+    "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
+    "team_added_to_org",
+})
 
 
 def fields_of(event: Event) -> tuple[dict[str, str], bool]:
@@ -183,25 +189,35 @@ class SlackEgress:
 
     async def _find_posted(self, request_id: str, channel: str, thread_ts: str | None) -> str | None:
         """The ts of a message posted for ``request_id`` before a crash, if Slack has one."""
-        if thread_ts:
-            response = await self.client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
-        else:
-            response = await self.client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=100)
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_TYPE and payload.get("request_id") == request_id:
-                return str(message["ts"])
+        cursor = None
+        for _page in range(_FIND_PAGES):
+            if thread_ts:
+                response = await self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, include_all_metadata=True, limit=200,
+                    cursor=cursor)
+            else:  # a root message of a slash command: among the channel's latest
+                response = await self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=200, cursor=cursor)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (metadata.get("event_type") == METADATA_TYPE
+                        and payload.get("request_id") == request_id):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
         return None
 
     async def _on_slack_error(self, request_id: str, exc: SlackApiError) -> None:
         error = str(exc.response.get("error") or "unknown_error")
-        if error == "ratelimited" or exc.response.status_code == 429:
-            retry_after = int(exc.response.headers.get("Retry-After", "1") or 1)
-            log.info("slack rate limit; waiting", request_id=request_id, retry_after=retry_after)
-            await self.state.postpone(request_id, now_ms() + retry_after * 1000)
+        if error in TRANSIENT_ERRORS or exc.response.status_code == 429:
+            headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+            retry_after = headers.get("retry-after")
+            wait_ms = int(float(retry_after[0] if isinstance(retry_after, list) else retry_after)
+                          * 1000) if retry_after else _RETRY_LATER_MS
+            log.info("slack says later", request_id=request_id, error=error, wait_ms=wait_ms)
+            await self.state.postpone(request_id, now_ms() + wait_ms)
         elif error == "message_not_found":
             await self.state.forget_ts(request_id)  # deleted in Slack: post it again
             await self.state.postpone(request_id, now_ms())

@@ -278,3 +278,22 @@ async def test_writes_to_one_channel_are_spaced(make_bot, redis, keys, events, s
         await until(lambda: len(slack.of("chat.postMessage")) == 2)
     a, b = [c.at for c in slack.calls if c.method == "chat.postMessage"]
     assert b - a >= 0.27
+
+
+async def test_transient_slack_error_is_retried_and_a_refusal_is_not(make_bot, redis, keys, events, slack) -> None:
+    the_bot, url = await make_bot()
+    first = await start_request(url, redis, keys, "Ev600")
+    await emit(events, first, "done", "after a hiccup")
+    slack.fail_next["chat.postMessage"] = "internal_error"
+    async with running(the_bot.egress):
+        await until(lambda: "after a hiccup" in str(slack.messages.get("C0INFRA")), timeout=6)
+        assert len(slack.of("chat.postMessage")) == 2  # the failed try, then the post
+        body = mention("Ev601", f"<@{BOT_USER_ID}> a queue", ts="1700000002.000100")
+        assert (await post_signed(url, body))[0] == 200
+        second = (await queued(redis, keys))[-1]
+        slack.fail_next["chat.postMessage"] = "not_in_channel"
+        await emit(events, second, "done", "never shown")
+        await until(lambda: len(slack.of("chat.postMessage")) == 3)
+        await asyncio.sleep(0.3)
+    assert len(slack.of("chat.postMessage")) == 3  # a refusal is not retried
+    assert (await the_bot.egress.state.message(second.request_id))["failed"] == "not_in_channel"
