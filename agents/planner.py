@@ -26,8 +26,6 @@ def _workload(req: Requirements, chosen: set[str]) -> None:
         if req.compute == "lambda":
             chosen -= {"vpc", "alb", "ecs"}
             chosen |= {"lambda", "apigw"}
-        elif req.domain is None:
-            chosen.add("cloudfront")  # HTTPS at the edge when there is no domain for a certificate
     elif kind == "api":
         if req.compute in {"ecs", "asg", "ec2"}:
             chosen |= {"vpc", "alb", req.compute}
@@ -51,6 +49,8 @@ def choose(req: Requirements) -> set[str]:
     if req.database or req.wants_database:
         chosen.add("aurora" if (req.database or "").startswith("aurora") else "rds")
         chosen.add("vpc")
+    if "alb" in chosen and not req.domain and req.load_balancer != "network":
+        chosen.add("cloudfront")  # HTTPS at the edge when there is no domain for a certificate
     if chosen & {"ecs", "asg", "ec2", "redis", "rds", "aurora"}:
         chosen.add("vpc")
     if req.production or req.compliance:

@@ -1,6 +1,7 @@
 """The offline engine's catalog of Well-Architected blueprints (importing it registers them all)."""
 
 from agents.catalog import (
+    cdn,
     compute,
     data,
     edge,
@@ -13,4 +14,4 @@ from agents.catalog import (
 )
 from agents.catalog.base import CATALOG, Blueprint, BuildContext, Fragment
 
-__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]
+__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "cdn", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]

@@ -330,6 +330,3 @@ def ec2(ctx: BuildContext) -> Fragment:
     out.outputs.append(output("instance_id", Ref("aws_instance", "app", "*", "id") if count > 1 else Ref("aws_instance", "app", "id"), "EC2 instance"))
     out.node("aws_instance.app", "EC2 instance", "ec2", "private")
     return out
-
-
-__all__ = ["ecs", "asg", "ec2", "is_graviton"]

@@ -1,10 +1,10 @@
-"""Edge blueprints: ALB with HTTPS, ACM certificates, CloudFront, WAF and Route 53."""
+"""Edge blueprints: load balancer with HTTPS, ACM certificates and Route 53 records."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.base import BuildContext, Fragment, blueprint
 from core.terraform.model import (
     Block,
     ForMap,
@@ -141,8 +141,41 @@ def alb(ctx: BuildContext) -> Fragment:
     out = Fragment()
     https = ctx.req.domain is not None
     behind_cdn = ctx.has("cloudfront") and not https
-    port = 443 if https else 80
-    sg = Ref("aws_security_group", "alb", "id")
+    lb = resource(
+        "aws_lb",
+        "main",
+        name=ctx.name("alb", "alb"),
+        load_balancer_type="application",
+        internal=False,
+        security_groups=[ALB_SG],
+        subnets=Ref("aws_subnet", "public", "*", "id"),
+        drop_invalid_header_fields=True,
+        enable_deletion_protection=ctx.req.production,
+    )
+    if ctx.has("logs_bucket"):
+        lb.add(block("access_logs", bucket=Ref("aws_s3_bucket", "logs", "id"), prefix="alb", enabled=True))
+    target_group = resource(
+        "aws_lb_target_group",
+        "app",
+        block("health_check", path="/health", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
+        name_prefix="app-",
+        port=8080,
+        protocol="HTTP",
+        target_type="ip" if ctx.has("ecs") else "instance",
+        vpc_id=Ref("aws_vpc", "main", "id"),
+        deregistration_delay=30,
+    )
+    out.add("edge.tf", *_alb_security_group(https, behind_cdn), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
+    out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
+    out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
+    return out
+
+
+ALB_SG = Ref("aws_security_group", "alb", "id")
+
+
+def _alb_security_group(https: bool, behind_cdn: bool) -> list[Block]:
+    """In: HTTPS (and the redirecting port 80) from anywhere, or port 80 from CloudFront only."""
     blocks: list[Block] = [
         resource(
             "aws_security_group",
@@ -151,95 +184,66 @@ def alb(ctx: BuildContext) -> Fragment:
             description="Load balancer: HTTPS from clients, traffic to the app only",
             vpc_id=Ref("aws_vpc", "main", "id"),
         ),
-    ]
-    if behind_cdn:
-        blocks.append(data("aws_ec2_managed_prefix_list", "cloudfront", name="com.amazonaws.global.cloudfront.origin-facing"))
-        blocks.append(
-            _ingress("alb_http", sg, 80, "HTTP from CloudFront only", prefix_list=CF_PREFIX_LIST).skip(
-                "CKV_AWS_260", "the source is CloudFront's origin-facing prefix list, not the internet"
-            )
-        )
-    else:
-        blocks.append(_ingress("alb_https", sg, port, "Clients over HTTPS" if https else "Clients", cidr="0.0.0.0/0"))
-        if https:
-            blocks.append(
-                _ingress("alb_http", sg, 80, "HTTP, redirected to HTTPS", cidr="0.0.0.0/0").skip(
-                    "CKV_AWS_260", "port 80 only answers with a permanent redirect to HTTPS"
-                )
-            )
-    blocks.append(
         resource(
             "aws_vpc_security_group_egress_rule",
             "alb_to_vpc",
-            security_group_id=sg,
+            security_group_id=ALB_SG,
             description="To application targets inside the VPC",
             ip_protocol="tcp",
             from_port=0,
             to_port=65535,
             cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
-        )
-    )
-    lb = resource(
-        "aws_lb",
-        "main",
-        name=ctx.name("alb", "alb"),
-        load_balancer_type="application",
-        internal=False,
-        security_groups=[sg],
-        subnets=Ref("aws_subnet", "public", "*", "id"),
-        drop_invalid_header_fields=True,
-        enable_deletion_protection=ctx.req.production,
-    )
-    if ctx.has("logs_bucket"):
-        lb.add(block("access_logs", bucket=Ref("aws_s3_bucket", "logs", "id"), prefix="alb", enabled=True))
-    target_type = "ip" if ctx.has("ecs") else "instance"
-    blocks += [
-        lb,
-        resource(
-            "aws_lb_target_group",
-            "app",
-            block("health_check", path="/health", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
-            name_prefix="app-",
-            port=8080,
-            protocol="HTTP",
-            target_type=target_type,
-            vpc_id=Ref("aws_vpc", "main", "id"),
-            deregistration_delay=30,
         ),
     ]
-    forward = block("default_action", type="forward", target_group_arn=Ref("aws_lb_target_group", "app", "arn"))
+    if behind_cdn:
+        blocks.append(data("aws_ec2_managed_prefix_list", "cloudfront", name="com.amazonaws.global.cloudfront.origin-facing"))
+        blocks.append(
+            ingress_rule("alb_http", ALB_SG, 80, "HTTP from CloudFront only", prefix_list=CF_PREFIX_LIST).skip(
+                "CKV_AWS_260", "the source is CloudFront's origin-facing prefix list, not the internet"
+            )
+        )
+        return blocks
+    blocks.append(ingress_rule("alb_https", ALB_SG, 443 if https else 80, "Clients over HTTPS" if https else "Clients", cidr="0.0.0.0/0"))
     if https:
         blocks.append(
+            ingress_rule("alb_http", ALB_SG, 80, "HTTP, redirected to HTTPS", cidr="0.0.0.0/0").skip(
+                "CKV_AWS_260", "port 80 only answers with a permanent redirect to HTTPS"
+            )
+        )
+    return blocks
+
+
+def _alb_listeners(ctx: BuildContext, lb: Block, https: bool, behind_cdn: bool) -> list[Block]:
+    """HTTPS with TLS 1.3 plus a redirect from HTTP; or plain HTTP when CloudFront fronts it."""
+    lb_arn = Ref("aws_lb", "main", "arn")
+    forward = block("default_action", type="forward", target_group_arn=Ref("aws_lb_target_group", "app", "arn"))
+    if https:
+        redirect = block("default_action", type="redirect")
+        redirect.add(block("redirect", port="443", protocol="HTTPS", status_code="HTTP_301"))
+        return [
             resource(
                 "aws_lb_listener",
                 "https",
                 forward,
-                load_balancer_arn=Ref("aws_lb", "main", "arn"),
+                load_balancer_arn=lb_arn,
                 port=443,
                 protocol="HTTPS",
                 ssl_policy=TLS_POLICY,
                 certificate_arn=Ref("aws_acm_certificate_validation", "main", "certificate_arn"),
-            )
-        )
-        redirect = block("default_action", type="redirect")
-        redirect.add(block("redirect", port="443", protocol="HTTPS", status_code="HTTP_301"))
-        blocks.append(resource("aws_lb_listener", "http", redirect, load_balancer_arn=Ref("aws_lb", "main", "arn"), port=80, protocol="HTTP"))
-    else:
-        listener = resource("aws_lb_listener", "http", forward, load_balancer_arn=Ref("aws_lb", "main", "arn"), port=80, protocol="HTTP")
-        if behind_cdn:
-            for check in ("CKV_AWS_2", "CKV_AWS_103"):
-                listener.skip(check, CDN_ORIGIN_REASON)
-            lb.skip("CKV2_AWS_20", CDN_ORIGIN_REASON)
-            if ctx.has("waf"):
-                lb.skip("CKV2_AWS_28", "the WAF web ACL guards CloudFront, the only way in to this load balancer")
-        blocks.append(listener)
-    out.add("edge.tf", *blocks)
-    out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
-    out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
-    return out
+            ),
+            resource("aws_lb_listener", "http", redirect, load_balancer_arn=lb_arn, port=80, protocol="HTTP"),
+        ]
+    listener = resource("aws_lb_listener", "http", forward, load_balancer_arn=lb_arn, port=80, protocol="HTTP")
+    if behind_cdn:
+        for check in ("CKV_AWS_2", "CKV_AWS_103"):
+            listener.skip(check, CDN_ORIGIN_REASON)
+        lb.skip("CKV2_AWS_20", CDN_ORIGIN_REASON)
+        if ctx.has("waf"):
+            lb.skip("CKV2_AWS_28", "the WAF web ACL guards CloudFront, the only way in to this load balancer")
+    return [listener]
 
 
-def _ingress(rid: str, sg: Ref, port: int, description: str, *, cidr: str | None = None, prefix_list: Ref | None = None, source_sg: Ref | None = None) -> Block:
+def ingress_rule(rid: str, sg: Ref, port: int, description: str, *, cidr: str | None = None, prefix_list: Ref | None = None, source_sg: Ref | None = None) -> Block:
     attrs: dict[str, Any] = {"security_group_id": sg, "description": description, "ip_protocol": "tcp", "from_port": port, "to_port": port}
     if cidr:
         attrs["cidr_ipv4"] = cidr
@@ -248,172 +252,3 @@ def _ingress(rid: str, sg: Ref, port: int, description: str, *, cidr: str | None
     if source_sg is not None:
         attrs["referenced_security_group_id"] = source_sg
     return resource("aws_vpc_security_group_ingress_rule", rid, **attrs)
-
-
-ingress_rule = _ingress
-
-
-@blueprint(
-    "cloudfront",
-    title="CloudFront distribution",
-    concern="cdn.tf",
-    why="CloudFront serves from the edge over HTTPS only (TLS 1.2+), caches static content and "
-    "shields the origin; PriceClass_100 keeps the bill to the cheapest edge locations.",
-    after=("site", "alb", "acm", "logs_bucket", "waf"),
-)
-def cloudfront(ctx: BuildContext) -> Fragment:
-    out = Fragment()
-    to_site = ctx.has("site")
-    blocks: list[Block] = []
-    origin_id = "site" if to_site else "app"
-    if to_site:
-        blocks.append(
-            resource(
-                "aws_cloudfront_origin_access_control",
-                "site",
-                name=Template(local("name"), "-site"),
-                origin_access_control_origin_type="s3",
-                signing_behavior="always",
-                signing_protocol="sigv4",
-            )
-        )
-        origin = block(
-            "origin",
-            domain_name=Ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
-            origin_id=origin_id,
-            origin_access_control_id=Ref("aws_cloudfront_origin_access_control", "site", "id"),
-        )
-    else:
-        origin = block("origin", domain_name=Ref("aws_lb", "main", "dns_name"), origin_id=origin_id)
-        origin.add(
-            block(
-                "custom_origin_config",
-                http_port=80,
-                https_port=443,
-                origin_protocol_policy="https-only" if ctx.req.domain else "http-only",
-                origin_ssl_protocols=["TLSv1.2"],
-            )
-        )
-    custom_domain = ctx.req.domain is not None and ctx.has("acm")
-    viewer = (
-        block("viewer_certificate", acm_certificate_arn=Ref("aws_acm_certificate_validation", "cdn", "certificate_arn"), ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021")
-        if custom_domain
-        else block("viewer_certificate", cloudfront_default_certificate=True)
-    )
-    cache = block(
-        "default_cache_behavior",
-        target_origin_id=origin_id,
-        viewer_protocol_policy="redirect-to-https",
-        allowed_methods=["GET", "HEAD", "OPTIONS"] if to_site else ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
-        cached_methods=["GET", "HEAD"],
-        compress=True,
-        cache_policy_id="658327ea-f89d-4fab-a63d-7e88639e58f6" if to_site else "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-    )
-    # AWS's managed security headers: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy
-    blocks.append(data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy"))
-    cache.set("response_headers_policy_id", Ref("data", "aws_cloudfront_response_headers_policy", "security", "id"))
-    if not to_site:
-        cache.set("origin_request_policy_id", "216adef6-5c7f-47e4-b989-5492eafa07d3")
-    restrictions = block("restrictions")
-    restrictions.add(block("geo_restriction", restriction_type="none"))
-    dist = resource(
-        "aws_cloudfront_distribution",
-        "main",
-        origin,
-        cache,
-        restrictions,
-        viewer,
-        enabled=True,
-        is_ipv6_enabled=True,
-        comment=Template(local("name")),
-        default_root_object="index.html" if to_site else None,
-        price_class="PriceClass_100",
-        http_version="http2and3",
-    )
-    if not to_site:
-        dist.attrs.pop("default_root_object")
-    if not to_site:
-        dist.skip("CKV_AWS_305", "the application origin serves its own root path")
-    dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
-    dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
-    if not custom_domain:
-        reason = "no custom domain was given: the default *.cloudfront.net certificate serves HTTPS"
-        dist.skip("CKV_AWS_174", reason)
-        dist.skip("CKV2_AWS_42", reason)
-    if custom_domain:
-        dist.set("aliases", [var("domain_name")])
-    if ctx.has("waf"):
-        dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
-    if ctx.has("logs_bucket"):
-        dist.add(block("logging_config", bucket=Ref("aws_s3_bucket", "logs", "bucket_domain_name"), prefix="cloudfront/", include_cookies=False))
-    blocks.append(dist)
-    out.add("cdn.tf", *blocks)
-    out.outputs.append(output("cdn_domain_name", Ref("aws_cloudfront_distribution", "main", "domain_name"), "CloudFront hostname"))
-    out.node("aws_cloudfront_distribution.main", "CloudFront", "cloudfront", "global")
-    return out
-
-
-@blueprint(
-    "waf",
-    title="WAF web ACL",
-    concern="waf.tf",
-    why="AWS managed rules block common exploits and known bad inputs, and a rate rule slows "
-    "floods, before requests reach the application; blocked requests are logged.",
-)
-def waf(ctx: BuildContext) -> Fragment:
-    out = Fragment()
-    cdn = ctx.has("cloudfront")
-    scope = "CLOUDFRONT" if cdn else "REGIONAL"
-    provider: dict[str, Any] = {"provider": US_EAST_1} if cdn else {}
-    if cdn:
-        out.providers.add("us_east_1")
-    acl = resource(
-        "aws_wafv2_web_acl",
-        "main",
-        block("default_action").add(block("allow")),
-        name=Template(local("name"), "-web-acl"),
-        scope=scope,
-        **provider,
-    )
-    for priority, group in enumerate(("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")):
-        rule = block("rule", name=group, priority=priority)
-        rule.add(block("override_action").add(block("none")))
-        rule.add(block("statement").add(block("managed_rule_group_statement", name=group, vendor_name="AWS")))
-        rule.add(_visibility(group))
-        acl.add(rule)
-    rate = block("rule", name="rate-limit", priority=10)
-    rate.add(block("action").add(block("block")))
-    rate.add(block("statement").add(block("rate_based_statement", limit=2000, aggregate_key_type="IP")))
-    rate.add(_visibility("rate-limit"))
-    acl.add(rate, _visibility(Template(local("name"), "-web-acl")))
-    log_group = resource(
-        "aws_cloudwatch_log_group",
-        "waf",
-        name=Template("aws-waf-logs-", local("name")),
-        retention_in_days=log_retention(ctx),
-        **provider,
-    )
-    if cdn:
-        log_group.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
-    else:
-        log_group.set("kms_key_id", KMS_ARN)
-    logging = resource(
-        "aws_wafv2_web_acl_logging_configuration",
-        "main",
-        log_destination_configs=[Ref("aws_cloudwatch_log_group", "waf", "arn")],
-        resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
-        **provider,
-    )
-    blocks = [acl, log_group, logging]
-    if ctx.has("alb") and not cdn:
-        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=Ref("aws_lb", "main", "arn"), web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
-    out.add("waf.tf", *blocks)
-    out.node("aws_wafv2_web_acl.main", "WAF", "waf", "global" if cdn else "region")
-    return out
-
-
-def _visibility(name: Any) -> Block:
-    return block("visibility_config", cloudwatch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True)
-
-
-__all__ = ["acm", "alb", "cloudfront", "waf", "route53", "ingress_rule"]

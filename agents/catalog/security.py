@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
 from core.terraform.model import Ref, Template, block, data, jsonencode, local, output, resource
 
 ACCOUNT = Ref("data", "aws_caller_identity", "current", "account_id")
@@ -228,6 +228,3 @@ def config(ctx: BuildContext) -> Fragment:
     )
     out.node("aws_config_configuration_recorder.main", "AWS Config", "config", "account")
     return out
-
-
-__all__ = ["kms", "secrets", "cloudtrail", "guardduty", "config", "tags"]

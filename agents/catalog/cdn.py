@@ -1,0 +1,172 @@
+"""Edge blueprints in front of the origin: CloudFront and WAF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.edge import US_EAST_1
+from core.terraform.model import Block, Ref, Template, block, data, local, output, resource, var
+
+
+@blueprint(
+    "cloudfront",
+    title="CloudFront distribution",
+    concern="cdn.tf",
+    why="CloudFront serves from the edge over HTTPS only (TLS 1.2+), caches static content and "
+    "shields the origin; PriceClass_100 keeps the bill to the cheapest edge locations.",
+    after=("site", "alb", "acm", "logs_bucket", "waf"),
+)
+def cloudfront(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    to_site = ctx.has("site")
+    blocks: list[Block] = []
+    origin_id = "site" if to_site else "app"
+    if to_site:
+        blocks.append(
+            resource(
+                "aws_cloudfront_origin_access_control",
+                "site",
+                name=Template(local("name"), "-site"),
+                origin_access_control_origin_type="s3",
+                signing_behavior="always",
+                signing_protocol="sigv4",
+            )
+        )
+        origin = block(
+            "origin",
+            domain_name=Ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
+            origin_id=origin_id,
+            origin_access_control_id=Ref("aws_cloudfront_origin_access_control", "site", "id"),
+        )
+    else:
+        origin = block("origin", domain_name=Ref("aws_lb", "main", "dns_name"), origin_id=origin_id)
+        origin.add(
+            block(
+                "custom_origin_config",
+                http_port=80,
+                https_port=443,
+                origin_protocol_policy="https-only" if ctx.req.domain else "http-only",
+                origin_ssl_protocols=["TLSv1.2"],
+            )
+        )
+    custom_domain = ctx.req.domain is not None and ctx.has("acm")
+    viewer = (
+        block("viewer_certificate", acm_certificate_arn=Ref("aws_acm_certificate_validation", "cdn", "certificate_arn"), ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021")
+        if custom_domain
+        else block("viewer_certificate", cloudfront_default_certificate=True)
+    )
+    cache = block(
+        "default_cache_behavior",
+        target_origin_id=origin_id,
+        viewer_protocol_policy="redirect-to-https",
+        allowed_methods=["GET", "HEAD", "OPTIONS"] if to_site else ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+        cached_methods=["GET", "HEAD"],
+        compress=True,
+        cache_policy_id="658327ea-f89d-4fab-a63d-7e88639e58f6" if to_site else "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+    )
+    # AWS's managed security headers: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy
+    blocks.append(data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy"))
+    cache.set("response_headers_policy_id", Ref("data", "aws_cloudfront_response_headers_policy", "security", "id"))
+    if not to_site:
+        cache.set("origin_request_policy_id", "216adef6-5c7f-47e4-b989-5492eafa07d3")
+    restrictions = block("restrictions")
+    restrictions.add(block("geo_restriction", restriction_type="none"))
+    dist = resource(
+        "aws_cloudfront_distribution",
+        "main",
+        origin,
+        cache,
+        restrictions,
+        viewer,
+        enabled=True,
+        is_ipv6_enabled=True,
+        comment=Template(local("name")),
+        default_root_object="index.html" if to_site else None,
+        price_class="PriceClass_100",
+        http_version="http2and3",
+    )
+    if not to_site:
+        dist.attrs.pop("default_root_object")
+    if not to_site:
+        dist.skip("CKV_AWS_305", "the application origin serves its own root path")
+    dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
+    dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
+    if not custom_domain:
+        reason = "no custom domain was given: the default *.cloudfront.net certificate serves HTTPS"
+        dist.skip("CKV_AWS_174", reason)
+        dist.skip("CKV2_AWS_42", reason)
+    if custom_domain:
+        dist.set("aliases", [var("domain_name")])
+    if ctx.has("waf"):
+        dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
+    if ctx.has("logs_bucket"):
+        dist.add(block("logging_config", bucket=Ref("aws_s3_bucket", "logs", "bucket_domain_name"), prefix="cloudfront/", include_cookies=False))
+    blocks.append(dist)
+    out.add("cdn.tf", *blocks)
+    out.outputs.append(output("cdn_domain_name", Ref("aws_cloudfront_distribution", "main", "domain_name"), "CloudFront hostname"))
+    out.node("aws_cloudfront_distribution.main", "CloudFront", "cloudfront", "global")
+    return out
+
+
+@blueprint(
+    "waf",
+    title="WAF web ACL",
+    concern="waf.tf",
+    why="AWS managed rules block common exploits and known bad inputs, and a rate rule slows "
+    "floods, before requests reach the application; blocked requests are logged.",
+)
+def waf(ctx: BuildContext) -> Fragment:
+    out = Fragment()
+    cdn = ctx.has("cloudfront")
+    scope = "CLOUDFRONT" if cdn else "REGIONAL"
+    provider: dict[str, Any] = {"provider": US_EAST_1} if cdn else {}
+    if cdn:
+        out.providers.add("us_east_1")
+    acl = resource(
+        "aws_wafv2_web_acl",
+        "main",
+        block("default_action").add(block("allow")),
+        name=Template(local("name"), "-web-acl"),
+        scope=scope,
+        **provider,
+    )
+    for priority, group in enumerate(("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")):
+        rule = block("rule", name=group, priority=priority)
+        rule.add(block("override_action").add(block("none")))
+        rule.add(block("statement").add(block("managed_rule_group_statement", name=group, vendor_name="AWS")))
+        rule.add(_visibility(group))
+        acl.add(rule)
+    rate = block("rule", name="rate-limit", priority=10)
+    rate.add(block("action").add(block("block")))
+    rate.add(block("statement").add(block("rate_based_statement", limit=2000, aggregate_key_type="IP")))
+    rate.add(_visibility("rate-limit"))
+    acl.add(rate, _visibility(Template(local("name"), "-web-acl")))
+    log_group = resource(
+        "aws_cloudwatch_log_group",
+        "waf",
+        name=Template("aws-waf-logs-", local("name")),
+        retention_in_days=log_retention(ctx),
+        **provider,
+    )
+    if cdn:
+        log_group.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
+    else:
+        log_group.set("kms_key_id", KMS_ARN)
+    logging = resource(
+        "aws_wafv2_web_acl_logging_configuration",
+        "main",
+        log_destination_configs=[Ref("aws_cloudwatch_log_group", "waf", "arn")],
+        resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
+        **provider,
+    )
+    blocks = [acl, log_group, logging]
+    if ctx.has("alb") and not cdn:
+        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=Ref("aws_lb", "main", "arn"), web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
+    out.add("waf.tf", *blocks)
+    out.node("aws_wafv2_web_acl.main", "WAF", "waf", "global" if cdn else "region")
+    return out
+
+
+def _visibility(name: Any) -> Block:
+    return block("visibility_config", cloudwatch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True)
