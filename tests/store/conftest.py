@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pgdb import fresh_postgres_database
+from tests.store.pgdb import fresh_postgres_database
 
 
 @pytest.fixture(scope="session")

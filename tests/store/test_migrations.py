@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from pgdb import fresh_postgres_database
+from tests.store.pgdb import fresh_postgres_database
 
 from core.errors import ConfigurationError, ServiceUnavailable
 from core.store import parse_database_url, schema_diff, schema_status, upgrade

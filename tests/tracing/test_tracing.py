@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from zipkin_standin import ZipkinStandIn
+from tests.tracing.zipkin_standin import ZipkinStandIn
 
 from core.errors import ConfigurationError
 from core.settings import Settings
