@@ -111,8 +111,11 @@ def render(state: dict[str, str], public_url: str | None = None) -> tuple[str, l
         text = f":question: {question.get('prompt') or state.get('final') or ''}"
         blocks.extend(question_blocks(question))
     elif phase == "answered":
-        label = _label_of(question, state.get("answer", ""))
-        text = f":white_check_mark: <@{state.get('answered_by', '')}> chose *{label}*"
+        who = f"<@{state.get('answered_by', '')}>"
+        if state.get("answer"):
+            text = f":white_check_mark: {who} chose *{_label_of(question, state['answer'])}*"
+        else:
+            text = f":speech_balloon: {who} answered in the thread"
         blocks.append(_section(f":question: {question.get('prompt') or ''}"))
         blocks.append(_context(text))
     elif phase == "error":

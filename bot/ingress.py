@@ -93,6 +93,10 @@ class SlackIngress:
         if result.accepted:
             fields = {"conversation_id": envelope.conversation_id, "user": envelope.user}
             await self.state.start_message(result.request_id, **fields, **(record or {}))
+            if envelope.text is not None:  # words in the thread answer an open question
+                asking = (await self.state.conversation(envelope.conversation_id)).get("asking")
+                if asking:
+                    await self.state.claim_answer(asking, envelope.user, "")
         return result
 
     # -- messages --------------------------------------------------------------------------

@@ -157,6 +157,8 @@ class SlackState:
                 pipe.hincrby(key, "version", 1)
                 pipe.expire(key, RETENTION_S)
                 pipe.zadd(self.dirty_key, {request_id: send_at_ms}, nx=True)
+                if fields.get("phase") == "question":  # the conversation's open question
+                    pipe.hset(self.conv_key(conversation_id), "asking", request_id)
             pipe.hset(self.cursor_key, conversation_id, entry_id)
             pipe.zadd(self.active_key, {conversation_id: now_ms()})
             await pipe.execute()
@@ -165,11 +167,15 @@ class SlackState:
         return await self.redis.hgetall(self.msg_key(request_id))  # type: ignore[no-any-return]
 
     async def claim_answer(self, request_id: str, user: str, value: str) -> bool:
-        """Mark a question answered; False when someone answered it already."""
+        """Mark a question answered (``value`` "" : in words, in the thread); False when someone
+        answered it already. Its buttons disappear at the next send."""
         key = self.msg_key(request_id)
         if not await guarded(lambda: self.redis.hsetnx(key, "answered_by", user)):
             return False
+        conversation = await self.redis.hget(key, "conversation_id")
         async with self.redis.pipeline(transaction=True) as pipe:
+            if conversation:
+                pipe.hdel(self.conv_key(conversation), "asking")
             pipe.hset(key, mapping={"answer": value, "phase": "answered"})
             pipe.hincrby(key, "version", 1)
             pipe.zadd(self.dirty_key, {request_id: now_ms()}, nx=True)

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from conftest import post_signed
+from conftest import event_body, post_signed
 from test_ingress import answer_click, mention, queued
 
 from bot import messages
@@ -228,6 +228,10 @@ async def test_slash_command_conversation_gets_its_own_thread(bot, redis, keys, 
         assert "thread_ts" not in post or not post["thread_ts"]
         assert "<@U0ALICE> asked: an API with Lambda" in str(post["blocks"])
         root = post_ts(slack)
+        for _ in range(100):  # the bot records the new thread once Slack answered the post
+            if (await the_bot.egress.state.conversation(env.conversation_id)).get("thread_ts"):
+                break
+            await asyncio.sleep(0.02)
         # a reply in that new thread continues the same conversation
         reply = mention("Ev200", "a bigger database", ts="1700000500.000100").replace(
             '"app_mention"', '"message"')
@@ -297,3 +301,26 @@ async def test_transient_slack_error_is_retried_and_a_refusal_is_not(make_bot, r
         await asyncio.sleep(0.3)
     assert len(slack.of("chat.postMessage")) == 3  # a refusal is not retried
     assert (await the_bot.egress.state.message(second.request_id))["failed"] == "not_in_channel"
+
+
+async def test_a_reply_in_words_closes_the_open_question(bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    env = await start_request(url, redis, keys)
+    await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
+    async with running(the_bot.egress):
+        [post] = await slack.wait_for("chat.postMessage")
+        reply = event_body("Ev700", type="message", text="two AZs, but keep it cheap",
+                           user="U0BOB", ts="1700000800.000100", thread_ts="1700000001.000100",
+                           channel="C0INFRA", channel_type="channel")
+        assert (await post_signed(url, reply))[0] == 200
+        await until(lambda: "<@U0BOB> answered in the thread"
+                    in str(slack.messages["C0INFRA"][0]["blocks"]))
+        status, _ = await post_signed(url, answer_click(post_ts(slack), "availability", "multi",
+                                                        "late.1"),
+                                      content_type="application/x-www-form-urlencoded")
+        assert status == 200
+        [note] = await slack.wait_for("chat.postEphemeral")
+        assert note["text"] == messages.ALREADY_ANSWERED
+    envs = await queued(redis, keys)
+    assert [e.text for e in envs] == ["a web app", "two AZs, but keep it cheap"]
+    assert not [e for e in envs if e.action]
