@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 
 from bot.service import EVENTS_PATH, Bot, build_bot
 from core.bus import EventLog, Keys
 from core.settings import Settings
+from tests.bot.slack_requests import SECRET
 from tests.bot.slack_standin import SlackStandin
-
-SECRET = "archops-test-signing-secret"
-PAYLOADS = Path("/work/shared/reference/slack-payloads")
 
 
 @pytest.fixture
@@ -80,33 +73,3 @@ def events(redis: Any, keys: Keys) -> EventLog:
     return EventLog(redis, keys)
 
 
-def payload(name: str) -> dict[str, Any]:
-    return json.loads((PAYLOADS / name).read_text())
-
-
-def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[str, str]:
-    ts = str(timestamp if timestamp is not None else int(time.time()))
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
-
-
-async def post_signed(
-    url: str, body: str, *, content_type: str = "application/json",
-    headers: dict[str, str] | None = None, timestamp: int | None = None, secret: str = SECRET,
-) -> tuple[int, str]:
-    """Send ``body`` to the bot as Slack does (signed); return (status, response text)."""
-    sent = {"Content-Type": content_type, **sign(body, timestamp, secret), **(headers or {})}
-    async with ClientSession() as session, session.post(url, data=body.encode(), headers=sent) as resp:
-        return resp.status, await resp.text()
-
-
-def event_body(event_id: str, **event: Any) -> str:
-    body = payload("event_callback_app_mention.json")
-    body["team_id"] = "T0ARCH"
-    body["event_id"] = event_id
-    body["event"] = {"team": "T0ARCH", **event}
-    return json.dumps(body)
-
-
-def form_payload(data: dict[str, Any]) -> str:
-    return urlencode({"payload": json.dumps(data)})

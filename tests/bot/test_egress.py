@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from conftest import event_body, post_signed
-from test_ingress import answer_click, mention, queued
-
 from bot import messages
-from bot.egress import SlackEgress
 from core.bus import EventLog
 from core.envelope import Envelope
 from core.events import Event
+from tests.bot.slack_requests import (
+    answer_click,
+    event_body,
+    mention,
+    post_signed,
+    queued,
+    running,
+    until,
+)
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
 
 CONV = "slack:T0ARCH:C0INFRA:1700000001.000100"
@@ -30,24 +32,6 @@ QUESTION = {
     "default": "multi",
     "free_text": False,
 }
-
-
-@contextlib.asynccontextmanager
-async def running(egress: SlackEgress) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(egress.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def start_request(url: str, redis: Any, keys: Any, event_id: str = "Ev100") -> Envelope:
@@ -214,7 +198,7 @@ async def test_rate_limited_post_waits_for_retry_after(bot, redis, keys, events,
 async def test_slash_command_conversation_gets_its_own_thread(bot, redis, keys, events, slack) -> None:
     from urllib.parse import urlencode
 
-    from conftest import payload
+    from tests.bot.slack_requests import payload
 
     the_bot, url = bot
     form = payload("slash_command.parsed.json")

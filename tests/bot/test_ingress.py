@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 from urllib.parse import urlencode
 
-from conftest import event_body, form_payload, payload, post_signed
-
 from bot import messages
-from core.bus import Keys
-from core.envelope import Envelope
+from tests.bot.slack_requests import (
+    event_body,
+    mention,
+    payload,
+    post_signed,
+    queued,
+)
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
-
-
-async def queued(redis: Any, keys: Keys) -> list[Envelope]:
-    """Every envelope on the ingress streams, in partition order."""
-    found: list[Envelope] = []
-    for partition in range(keys.partitions):
-        for _id, fields in await redis.xrange(keys.ingress(partition)):
-            found.append(Envelope.from_fields(fields))
-    return found
-
-
-def mention(event_id: str, text: str, ts: str = "1700000001.000100", **extra: Any) -> str:
-    return event_body(event_id, type="app_mention", text=text, user="U0ALICE", ts=ts,
-                      channel="C0INFRA", event_ts=ts, **extra)
 
 
 async def test_mention_becomes_one_envelope_in_its_thread(bot, redis, keys) -> None:
@@ -171,20 +159,6 @@ async def test_redis_down_tells_the_user(settings, slack: SlackStandin, tmp_path
     finally:
         await server.close()
         own.stop()
-
-
-def answer_click(message_ts: str, question_id: str, value: str, trigger: str) -> str:
-    body = payload("block_actions.json")
-    body["team"]["id"] = "T0ARCH"
-    body["user"]["id"] = "U0ALICE"
-    body["channel"]["id"] = "C0INFRA"
-    body["container"] = {"type": "message", "message_ts": message_ts, "channel_id": "C0INFRA",
-                         "is_ephemeral": False}
-    body["trigger_id"] = trigger
-    body["actions"] = [{"action_id": f"archops:answer:{question_id}:1", "block_id": "q",
-                        "type": "button", "value": value, "action_ts": "1700000100.000001",
-                        "text": {"type": "plain_text", "text": value}}]
-    return form_payload(body)
 
 
 async def test_mention_in_an_archops_thread_is_one_request_not_two(bot, redis, keys) -> None:

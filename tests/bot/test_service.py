@@ -6,13 +6,11 @@ import asyncio
 import json
 
 from aiohttp import ClientSession
-from conftest import event_body
 from pydantic import SecretStr
-from test_egress import until
-from test_ingress import queued
 
 from bot.service import run_bot
 from core.events import Event
+from tests.bot.slack_requests import event_body, queued, until
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
 
 

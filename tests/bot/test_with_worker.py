@@ -7,11 +7,8 @@ import asyncio
 import json
 from typing import Any
 
-from conftest import post_signed
-from test_egress import running, until
-from test_ingress import answer_click, mention
-
 from agents.process import run_worker
+from tests.bot.slack_requests import answer_click, mention, post_signed, running, until
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
 
 
