@@ -18,7 +18,8 @@ from core.logging import get_logger
 from core.settings import Settings
 from core.tracing import setup_tracing, shutdown_tracing
 
-HELP = "run archops on embedded defaults: Redis, database, a worker and the web app"
+HELP = ("run archops on embedded defaults: Redis, database, a worker and the web app "
+        "(and the Slack edge when Slack is configured)")
 log = get_logger("archops.up")
 
 
@@ -56,6 +57,15 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
     everything = {web_task, *worker_tasks}
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        from bot.service import run_bot
+
+        bot_ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        bot_task = asyncio.create_task(run_bot(settings, redis_url, web_stop, bot_ready))
+        everything.add(bot_task)  # a bot that fails to start stops everything below
+        await asyncio.wait({bot_task, bot_ready}, return_when=asyncio.FIRST_COMPLETED)
+        if bot_ready.done():
+            print(f"  Slack events: {bot_ready.result()}", flush=True)
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({stopping, *everything}, return_when=asyncio.FIRST_COMPLETED)
     print("stopping...", file=sys.stderr, flush=True)
