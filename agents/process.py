@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from core.bus import EventLog, Keys, Submitter, Worker
+from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
 from core.logging import bind_ids, get_logger
 from core.redis_client import make_redis
@@ -68,16 +68,12 @@ async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) ->
     """Consume the ingress streams until ``stop`` is set."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis = make_redis(redis_url, retries=5)
-    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
+    bus = bus_from_settings(redis, settings)
     try:
-        await Submitter(redis, keys).ensure_groups()
-        events = EventLog(
-            redis, keys, maxlen=settings.event_maxlen, retention_s=settings.event_retention_s,
-            client_ttl_s=settings.client_ttl_s,
-        )
+        await bus.submitter.ensure_groups()
         async with agent_handler(settings) as (_store, handler):
             worker = Worker(
-                redis, keys, handler, events,
+                redis, bus.keys, handler, bus.events,
                 consumer=f"{settings.instance_id}-worker",
                 lease_ttl_ms=settings.lease_ttl_ms,
                 max_deliveries=settings.max_deliveries,

@@ -24,7 +24,7 @@ from bot.egress import SlackEgress
 from bot.ingress import SlackIngress, register
 from bot.leader import Lease
 from bot.state import SlackState
-from core.bus import Keys, Submitter
+from core.bus import bus_from_settings
 from core.errors import ConfigurationError
 from core.logging import get_logger
 from core.redis_client import make_redis
@@ -81,9 +81,9 @@ def build_bot(
     """Wire the bot once; ``min_interval_s`` spaces the writes to one Slack message."""
     token, signing_secret = require_slack(settings)
     redis = make_redis(redis_url, retries=2)
-    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
+    bus = bus_from_settings(redis, settings)
+    keys, submitter = bus.keys, bus.submitter
     state = SlackState(redis, keys)
-    submitter = Submitter(redis, keys, max_text_chars=settings.max_message_chars)
     client = web_client(settings, token)
     bolt = AsyncApp(
         client=client, signing_secret=signing_secret, process_before_response=True,

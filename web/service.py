@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from core.bus import EventLog, Keys, Submitter
+from core.bus import bus_from_settings
 from core.logging import get_logger
 from core.redis_client import make_redis
 from core.settings import Settings
@@ -18,12 +18,8 @@ log = get_logger("archops.web")
 
 def build_app(settings: Settings, redis_url: str) -> web.Application:
     redis = make_redis(redis_url, retries=5)
-    keys = Keys(settings.redis_prefix, partitions=settings.partitions)
-    events = EventLog(
-        redis, keys, maxlen=settings.event_maxlen, retention_s=settings.event_retention_s,
-        client_ttl_s=settings.client_ttl_s,
-    )
-    submitter = Submitter(redis, keys, max_text_chars=settings.max_message_chars)
+    bus = bus_from_settings(redis, settings)
+    events, submitter = bus.events, bus.submitter
     instance_id = f"{settings.instance_id}-web"
     app = create_app(
         WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s)

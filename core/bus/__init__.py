@@ -6,6 +6,7 @@ The public surface is what the edges and workers need; see the modules for the g
 from core.bus.egress import EventLog
 from core.bus.ingress import SubmitResult, Submitter
 from core.bus.keys import GROUP, Keys
+from core.bus.wiring import Bus, bus_from_settings
 from core.bus.worker import Worker
 
-__all__ = ["GROUP", "EventLog", "Keys", "SubmitResult", "Submitter", "Worker"]
+__all__ = ["GROUP", "Bus", "EventLog", "bus_from_settings", "Keys", "SubmitResult", "Submitter", "Worker"]
