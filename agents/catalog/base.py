@@ -105,6 +105,13 @@ def environment_skips(fragment: Fragment, req: Requirements) -> Fragment:
             item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
         elif kind in {"aws_elasticache_replication_group"} and not item.attrs.get("multi_az_enabled", True):
             item.skip("CKV_AWS_191", f"{req.environment} environment: one cache node; production adds a replica")
+        elif kind == "aws_cloudfront_distribution" and "web_acl_id" not in item.attrs:
+            for check in ("CKV_AWS_68", "CKV2_AWS_47"):
+                item.skip(check, f"{req.environment} environment: no WAF (≈ $10/month); production adds one")
+        elif kind == "aws_lb":
+            if "CKV2_AWS_28" not in item.skips and item.attrs.get("load_balancer_type") == "application":
+                item.skip("CKV2_AWS_28", f"{req.environment} environment: no WAF (≈ $10/month); production adds one")
+            item.skip("CKV_AWS_150", f"{req.environment} environment: no deletion protection, so it can be torn down freely")
     return fragment
 
 

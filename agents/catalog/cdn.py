@@ -20,58 +20,15 @@ from core.terraform.model import Block, Ref, Template, block, data, local, outpu
 def cloudfront(ctx: BuildContext) -> Fragment:
     out = Fragment()
     to_site = ctx.has("site")
-    blocks: list[Block] = []
-    origin_id = "site" if to_site else "app"
-    if to_site:
-        blocks.append(
-            resource(
-                "aws_cloudfront_origin_access_control",
-                "site",
-                name=Template(local("name"), "-site"),
-                origin_access_control_origin_type="s3",
-                signing_behavior="always",
-                signing_protocol="sigv4",
-            )
-        )
-        origin = block(
-            "origin",
-            domain_name=Ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
-            origin_id=origin_id,
-            origin_access_control_id=Ref("aws_cloudfront_origin_access_control", "site", "id"),
-        )
-    else:
-        origin = block("origin", domain_name=Ref("aws_lb", "main", "dns_name"), origin_id=origin_id)
-        origin.add(
-            block(
-                "custom_origin_config",
-                http_port=80,
-                https_port=443,
-                origin_protocol_policy="https-only" if ctx.req.domain else "http-only",
-                origin_ssl_protocols=["TLSv1.2"],
-            )
-        )
     custom_domain = ctx.req.domain is not None and ctx.has("acm")
+    origin_blocks, origin = _origin(ctx, to_site)
+    cache = _cache_behavior(to_site)
+    restrictions = block("restrictions").add(block("geo_restriction", restriction_type="none"))
     viewer = (
         block("viewer_certificate", acm_certificate_arn=Ref("aws_acm_certificate_validation", "cdn", "certificate_arn"), ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021")
         if custom_domain
         else block("viewer_certificate", cloudfront_default_certificate=True)
     )
-    cache = block(
-        "default_cache_behavior",
-        target_origin_id=origin_id,
-        viewer_protocol_policy="redirect-to-https",
-        allowed_methods=["GET", "HEAD", "OPTIONS"] if to_site else ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
-        cached_methods=["GET", "HEAD"],
-        compress=True,
-        cache_policy_id="658327ea-f89d-4fab-a63d-7e88639e58f6" if to_site else "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-    )
-    # AWS's managed security headers: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy
-    blocks.append(data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy"))
-    cache.set("response_headers_policy_id", Ref("data", "aws_cloudfront_response_headers_policy", "security", "id"))
-    if not to_site:
-        cache.set("origin_request_policy_id", "216adef6-5c7f-47e4-b989-5492eafa07d3")
-    restrictions = block("restrictions")
-    restrictions.add(block("geo_restriction", restriction_type="none"))
     dist = resource(
         "aws_cloudfront_distribution",
         "main",
@@ -82,31 +39,90 @@ def cloudfront(ctx: BuildContext) -> Fragment:
         enabled=True,
         is_ipv6_enabled=True,
         comment=Template(local("name")),
-        default_root_object="index.html" if to_site else None,
         price_class="PriceClass_100",
         http_version="http2and3",
     )
-    if not to_site:
-        dist.attrs.pop("default_root_object")
-    if not to_site:
-        dist.skip("CKV_AWS_305", "the application origin serves its own root path")
-    dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
-    dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
-    if not custom_domain:
-        reason = "no custom domain was given: the default *.cloudfront.net certificate serves HTTPS"
-        dist.skip("CKV_AWS_174", reason)
-        dist.skip("CKV2_AWS_42", reason)
+    if to_site:
+        dist.set("default_root_object", "index.html")
     if custom_domain:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
         dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
     if ctx.has("logs_bucket"):
         dist.add(block("logging_config", bucket=Ref("aws_s3_bucket", "logs", "bucket_domain_name"), prefix="cloudfront/", include_cookies=False))
-    blocks.append(dist)
-    out.add("cdn.tf", *blocks)
+    _skips(dist, to_site, custom_domain)
+    headers = data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy")
+    out.add("cdn.tf", *origin_blocks, headers, dist)
     out.outputs.append(output("cdn_domain_name", Ref("aws_cloudfront_distribution", "main", "domain_name"), "CloudFront hostname"))
     out.node("aws_cloudfront_distribution.main", "CloudFront", "cloudfront", "global")
     return out
+
+
+def _origin(ctx: BuildContext, to_site: bool) -> tuple[list[Block], Block]:
+    """The private site bucket through origin access control, or the load balancer."""
+    if to_site:
+        oac = resource(
+            "aws_cloudfront_origin_access_control",
+            "site",
+            name=Template(local("name"), "-site"),
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+        )
+        origin = block(
+            "origin",
+            domain_name=Ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
+            origin_id="site",
+            origin_access_control_id=Ref("aws_cloudfront_origin_access_control", "site", "id"),
+        )
+        return [oac], origin
+    origin = block("origin", domain_name=Ref("aws_lb", "main", "dns_name"), origin_id="app")
+    origin.add(
+        block(
+            "custom_origin_config",
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only" if ctx.req.domain else "http-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        )
+    )
+    return [], origin
+
+
+# AWS managed policies: CachingOptimized, CachingDisabled, AllViewer
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+
+
+def _cache_behavior(to_site: bool) -> Block:
+    """Static files cached at the edge; an application passed through uncached, all methods."""
+    cache = block(
+        "default_cache_behavior",
+        target_origin_id="site" if to_site else "app",
+        viewer_protocol_policy="redirect-to-https",
+        allowed_methods=["GET", "HEAD", "OPTIONS"] if to_site else ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+        cached_methods=["GET", "HEAD"],
+        compress=True,
+        cache_policy_id=CACHING_OPTIMIZED if to_site else CACHING_DISABLED,
+        # AWS's managed security headers: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy
+        response_headers_policy_id=Ref("data", "aws_cloudfront_response_headers_policy", "security", "id"),
+    )
+    if not to_site:
+        cache.set("origin_request_policy_id", ALL_VIEWER)
+    return cache
+
+
+def _skips(dist: Block, to_site: bool, custom_domain: bool) -> None:
+    if not to_site:
+        dist.skip("CKV_AWS_305", "the application origin serves its own root path")
+        dist.skip("CKV2_AWS_46", "the origin is the load balancer, not S3; the bucket only receives logs")
+    dist.skip("CKV_AWS_310", "one origin; S3 and the load balancer are already redundant across AZs")
+    dist.skip("CKV_AWS_374", "served worldwide by request; add a geo restriction if the business needs one")
+    if not custom_domain:
+        reason = "no custom domain was given: the default *.cloudfront.net certificate serves HTTPS"
+        dist.skip("CKV_AWS_174", reason)
+        dist.skip("CKV2_AWS_42", reason)
 
 
 @blueprint(

@@ -99,18 +99,20 @@ def rds(ctx: BuildContext) -> Fragment:
         copy_tags_to_snapshot=True,
         deletion_protection=prod,
         skip_final_snapshot=not prod,
-        final_snapshot_identifier=Template(local("name"), "-final") if prod else None,
         auto_minor_version_upgrade=True,
         iam_database_authentication_enabled=True,
         enabled_cloudwatch_logs_exports=spec["logs"],
-        performance_insights_enabled=prod,
         monitoring_interval=60,
         monitoring_role_arn=Ref("aws_iam_role", "rds_monitoring", "arn"),
         parameter_group_name=Ref("aws_db_parameter_group", "main", "name"),
     )
-    if not prod:
-        db.attrs.pop("final_snapshot_identifier")
+    if prod:
+        db.set("final_snapshot_identifier", Template(local("name"), "-final"))
+    if klass.split(".")[-1] in {"micro", "small"}:
+        db.skip("CKV_AWS_353", f"Performance Insights is not offered on {klass}")
     else:
+        # the 7-day Performance Insights history is free
+        db.set("performance_insights_enabled", True)
         db.set("performance_insights_kms_key_id", KMS_ARN)
     out.add(
         "database.tf",

@@ -73,71 +73,18 @@ def vpc(ctx: BuildContext) -> Fragment:
             enable_dns_hostnames=True,
             tags=tags(ctx.name("vpc", "vpc")),
         ),
-        resource("aws_default_security_group", "main", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-default-deny"))),
-        resource("aws_internet_gateway", "main", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(local("name"))),
+        resource("aws_default_security_group", "main", vpc_id=VPC_ID, tags=tags(Template(local("name"), "-default-deny"))),
+        resource("aws_internet_gateway", "main", vpc_id=VPC_ID, tags=tags(local("name"))),
         *_subnets("public", 0),
         *_subnets("private", 4),
         *_subnets("data", 8),
-        resource(
-            "aws_route_table",
-            "public",
-            block("route", cidr_block="0.0.0.0/0", gateway_id=Ref("aws_internet_gateway", "main", "id")),
-            vpc_id=Ref("aws_vpc", "main", "id"),
-            tags=tags(Template(local("name"), "-public")),
-        ),
-        resource(
-            "aws_route_table_association",
-            "public",
-            count=Call("length", AZS),
-            subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
-            route_table_id=Ref("aws_route_table", "public", "id"),
-        ),
-    ]
-    if nats:
-        blocks += [
-            resource("aws_eip", "nat", count=nats, domain="vpc", tags=tags(Template(local("name"), "-nat-", COUNT))),
-            resource(
-                "aws_nat_gateway",
-                "main",
-                count=nats,
-                allocation_id=Ref("aws_eip", "nat", COUNT, "id"),
-                subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
-                tags=tags(Template(local("name"), "-nat-", COUNT)),
-                depends_on=[Ref("aws_internet_gateway", "main")],
-            ),
-        ]
-    private = resource(
-        "aws_route_table",
-        "private",
-        count=Call("length", AZS),
-        vpc_id=Ref("aws_vpc", "main", "id"),
-        tags=tags(Template(local("name"), "-private-", Ref("local", "azs", COUNT))),
-    )
-    if nats:
-        nat_index = COUNT if nats > 1 else 0
-        private.add(block("route", cidr_block="0.0.0.0/0", nat_gateway_id=Ref("aws_nat_gateway", "main", nat_index, "id")))
-    blocks.append(private)
-    blocks += [
-        resource(
-            "aws_route_table_association",
-            "private",
-            count=Call("length", AZS),
-            subnet_id=Ref("aws_subnet", "private", COUNT, "id"),
-            route_table_id=Ref("aws_route_table", "private", COUNT, "id"),
-        ),
-        resource("aws_route_table", "data", vpc_id=Ref("aws_vpc", "main", "id"), tags=tags(Template(local("name"), "-data"))),
-        resource(
-            "aws_route_table_association",
-            "data",
-            count=Call("length", AZS),
-            subnet_id=Ref("aws_subnet", "data", COUNT, "id"),
-            route_table_id=Ref("aws_route_table", "data", "id"),
-        ),
+        *_nat_gateways(nats),
+        *_route_tables(nats),
         *_flow_logs(ctx),
     ]
     out.add("network.tf", *blocks)
     out.outputs += [
-        output("vpc_id", Ref("aws_vpc", "main", "id"), "ID of the VPC"),
+        output("vpc_id", VPC_ID, "ID of the VPC"),
         output("private_subnet_ids", Ref("aws_subnet", "private", "*", "id"), "Subnets for application workloads"),
         output("data_subnet_ids", Ref("aws_subnet", "data", "*", "id"), "Isolated subnets for data stores"),
     ]
@@ -146,6 +93,66 @@ def vpc(ctx: BuildContext) -> Fragment:
         out.node("aws_nat_gateway.main", f"NAT gateway x{nats}", "nat", "public")
     out.node("aws_internet_gateway.main", "Internet gateway", "igw", "vpc")
     return out
+
+
+VPC_ID = Ref("aws_vpc", "main", "id")
+
+
+def _nat_gateways(nats: int) -> list[Block]:
+    if not nats:
+        return []
+    return [
+        resource("aws_eip", "nat", count=nats, domain="vpc", tags=tags(Template(local("name"), "-nat-", COUNT))),
+        resource(
+            "aws_nat_gateway",
+            "main",
+            count=nats,
+            allocation_id=Ref("aws_eip", "nat", COUNT, "id"),
+            subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
+            tags=tags(Template(local("name"), "-nat-", COUNT)),
+            depends_on=[Ref("aws_internet_gateway", "main")],
+        ),
+    ]
+
+
+def _association(tier: str, table: Ref) -> Block:
+    return resource(
+        "aws_route_table_association",
+        tier,
+        count=Call("length", AZS),
+        subnet_id=Ref("aws_subnet", tier, COUNT, "id"),
+        route_table_id=table,
+    )
+
+
+def _route_tables(nats: int) -> list[Block]:
+    """Public: to the internet gateway. Private (one per AZ): to a NAT gateway. Data: no route out."""
+    public = resource(
+        "aws_route_table",
+        "public",
+        block("route", cidr_block="0.0.0.0/0", gateway_id=Ref("aws_internet_gateway", "main", "id")),
+        vpc_id=VPC_ID,
+        tags=tags(Template(local("name"), "-public")),
+    )
+    private = resource(
+        "aws_route_table",
+        "private",
+        count=Call("length", AZS),
+        vpc_id=VPC_ID,
+        tags=tags(Template(local("name"), "-private-", Ref("local", "azs", COUNT))),
+    )
+    if nats:
+        nat_index = COUNT if nats > 1 else 0
+        private.add(block("route", cidr_block="0.0.0.0/0", nat_gateway_id=Ref("aws_nat_gateway", "main", nat_index, "id")))
+    data_table = resource("aws_route_table", "data", vpc_id=VPC_ID, tags=tags(Template(local("name"), "-data")))
+    return [
+        public,
+        _association("public", Ref("aws_route_table", "public", "id")),
+        private,
+        _association("private", Ref("aws_route_table", "private", COUNT, "id")),
+        data_table,
+        _association("data", Ref("aws_route_table", "data", "id")),
+    ]
 
 
 def _flow_logs(ctx: BuildContext) -> list[Block]:

@@ -88,6 +88,11 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
     blocks = secure_bucket(rid, ctx.name("logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
     blocks[0].skip("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")
     blocks[0].skip("CKV_AWS_145", "load balancer access logs can only be delivered to SSE-S3 encrypted buckets")
+    if ctx.has("cloudfront"):
+        # CloudFront standard logs are written through a bucket ACL (awslogsdelivery)
+        ownership = next(b for b in blocks if b.labels[0] == "aws_s3_bucket_ownership_controls")
+        ownership.blocks[0].set("object_ownership", "BucketOwnerPreferred")
+        ownership.skip("CKV2_AWS_65", "CloudFront standard logs can only be delivered through a bucket ACL")
     blocks.append(
         resource(
             "aws_s3_bucket_policy",
