@@ -84,57 +84,10 @@ def ecs(ctx: BuildContext) -> Fragment:
     out = Fragment()
     desired = ctx.req.instance_count or (2 if ctx.req.production else 1)
     out.variables += [
-        variable("container_image", "string", "Container image the service runs", "public.ecr.aws/nginx/nginx:stable"),
+        variable("container_image", "string", "Container image the service runs (listens on 8080)", "nginxinc/nginx-unprivileged:stable-alpine"),
         variable("task_cpu", "number", "vCPU units per task (1024 = 1 vCPU)", 512 if ctx.req.production else 256),
         variable("task_memory", "number", "Memory per task in MiB", ctx.req.memory_mb or (1024 if ctx.req.production else 512)),
         variable("desired_count", "number", "Tasks running at steady state", desired),
-    ]
-    container: dict[str, Any] = {
-        "name": "app",
-        "image": var("container_image"),
-        "essential": True,
-        "readonlyRootFilesystem": True,
-        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": Ref("aws_cloudwatch_log_group", "app", "name"),
-                "awslogs-region": var("region"),
-                "awslogs-stream-prefix": "app",
-            },
-        },
-    }
-    task_statements = app_policy_statements(ctx)
-    blocks: list[Block] = [
-        *app_security_group(ctx),
-        resource(
-            "aws_ecs_cluster",
-            "main",
-            block("setting", name="containerInsights", value="enabled"),
-            name=ctx.name("ecs", "cluster"),
-        ),
-        resource("aws_cloudwatch_log_group", "app", name=Template("/ecs/", local("name")), retention_in_days=log_retention(ctx), kms_key_id=KMS_ARN),
-        resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
-        resource(
-            "aws_iam_role_policy_attachment",
-            "task_execution",
-            role=Ref("aws_iam_role", "task_execution", "name"),
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
-        ),
-        *role_with_policy("task", "ecs-tasks.amazonaws.com", task_statements),
-        resource(
-            "aws_ecs_task_definition",
-            "app",
-            block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
-            family=local("name"),
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=var("task_cpu"),
-            memory=var("task_memory"),
-            execution_role_arn=Ref("aws_iam_role", "task_execution", "arn"),
-            task_role_arn=Ref("aws_iam_role", "task", "arn"),
-            container_definitions=jsonencode([container]),
-        ),
     ]
     service = resource(
         "aws_ecs_service",
@@ -151,12 +104,56 @@ def ecs(ctx: BuildContext) -> Fragment:
     if ctx.has("alb"):
         service.add(block("load_balancer", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), container_name="app", container_port=8080))
         service.set("health_check_grace_period_seconds", 60)
-    blocks.append(service)
-    blocks += _service_scaling(ctx, desired)
-    out.add("compute.tf", *blocks)
+    cluster = resource("aws_ecs_cluster", "main", block("setting", name="containerInsights", value="enabled"), name=ctx.name("ecs", "cluster"))
+    out.add("compute.tf", *app_security_group(ctx), cluster, *_task_definition(ctx), service, *_service_scaling(ctx, desired))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
     out.node("aws_ecs_service.app", "ECS Fargate service", "ecs", "private")
     return out
+
+
+def _task_definition(ctx: BuildContext) -> list[Block]:
+    """Graviton task, read-only root file system (a scratch volume at /tmp), logs to CloudWatch."""
+    container: dict[str, Any] = {
+        "name": "app",
+        "image": var("container_image"),
+        "essential": True,
+        "readonlyRootFilesystem": True,
+        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": Ref("aws_cloudwatch_log_group", "app", "name"),
+                "awslogs-region": var("region"),
+                "awslogs-stream-prefix": "app",
+            },
+        },
+    }
+    return [
+        resource("aws_cloudwatch_log_group", "app", name=Template("/ecs/", local("name")), retention_in_days=log_retention(ctx), kms_key_id=KMS_ARN),
+        resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
+        resource(
+            "aws_iam_role_policy_attachment",
+            "task_execution",
+            role=Ref("aws_iam_role", "task_execution", "name"),
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        ),
+        *role_with_policy("task", "ecs-tasks.amazonaws.com", app_policy_statements(ctx)),
+        resource(
+            "aws_ecs_task_definition",
+            "app",
+            block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
+            block("volume", name="tmp"),
+            family=local("name"),
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=var("task_cpu"),
+            memory=var("task_memory"),
+            execution_role_arn=Ref("aws_iam_role", "task_execution", "arn"),
+            task_role_arn=Ref("aws_iam_role", "task", "arn"),
+            container_definitions=jsonencode([container]),
+        ),
+    ]
 
 
 def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:

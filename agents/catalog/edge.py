@@ -157,7 +157,7 @@ def alb(ctx: BuildContext) -> Fragment:
     target_group = resource(
         "aws_lb_target_group",
         "app",
-        block("health_check", path="/health", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
+        block("health_check", path="/", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
         name_prefix="app-",
         port=8080,
         protocol="HTTP",
