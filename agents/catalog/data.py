@@ -184,17 +184,8 @@ def aurora(ctx: BuildContext) -> Fragment:
     )
     if prod:
         cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))
-    version = ctx.req.db_version or spec["version"]
-    family = f"{spec['engine']}{version.split('.')[0]}" if spec["engine"] == "aurora-postgresql" else "aurora-mysql8.0"
     cluster.set("db_cluster_parameter_group_name", Ref("aws_rds_cluster_parameter_group", "main", "name"))
-    params = resource(
-        "aws_rds_cluster_parameter_group",
-        "main",
-        *[block("parameter", name=k, value=v) for k, v in spec["parameters"].items()],
-        name_prefix=Template(local("name"), "-aurora-"),
-        family=family,
-        description="Query logging and encrypted connections",
-    )
+    params = _cluster_parameters(spec, ctx.req.db_version or spec["version"])
     monitoring = _parameters_and_monitoring(spec | {"parameters": {}}, ctx)[1:]
     instance = resource(
         "aws_rds_cluster_instance",
@@ -227,6 +218,19 @@ def aurora(ctx: BuildContext) -> Fragment:
     ]
     out.node("aws_rds_cluster.main", f"Aurora {spec['engine']}", "aurora", "data")
     return out
+
+
+def _cluster_parameters(spec: dict[str, Any], version: str) -> Block:
+    """Aurora's cluster parameters: query logging and encrypted connections only."""
+    family = f"aurora-postgresql{version.split('.')[0]}" if spec["engine"] == "aurora-postgresql" else "aurora-mysql8.0"
+    return resource(
+        "aws_rds_cluster_parameter_group",
+        "main",
+        *[block("parameter", name=k, value=v) for k, v in spec["parameters"].items()],
+        name_prefix=Template(local("name"), "-aurora-"),
+        family=family,
+        description="Query logging and encrypted connections",
+    )
 
 
 @blueprint(

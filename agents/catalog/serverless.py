@@ -45,40 +45,9 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     filename, handler, source = STARTER["nodejs" if rt.startswith("nodejs") else "python"]
     out.providers.add("archive")
     name = ctx.name("lambda", "fn")
-    statements = app_policy_statements(ctx)
-    statements.append(
-        {
-            "Sid": "WriteLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": Template(Ref("aws_cloudwatch_log_group", "lambda", "arn"), ":*"),
-        }
-    )
-    statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": Ref("aws_sqs_queue", "lambda_dlq", "arn")})
-    statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
+    statements = _statements(ctx)
     out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
-    fn = resource(
-        "aws_lambda_function",
-        "main",
-        block("tracing_config", mode="Active"),
-        function_name=name,
-        role=Ref("aws_iam_role", "lambda", "arn"),
-        runtime=rt,
-        handler=handler,
-        architectures=["arm64"],
-        filename=Ref("data", "archive_file", "lambda", "output_path"),
-        source_code_hash=Ref("data", "archive_file", "lambda", "output_base64sha256"),
-        memory_size=var("lambda_memory_mb"),
-        timeout=30,
-        kms_key_arn=KMS_ARN,
-        depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
-    )
-    fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
-    fn.add(block("dead_letter_config", target_arn=Ref("aws_sqs_queue", "lambda_dlq", "arn")))
-    fn.skip("CKV_AWS_117", "the function calls only AWS APIs; outside a VPC it needs no NAT gateway")
-    fn.skip("CKV_AWS_115", "a reserved limit can exceed a new account's concurrency quota; the caller's throttling bounds load")
-    fn.skip("CKV_AWS_272", "code comes from the deployment pipeline; add a signing profile once one exists")
-    fn.add(block("logging_config", log_format="JSON", log_group=Ref("aws_cloudwatch_log_group", "lambda", "name")))
+    fn = _function(name, rt, handler)
     blocks: list[Block] = [
         data(
             "archive_file",
@@ -109,6 +78,48 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))
     out.node("aws_lambda_function.main", "Lambda function", "lambda", "region")
     return out
+
+
+def _statements(ctx: BuildContext) -> list[dict[str, Any]]:
+    """The function's own needs (logs, dead letters, traces) plus the app's resources."""
+    statements = app_policy_statements(ctx)
+    statements.append(
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": Template(Ref("aws_cloudwatch_log_group", "lambda", "arn"), ":*"),
+        }
+    )
+    statements.append({"Sid": "DeadLetters", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": Ref("aws_sqs_queue", "lambda_dlq", "arn")})
+    statements.append({"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"})
+    return statements
+
+
+def _function(name: Any, rt: str, handler: str) -> Block:
+    fn = resource(
+        "aws_lambda_function",
+        "main",
+        block("tracing_config", mode="Active"),
+        function_name=name,
+        role=Ref("aws_iam_role", "lambda", "arn"),
+        runtime=rt,
+        handler=handler,
+        architectures=["arm64"],
+        filename=Ref("data", "archive_file", "lambda", "output_path"),
+        source_code_hash=Ref("data", "archive_file", "lambda", "output_base64sha256"),
+        memory_size=var("lambda_memory_mb"),
+        timeout=30,
+        kms_key_arn=KMS_ARN,
+        depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
+    )
+    fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
+    fn.add(block("dead_letter_config", target_arn=Ref("aws_sqs_queue", "lambda_dlq", "arn")))
+    fn.skip("CKV_AWS_117", "the function calls only AWS APIs; outside a VPC it needs no NAT gateway")
+    fn.skip("CKV_AWS_115", "a reserved limit can exceed a new account's concurrency quota; the caller's throttling bounds load")
+    fn.skip("CKV_AWS_272", "code comes from the deployment pipeline; add a signing profile once one exists")
+    fn.add(block("logging_config", log_format="JSON", log_group=Ref("aws_cloudwatch_log_group", "lambda", "name")))
+    return fn
 
 
 def _event_sources(ctx: BuildContext) -> list[Block]:
