@@ -104,7 +104,7 @@ def environment_skips(fragment: Fragment, req: Requirements) -> Fragment:
         elif kind in {"aws_db_instance", "aws_rds_cluster"} and not item.attrs.get("multi_az", True):
             item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
         elif kind in {"aws_elasticache_replication_group"} and not item.attrs.get("multi_az_enabled", True):
-            item.skip("CKV_AWS_191", f"{req.environment} environment: one cache node; production adds a replica")
+            item.skip("CKV2_AWS_50", f"{req.environment} environment: one cache node; production adds a replica with failover")
         elif kind == "aws_cloudfront_distribution" and "web_acl_id" not in item.attrs:
             for check in ("CKV_AWS_68", "CKV2_AWS_47"):
                 item.skip(check, f"{req.environment} environment: no WAF (≈ $10/month); production adds one")
