@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog import CATALOG, Fragment
+from agents.catalog import Fragment
 from agents.requirements import Requirements
 from core.terraform.hcl import render_block, render_file
-from core.terraform.model import Block, Ref, Template, block, local, var, variable
+from core.terraform.model import Block, Template, block, var, variable
 
 REQUIRED_VERSION = ">= 1.10"
 PROVIDERS: dict[str, tuple[str, str]] = {
@@ -184,4 +184,3 @@ def readme(req: Requirements, plan: dict[str, Any], diagram: dict[str, Any]) -> 
     return "\n".join(lines)
 
 
-__all__ = ["combine", "render_fragment", "build_diagram", "readme", "CATALOG", "Ref", "local"]

@@ -66,7 +66,7 @@ class AgentHandler:
                     "account_id": None,
                 },
                 "trace": _trace(env.trace),
-                "messages": [{"role": "user", "text": env.text if env.text is not None else f"answer {env.action.question_id}={env.action.value}" if env.action else ""}],
+                "messages": [{"role": "user", "text": _said(env)}],
             }
             context = RunContext(
                 ctx=ctx,
@@ -80,6 +80,13 @@ class AgentHandler:
             except ArchopsError as exc:
                 log.info("request_failed", error=str(exc))
                 await ctx.emit("error", exc.message, hint=exc.hint)
+
+
+def _said(env: Any) -> str:
+    """What the user said, for the conversation's message history."""
+    if env.action is not None:
+        return f"answered {env.action.question_id} = {env.action.value}"
+    return env.text or ""
 
 
 def _trace(carrier: dict[str, str]) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from langgraph.runtime import Runtime
 
 from agents.combiner import combine, render_fragment
 from agents.fixer import check_and_repair
-from agents.questions import QUESTIONS, pending, take_defaults
-from agents.requirements import COMPONENTS, Requirements, apply_answer
+from agents.questions import pending, take_defaults
+from agents.requirements import Requirements, apply_answer
 from agents.state import AgentState, RunContext
-from core.errors import ValidationError
 
 R = Runtime[RunContext]
 
@@ -194,4 +193,3 @@ def describe_design(state: AgentState) -> str:
     return f"The current design for {req.project} ({req.environment}, {req.region}):\n- " + "\n- ".join(parts)
 
 
-__all__ = ["QUESTIONS", "COMPONENTS", "ValidationError"]

@@ -130,3 +130,26 @@ async def test_bad_answer_value_is_a_clear_error(handler) -> None:
     ctx = Recorder(answer("c6", "environment", "moon"))
     await handler(ctx)
     assert ctx.last[0] == "error" and "choose one of" in (ctx.last[2].get("hint") or "")
+
+
+async def test_question_about_the_design_is_answered_without_redesign(handler) -> None:
+    await handler(Recorder(text("c7", "a static website in dev", non_interactive=True)))
+    ctx = Recorder(text("c7", "why is there a CloudFront distribution?"))
+    await handler(ctx)
+    kinds = [t for t, _x, _d in ctx.events]
+    assert kinds == ["status", "done"]
+    assert "CloudFront" in ctx.last[1] and "artifact" not in kinds
+
+
+async def test_diagram_groups_by_region_vpc_and_subnet_tier(handler) -> None:
+    ctx = Recorder(text("c8", "a production web app with postgres and redis in eu-west-1", non_interactive=True))
+    await handler(ctx)
+    diagram = ctx.module()["diagram"]
+    groups = {g["id"]: g for g in diagram["groups"]}
+    assert groups["region"]["label"] == "eu-west-1"
+    assert {"vpc", "public", "private", "data"} <= set(groups)
+    by_kind = {n["kind"]: n for n in diagram["nodes"]}
+    assert by_kind["rds"]["group"] == "data" and by_kind["alb"]["group"] == "public" and by_kind["ecs"]["group"] == "private"
+    node_ids = {n["id"] for n in diagram["nodes"]}
+    assert all(e["from"] in node_ids and e["to"] in node_ids for e in diagram["edges"])
+    assert {"from": "aws_ecs_service.app", "to": "aws_lb.main"} in diagram["edges"]
