@@ -86,6 +86,7 @@ COMPUTE_WORDS: list[tuple[str, str]] = [
     ("ec2", r"\bec2\b|virtual machines?|\bvms?\b|\bservers?\b|bastion|\binstances?\b"),
 ]
 REMOVE_RE = re.compile(r"\b(?:remove|drop|delete from the design|without|get rid of|no longer need|don'?t need|no)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so|to|from)\b|[,.;!?]|$)", _W)
+FROM_TO_RE = re.compile(r"\b(?:from|replace)\s+[\w.-]+(?:\s+[\w.-]+)?\s+(?:to|with|by)\b", _W)
 INSTEAD_RE = re.compile(r"\binstead of\s+([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so)\b|[,.;!?]|$)", _W)
 
 
@@ -269,4 +270,5 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
 def _strip_removed(text: str) -> str:
     """The text without its "remove X"/"instead of X" phrases, so X is not added back."""
     text = INSTEAD_RE.sub(" ", text)
+    text = FROM_TO_RE.sub(" to ", text)
     return REMOVE_RE.sub(" ", text)
