@@ -82,7 +82,7 @@ def _origin(ctx: BuildContext, to_site: bool) -> tuple[list[Block], Block]:
             "custom_origin_config",
             http_port=80,
             https_port=443,
-            origin_protocol_policy="https-only" if ctx.req.domain else "http-only",
+            origin_protocol_policy="http-only",
             origin_ssl_protocols=["TLSv1.2"],
         )
     )

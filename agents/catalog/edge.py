@@ -22,8 +22,8 @@ from core.terraform.model import (
 US_EAST_1 = Ref("aws", "us_east_1")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 CDN_ORIGIN_REASON = (
-    "only CloudFront reaches this listener (origin-facing prefix list); viewers get HTTPS at "
-    "CloudFront, and without a domain there is no certificate for the load balancer"
+    "only CloudFront reaches this listener (origin-facing prefix list, inside AWS's network); "
+    "viewers get HTTPS at CloudFront"
 )
 CF_PREFIX_LIST = Ref("data", "aws_ec2_managed_prefix_list", "cloudfront", "id")
 
@@ -77,12 +77,13 @@ def _validation_records(rid: str) -> Any:
 )
 def acm(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    if ctx.has("alb"):
+    if ctx.has("alb") and not ctx.has("cloudfront"):
         out.add("edge.tf", *_cert("main", None))
     if ctx.has("cloudfront"):
         out.add("edge.tf", *_cert("cdn", US_EAST_1))
         out.providers.add("us_east_1")
-    out.node("aws_acm_certificate.main" if ctx.has("alb") else "aws_acm_certificate.cdn", "ACM certificate", "acm", "region")
+    regional = ctx.has("alb") and not ctx.has("cloudfront")
+    out.node("aws_acm_certificate.main" if regional else "aws_acm_certificate.cdn", "ACM certificate", "acm", "region")
     return out
 
 
@@ -139,8 +140,10 @@ def alb(ctx: BuildContext) -> Fragment:
 
         return network_load_balancer(ctx)
     out = Fragment()
-    https = ctx.req.domain is not None
-    behind_cdn = ctx.has("cloudfront") and not https
+    # behind CloudFront the load balancer takes HTTP from CloudFront's edge only, so the WAF on
+    # CloudFront cannot be bypassed; viewers get HTTPS (and the domain's certificate) at the edge
+    behind_cdn = ctx.has("cloudfront")
+    https = ctx.req.domain is not None and not behind_cdn
     lb = resource(
         "aws_lb",
         "main",
