@@ -12,19 +12,16 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 def network_load_balancer(ctx: BuildContext) -> Fragment:
     """An NLB across the public subnets: TLS with ACM when there is a domain, TCP otherwise."""
-    from agents.catalog.edge import ingress_rule
-
     out = Fragment()
     tls = ctx.req.domain is not None and ctx.has("acm")
     port = 443 if tls else 80
-    sg = Ref("aws_security_group", "alb", "id")
     lb = resource(
         "aws_lb",
         "main",
         name=ctx.name("alb", "nlb"),
         load_balancer_type="network",
         internal=False,
-        security_groups=[sg],
+        security_groups=[Ref("aws_security_group", "alb", "id")],
         subnets=Ref("aws_subnet", "public", "*", "id"),
         enable_cross_zone_load_balancing=True,
         enable_deletion_protection=ctx.req.production,
@@ -44,28 +41,8 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
         lb.skip("CKV2_AWS_20", "a network load balancer carries TCP; there is no HTTP to redirect")
         listener.skip("CKV_AWS_2", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
         listener.skip("CKV_AWS_103", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
-    ingress = ingress_rule("alb_in", sg, port, "Clients", cidr="0.0.0.0/0")
-    if port == 80:
-        ingress.skip("CKV_AWS_260", "a public TCP service on port 80 by request")
     blocks: list[Block] = [
-        resource(
-            "aws_security_group",
-            "alb",
-            name_prefix=Template(local("name"), "-nlb-"),
-            description="Network load balancer: clients in, traffic to the app only",
-            vpc_id=Ref("aws_vpc", "main", "id"),
-        ),
-        ingress,
-        resource(
-            "aws_vpc_security_group_egress_rule",
-            "alb_to_vpc",
-            security_group_id=sg,
-            description="To application targets inside the VPC",
-            ip_protocol="tcp",
-            from_port=0,
-            to_port=65535,
-            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
-        ),
+        *_security_group(port),
         lb,
         resource(
             "aws_lb_target_group",
@@ -84,3 +61,33 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
     out.outputs.append(output("lb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
     out.node("aws_lb.main", "Network Load Balancer", "nlb", "public")
     return out
+
+
+def _security_group(port: int) -> list[Block]:
+    """Clients in on the listener's port; out only to targets inside the VPC."""
+    from agents.catalog.edge import ingress_rule
+
+    sg = Ref("aws_security_group", "alb", "id")
+    ingress = ingress_rule("alb_in", sg, port, "Clients", cidr="0.0.0.0/0")
+    if port == 80:
+        ingress.skip("CKV_AWS_260", "a public TCP service on port 80 by request")
+    return [
+        resource(
+            "aws_security_group",
+            "alb",
+            name_prefix=Template(local("name"), "-nlb-"),
+            description="Network load balancer: clients in, traffic to the app only",
+            vpc_id=Ref("aws_vpc", "main", "id"),
+        ),
+        ingress,
+        resource(
+            "aws_vpc_security_group_egress_rule",
+            "alb_to_vpc",
+            security_group_id=sg,
+            description="To application targets inside the VPC",
+            ip_protocol="tcp",
+            from_port=0,
+            to_port=65535,
+            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
+        ),
+    ]
