@@ -79,6 +79,7 @@ def check_and_repair(
     repairs: list[str] = []
     findings: list[dict[str, Any]] = []
     passed = False
+    cost: dict[str, Any] | None = None
     for round_no in range(rounds + 1):
         try:
             review = review_mod.review_module(files, wanted)
@@ -90,10 +91,18 @@ def check_and_repair(
             break
         findings = [_finding_dict(f) for f in review.findings]
         passed = bool(review.passed)
+        estimate = getattr(review, "cost", None)
+        cost = estimate.model_dump() if estimate is not None else None
         if passed or round_no == rounds:
             break
         files, done = review_mod.repair(files, review)
         if not done:
             break
         repairs += done
-    return files, {"passed": passed, "findings": findings, "repairs": repairs, "checks": sorted(wanted) if wanted else ["all"]}
+    return files, {
+        "passed": passed,
+        "findings": findings,
+        "repairs": repairs,
+        "cost": cost,
+        "checks": sorted(wanted) if wanted else ["all"],
+    }

@@ -152,6 +152,8 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         diagram=state.get("diagram"),
         plan=state["resource_plan"],
         findings=report["findings"],
+        repairs=report["repairs"],
+        cost=report.get("cost"),
         assumed=req.assumed,
         version=version,
     )
@@ -178,6 +180,9 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -
     else:
         check = f"{len(open_findings)} findings remain ({len(failing)} failing)"
     check += f", {skipped} documented skips." if skipped else "."
+    cost = report.get("cost")
+    if cost and cost.get("monthly_total") is not None:
+        check += f" Estimated ≈ ${cost['monthly_total']:,.0f}/month before usage-based charges."
     assumed = ""
     if req.assumed:
         assumed = " Assumed: " + ", ".join(f"{k}={v}" for k, v in sorted(req.assumed.items())) + "."

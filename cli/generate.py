@@ -132,6 +132,13 @@ def _finish(ctx: LocalContext, args: argparse.Namespace) -> int:
         print("Assumed defaults:")
         for key, value in sorted(module["assumed"].items()):
             print(f"  - {key} = {value}")
+    cost = module.get("cost")
+    if cost:
+        print(f"Estimated cost: ${cost.get('monthly_total', 0):,.2f}/month in {cost.get('region')} ({cost.get('price_source') or 'list prices'} {cost.get('price_date') or ''})".rstrip())
+        for item in cost.get("items", [])[:30]:
+            print(f"  - {item.get('address')}: ${item.get('monthly_usd', 0):,.2f}")
+        for assumption in cost.get("assumptions", [])[:10]:
+            print(f"  * {assumption}")
     findings = module.get("findings") or []
     print(f"Findings: {len(findings)}")
     for f in findings[:40]:

@@ -153,3 +153,14 @@ async def test_diagram_groups_by_region_vpc_and_subnet_tier(handler) -> None:
     node_ids = {n["id"] for n in diagram["nodes"]}
     assert all(e["from"] in node_ids and e["to"] in node_ids for e in diagram["edges"])
     assert {"from": "aws_ecs_service.app", "to": "aws_lb.main"} in diagram["edges"]
+
+
+async def test_the_module_artifact_carries_the_cost_estimate(db_path) -> None:
+    async with AsyncSqliteSaver.from_conn_string(str(db_path)) as saver:
+        handler = AgentHandler(saver, Settings(), review_checks={"parse", "cost"})
+        ctx = Recorder(text("c9", "a production web app with postgres", non_interactive=True))
+        await handler(ctx)
+    cost = ctx.module()["cost"]
+    priced = {item["address"] for item in cost["items"]}
+    assert {"aws_db_instance.main", "aws_nat_gateway.main"} <= priced
+    assert cost["monthly_total"] > 0 and "/month" in ctx.last[1]
