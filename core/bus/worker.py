@@ -47,23 +47,25 @@ log = get_logger("archops.worker")
 REQUEST_TTL_S = 7 * 24 * 3600
 
 
-@dataclass
-class Delivery:
-    partition: int
-    entry_id: str
-    fields: dict[str, str]
-
-
-@dataclass
+@dataclass(eq=False)
 class Partition:
+    """One ownership of a partition: a lost and re-acquired partition is a new Partition."""
+
     number: int
     token: str
     active: bool = False  # pending entries claimed; new entries may be read
     draining: bool = False  # being given back: read nothing new
-    inflight: int = 0
+    inflight: set[str] = field(default_factory=set)  # entries dispatched to a lane, unfinished
     acks: list[tuple[str, str, str]] = field(default_factory=list)  # (request key, entry, status)
     flushing: asyncio.Task[None] | None = None
     begin: Coalescer | None = None  # BEGIN for every request of this partition starting this turn
+
+
+@dataclass(eq=False)
+class Delivery:
+    part: Partition  # the ownership it was delivered under
+    entry_id: str
+    fields: dict[str, str]
 
 
 class Worker:
@@ -256,15 +258,16 @@ class Worker:
                     GROUP, self.consumer, readable, count=min(self.batch, free), block=100
                 )
             except RETRYABLE as exc:
-                log.warning("read failed; retrying", error=str(exc))
+                # Redis may have delivered entries whose reply never reached us: they are
+                # pending for us and no one else will claim them, so claim them again first.
+                log.warning("read failed; claiming our pending entries again", error=str(exc))
                 await asyncio.sleep(0.2)
+                self._reclaim_all()
                 continue
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
-                for part in self.partitions.values():
-                    part.active = False
-                    self._spawn(self._claim_pending(part))
+                self._reclaim_all()
                 continue
             for stream, entries in reply or []:
                 number = int(str(stream).rsplit(":", 1)[1])
@@ -272,11 +275,19 @@ class Worker:
                 if part is not None and entries:
                     await self._dispatch(part, entries)
 
+    def _reclaim_all(self) -> None:
+        for part in self.partitions.values():
+            if part.active:
+                part.active = False
+                self._spawn(self._claim_pending(part))
+
     async def _dispatch(self, part: Partition, entries: list[tuple[str, dict[str, str]]]) -> None:
-        deliveries = [Delivery(part.number, entry_id, fields) for entry_id, fields in entries]
+        deliveries = [Delivery(part, entry_id, fields) for entry_id, fields in entries]
         for delivery in deliveries:
+            if delivery.entry_id in part.inflight:
+                continue  # claimed again while a lane holds it
+            part.inflight.add(delivery.entry_id)
             await self.capacity.acquire()
-            part.inflight += 1
             conversation = delivery.fields.get("conversation_id") or f"?{delivery.entry_id}"
             lane = self.lanes.get(conversation)
             if lane is None:
@@ -290,22 +301,42 @@ class Worker:
         try:
             while lane:
                 delivery = lane[0]
-                part = self.partitions.get(delivery.partition)
+                part = delivery.part
                 try:
-                    if part is not None:
-                        await self._process(part, delivery)
+                    if self.partitions.get(part.number) is part:
+                        await self._settle(part, delivery)
+                    # else: that ownership ended; the partition's owner claims the entry again
+                except LeaseLost:
+                    log.warning("lease lost while processing; the entry is claimed again",
+                                partition=part.number)
+                    if self.partitions.get(part.number) is part:
+                        del self.partitions[part.number]  # skip the rest of this ownership
                 finally:
                     lane.popleft()
+                    part.inflight.discard(delivery.entry_id)
                     self.capacity.release()
-                    if part is not None:
-                        part.inflight -= 1
-        except LeaseLost:
-            log.warning("lease lost while processing; another worker takes over")
-            while lane:
-                lane.popleft()
-                self.capacity.release()
         finally:
             self.lanes.pop(conversation, None)
+
+    async def _settle(self, part: Partition, delivery: Delivery) -> None:
+        """Process a delivery until it is done or dead-lettered; a lane never drops one.
+
+        Redis being away (a restart, a network blip) or an unexpected failure of our own is
+        waited out and retried: skipping the entry would let the conversation's next request
+        overtake it, and it would stay pending until the partition changed hands.
+        """
+        backoff = 0.1
+        while self.partitions.get(part.number) is part:
+            try:
+                return await self._process(part, delivery)
+            except (LeaseLost, asyncio.CancelledError):
+                raise
+            except RETRYABLE as exc:
+                log.warning("redis unavailable; retrying the request", error=str(exc))
+            except Exception:  # noqa: BLE001 - keep the lane alive, loudly
+                log.exception("unexpected failure processing a request; retrying")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
     # -- one request ---------------------------------------------------------------------------
     async def _process(self, part: Partition, delivery: Delivery) -> None:
@@ -326,24 +357,49 @@ class Worker:
                     part, delivery, envelope, f"failed {attempts - 1} times; giving up"
                 )
                 return
-            ctx = DeliveryContext(
-                envelope, attempts, redis=self.redis, keys=self.keys, events=self.events,
-                lease=(self.keys.lease(part.number), part.token), record=self._record,
-            )
             with bind_ids(
                 request_id=envelope.request_id, conversation_id=envelope.conversation_id
             ):
-                try:
-                    await self.handler(ctx)
-                except (LeaseLost, asyncio.CancelledError):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a handler's failure must not kill us
-                    log.exception("request failed", attempt=attempts, error=str(exc))
+                if not await self._attempt(part, envelope, attempts):
                     await asyncio.sleep(self.retry_backoff_s * attempts)
                     continue
             self.processed += 1
             self._ack(part, request_key, delivery.entry_id, "done")
             return
+
+    async def _attempt(self, part: Partition, envelope: Envelope, attempt: int) -> bool:
+        """Run the handler once (again, with the same attempt, if Redis went away meanwhile).
+
+        False when the handler failed: that counts as an attempt. Redis going away does not:
+        the handler runs again once Redis answers, and what it already emitted or did is
+        recognised by its position and name, so nothing is repeated.
+        """
+        while True:
+            ctx = DeliveryContext(
+                envelope, attempt, redis=self.redis, keys=self.keys, events=self.events,
+                lease=(self.keys.lease(part.number), part.token), record=self._record,
+            )
+            try:
+                await self.handler(ctx)
+                return True
+            except (LeaseLost, asyncio.CancelledError):
+                raise
+            except RETRYABLE as exc:
+                log.warning("redis unavailable during the request; waiting", error=str(exc))
+                await self._wait_for_redis()
+            except Exception as exc:  # noqa: BLE001 - a handler's failure must not kill us
+                log.exception("request failed", attempt=attempt, error=str(exc))
+                return False
+
+    async def _wait_for_redis(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self.redis.ping()
+                return
+            except RETRYABLE:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def _begin_one(self, part: Partition, request_key: str) -> tuple[int, str]:
         if part.begin is None:

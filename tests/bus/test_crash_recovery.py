@@ -27,7 +27,7 @@ CONVERSATIONS, PER_CONVERSATION, PARTITIONS = 50, 20, 8
 def start_worker(url: str, prefix: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), url, prefix, str(PARTITIONS)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
 

@@ -12,11 +12,13 @@ import signal
 import sys
 
 from core.bus import EventLog, Keys, Worker
+from core.logging import configure_logging
 from core.redis_client import make_redis
 
 
 async def main(url: str, prefix: str, partitions: int) -> None:
-    redis = make_redis(url, retries=10)
+    configure_logging("INFO", "json")  # to stderr
+    redis = make_redis(url, retries=1)  # let Redis' absence reach the worker's own handling
     keys = Keys(prefix, partitions=partitions)
 
     async def handler(ctx):
