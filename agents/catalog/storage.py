@@ -11,6 +11,17 @@ from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, 
 ELB_ACCOUNT_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
+
+def bucket_policy(rid: str, statements: list[dict[str, Any]]) -> Block:
+    """The bucket's policy, applied only after its public access block (no window of exposure)."""
+    return resource(
+        "aws_s3_bucket_policy",
+        rid,
+        bucket=Ref("aws_s3_bucket", rid, "id"),
+        policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
+        depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
+    )
+
 def secure_bucket(
     rid: str, bucket: Any, *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
 ) -> list[Block]:
@@ -93,15 +104,7 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
         ownership = next(b for b in blocks if b.labels[0] == "aws_s3_bucket_ownership_controls")
         ownership.blocks[0].set("object_ownership", "BucketOwnerPreferred")
         ownership.skip("CKV2_AWS_65", "CloudFront standard logs can only be delivered through a bucket ACL")
-    blocks.append(
-        resource(
-            "aws_s3_bucket_policy",
-            rid,
-            bucket=Ref("aws_s3_bucket", rid, "id"),
-            policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
-            depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
-        )
-    )
+    blocks.append(bucket_policy(rid, statements))
     out.add("logging.tf", *blocks)
     out.node("aws_s3_bucket.logs", "Log bucket", "s3")
     return out
@@ -205,15 +208,7 @@ def site_bucket(ctx: BuildContext) -> Fragment:
                 "Condition": {"StringEquals": {"AWS:SourceArn": Ref("aws_cloudfront_distribution", "main", "arn")}},
             }
         )
-    blocks.append(
-        resource(
-            "aws_s3_bucket_policy",
-            rid,
-            bucket=Ref("aws_s3_bucket", rid, "id"),
-            policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
-            depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
-        )
-    )
+    blocks.append(bucket_policy(rid, statements))
     out.add("site.tf", *blocks)
     out.outputs.append(output("site_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Upload the site's files here"))
     out.node("aws_s3_bucket.site", "Site bucket", "s3")
