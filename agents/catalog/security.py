@@ -150,6 +150,10 @@ def cloudtrail(ctx: BuildContext) -> Fragment:
             cloud_watch_logs_group_arn=Template(log_group, ":*"),
             cloud_watch_logs_role_arn=Ref("aws_iam_role", "cloudtrail", "arn"),
             depends_on=[Ref("aws_s3_bucket_policy", "logs")],
+        ).skip(
+            "CKV_AWS_252",
+            "a notification per log file delivery is noise; the trail streams to CloudWatch Logs, "
+            "where alarms and metric filters watch it",
         ),
     )
     out.node("aws_cloudtrail.main", "CloudTrail", "cloudtrail", "account")

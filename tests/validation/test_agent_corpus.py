@@ -68,10 +68,6 @@ def test_designed_module_passes_parse_schema_references_and_policy(
 # checkov findings the offline engine's blueprints still carry (owned by the agent workflow):
 # an HTTP-only listener and open port 80 when no domain/certificate is given, and CloudFront
 # without origin access/default root object. Listed so the gap stays visible, not hidden.
-KNOWN_CHECKOV_GAPS = {
-    REQUESTS[0]: "HTTP listener without redirect/TLS, CloudFront origin access (CKV_AWS_2, CKV2_AWS_20, CKV2_AWS_46)",
-    REQUESTS[4]: "HTTP-only ALB listener and port 80 open without a domain (CKV_AWS_2, CKV_AWS_260, CKV2_AWS_28)",
-}
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +75,7 @@ def checkov_results(checkov_ready, modules):  # noqa: ANN001, ANN201
     return check_checkov_many(modules)
 
 
-@pytest.mark.parametrize("request_text", [
-    pytest.param(r, marks=pytest.mark.xfail(reason=KNOWN_CHECKOV_GAPS[r])) if r in KNOWN_CHECKOV_GAPS else r
-    for r in REQUESTS
-])
+@pytest.mark.parametrize("request_text", REQUESTS)
 def test_designed_module_has_no_checkov_failure_except_documented_skips(
     checkov_results, request_text: str  # noqa: ANN001
 ) -> None:
