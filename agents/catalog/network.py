@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.iam import assume_role
 from core.terraform.model import (
     Block,
     Call,
@@ -156,12 +157,7 @@ def _route_tables(nats: int) -> list[Block]:
 
 
 def _flow_logs(ctx: BuildContext) -> list[Block]:
-    assume = jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-        }
-    )
+    assume = assume_role("vpc-flow-logs.amazonaws.com")
     group = Ref("aws_cloudwatch_log_group", "flow_logs", "arn")
     return [
         resource(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.iam import assume_role
 from core.terraform.model import Ref, Template, block, data, jsonencode, local, output, resource
 
 ACCOUNT = Ref("data", "aws_caller_identity", "current", "account_id")
@@ -100,14 +101,7 @@ def secrets(ctx: BuildContext) -> Fragment:
 )
 def cloudtrail(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    role_policy = jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
+    role_policy = assume_role("cloudtrail.amazonaws.com")
     log_group = Ref("aws_cloudwatch_log_group", "cloudtrail", "arn")
     out.add(
         "governance.tf",
@@ -189,12 +183,7 @@ def guardduty(ctx: BuildContext) -> Fragment:
 )
 def config(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    assume = jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-        }
-    )
+    assume = assume_role("config.amazonaws.com")
     out.add(
         "governance.tf",
         resource("aws_iam_role", "config", name=Template(local("name"), "-config"), assume_role_policy=assume),
