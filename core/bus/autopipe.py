@@ -44,64 +44,49 @@ class Script:
 class AutoPipeline:
     def __init__(self, redis: aioredis.Redis, max_batch: int = 512) -> None:
         self.redis = redis
-        self.max_batch = max_batch
         self.scripts: dict[str, Script] = {}
-        self._pending: list[tuple[Script, list[Any], list[Any], asyncio.Future[Any]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batch = Coalescer(self._send, max_batch=max_batch)
 
     def script(self, source: str) -> Script:
         script = Script(self, source)
         return self.scripts.setdefault(script.sha, script)
 
     async def call(self, script: Script, keys: list[Any], args: list[Any]) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((script, keys, args, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+        result = await self._batch((script, keys, args))
+        if isinstance(result, Exception):
+            raise result  # this call's own error (e.g. LEASE_LOST); the others are unaffected
+        return result
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # let the calls of this turn join
-        while self._pending:
-            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-            try:
-                await self._send(batch)
-            except Exception as exc:  # noqa: BLE001 - every caller learns the failure
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-
-    async def _send(self, batch: list[tuple[Script, list[Any], list[Any], asyncio.Future[Any]]]
-                    ) -> None:
+    async def _send(self, batch: list[tuple[Script, list[Any], list[Any]]]) -> list[Any]:
+        """One pipeline for the batch: each call's reply or error, in order."""
+        results: list[Any] = [None] * len(batch)
+        todo = list(range(len(batch)))
         for _ in range(2):
             async with self.redis.pipeline(transaction=False) as pipe:
-                for script, keys, args, _future in batch:
+                for i in todo:
+                    script, keys, args = batch[i]
                     pipe.evalsha(script.sha, len(keys), *keys, *args)
-                results = await pipe.execute(raise_on_error=False)
+                replies = await pipe.execute(raise_on_error=False)
             retry = []
-            for item, result in zip(batch, results, strict=True):
-                future = item[3]
-                if isinstance(result, NoScriptError):
-                    retry.append(item)
-                elif future.done():
-                    continue
-                elif isinstance(result, Exception):
-                    future.set_exception(result)
+            for i, reply in zip(todo, replies, strict=True):
+                if isinstance(reply, NoScriptError):
+                    retry.append(i)
                 else:
-                    future.set_result(result)
+                    results[i] = reply
             if not retry:
-                return
-            for script in {item[0].sha: item[0] for item in retry}.values():
+                return results
+            for script in {batch[i][0].sha: batch[i][0] for i in retry}.values():
                 await self.redis.script_load(script.source)
-            batch = retry
+            todo = retry
         raise NoScriptError("scripts could not be loaded")
 
 
 class Coalescer:
     """Calls made in one event-loop turn become one call of ``many(items) -> results``.
 
-    For scripts that take many items at once (SUBMIT, BEGIN): one EVALSHA for a hundred
-    submissions costs little more than for one. ``many`` must return one result per item, in
+    It batches the auto-pipeline's script calls into one pipeline, and the items of scripts
+    that take many at once (SUBMIT, BEGIN) into one EVALSHA: a hundred submissions cost
+    little more than one. One ``many`` runs at a time, so calls keep their order. ``many`` must return one result per item, in
     order; an exception fails every call of the batch.
     """
 
