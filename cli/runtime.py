@@ -7,7 +7,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from core.errors import ServiceUnavailable
-from core.redis_client import probe
+from core.redis_client import ping
 from core.redis_server import EmbeddedRedis
 from core.settings import Settings
 
@@ -33,9 +33,10 @@ def run(main: Callable[[asyncio.Event], Awaitable[int | None]]) -> int:
 def redis_for(settings: Settings, *, embed: bool) -> tuple[str, EmbeddedRedis | None]:
     """The Redis URL to use: ARCHOPS_REDIS_URL, else (with ``embed``) a redis-server we start."""
     if settings.redis_url:
-        if not probe(settings.redis_url, timeout=1.0):
+        problem = ping(settings.redis_url, timeout=1.0)
+        if problem:
             raise ServiceUnavailable(
-                "Redis does not answer at ARCHOPS_REDIS_URL",
+                f"Redis does not answer at ARCHOPS_REDIS_URL: {problem}",
                 hint="start it, fix the URL, or unset it to let `archops up` run its own",
             )
         return settings.redis_url, None

@@ -11,19 +11,18 @@ the rendered report is scrubbed of every secret value as a last guard.
 from __future__ import annotations
 
 import os
-import socket
-import ssl
 import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
 from core.errors import ArchopsError
 from core.logging import redact
+from core.redis_client import ping as ping_redis
 from core.settings import Settings
 
 Status = Literal["ok", "missing", "error"]
@@ -172,55 +171,6 @@ def check_redis(settings: Settings) -> Check:
         "or set ARCHOPS_REDIS_URL",
         required=True,
     )
-
-
-def ping_redis(url: str, timeout: float = 1.0) -> str | None:
-    """None when the server answers PING, else why not (never the password)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"redis", "rediss", "unix"}:
-        return f"scheme {parts.scheme!r} is not redis://, rediss:// or unix://"
-    commands: list[list[str]] = []
-    if parts.password:
-        user = unquote(parts.username) if parts.username else None
-        commands.append(["AUTH", *([user] if user else []), unquote(parts.password)])
-    commands.append(["PING"])
-    try:
-        with _redis_socket(parts, timeout) as sock:
-            for command in commands:
-                sock.sendall(_resp(command))
-                reply = sock.recv(256).split(b"\r\n", 1)[0].decode("utf-8", "replace")
-                if reply.startswith("-"):
-                    return f"{command[0]} answered {reply[1:]}"
-                if command[0] == "PING" and reply != "+PONG":
-                    return f"unexpected answer to PING: {reply[:40]!r}"
-    except (OSError, ssl.SSLError) as exc:
-        return f"cannot connect ({exc.strerror or exc.__class__.__name__})"
-    return None
-
-
-def _redis_socket(parts: SplitResult, timeout: float) -> socket.socket:
-    if parts.scheme == "unix":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(parts.path)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout)
-    if parts.scheme == "rediss":
-        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
-    sock.settimeout(timeout)
-    return sock
-
-
-def _resp(args: list[str]) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        data = arg.encode()
-        out.append(f"${len(data)}\r\n".encode() + data + b"\r\n")
-    return b"".join(out)
 
 
 # -- optional integrations --------------------------------------------------------------------

@@ -8,7 +8,8 @@ redis-py 8 retries a refused connection for ~3 s per call, so readiness checks u
 from __future__ import annotations
 
 import socket
-from urllib.parse import urlsplit
+import ssl
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -55,18 +56,53 @@ def _use_fast_packing(url: str) -> bool:
 
 def probe(url: str, timeout: float = 0.5) -> bool:
     """True when a Redis server answers PING at ``url`` within ``timeout`` seconds."""
+    return ping(url, timeout) is None
+
+
+def ping(url: str, timeout: float = 1.0) -> str | None:
+    """None when the server answers PING, else why not (never the password)."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        return f"scheme {parts.scheme!r} is not redis://, rediss:// or unix://"
+    commands: list[list[str]] = []
+    if parts.password:
+        user = unquote(parts.username) if parts.username else None
+        commands.append(["AUTH", *([user] if user else []), unquote(parts.password)])
+    commands.append(["PING"])
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            if parts.password:
-                user = parts.username or "default"
-                cmd = f"AUTH {user} {parts.password}\r\n"
-                sock.sendall(cmd.encode())
-                if not sock.recv(64).startswith(b"+OK"):
-                    return False
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+        with _redis_socket(parts, timeout) as sock:
+            for command in commands:
+                sock.sendall(_resp(command))
+                reply = sock.recv(256).split(b"\r\n", 1)[0].decode("utf-8", "replace")
+                if reply.startswith("-"):
+                    return f"{command[0]} answered {reply[1:]}"
+                if command[0] == "PING" and reply != "+PONG":
+                    return f"unexpected answer to PING: {reply[:40]!r}"
+    except (OSError, ssl.SSLError) as exc:
+        return f"cannot connect ({exc.strerror or exc.__class__.__name__})"
+    return None
+
+
+def _redis_socket(parts: SplitResult, timeout: float) -> socket.socket:
+    if parts.scheme == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(parts.path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout)
+    if parts.scheme == "rediss":
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+    sock.settimeout(timeout)
+    return sock
+
+
+def _resp(args: list[str]) -> bytes:
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        out.append(f"${len(data)}\r\n".encode() + data + b"\r\n")
+    return b"".join(out)
