@@ -13,6 +13,7 @@ translated at the boundary with ``raise ... from exc``.
     ├── DuplicateRequest          an idempotency key was seen before (not an error for callers)
     ├── LeaseLost                 a worker lost its partition lease; its effects are fenced off
     ├── NotFound                  a conversation, project or design that does not exist
+    ├── Forbidden                 the principal may not read or act on this (HTTP 403)
     └── TerraformError            generated or given Terraform failed a check
 """
 
@@ -63,6 +64,10 @@ class LeaseLost(ArchopsError):
 
 class NotFound(ArchopsError):
     exit_code = 4
+
+
+class Forbidden(ArchopsError):
+    exit_code = 77  # EX_NOPERM
 
 
 class TerraformError(ArchopsError):

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # keys that sign links (capabilities), comma-separated base64url, newest first; when unset a
+    # key is created in data_dir (0600). Put a new key first to rotate; drop the old one later.
+    secret_keys: SecretStr | None = None
 
     # tracing
     zipkin_endpoint: str | None = None
@@ -87,7 +90,8 @@ class Settings(BaseSettings):
     aws_endpoint_url: str | None = None
 
     @field_validator(
-        "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token"
+        "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
+        "secret_keys",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -109,6 +113,13 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    def signer(self) -> Any:
+        """The :class:`core.capability.Signer` for links (built on demand, never at import)."""
+        from core.capability import signer_from
+
+        keys = self.secret_keys.get_secret_value() if self.secret_keys else None
+        return signer_from(keys, self.data_dir)
 
     def describe(self) -> dict[str, Any]:
         """Every setting with secrets masked: what `archops doctor` prints."""
