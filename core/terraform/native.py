@@ -22,6 +22,7 @@ from typing import Any
 
 from core.errors import TerraformError
 
+
 class _Helper:
     """One helper process answering one JSON request per line; restarted once if it dies."""
 

@@ -26,8 +26,8 @@ from core.terraform.checkov_scan import check_checkov
 from core.terraform.cost import estimate
 from core.terraform.findings import SEVERITIES, Finding, Review
 from core.terraform.parse import parse_module
-from core.terraform.plan_check import check_plan
 from core.terraform.paths import SETUP_HINT
+from core.terraform.plan_check import check_plan
 from core.terraform.policy import check_policy
 from core.terraform.references import check_references
 from core.terraform.repair import repair

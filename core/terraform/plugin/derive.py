@@ -414,9 +414,9 @@ def main(argv: list[str]) -> int:
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(schema, separators=(",", ":")))
     tmp.replace(target)
-    from core.terraform.plugin.schema import write_schema_response
+    from core.terraform.plugin.schema import write_plugin_files
 
-    write_schema_response(schema["provider"])
+    write_plugin_files(schema["provider"])
     print(f"plugin schema: {schema['provider']} {schema['version']} from {schema['source']}: "
           f"{len(schema['resources'])} resources, {len(schema['data_sources'])} data sources "
           f"-> {target}")

@@ -35,6 +35,10 @@ def proto_file(provider: str) -> Path:
     return schema_file(provider).with_suffix(".pb")
 
 
+def marshal_file(provider: str) -> Path:
+    return schema_file(provider).with_suffix(".marshal")
+
+
 @lru_cache(maxsize=8)
 def load(provider: str) -> dict[str, Any]:
     path = schema_file(provider)
@@ -78,30 +82,27 @@ def block_proto(block: dict[str, Any]) -> Any:
     return out
 
 
-def schema_response(provider: str, functions: dict[str, Any] | None = None) -> Any:
-    """The GetProviderSchema response: the serialization made at setup when it is current,
-    else built in memory (never written here: many provider processes start at once)."""
-    from tf.gen import tfplugin_pb2 as pb
+def write_plugin_files(provider: str) -> None:
+    """What a plugin process reads at start, prepared once at setup: the serialized
+    GetProviderSchema response and the schema in marshal form (loads in a third of JSON's time)."""
+    import marshal
 
-    cached = proto_file(provider)
-    src = schema_file(provider)
-    if cached.is_file() and src.is_file() and cached.stat().st_mtime >= src.stat().st_mtime:
-        return pb.GetProviderSchema.Response.FromString(cached.read_bytes())
-    return build_schema_response(provider, functions or {})
-
-
-def write_schema_response(provider: str) -> Path:
-    """Serialize the GetProviderSchema response once, at setup."""
-    from core.terraform.plugin.behaviour import FUNCTIONS  # noqa: F401 - the same table serves
-    from core.terraform.plugin.server import functions_proto
+    from tfplugin.server import functions_proto
 
     load.cache_clear()
     response = build_schema_response(provider, functions_proto() if provider == "aws" else {})
-    target = proto_file(provider)
-    tmp = target.with_suffix(".pb.tmp")
-    tmp.write_bytes(response.SerializeToString())
-    tmp.replace(target)
-    return target
+    for target, data in ((proto_file(provider), response.SerializeToString()),
+                         (marshal_file(provider), marshal.dumps(load(provider)))):
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+
+
+def plugin_files_current(provider: str) -> bool:
+    src = schema_file(provider)
+    return src.is_file() and all(
+        p.is_file() and p.stat().st_mtime >= src.stat().st_mtime
+        for p in (proto_file(provider), marshal_file(provider)))
 
 
 def build_schema_response(provider: str, functions: dict[str, Any]) -> Any:
@@ -111,7 +112,7 @@ def build_schema_response(provider: str, functions: dict[str, Any]) -> Any:
     response = pb.GetProviderSchema.Response(
         provider=pb.Schema(version=0, block=block_proto(data["provider_config"])),
         server_capabilities=pb.ServerCapabilities(plan_destroy=True,
-                                                  get_provider_schema_optional=False),
+                                                  get_provider_schema_optional=True),
     )
     for name, block in data["resources"].items():
         response.resource_schemas[name].CopyFrom(pb.Schema(version=0, block=block_proto(block)))

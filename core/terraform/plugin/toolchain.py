@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.terraform.paths import cache_dir
-from core.terraform.plugin.schema import PROVIDERS, schema_file
+from core.terraform.plugin.schema import PROVIDERS, plugin_files_current
 from core.terraform.structure import scan
 
 SOURCES = {name: f"hashicorp/{name}" for name in PROVIDERS}
@@ -34,7 +34,17 @@ def cli_config_path() -> Path:
 
 
 def available_providers() -> list[str]:
-    return [name for name in PROVIDERS if schema_file(name).is_file()]
+    return [name for name in PROVIDERS if plugin_files_current(name)]
+
+
+def _python_path(root: Path) -> str:
+    """archops' root and the environment's site-packages: the plugin runs with ``-S``."""
+    import site
+    import sysconfig
+
+    paths = [str(root), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    paths += [p for p in site.getsitepackages() if p not in paths]
+    return ":".join(dict.fromkeys(paths))
 
 
 def ensure() -> Path:
@@ -42,13 +52,16 @@ def ensure() -> Path:
     root = Path(__file__).resolve().parents[3]
     bin_dir = plugin_dir() / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
+    ensure_certificate(plugin_dir())
+    python_path = _python_path(root)
     overrides = []
     for name in available_providers():
         exe = bin_dir / f"terraform-provider-{name}"
         script = (
             "#!/bin/sh\n"
-            f"PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}} "
-            f"exec {shlex.quote(sys.executable)} -m core.terraform.plugin.server {name}\n"
+            f"ARCHOPS_PLUGIN_DIR={shlex.quote(str(plugin_dir()))} "
+            f"PYTHONPATH={shlex.quote(python_path)} "
+            f"exec {shlex.quote(sys.executable)} -S -m tfplugin {name}\n"
         )
         if not exe.is_file() or exe.read_text() != script:
             tmp = exe.with_suffix(f".{os.getpid()}.tmp")
@@ -70,6 +83,51 @@ def ensure() -> Path:
         tmp.write_text(config)
         tmp.replace(path)
     return path
+
+
+def ensure_certificate(where: Path) -> None:
+    """The plugin's TLS key and self-signed certificate (Terraform pins it from the handshake),
+    made once and kept 0600."""
+    key_path, cert_path, der_path = (where / f"plugin-tls.{s}" for s in ("key", "crt", "der"))
+    if key_path.is_file() and cert_path.is_file() and der_path.is_file():
+        return
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "archops")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                     key_encipherment=True, data_encipherment=False,
+                                     key_agreement=True, key_cert_sign=True, crl_sign=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
+                                              ExtendedKeyUsageOID.CLIENT_AUTH]), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    files = {
+        key_path: key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()),
+        cert_path: cert.public_bytes(serialization.Encoding.PEM),
+        der_path: cert.public_bytes(serialization.Encoding.DER),
+    }
+    for path, data in files.items():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.replace(path)
 
 
 def environment() -> dict[str, str]:

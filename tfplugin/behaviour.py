@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.terraform.plugin.values import (
+from tfplugin.values import (
     UNKNOWN,
     dynamic,
     empty_block,

@@ -2,10 +2,14 @@
 
 Terraform runs any executable named ``terraform-provider-NAME`` that a CLI configuration names
 under ``dev_overrides`` (see :mod:`core.terraform.plugin.toolchain`); that executable runs
-``python -m core.terraform.plugin.server NAME``. It listens on a unix socket with TLS, prints
+``python -S -m tfplugin NAME``. It listens on a unix socket with TLS, prints
 ``1|6|unix|SOCKET|grpc|CERT`` (go-plugin's handshake; CERT is the base64 DER server certificate
 Terraform pins) and serves the Provider service until Terraform stops it. Nothing here opens a
 network connection: the only socket is the plugin's own.
+
+Its files, in ``$ARCHOPS_PLUGIN_DIR`` (prepared at setup): ``plugin-schema-NAME.marshal`` (the
+schema, for planning), ``plugin-schema-NAME.pb`` (the serialized GetProviderSchema response) and
+``plugin-tls.{key,crt,der}`` (the server certificate Terraform pins).
 """
 
 from __future__ import annotations
@@ -19,9 +23,8 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-from core.terraform.plugin import behaviour
-from core.terraform.plugin.schema import load, schema_response
-from core.terraform.plugin.values import decode, encode, type_json, wholly_known
+from tfplugin import behaviour
+from tfplugin.values import decode, encode, type_json, wholly_known
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
 MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
@@ -51,6 +54,25 @@ def functions_proto() -> dict[str, Any]:
     return out
 
 
+def plugin_dir() -> Path:
+    where = os.environ.get("ARCHOPS_PLUGIN_DIR")
+    if not where:
+        raise RuntimeError("ARCHOPS_PLUGIN_DIR is not set: run the plugin through archops")
+    return Path(where)
+
+
+def load_schema(provider: str) -> dict[str, Any]:
+    import marshal
+
+    data: dict[str, Any] = marshal.loads((plugin_dir() / f"plugin-schema-{provider}.marshal").read_bytes())
+    return data
+
+
+def load_schema_response(provider: str) -> Any:
+    return _pb().GetProviderSchema.Response.FromString(
+        (plugin_dir() / f"plugin-schema-{provider}.pb").read_bytes())
+
+
 def make_servicer(provider: str) -> Any:
     from tf.gen import tfplugin_pb2_grpc as rpc
 
@@ -66,7 +88,7 @@ def make_servicer(provider: str) -> Any:
         @property
         def schema(self) -> dict[str, Any]:
             if self._schema is None:
-                self._schema = load(provider)
+                self._schema = load_schema(provider)
             return self._schema
 
         def GetMetadata(self, request: Any, context: Any) -> Any:
@@ -81,7 +103,7 @@ def make_servicer(provider: str) -> Any:
 
         def GetProviderSchema(self, request: Any, context: Any) -> Any:
             if self._response is None:
-                self._response = schema_response(provider, self._functions)
+                self._response = load_schema_response(provider)
             return self._response
 
         def ValidateProviderConfig(self, request: Any, context: Any) -> Any:
@@ -165,60 +187,11 @@ def make_servicer(provider: str) -> Any:
 
 
 # -- TLS -----------------------------------------------------------------------------------
-def _certificate(cache: Path) -> tuple[bytes, bytes, bytes]:
-    """(key PEM, certificate PEM, certificate DER): made once, kept 0600 in the cache."""
-    key_path, cert_path = cache / "plugin-tls.key", cache / "plugin-tls.crt"
-    if key_path.is_file() and cert_path.is_file():
-        from cryptography import x509
-
-        cert_pem = cert_path.read_bytes()
-        cert = x509.load_pem_x509_certificate(cert_pem)
-        from datetime import UTC, datetime, timedelta
-
-        if cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=1):
-            from cryptography.hazmat.primitives import serialization
-
-            return key_path.read_bytes(), cert_pem, cert.public_bytes(serialization.Encoding.DER)
-    return _new_certificate(key_path, cert_path)
-
-
-def _new_certificate(key_path: Path, cert_path: Path) -> tuple[bytes, bytes, bytes]:
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "archops")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                     key_encipherment=True, data_encipherment=False,
-                                     key_agreement=True, key_cert_sign=True, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                              ExtendedKeyUsageOID.CLIENT_AUTH]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, data in ((key_path, key_pem), (cert_path, cert_pem)):
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        tmp.replace(path)
-    return key_pem, cert_pem, cert.public_bytes(serialization.Encoding.DER)
+def certificate() -> tuple[bytes, bytes, bytes]:
+    """(key PEM, certificate PEM, certificate DER), made once at setup and kept 0600."""
+    d = plugin_dir()
+    return ((d / "plugin-tls.key").read_bytes(), (d / "plugin-tls.crt").read_bytes(),
+            (d / "plugin-tls.der").read_bytes())
 
 
 # -- serving -------------------------------------------------------------------------------
@@ -232,8 +205,6 @@ def serve(provider: str) -> int:
     from tf.gen import grpc_controller_pb2_grpc as controller_rpc
     from tf.gen import grpc_stdio_pb2_grpc as stdio_rpc
     from tf.gen import tfplugin_pb2_grpc as rpc
-
-    from core.terraform.paths import cache_dir
 
     done = threading.Event()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8),
@@ -253,7 +224,7 @@ def serve(provider: str) -> int:
 
     controller_rpc.add_GRPCControllerServicer_to_server(Controller(), server)
     stdio_rpc.add_GRPCStdioServicer_to_server(Stdio(), server)
-    key_pem, cert_pem, cert_der = _certificate(cache_dir() / "plugin")
+    key_pem, cert_pem, cert_der = certificate()
     with tempfile.TemporaryDirectory(prefix="archops-plugin-") as tmp:
         sock = f"{tmp}/plugin.sock"
         server.add_secure_port(f"unix://{sock}", grpc.ssl_server_credentials([(key_pem, cert_pem)]))
@@ -273,7 +244,7 @@ def serve(provider: str) -> int:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m core.terraform.plugin.server PROVIDER", file=sys.stderr)
+        print("usage: python -S -m tfplugin PROVIDER", file=sys.stderr)
         return 2
     return serve(argv[0])
 
