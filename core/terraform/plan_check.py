@@ -126,9 +126,14 @@ def check_plan(module: ParsedModule) -> PlanResult:
             fix="archops plans modules that use the aws, random, archive, tls, null and time "
                 "providers; remove the others or plan this module with their real providers"))
         return result
-    files = toolchain.plan_files(
-        {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars", ".tfvars.json"))},
-        _variables_needing_values(module))
+    own = {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars", ".tfvars.json"))}
+    missing = toolchain.stand_ins(module.files)
+    files = toolchain.plan_files(own, _variables_needing_values(module), missing)
+    for path in missing:
+        result.findings.append(Finding(
+            check_id="plan_stand_in", severity="info", pillar="operational_excellence",
+            message=f"the module reads {path}, which is not among its files: the plan used an "
+                    "empty stand-in", fix=f"add {path} to the module before terraform plan"))
     try:
         events = native.plan(files)
     except TerraformError as exc:
