@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -20,7 +19,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import Access, fixed_approvers
 from bot.egress import SlackEgress
+from bot.http import check_shape, events_handler
 from bot.ingress import SlackIngress, register
 from bot.leader import Lease
 from bot.state import SlackState
@@ -85,11 +86,15 @@ def build_bot(
     keys, submitter = bus.keys, bus.submitter
     state = SlackState(redis, keys)
     client = web_client(settings, token)
+    # the signature is checked on the raw body at the door (bot.http.events_handler); bolt's own
+    # check stays on for any raw body that would reach it another way
     bolt = AsyncApp(
         client=client, signing_secret=signing_secret, process_before_response=True,
         request_verification_enabled=True,
     )
-    ingress = SlackIngress(submitter, state)
+    bolt.use(check_shape)
+    ingress = SlackIngress(submitter, state,
+                           access=Access(fixed_approvers(settings.slack_approvers)))
     register(bolt, ingress)
     egress = SlackEgress(
         redis, keys, state, client, public_url=settings.public_url,
@@ -97,10 +102,6 @@ def build_bot(
         lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
     )
     app = web.Application()
-
-    async def events(request: web.Request) -> web.Response:
-        response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -111,7 +112,7 @@ def build_bot(
         await ingress.drain()
         await redis.aclose()
 
-    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_post(EVENTS_PATH, events_handler(bolt, signing_secret))
     app.router.add_get("/healthz", health)
     app.cleanup_ctx.append(lifecycle)
     return Bot(app, bolt, ingress, egress)
