@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access, fixed_approvers
+from bot.blocks import conversation_links
 from bot.egress import SlackEgress
 from bot.http import check_shape, events_handler
 from bot.ingress import SlackIngress, register
@@ -96,8 +97,13 @@ def build_bot(
     ingress = SlackIngress(submitter, state,
                            access=Access(fixed_approvers(settings.slack_approvers)))
     register(bolt, ingress)
+    # "Open in archops" links carry a read capability for their conversation, valid as long as
+    # its events are kept; the web app verifies them with the same keys (ARCHOPS_SECRET_KEYS)
+    links = (conversation_links(settings.public_url, settings.signer(),
+                                ttl_s=settings.event_retention_s)
+             if settings.public_url else None)
     egress = SlackEgress(
-        redis, keys, state, client, public_url=settings.public_url,
+        redis, keys, state, client, links=links,
         min_interval_s=min_interval_s, active_window_s=settings.event_retention_s,
         lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
     )
