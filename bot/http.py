@@ -1,4 +1,6 @@
-"""The door of ``POST /slack/events``: Slack's signature on the raw body, then one bounded parse.
+"""The doors Slack's requests come through: ``POST /slack/events`` and Socket Mode.
+
+Over HTTP, Slack's signature is checked on the raw body, then the body is parsed once, bounded.
 
 Order matters: the headers are checked first (present, a timestamp of ASCII digits within five
 minutes, a ``v0=`` signature), then at most :data:`~bot.payloads.MAX_BODY_BYTES` of body are read
@@ -10,6 +12,10 @@ slack-bolt then gets the already parsed body (``mode="socket_mode"`` is how bolt
 dict; its own signature check is skipped for it because it was done here, on the exact bytes
 that were parsed), so what was verified, what was validated and what the listeners read are one
 and the same object. The checked shape rides in the context as ``archops_payload``.
+
+Over Socket Mode the connection itself is authenticated (the app-level token); each payload gets
+the same shape check before bolt sees it (:class:`CheckedSocketModeHandler`), and a malformed one
+is acknowledged (so that Slack does not resend it) and dropped.
 """
 
 from __future__ import annotations
@@ -23,9 +29,15 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.payloads import MAX_BODY_BYTES, PayloadError, check_payload, parse_body
 from core.logging import get_logger
@@ -34,6 +46,8 @@ log = get_logger("archops.bot.http")
 
 MAX_AGE_S = 5 * 60
 PAYLOAD_KEY = "archops_payload"
+# what slack-bolt's context extraction raises on a shape it does not expect
+_BOLT_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
@@ -118,7 +132,7 @@ def events_handler(
         except PayloadError as exc:
             log.info("slack payload refused", status=exc.status, reason=exc.reason)
             return refusal(exc.status, "invalid_payload", exc.reason)
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        except _BOLT_SHAPE_ERRORS as exc:
             # a shape slack-bolt's context extraction cannot read, though ours accepted it
             log.warning("slack payload unreadable by bolt", error=repr(exc))
             return refusal(400, "invalid_payload", "the payload's shape cannot be read")
@@ -140,3 +154,23 @@ async def check_shape(req: AsyncBoltRequest, resp: BoltResponse,
             return BoltResponse(status=400, body=exc.reason)
     await next()
     return None
+
+
+class CheckedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode with the shape check of :func:`bot.payloads.check_payload` before bolt."""
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        start = time.time()
+        try:
+            if not isinstance(req.payload, dict):
+                raise PayloadError("the payload must be a JSON object")
+            bolt_request = AsyncBoltRequest(
+                mode="socket_mode", body=req.payload, headers=build_headers(req),
+                context={PAYLOAD_KEY: check_payload(req.payload)})
+        except (PayloadError, *_BOLT_SHAPE_ERRORS) as exc:
+            reason = exc.reason if isinstance(exc, PayloadError) else "its shape cannot be read"
+            log.info("slack payload refused", reason=reason, mode="socket_mode", type=req.type)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        response = await self.app.async_dispatch(bolt_request)
+        await send_async_response(client, req, response, start)

@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -22,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import Access, fixed_approvers
 from bot.blocks import conversation_links
 from bot.egress import SlackEgress
-from bot.http import check_shape, events_handler
+from bot.http import CheckedSocketModeHandler, check_shape, events_handler
 from bot.ingress import SlackIngress, register
 from bot.leader import Lease
 from bot.state import SlackState
@@ -149,7 +148,7 @@ async def run_bot(
         await runner.cleanup()
 
 
-async def connect_socket_mode(settings: Settings, bot: Bot) -> AsyncSocketModeHandler | None:
+async def connect_socket_mode(settings: Settings, bot: Bot) -> CheckedSocketModeHandler | None:
     """With ARCHOPS_SLACK_APP_TOKEN, also take events over Socket Mode (no public URL needed)."""
     if settings.slack_app_token is None:
         return None
@@ -160,7 +159,7 @@ async def connect_socket_mode(settings: Settings, bot: Bot) -> AsyncSocketModeHa
             hint="create one with the connections:write scope under Basic Information; it "
             "starts with xapp-",
         )
-    handler = AsyncSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
+    handler = CheckedSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
     await handler.connect_async()
     log.info("slack socket mode connected")
     return handler
