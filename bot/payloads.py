@@ -24,8 +24,9 @@ MAX_JSON_DEPTH = 64
 MAX_ACTIONS = 50
 MAX_FORM_FIELDS = 100
 
-# a JSON string literal, or a bracket (strings are skipped so brackets inside them do not count)
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# a JSON string literal (an unterminated one runs to the end: one linear pass whatever the
+# input), or a bracket; strings are skipped so that brackets inside them do not count
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 class PayloadError(ValueError):
