@@ -34,7 +34,6 @@ from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -140,20 +139,6 @@ def events_handler(
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     return events
-
-
-async def check_shape(req: AsyncBoltRequest, resp: BoltResponse,
-                      next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-    """Global bolt middleware: a payload that did not come through :func:`events_handler`
-    (Socket Mode) gets the same shape check; a malformed one is acknowledged, not acted on."""
-    if PAYLOAD_KEY not in req.context:
-        try:
-            req.context[PAYLOAD_KEY] = check_payload(req.body)
-        except PayloadError as exc:
-            log.info("slack payload refused", reason=exc.reason, mode=req.mode)
-            return BoltResponse(status=400, body=exc.reason)
-    await next()
-    return None
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):

@@ -264,12 +264,16 @@ def load_json_object(text: str, what: str = "the body") -> dict[str, Any]:
     if not json_depth_ok(text):
         raise PayloadError(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(f"{what} is not valid JSON") from exc
     if not isinstance(value, dict):
         raise PayloadError(f"{what} must be a JSON object, not {_kind(value)}")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _kind(value: Any) -> str:

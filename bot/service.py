@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import Access, fixed_approvers
 from bot.blocks import conversation_links
 from bot.egress import SlackEgress
-from bot.http import CheckedSocketModeHandler, check_shape, events_handler
+from bot.http import CheckedSocketModeHandler, events_handler
 from bot.ingress import SlackIngress, register
 from bot.leader import Lease
 from bot.state import SlackState
@@ -92,7 +92,6 @@ def build_bot(
         client=client, signing_secret=signing_secret, process_before_response=True,
         request_verification_enabled=True,
     )
-    bolt.use(check_shape)
     ingress = SlackIngress(submitter, state,
                            access=Access(fixed_approvers(settings.slack_approvers)))
     register(bolt, ingress)

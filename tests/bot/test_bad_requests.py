@@ -131,6 +131,8 @@ MALFORMED: list[tuple[str, tuple[str, str], int, str]] = [
     ("form payload a string", ("payload=" + quote('"hi"'), FORM), 400, "not a string"),
     ("form payload deeply nested", ("payload=" + quote(DEEP), FORM), 400, "deeper than 64"),
     ("json body not JSON", ("{bad", "application/json"), 400, "not valid JSON"),
+    ("NaN is not JSON", ('{"type": "event_callback", "x": NaN}', "application/json"), 400,
+     "not valid JSON"),
     ("json body an array", as_json([{"type": "event_callback"}]), 400, "not an array"),
     ("json body null", as_json(None), 400, "not null"),
     ("json body deeply nested", (DEEP, "application/json"), 400, "deeper than 64"),
