@@ -106,11 +106,8 @@ class SlackIngress:
         await self.state.start_message(
             envelope.request_id, conversation_id=envelope.conversation_id, user=envelope.user,
             origin="slack", **(record or {}))
-        try:
-            result = await self.submit(envelope)
-        except BaseException:
-            await self._forget(envelope.request_id)
-            raise
+        # kept when the submission fails: had Redis taken it after all, its replies still show
+        result = await self.submit(envelope)
         if not result.accepted:  # a retry: the first submission's record is the one
             await self._forget(envelope.request_id)
         elif envelope.text is not None:  # words in the thread answer an open question
