@@ -244,25 +244,29 @@ async def test_slack_s_own_payloads_pass_the_shape_check(bot, name) -> None:
 ODD_VALUES: list[Any] = [None, 5, "x", [], {}, True, [1], {"id": 1}, 1.5]
 
 
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every field path of ``value`` (the first two items of each list)."""
+    found: list[tuple[Any, ...]] = []
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value[:2]) if isinstance(value, list) else ())
+    for key, inner in items:
+        found.append((*prefix, key))
+        found += paths(inner, (*prefix, key))
+    return found
+
+
+def replaced(body: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(body)
+    where: Any = changed
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    return changed
+
+
 def mutations(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """``body`` with each top-level and second-level field replaced by each odd value."""
-    out = []
-    for key, value in body.items():
-        for odd in ODD_VALUES:
-            out.append({**body, key: odd})
-        if isinstance(value, dict):
-            for inner in value:
-                for odd in ODD_VALUES:
-                    changed = copy.deepcopy(body)
-                    changed[key][inner] = odd
-                    out.append(changed)
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            for inner in value[0]:
-                for odd in ODD_VALUES:
-                    changed = copy.deepcopy(body)
-                    changed[key][0][inner] = odd
-                    out.append(changed)
-    return out
+    """``body`` with each field, at any depth, replaced by each odd value in turn."""
+    return [replaced(body, path, odd) for path in paths(body) for odd in ODD_VALUES]
 
 
 async def test_no_mutation_of_real_payloads_gets_a_5xx(bot) -> None:
