@@ -360,9 +360,6 @@ def _validate(model: type[Any], data: dict[str, Any], what: str = "the payload")
         first = exc.errors(include_url=False)[0]
         path = [str(p) for p in first.get("loc", ())
                 if not (isinstance(p, str) and (p in _MEMBER_TAGS or p[:1].isupper()
-                                                or p.startswith(("literal[", "function-"))))]
+                                                or p.startswith("function-")))]
         where = ".".join(path) or what
-        message = first.get("msg", "is not valid")
-        if first.get("type") == "literal_error":
-            message = "is not what " + what.removeprefix("the ") + " of this kind carries"
-        raise PayloadError(f"{where}: {message}") from exc
+        raise PayloadError(f"{where}: {first.get('msg', 'is not valid')}") from exc
