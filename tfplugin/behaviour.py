@@ -148,10 +148,10 @@ def _plan_certificate(planned: dict[str, Any], proposed: dict[str, Any]) -> dict
     if not isinstance(domain, str) or method != "DNS":
         return planned
     if sans is None:
+        planned["subject_alternative_names"] = [domain]
         sans = [domain]
     if not isinstance(sans, list) or not all(isinstance(n, str) for n in sans):
         return planned  # names unknown until apply: so are the options, as with the real one
-    planned["subject_alternative_names"] = sorted(set(sans) | {domain})
     planned["domain_validation_options"] = [
         {"domain_name": n, "resource_record_name": UNKNOWN, "resource_record_type": UNKNOWN,
          "resource_record_value": UNKNOWN}

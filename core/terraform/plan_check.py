@@ -25,6 +25,8 @@ from core.terraform.plugin.schema import PROVIDERS
 _CONTEXT = re.compile(r'^(resource|data|module|output|variable)\s+"([^"]+)"(?:\s+"([^"]+)")?')
 # Terraform's notice about dev_overrides is about archops' own setup, not the module
 _IGNORED = ("Provider development overrides are in effect",)
+# built into Terraform: no plugin needed (terraform_data)
+_BUILTIN = {"terraform"}
 
 
 @dataclass
@@ -94,7 +96,7 @@ def _providers_of(module: ParsedModule) -> set[str]:
     for item in module.items:
         if item.kind in ("resource", "data") and "_" in item.type:
             used.add(item.type.split("_", 1)[0])
-    return used
+    return used - _BUILTIN
 
 
 def _variables_needing_values(module: ParsedModule) -> dict[str, str | None]:
