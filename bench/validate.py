@@ -160,7 +160,7 @@ def bench_full(name: str, files: dict[str, str], repeat: int) -> None:
           f"{percentile(warm, 0.95):6.2f} s   goal p50 < 4 s")
     print(f"    cold (archops validate)  p50 {statistics.median(cold):6.2f} s   max "
           f"{max(cold):6.2f} s   goal p50 < 8 s")
-    print(f"    checks (last warm run): " + ", ".join(f"{k} {v:.2f}s" for k, v in review.timings.items()))
+    print("    checks (last warm run): " + ", ".join(f"{k} {v:.2f}s" for k, v in review.timings.items()))
 
 
 def bench_provider_start(repeat: int) -> None:
