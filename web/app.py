@@ -170,7 +170,9 @@ def _after(request: web.Request) -> str | None:
     if after is None:
         return None
     match = STREAM_ID_RE.fullmatch(after)
-    if match is None or any(int(part) > STREAM_ID_PART_MAX for part in match.groups()):
+    parts = tuple(int(part) for part in match.groups()) if match else ()
+    # nothing comes after the largest id, and Redis refuses it as an exclusive start
+    if not parts or max(parts) > STREAM_ID_PART_MAX or parts == (STREAM_ID_PART_MAX,) * 2:
         raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0 "
                               "(ASCII digits, each part below 2**64)")
     return after

@@ -342,7 +342,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return refuse(403, "forbidden", "this sign-in link is invalid, expired or already used",
                       hint="sign-in links work once; restart `archops up` for a new one")
     session_id = await access.store.open_session(principal_id)
-    response = web.HTTPSeeOther("/")
+    response = web.Response(status=303, headers={"Location": "/"})
     response.set_cookie(SESSION_COOKIE, session_id, max_age=SESSION_TTL_S, path="/",
                         httponly=True, samesite="Strict", secure=access.secure_cookies(request))
     log.info("session opened", principal=principal_id)
