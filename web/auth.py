@@ -52,7 +52,7 @@ LOGIN_TTL_S = 15 * 60
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 PRINCIPAL_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,150}", re.ASCII)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback"})
 
 # the future diagram page runs WebAssembly (the layout engine): 'wasm-unsafe-eval', not eval
 CONTENT_SECURITY_POLICY = (
@@ -194,9 +194,10 @@ class Access:
     """Authenticates requests and decides what their principal may read and write."""
 
     def __init__(self, store: AccessStore, signer: Signer, *, cli_token: str | None = None,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, slack_sign_in: Any = None) -> None:
         self.store = store
         self.signer = signer
+        self.slack_sign_in = slack_sign_in  # web.oidc.SlackSignIn for team deployments
         self._cli_digest = _digest(cli_token) if cli_token else None
         self.public_url = public_url.rstrip("/") if public_url else None
 
@@ -373,6 +374,9 @@ def install(app: web.Application, access: Access) -> None:
     app.router.add_get("/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/whoami", whoami)
+    from web import oidc
+
+    oidc.add_routes(app)
 
 
 # -- bounded JSON ------------------------------------------------------------------------------

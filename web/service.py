@@ -40,11 +40,19 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
 def access_from_settings(settings: Settings, redis) -> Access:  # type: ignore[no-untyped-def]
     """The access model: link keys from the settings, the CLI token from the data folder
     (created there, mode 0600, when missing)."""
+    slack = None
+    if settings.slack_client_id and settings.slack_client_secret:
+        from web.oidc import SlackSignIn
+
+        slack = SlackSignIn(settings.slack_client_id,
+                            settings.slack_client_secret.get_secret_value(),
+                            base_url=settings.slack_oidc_url, team_id=settings.slack_team_id)
     return Access(
         AccessStore(redis, settings.redis_prefix),
         settings.signer(),
         cli_token=ensure_cli_token(settings.data_dir),
         public_url=settings.public_url,
+        slack_sign_in=slack,
     )
 
 
