@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write produced files (Terraform) into DIR")
     parser.add_argument("--json", action="store_true", help="print raw events as JSON lines")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait per message")
+    parser.add_argument("--sign-in", action="store_true",
+                        help="print a new one-time link that opens the web chat, and exit")
 
 
 def base_url(args: argparse.Namespace, settings: Settings) -> str:
@@ -168,6 +170,19 @@ class ChatClient:
         self.timeout = timeout
         self.last_id: str | None = None
 
+    async def sign_in_link(self) -> str:
+        """A new one-time link that opens a web session as this installation's owner."""
+        try:
+            async with self.session.post(f"{self.url}/api/sign-in-links", json={}) as response:
+                data = await response.json()
+        except aiohttp.ClientConnectionError as exc:
+            raise ServiceUnavailable(
+                f"archops does not answer at {self.url}", hint="start it with `archops up`"
+            ) from exc
+        if response.status != 201:
+            raise Forbidden(_refusal(data, response.status), hint=_TOKEN_HINT)
+        return str(data["url"])
+
     async def catch_up(self) -> dict[str, Any] | None:
         """Skip what a continued conversation already said; return its open question, if any."""
         async with self.session.get(
@@ -272,6 +287,9 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     async with aiohttp.ClientSession(timeout=timeout, headers=auth_headers(settings)) as session:
         client = ChatClient(base_url(args, settings), session, printer, args.conversation,
                             args.non_interactive, args.timeout)
+        if args.sign_in:
+            print(await client.sign_in_link())
+            return 0
         question = await client.catch_up() if args.conversation else None
         interactive = sys.stdin.isatty() and not args.non_interactive
         if args.answer is not None:

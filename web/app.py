@@ -31,7 +31,16 @@ from core.errors import (
 from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE
 from core.tracing import inject_context, span
-from web.auth import ACCESS, PRINCIPAL, Access, Principal, RequestTooLarge, install, read_json
+from web.auth import (
+    ACCESS,
+    LOCAL_PRINCIPAL,
+    PRINCIPAL,
+    Access,
+    Principal,
+    RequestTooLarge,
+    install,
+    read_json,
+)
 from web.hub import Hub
 from web.sse import format_event, open_stream, stream_id_key
 
@@ -89,6 +98,11 @@ def envelope_from_json(payload: Any, principal: Principal) -> Envelope:
     }
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if payload.get("project_id") is not None and principal.id != LOCAL_PRINCIPAL:
+        # a project holds an AWS account and a repository: who may use it is not the web's to
+        # grant yet, so only the installation's owner names one
+        raise Forbidden("only the installation's owner may name a project",
+                        hint="leave project_id out")
     non_interactive = payload.get("non_interactive", False)
     if not isinstance(non_interactive, bool):
         raise ValidationError("non_interactive must be true or false (a JSON boolean)")

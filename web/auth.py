@@ -341,7 +341,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return refuse(503, "unavailable", "redis is not reachable", headers={"Retry-After": "2"})
     if principal_id is None:
         return refuse(403, "forbidden", "this sign-in link is invalid, expired or already used",
-                      hint="sign-in links work once; restart `archops up` for a new one")
+                      hint="sign-in links work once; `archops chat --sign-in` makes a new one")
     session_id = await access.store.open_session(principal_id)
     response = web.Response(status=303, headers={"Location": "/"})
     response.set_cookie(SESSION_COOKIE, session_id, max_age=SESSION_TTL_S, path="/",
@@ -361,6 +361,19 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+async def new_sign_in_link(request: web.Request) -> web.Response:
+    """POST /api/sign-in-links (the CLI token only): a fresh one-time link for the owner, so a
+    used link needs no restart (``archops chat --sign-in``)."""
+    access = request.app[ACCESS]
+    principal = request[PRINCIPAL]
+    if principal.via != "token":
+        return refuse(403, "forbidden", "only the CLI token may make sign-in links")
+    token = await access.store.issue_login(principal.id)
+    base = access.public_url or access.own_origin(request)
+    return web.json_response({"url": f"{base}/login?token={token}", "expires_in": LOGIN_TTL_S},
+                             status=201)
+
+
 async def whoami(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     return web.json_response({"principal": principal.id, "via": principal.via})
@@ -374,6 +387,7 @@ def install(app: web.Application, access: Access) -> None:
     app.router.add_get("/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/whoami", whoami)
+    app.router.add_post("/api/sign-in-links", new_sign_in_link)
     from web import oidc
 
     oidc.add_routes(app)

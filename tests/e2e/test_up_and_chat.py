@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.redis_client import probe
+from web.auth import SESSION_COOKIE
 
 ARCHOPS = [sys.executable, "-m", "cli.main"]
 
@@ -134,6 +135,15 @@ def test_up_guards_the_web_with_a_cli_token_and_a_one_time_sign_in_link(up, tmp_
     status, _, body = http("GET", f"{up['url']}/api/whoami", Cookie=session)
     assert status == 200 and b'"session"' in body
     assert http("GET", up["sign_in"])[0] == 403  # used: invalid now
+    fresh = chat(up, "--sign-in")  # a new link, no restart
+    assert fresh.returncode == 0, fresh.stderr
+    link = fresh.stdout.strip()
+    assert link.startswith(f"{up['url']}/login?token=")
+    try:
+        opener.open(link, timeout=10)
+        raise AssertionError("the new sign-in link should redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303 and SESSION_COOKIE in exc.headers["Set-Cookie"]
 
     # `archops chat` from another data folder has no token: refused, with a reason
     stranger = {**up["env"], "ARCHOPS_DATA_DIR": str(tmp_path / "stranger")}

@@ -544,3 +544,34 @@ def test_the_cli_token_is_created_once_and_private(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
     assert len(token) >= 40 and ensure_cli_token(data) == token == read_cli_token(data)
+
+
+# -- projects and new sign-in links --------------------------------------------------------------
+async def test_only_the_installation_owner_names_a_project(redis, keys, make_server,
+                                                           access_store, cli_headers):
+    server = await make_server("web-a")
+    alice = await sign_in(server, access_store, "web:alice")
+    status, data = await post(server, {"conversation_id": "c-p", "text": "hi",
+                                       "project_id": "prod"}, alice)
+    assert status == 403 and "project" in data["error"]["message"]
+    assert await queued(redis, keys) == 0
+    status, _ = await post(server, {"conversation_id": "c-p2", "text": "hi",
+                                    "project_id": "prod"}, cli_headers)
+    assert status == 202
+
+
+async def test_the_cli_makes_a_new_sign_in_link_and_nobody_else_does(make_server, access_store,
+                                                                      cli_headers):
+    server = await make_server("web-a")
+    async with ClientSession() as session:
+        async with session.post(str(server.make_url("/api/sign-in-links")), json={},
+                                headers=cli_headers) as response:
+            assert response.status == 201
+            link = (await response.json())["url"]
+        assert link.startswith(str(server.make_url("/login?token=")))
+        async with session.get(link, allow_redirects=False) as opened:
+            assert opened.status == 303
+        alice = await sign_in(server, access_store, "web:alice")
+        async with session.post(str(server.make_url("/api/sign-in-links")), json={},
+                                headers=alice) as response:
+            assert response.status == 403
