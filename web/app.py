@@ -271,7 +271,10 @@ async def index(_request: web.Request) -> web.Response:
                 "submit": "POST /api/messages",
                 "events": "GET /api/conversations/{id}/events (text/event-stream)",
                 "history": "GET /api/conversations/{id}/history",
+                "whoami": "GET /api/whoami",
+                "sign_out": "POST /api/logout",
             },
+            "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
 
@@ -280,8 +283,15 @@ async def index(_request: web.Request) -> web.Response:
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own refusals (no such route, method not allowed...) answer JSON too
+        response = error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     except ValidationError as exc:
         return error_response(400, "invalid_request", exc.message, exc.hint)
     except Forbidden as exc:

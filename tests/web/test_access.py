@@ -355,6 +355,17 @@ async def test_a_write_that_is_not_json_is_415(redis, keys, make_server, cli_hea
     assert await queued(redis, keys) == 0
 
 
+async def test_unknown_routes_and_methods_answer_json(make_server, cli_headers):
+    server = await make_server("web-a")
+    status, data = await get(server, "/api/nothing-here", cli_headers)
+    assert status == 404 and data["error"]["code"] == "not_found"
+    async with ClientSession() as session, session.put(
+        str(server.make_url("/api/messages")), json={}, headers=cli_headers
+    ) as response:
+        assert response.status == 405 and "POST" in response.headers["Allow"]
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
 async def test_cors_is_closed(make_server, cli_headers):
     server = await make_server("web-a")
     async with ClientSession() as session:
