@@ -374,6 +374,45 @@ async def new_sign_in_link(request: web.Request) -> web.Response:
                              status=201)
 
 
+MAX_LINK_TTL_S = 30 * 24 * 3600
+DEFAULT_LINK_TTL_S = 7 * 24 * 3600
+
+
+def read_link(signer: Signer, base_url: str, conversation_id: str,
+              ttl_s: int = DEFAULT_LINK_TTL_S, principal: str | None = None) -> dict[str, Any]:
+    """A link that lets whoever holds it read one conversation (its history and live events)
+    until it expires: what the Slack edge posts in a thread, or what an owner shares."""
+    cap = signer.issue("conversation", conversation_id, actions={"read"}, ttl_s=ttl_s,
+                       principal=principal)
+    base = f"{base_url.rstrip('/')}/api/conversations/{conversation_id}"
+    return {"events_url": f"{base}/events?cap={cap}", "history_url": f"{base}/history?cap={cap}",
+            "expires_in": ttl_s}
+
+
+async def share_conversation(request: web.Request) -> web.Response:
+    """POST /api/conversations/{id}/links {"ttl_s": N}: the owner makes a read link."""
+    access = request.app[ACCESS]
+    principal = request[PRINCIPAL]
+    if not principal.can_write:
+        return refuse(403, "forbidden", "a link cannot make links")
+    try:
+        body = await read_json(request)
+    except RequestTooLarge as exc:
+        return refuse(413, "too_large", exc.message)
+    except ValidationError as exc:
+        return refuse(400, "bad_json", exc.message)
+    if not isinstance(body, dict) or set(body) - {"ttl_s"}:
+        return refuse(400, "invalid_request", 'the body must be {} or {"ttl_s": seconds}')
+    ttl_s = body.get("ttl_s", DEFAULT_LINK_TTL_S)
+    if not isinstance(ttl_s, int) or isinstance(ttl_s, bool) or not 60 <= ttl_s <= MAX_LINK_TTL_S:
+        return refuse(400, "invalid_request",
+                      f"ttl_s must be a whole number of seconds from 60 to {MAX_LINK_TTL_S}")
+    base = access.public_url or access.own_origin(request)
+    link = read_link(access.signer, base, request.match_info["conversation_id"], ttl_s,
+                     principal=principal.id)
+    return web.json_response(link, status=201)
+
+
 async def whoami(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     return web.json_response({"principal": principal.id, "via": principal.via})
@@ -388,6 +427,7 @@ def install(app: web.Application, access: Access) -> None:
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/whoami", whoami)
     app.router.add_post("/api/sign-in-links", new_sign_in_link)
+    app.router.add_post("/api/conversations/{conversation_id}/links", share_conversation)
     from web import oidc
 
     oidc.add_routes(app)

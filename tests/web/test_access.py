@@ -586,3 +586,27 @@ async def test_the_cli_makes_a_new_sign_in_link_and_nobody_else_does(make_server
         async with session.post(str(server.make_url("/api/sign-in-links")), json={},
                                 headers=alice) as response:
             assert response.status == 403
+
+
+async def test_the_owner_shares_a_read_link_and_nobody_else_can(
+    redis, keys, make_server, access_store, cli_headers
+):
+    server = await make_server("web-a")
+    alice = await sign_in(server, access_store, "web:alice")
+    await started(server, alice, "c-shared", "alice's design")
+    url = str(server.make_url("/api/conversations/c-shared/links"))
+    async with ClientSession() as session:
+        async with session.post(url, json={"ttl_s": 3600}, headers=alice) as response:
+            assert response.status == 201
+            link = await response.json()
+        assert link["expires_in"] == 3600
+        async with session.get(link["history_url"]) as response:  # no session: the link alone
+            assert response.status == 200
+            assert (await response.json())["events"] == []
+        cap = link["history_url"].split("cap=")[1]
+        for headers, body in ((cli_headers, {}), (alice, {"ttl_s": "3600"}),
+                              (alice, {"ttl_s": 10}), (alice, {"who": "bob"})):
+            async with session.post(url, json=body, headers=headers) as response:
+                assert response.status in (400, 403), (headers, body)
+        async with session.post(f"{url}?cap={cap}", json={}) as response:
+            assert response.status == 403
