@@ -23,6 +23,7 @@ Writes must be JSON (``Content-Type: application/json``) from the same origin (`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -105,21 +106,32 @@ def cli_token_path(data_dir: Path) -> Path:
 
 
 def ensure_cli_token(data_dir: Path) -> str:
-    """The installation's CLI token: created once, mode 0600, in the (0700) data folder."""
+    """The installation's CLI token: created once, mode 0600, in the (0700) data folder.
+
+    Written to a private temporary file and linked into place, so a process starting beside
+    another never sees the file half-written (it reads the winner's token instead)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = cli_token_path(data_dir)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        token = read_cli_token(data_dir)
-        if token:
-            return token
-        path.unlink()  # empty or unreadable leftovers: make a new one
-        return ensure_cli_token(data_dir)
+    existing = read_cli_token(data_dir)
+    if existing:
+        return existing
     token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as out:
-        out.write(token + "\n")
-    return token
+    tmp = data_dir / f".{CLI_TOKEN_FILE}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(token + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            existing = read_cli_token(data_dir)
+            if existing:
+                return existing
+            os.replace(tmp, path)  # an empty leftover: take its place
+        return token
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def read_cli_token(data_dir: Path) -> str | None:

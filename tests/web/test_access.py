@@ -610,3 +610,15 @@ async def test_the_owner_shares_a_read_link_and_nobody_else_can(
                 assert response.status in (400, 403), (headers, body)
         async with session.post(f"{url}?cap={cap}", json={}) as response:
             assert response.status == 403
+
+
+def test_processes_starting_together_agree_on_one_cli_token(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = tmp_path / "data"
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _: ensure_cli_token(data), range(32)))
+    assert tokens == {read_cli_token(data)}
+    assert [p.name for p in data.iterdir()] == ["cli.token"]
+    (data / "cli.token").write_text("")  # an empty leftover is replaced
+    assert len(ensure_cli_token(data)) >= 40
