@@ -435,7 +435,8 @@ def install(app: web.Application, access: Access) -> None:
     app[ACCESS] = access
     app.middlewares.insert(0, access_middleware)
     app.on_response_prepare.append(security_headers)
-    app.router.add_get("/login", login)
+    # no HEAD: a link checker probing the URL must not use up the one-time token
+    app.router.add_get("/login", login, allow_head=False)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/whoami", whoami)
     app.router.add_post("/api/sign-in-links", new_sign_in_link)

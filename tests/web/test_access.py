@@ -476,6 +476,8 @@ async def test_a_sign_in_link_works_once_and_opens_a_session(make_server, access
     token = await access_store.issue_login("web:alice")
     url = str(server.make_url(f"/login?token={token}"))
     async with ClientSession() as session:
+        async with session.head(url, allow_redirects=False) as probe:
+            assert probe.status == 405  # a link checker's HEAD does not use the token up
         async with session.get(url, allow_redirects=False) as first:
             assert first.status == 303 and first.headers["Location"] == "/"
             raw = first.headers["Set-Cookie"]
