@@ -236,7 +236,7 @@ class Access:
             principal_id = await self.store.session_principal(session_id)
             if principal_id is None:
                 raise Forbidden("the session has expired or was closed",
-                                hint="sign in again with a new link (archops up prints one)")
+                                hint="sign in again: `archops chat --sign-in` prints a new link")
             return Principal(principal_id, "web", "session")
         return None
 
@@ -316,7 +316,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         principal = await access.authenticate(request)
         if principal is None:
             return refuse(401, "unauthenticated", "sign in first",
-                          hint="use the link `archops up` printed, or `archops chat`",
+                          hint="open the link `archops up` printed (or `archops chat --sign-in`)",
                           headers={"WWW-Authenticate": 'Bearer realm="archops"'})
         request[PRINCIPAL] = principal
         conversation_id = request.match_info.get("conversation_id")
