@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # keys that sign links (capabilities), comma-separated base64url, newest first; when unset a
     # key is created in data_dir (0600). Put a new key first to rotate; drop the old one later.
     secret_keys: SecretStr | None = None
+    # Sign in with Slack (OpenID Connect) for the web app of a team deployment
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_team_id: str | None = None  # only people of this workspace may sign in
+    slack_oidc_url: str = "https://slack.com"  # a local stand-in in tests
 
     # tracing
     zipkin_endpoint: str | None = None
@@ -95,7 +100,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
-        "secret_keys",
+        "secret_keys", "slack_client_secret",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:

@@ -11,6 +11,7 @@ from core.logging import get_logger
 from core.redis_client import make_redis
 from core.settings import Settings
 from web.app import WebContext, create_app
+from web.auth import Access, AccessStore, ensure_cli_token
 from web.hub import Hub
 
 log = get_logger("archops.web")
@@ -21,8 +22,10 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
     bus = bus_from_settings(redis, settings)
     events, submitter = bus.events, bus.submitter
     instance_id = f"{settings.instance_id}-web"
+    access = access_from_settings(settings, redis)
     app = create_app(
-        WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s)
+        WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s,
+                   access=access)
     )
 
     async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
@@ -32,6 +35,38 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
 
     app.cleanup_ctx.insert(0, lifecycle)
     return app
+
+
+def access_from_settings(settings: Settings, redis) -> Access:  # type: ignore[no-untyped-def]
+    """The access model: link keys from the settings, the CLI token from the data folder
+    (created there, mode 0600, when missing)."""
+    slack = None
+    if settings.slack_client_id and settings.slack_client_secret:
+        from web.oidc import SlackSignIn
+
+        slack = SlackSignIn(settings.slack_client_id,
+                            settings.slack_client_secret.get_secret_value(),
+                            base_url=settings.slack_oidc_url, team_id=settings.slack_team_id)
+    return Access(
+        AccessStore(redis, settings.redis_prefix),
+        settings.signer(),
+        cli_token=ensure_cli_token(settings.data_dir),
+        public_url=settings.public_url,
+        slack_sign_in=slack,
+    )
+
+
+async def sign_in_url(settings: Settings, redis_url: str, base_url: str) -> str:
+    """A one-time URL that opens a web session as the installation's owner (``archops up``)."""
+    from web.auth import LOCAL_PRINCIPAL
+
+    redis = make_redis(redis_url, retries=5)
+    try:
+        token = await AccessStore(redis, settings.redis_prefix).issue_login(LOCAL_PRINCIPAL)
+    finally:
+        await redis.aclose()
+    base = (settings.public_url or base_url).rstrip("/")
+    return f"{base}/login?token={token}"
 
 
 async def run_web(
