@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
@@ -84,6 +84,51 @@ class EventLog:
         start = f"({after}" if after else "-"
         entries = await self.redis.xrange(self.keys.events(conversation_id), start, "+", count)
         return [Event.from_fields(entry_id, fields) for entry_id, fields in entries]
+
+    async def exchange(
+        self,
+        instance_id: str,
+        *,
+        register: Sequence[tuple[str, str]] = (),
+        unregister: Sequence[tuple[str, str]] = (),
+        reads: Sequence[tuple[str, str | None, int]] = (),
+    ) -> list[list[Event] | Exception]:
+        """One round trip for many SSE connections: registry changes first, then reads.
+
+        ``register`` and ``unregister`` are (client id, conversation id) pairs of clients on
+        ``instance_id``; ``reads`` are (conversation id, after, count) as :meth:`read` takes.
+        Everything goes down one non-transactional pipeline (one connection, in order), so a
+        client registered here is routed live before its replay read runs: an event is either
+        in the read or published to the instance (or both; the caller dedupes by id). Returns
+        each read's events, or the error of that read alone.
+        """
+        expires_ms = int((time.time() + self.client_ttl_s) * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for client_id, conversation_id in unregister:
+                pipe.zrem(self.keys.watchers(conversation_id), client_id)
+                pipe.delete(self.keys.client(client_id))
+            by_conversation: dict[str, dict[str, int]] = {}
+            for client_id, conversation_id in register:
+                pipe.set(self.keys.client(client_id), instance_id, ex=self.client_ttl_s)
+                by_conversation.setdefault(conversation_id, {})[client_id] = expires_ms
+            for conversation_id, members in by_conversation.items():
+                pipe.zadd(self.keys.watchers(conversation_id), members)
+                pipe.expire(self.keys.watchers(conversation_id), self.retention_s)
+            skip = len(pipe.command_stack)
+            for conversation_id, after, count in reads:
+                start = f"({after}" if after else "-"
+                pipe.xrange(self.keys.events(conversation_id), start, "+", count)
+            replies = await pipe.execute(raise_on_error=False)
+        for reply in replies[:skip]:
+            if isinstance(reply, Exception):
+                raise reply
+        out: list[list[Event] | Exception] = []
+        for reply in replies[skip:]:
+            if isinstance(reply, Exception):
+                out.append(reply)
+            else:
+                out.append([Event.from_fields(entry_id, fields) for entry_id, fields in reply])
+        return out
 
     # -- routing registry ------------------------------------------------------------------
     async def register(self, client_id: str, conversation_id: str, instance_id: str) -> None:
