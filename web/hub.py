@@ -256,7 +256,12 @@ class Hub:
                     await self.refresh_registry()
                 first = False
                 async for event in self.events.messages(pubsub):
-                    self._deliver(event)
+                    if event is None:  # redis-py re-subscribed after a gap
+                        log.warning("event subscription re-established; replaying")
+                        self._resync_all()
+                        await self.refresh_registry()
+                    else:
+                        self._deliver(event)
             except (*RETRYABLE, TimeoutError) as exc:
                 self.connected.clear()
                 log.warning("event subscription lost; reconnecting", error=str(exc))

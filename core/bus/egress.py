@@ -157,9 +157,16 @@ class EventLog:
                     return pubsub
 
     @staticmethod
-    async def messages(pubsub: PubSub) -> AsyncIterator[Event]:
-        """Live events from a subscription (the caller dedupes by id and closes it)."""
+    async def messages(pubsub: PubSub) -> AsyncIterator[Event | None]:
+        """Live events from a subscription (the caller dedupes by id and closes it).
+
+        ``None`` means the subscription was re-established (redis-py reconnects and subscribes
+        again on its own): whatever was published meanwhile is lost, read the streams.
+        """
         async for message in pubsub.listen():
+            if message.get("type") == "subscribe":
+                yield None
+                continue
             if message.get("type") != "message":
                 continue
             entry_id, _, body = str(message["data"]).partition("\n")
