@@ -276,11 +276,16 @@ class Hub:
         while True:
             await asyncio.sleep(self.check_s)
             idle_since = time.monotonic() - self.keepalive_s
-            for streams in list(self.followers.values()):
+            groups = list(self.followers.values())
+            # streams that connected together fall due together: wake at most twice the fair
+            # share per sweep, so heartbeats spread out instead of stalling the loop at once
+            budget = 64 + int(2 * sum(map(len, groups)) * self.check_s / self.keepalive_s)
+            for streams in groups:
                 for stream in streams:
                     if stream.gone:
                         stream.close("client went away")
-                    elif stream.written < idle_since and not stream.heartbeat:
+                    elif budget and stream.written < idle_since and not stream.heartbeat:
+                        budget -= 1
                         stream.heartbeat = True
                         stream.wake()
 
@@ -291,8 +296,9 @@ class Hub:
             with contextlib.suppress(*RETRYABLE):
                 await self.refresh_registry()
 
-    async def refresh_registry(self, chunk: int = 2000) -> None:
-        """Extend the registry TTL of every client of this instance: one pipeline per chunk."""
+    async def refresh_registry(self, chunk: int = 500) -> None:
+        """Extend the registry TTL of every client of this instance: one script call per chunk
+        of clients (not a call per client), each its own round trip so the loop keeps moving."""
         pairs = list({(s.client_id, s.conversation_id) for s in self.streams()})
         for start in range(0, len(pairs), chunk):
             await self._calls(("register", pairs[start : start + chunk]))

@@ -101,6 +101,9 @@ async def serve(
     try:
         await hub.register(stream)  # routed live from here on; the replay covers what came before
         response = await open_stream(request)
+        # the connection ends with the stream (an EventSource reconnects on a new one): this
+        # also drops aiohttp's idle-connection timer, which an open stream never needs
+        request.protocol.keep_alive(False)
         stream.written = time.monotonic()
         await _replay(hub, stream, response)
         while True:

@@ -22,6 +22,19 @@ from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
 
+# The registry rows of many clients of one instance in one call (a connect burst, a TTL tick).
+# ARGV: instance, ttl_s, expires_ms, retention_s, client prefix, watchers prefix,
+#       then (client id, conversation id) pairs -> the number of clients
+REGISTER = """
+for i = 7, #ARGV, 2 do
+  redis.call('SET', ARGV[5] .. ARGV[i], ARGV[1], 'EX', ARGV[2])
+  local watchers = ARGV[6] .. ARGV[i + 1]
+  redis.call('ZADD', watchers, ARGV[3], ARGV[i])
+  redis.call('EXPIRE', watchers, ARGV[4])
+end
+return (#ARGV - 6) / 2
+"""
+
 
 class EventLog:
     """Append, route and replay the events of conversations."""
@@ -41,6 +54,7 @@ class EventLog:
         self.retention_s = retention_s
         self.client_ttl_s = client_ttl_s
         self._emit = autopipe(redis).script(scripts.EMIT)
+        self._register = redis.register_script(REGISTER)
 
     async def append(
         self,
@@ -107,13 +121,14 @@ class EventLog:
             for client_id, conversation_id in unregister:
                 pipe.zrem(self.keys.watchers(conversation_id), client_id)
                 pipe.delete(self.keys.client(client_id))
-            by_conversation: dict[str, dict[str, int]] = {}
-            for client_id, conversation_id in register:
-                pipe.set(self.keys.client(client_id), instance_id, ex=self.client_ttl_s)
-                by_conversation.setdefault(conversation_id, {})[client_id] = expires_ms
-            for conversation_id, members in by_conversation.items():
-                pipe.zadd(self.keys.watchers(conversation_id), members)
-                pipe.expire(self.keys.watchers(conversation_id), self.retention_s)
+            if register:
+                args: list[str | int] = [
+                    instance_id, self.client_ttl_s, expires_ms, self.retention_s,
+                    self.keys.client_prefix(), self.keys.watchers(""),
+                ]
+                for pair in register:
+                    args.extend(pair)
+                await self._register(keys=[], args=args, client=pipe)
             skip = len(pipe.command_stack)
             for conversation_id, after, count in reads:
                 start = f"({after}" if after else "-"
