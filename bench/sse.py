@@ -56,20 +56,57 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
 # --- credentials ----------------------------------------------------------------------------
-def auth_headers(data_dir: Path) -> str:
-    """Extra request header lines ("Name: value\\r\\n") the web API needs to open a stream.
+class Auth:
+    """What the web API needs before a client may open a stream: THE ONE PLACE FOR CREDENTIALS.
 
-    THE ONE PLACE TO ADD CREDENTIALS: the bench opens every stream with these headers. The web
-    API has no access check in this tree; when it gets one, obtain a credential the supported
-    way here (e.g. read the per-installation token `archops up` writes into ``data_dir``).
+    Where the tree has the access model (web.auth), the bench reads the installation's CLI token
+    from the data folder the way `archops chat` does and sends it as a bearer token, and makes
+    that principal the owner of the bench's conversations (the publisher writes their events
+    straight to the event log, so nobody posted into them). Without web.auth it sends nothing.
     """
-    return ""
+
+    def __init__(self, data_dir: Path, redis_url: str) -> None:
+        self.data_dir, self.redis_url = data_dir, redis_url
+        self.headers = ""
+        try:
+            from web.auth import read_cli_token
+        except ImportError:
+            self.enabled = False
+            return
+        self.enabled = True
+        token = read_cli_token(data_dir)
+        if token:
+            self.headers = f"Authorization: Bearer {token}\r\n"
+
+    async def own(self, conversations: list[str]) -> None:
+        if not self.enabled:
+            return
+        from web.auth import LOCAL_PRINCIPAL, AccessStore
+
+        from core.redis_client import make_redis
+
+        redis = make_redis(self.redis_url, max_connections=64)
+        store = AccessStore(redis, PREFIX)
+        for start in range(0, len(conversations), 50):
+            await asyncio.gather(*(store.claim(name, LOCAL_PRINCIPAL)
+                                   for name in conversations[start : start + 50]))
+        await redis.aclose()
 
 
 # --- the client side: bare sockets ------------------------------------------------------------
@@ -102,8 +139,11 @@ async def open_stream(port: int, conversation: str, client_id: str, headers: str
     return Client(reader, writer, conversation)
 
 
-async def connect_many(port: int, n: int, prefix: str, headers: str,
+async def connect_many(port: int, n: int, prefix: str, auth: Auth | None,
                        parallel: int = 100) -> tuple[list[Client], int, float]:
+    headers = auth.headers if auth else ""
+    if auth:
+        await auth.own([f"{prefix}-{i}" for i in range(n)])
     gate = asyncio.Semaphore(parallel)
     clients: list[Client] = []
     failed = 0
@@ -159,12 +199,12 @@ async def settle(pid: int, seconds: float = 1.5) -> int:
     return last
 
 
-async def idle_memory(pid: int, port: int, n: int, label: str, tag: str, headers: str
+async def idle_memory(pid: int, port: int, n: int, label: str, tag: str, auth: Auth | None
                       ) -> tuple[list[Client], float]:
-    warm, _, _ = await connect_many(port, 200, f"warm{tag}", headers)  # code paths, pools
+    warm, _, _ = await connect_many(port, 200, f"warm{tag}", auth)  # code paths, pools
     await close_all(warm)
     base = await settle(pid)
-    clients, failed, took = await connect_many(port, n, f"idle{tag}", headers)
+    clients, failed, took = await connect_many(port, n, f"idle{tag}", auth)
     loaded = await settle(pid)
     per = (loaded - base) * 1024 / max(1, len(clients))
     print(f"  {label:<34} {len(clients):>5} connected, {failed} refused, in {took:4.1f} s; "
@@ -304,16 +344,18 @@ async def main(args: argparse.Namespace) -> None:
         try:
             await wait_http(port)
             await wait_http(bare_port)
-            headers = auth_headers(Path(tmp) / "data")
+            auth = Auth(Path(tmp) / "data", redis.url)
             print(f"SSE bench: {os.cpu_count()} cores, fd limit {limit}, redis-server on loopback, "
-                  f"web = `archops web` (pid {web.pid}), clients = bare asyncio sockets")
+                  f"web = `archops web` (pid {web.pid}), clients = bare asyncio sockets, "
+                  f"access model: {'CLI token' if auth.enabled else 'none in this tree'}; "
+                  f"load average {load()}")
             print(f"1. {args.idle} idle clients, one conversation each")
             bare_clients, bare_per = await idle_memory(bare.pid, bare_port, args.idle,
-                                                       "baseline: bare aiohttp handler", "b", "")
+                                                       "baseline: bare aiohttp handler", "b", None)
             await close_all(bare_clients)
             bare.terminate()
             idle_clients, per = await idle_memory(web.pid, port, args.idle, "archops web", "a",
-                                              headers)
+                                              auth)
             verdict = "ok" if per < 10 * 1024 else "OVER"
             print(f"  => archops: {per / 1024:.2f} KiB per idle client (goal < 10 KiB: {verdict}); "
                   f"{(per - bare_per) / 1024:+.2f} KiB over bare aiohttp")
@@ -327,12 +369,14 @@ async def main(args: argparse.Namespace) -> None:
             print(f"  baseline: raw redis-py subscriber   p50 {pct(base_lags, .5):6.1f} ms  "
                   f"p99 {pct(base_lags, .99):6.1f} ms  max {max(base_lags or [0]):6.1f} ms "
                   f"({len(base_lags)} events)")
-            active, failed, _ = await connect_many(port, n, "live", headers)
+            active, failed, _ = await connect_many(port, n, "live", auth)
             received: list[tuple[str, str, float]] = []
             readers = [asyncio.create_task(read_events(c, received)) for c in active]
+            cpu0, t0 = cpu_s(web.pid), time.monotonic()
             publisher = spawn([__file__, "--publish", redis.url, str(n), str(rate),
                                str(args.seconds), "live"])
             out, _ = await asyncio.to_thread(publisher.communicate, None, args.seconds + 30)
+            web_cpu = (cpu_s(web.pid) - cpu0) / (time.monotonic() - t0)
             sent = json.loads(out.decode().strip().splitlines()[-1])["sent"]
             deadline = time.monotonic() + 5
             while len(received) < sent and time.monotonic() < deadline:
@@ -349,6 +393,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"  => p99 {pct(lags, .99):.1f} ms (goal < 150 ms: {verdict}); sent {sent}, "
                   f"received {len(unique)} distinct, {len(received) - len(unique)} duplicates, "
                   f"{sent - len(unique)} missing, {failed} refused, {cut} streams ended")
+            print(f"  web process CPU while streaming: {web_cpu:.0%} of one core; "
+                  f"load average {load()} (the machine is shared: compare with the baseline)")
             await close_all(active)
         finally:
             for c in idle_clients:

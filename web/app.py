@@ -23,10 +23,11 @@ from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE
 from core.tracing import inject_context, span
 from web.hub import Hub
-from web.sse import parse_event_id, serve
+from web.sse import serve
 
 log = get_logger("archops.web")
 ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+STREAM_ID_RE = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 @dataclass
@@ -129,7 +130,10 @@ async def get_history(request: web.Request) -> web.Response:
 
 
 def _after(request: web.Request) -> str | None:
-    return parse_event_id(request.headers.get("Last-Event-ID") or request.query.get("after"))
+    after = request.headers.get("Last-Event-ID") or request.query.get("after") or None
+    if after is not None and not STREAM_ID_RE.match(after):
+        raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0")
+    return after
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:

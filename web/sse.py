@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from core.errors import ValidationError
 from core.events import Event
 from core.logging import get_logger
 from core.redis_client import RETRYABLE
@@ -68,22 +66,6 @@ async def open_stream(request: web.Request) -> web.StreamResponse:
 
 
 KEEPALIVE = b": keepalive\n\n"
-EVENT_ID_RE = re.compile(r"[0-9]{1,20}-[0-9]{1,20}", re.ASCII)
-MAX_ID_PART = 2**64 - 1
-
-
-def parse_event_id(value: str | None) -> str | None:
-    """A ``Last-Event-ID`` (or ``after``) checked strictly: ASCII digits, each part in range."""
-    if value is None or value == "":
-        return None
-    if not EVENT_ID_RE.fullmatch(value):
-        raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0")
-    ms, _, seq = value.partition("-")
-    if int(ms) > MAX_ID_PART or int(seq) > MAX_ID_PART:
-        raise ValidationError("Last-Event-ID is out of range")
-    return value
-
-
 class _Cut(Exception):
     """The stream was cut (slow or gone); the handler ends the response."""
 
