@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.redis_client import make_redis  # noqa: E402
 from core.redis_server import EmbeddedRedis, free_port  # noqa: E402
 
 PREFIX = "benchsse"
@@ -98,8 +99,6 @@ class Auth:
         if not self.enabled:
             return
         from web.auth import LOCAL_PRINCIPAL, AccessStore
-
-        from core.redis_client import make_redis
 
         redis = make_redis(self.redis_url, max_connections=64)
         store = AccessStore(redis, PREFIX)
@@ -242,7 +241,6 @@ async def publish(redis_url: str, conversations: int, rate: float, seconds: floa
                   prefix: str) -> None:
     from core.bus import EventLog, Keys
     from core.events import Event
-    from core.redis_client import make_redis
 
     redis = make_redis(redis_url, max_connections=8)
     log = EventLog(redis, Keys(PREFIX))
@@ -268,7 +266,6 @@ async def raw_subscriber(redis_url: str, instance: str, seconds: float
                          ) -> list[float]:
     """The baseline: redis-py subscribed to the same Pub/Sub traffic, no web hop."""
     from core.bus import Keys
-    from core.redis_client import make_redis
 
     redis = make_redis(redis_url)
     pubsub = redis.pubsub()
@@ -411,7 +408,6 @@ async def main(args: argparse.Namespace) -> None:
 
 async def baseline_latency(redis_url: str, n: int, rate: float, seconds: float) -> list[float]:
     from core.bus import Keys
-    from core.redis_client import make_redis
 
     keys = Keys(PREFIX)
     redis = make_redis(redis_url)

@@ -35,21 +35,6 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
     return app
 
 
-def tune_gc() -> None:
-    """Keep the cyclic collector from pausing the event loop for long.
-
-    A web process holds thousands of long-lived objects per thousand SSE connections; a full
-    collection rescans all of them (100-400 ms at 5,000 streams on 2 busy cores, which is every
-    event of every stream delayed that long). What startup built (modules, classes, settings)
-    lives as long as the process: ``gc.freeze`` takes it out of every collection. A larger
-    young generation lets short-lived objects die by reference counting before a collection
-    sees them, so fewer are promoted and full collections are rarer.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
 async def run_web(
     settings: Settings, redis_url: str, stop: asyncio.Event, ready: asyncio.Future[str] | None = None
 ) -> None:
@@ -69,3 +54,18 @@ async def run_web(
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def tune_gc() -> None:
+    """Keep the cyclic collector from pausing the event loop for long.
+
+    A web process holds thousands of long-lived objects per thousand SSE connections; a full
+    collection rescans all of them (100-400 ms at 5,000 streams on 2 busy cores, which is every
+    event of every stream delayed that long). What startup built (modules, classes, settings)
+    lives as long as the process: ``gc.freeze`` takes it out of every collection. A larger
+    young generation lets short-lived objects die by reference counting before a collection
+    sees them, so fewer are promoted and full collections are rarer.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
