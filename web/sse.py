@@ -104,6 +104,8 @@ async def serve(
         return response
     except _Cut:
         return response  # type: ignore[return-value]
+    except ConnectionResetError:
+        raise  # the client left before the stream opened: nothing to answer
     except RETRYABLE as exc:
         log.warning("event stream ended: redis unavailable", error=str(exc))
         if response is None:
