@@ -11,11 +11,13 @@ each client's SSE connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.exceptions import NoScriptError
 
 from core.bus import scripts
 from core.bus.autopipe import autopipe
@@ -54,7 +56,7 @@ class EventLog:
         self.retention_s = retention_s
         self.client_ttl_s = client_ttl_s
         self._emit = autopipe(redis).script(scripts.EMIT)
-        self._register = redis.register_script(REGISTER)
+        self._register_sha = hashlib.sha1(REGISTER.encode()).hexdigest()
 
     async def append(
         self,
@@ -111,31 +113,35 @@ class EventLog:
 
         ``register`` and ``unregister`` are (client id, conversation id) pairs of clients on
         ``instance_id``; ``reads`` are (conversation id, after, count) as :meth:`read` takes.
-        Everything goes down one non-transactional pipeline (one connection, in order), so a
-        client registered here is routed live before its replay read runs: an event is either
-        in the read or published to the instance (or both; the caller dedupes by id). Returns
-        each read's events, or the error of that read alone.
+        Everything goes down one non-transactional pipeline (one connection). A client must be
+        registered (this call returned) before its replay read is asked for: an event is then
+        either in the read or published to the instance (or both; the caller dedupes by id).
+        Returns each read's events, or the error of that read alone.
         """
         expires_ms = int((time.time() + self.client_ttl_s) * 1000)
         async with self.redis.pipeline(transaction=False) as pipe:
             for client_id, conversation_id in unregister:
                 pipe.zrem(self.keys.watchers(conversation_id), client_id)
                 pipe.delete(self.keys.client(client_id))
+            args: list[str | int] = []
             if register:
-                args: list[str | int] = [
+                args = [
                     instance_id, self.client_ttl_s, expires_ms, self.retention_s,
                     self.keys.client_prefix(), self.keys.watchers(""),
                 ]
                 for pair in register:
                     args.extend(pair)
-                await self._register(keys=[], args=args, client=pipe)
+                pipe.evalsha(self._register_sha, 0, *args)
             skip = len(pipe.command_stack)
             for conversation_id, after, count in reads:
                 start = f"({after}" if after else "-"
                 pipe.xrange(self.keys.events(conversation_id), start, "+", count)
             replies = await pipe.execute(raise_on_error=False)
         for reply in replies[:skip]:
-            if isinstance(reply, Exception):
+            if isinstance(reply, NoScriptError):  # a restarted Redis: load it, register again
+                await self.redis.script_load(REGISTER)
+                await self.redis.evalsha(self._register_sha, 0, *args)
+            elif isinstance(reply, Exception):
                 raise reply
         out: list[list[Event] | Exception] = []
         for reply in replies[skip:]:

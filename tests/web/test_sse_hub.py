@@ -255,3 +255,18 @@ async def test_registry_refresh_is_one_batch_for_all_clients(redis, keys, small_
     finally:
         for c in clients:
             c.close()
+
+
+async def test_registration_survives_a_script_flush(redis, keys, small_server, owned):
+    server = await small_server("web-a", pool=2)
+    await owned("flush")
+    await redis.script_flush()  # as after a Redis restart: the registry script is unknown
+    client = await RawSSE.open(server, "/api/conversations/flush/events?client_id=f1")
+    try:
+        async with asyncio.timeout(5):
+            while await redis.get(keys.client("f1")) != "web-a":
+                await asyncio.sleep(0.02)
+        await EventLog(redis, keys).append(ev("flush", 0))
+        assert [d["text"] for _, d in await client.read_until(1)] == ["step 0"]
+    finally:
+        client.close()
