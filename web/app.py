@@ -7,12 +7,10 @@ and a conversation's events come back as server-sent events. It holds no convers
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,15 +40,13 @@ from web.auth import (
     read_json,
 )
 from web.hub import Hub
-from web.sse import format_event, open_stream, stream_id_key
+from web.sse import serve
 
 log = get_logger("archops.web")
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 # ASCII digits only (\d would match Arabic-Indic digits), each part a 64-bit unsigned number
 STREAM_ID_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
 STREAM_ID_PART_MAX = 2**64 - 1
-KEEPALIVE_S = 15.0
-DISCONNECT_CHECK_S = 0.5
 
 
 @dataclass
@@ -203,51 +199,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         )
     except ValidationError as exc:
         return error_response(400, "invalid_request", exc.message)
-    queue = ctx.hub.follow(conversation_id)
-    response: web.StreamResponse | None = None
-    try:
-        await ctx.events.register(client_id, conversation_id, ctx.instance_id)
-        response = await open_stream(request)
-        last = after
-
-        async def send_missed() -> None:
-            nonlocal last
-            for event in await ctx.events.read(conversation_id, after=last, count=10_000):
-                await response.write(format_event(event))
-                last = event.id
-
-        await send_missed()
-        refreshed = written = time.monotonic()
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), DISCONNECT_CHECK_S)
-            except TimeoutError:
-                item = False
-                if request.transport is None or request.transport.is_closing():
-                    break  # the client went away
-                if time.monotonic() - written > KEEPALIVE_S:
-                    await response.write(b": keepalive\n\n")
-                    written = time.monotonic()
-            if time.monotonic() - refreshed > ctx.client_ttl_s / 3:
-                await ctx.events.register(client_id, conversation_id, ctx.instance_id)
-                refreshed = time.monotonic()
-            if item is None:
-                await send_missed()
-            elif item and item.id and (last is None or stream_id_key(item.id) > stream_id_key(last)):
-                await response.write(format_event(item))
-                last, written = item.id, time.monotonic()
-        return response
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
-    except RETRYABLE as exc:
-        log.warning("event stream ended: redis unavailable", error=str(exc))
-        if response is None:
-            return error_response(503, "unavailable", "redis is not reachable")
-        return response  # the client reconnects with Last-Event-ID and misses nothing
-    finally:
-        ctx.hub.unfollow(conversation_id, queue)
-        with contextlib.suppress(*RETRYABLE, asyncio.CancelledError):
-            await ctx.events.unregister(client_id, conversation_id)
+    return await serve(request, ctx.hub, conversation_id, client_id, after)
 
 
 async def health(_request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from core.bus.autopipe import Coalescer
 from core.capability import Capability, Signer
 from core.errors import Forbidden, ValidationError
 from core.logging import get_logger
@@ -153,13 +154,22 @@ class AccessStore:
     def __init__(self, redis: aioredis.Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = f"{prefix}:auth"
+        # lookups made in one loop turn share one MGET: 5,000 streams connecting at once need a
+        # handful of connections, not one each (the pool would refuse the rest)
+        self._reads = Coalescer(self._mget, max_batch=512)
+
+    async def _mget(self, keys: list[str]) -> list[Any]:
+        return list(await self.redis.mget(keys))
+
+    async def _get(self, key: str) -> str | None:
+        value = await self._reads(key)
+        return value if value is None or isinstance(value, str) else value.decode()
 
     def _owner_key(self, conversation_id: str) -> str:
         return f"{self.prefix}:owner:{conversation_id}"
 
     async def owner(self, conversation_id: str) -> str | None:
-        value = await self.redis.get(self._owner_key(conversation_id))
-        return value if value is None or isinstance(value, str) else value.decode()
+        return await self._get(self._owner_key(conversation_id))
 
     async def claim(self, conversation_id: str, principal_id: str) -> str:
         """Make ``principal_id`` the owner unless someone already is; return the owner.
@@ -181,7 +191,7 @@ class AccessStore:
     async def session_principal(self, session_id: str) -> str | None:
         if not session_id or len(session_id) > 100:
             return None
-        return await self.redis.get(f"{self.prefix}:session:{_digest(session_id)}")
+        return await self._get(f"{self.prefix}:session:{_digest(session_id)}")
 
     async def close_session(self, session_id: str) -> None:
         await self.redis.delete(f"{self.prefix}:session:{_digest(session_id)}")

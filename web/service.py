@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from aiohttp import web
 
@@ -75,8 +76,10 @@ async def run_web(
     """Serve until ``stop`` is set; ``ready`` receives the base URL once listening."""
     runner = web.AppRunner(build_app(settings, redis_url), shutdown_timeout=2, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.web_host, settings.web_port)
+    # a burst of reconnecting EventSources (after a restart) must not overflow the accept queue
+    site = web.TCPSite(runner, settings.web_host, settings.web_port, backlog=2048)
     await site.start()
+    tune_gc()
     host, port = runner.addresses[0][:2]
     url = f"http://{settings.web_host if settings.web_host != '0.0.0.0' else '127.0.0.1'}:{port}"
     log.info("web listening", url=url)
@@ -86,3 +89,18 @@ async def run_web(
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def tune_gc() -> None:
+    """Keep the cyclic collector from pausing the event loop for long.
+
+    A web process holds thousands of long-lived objects per thousand SSE connections; a full
+    collection rescans all of them (100-400 ms at 5,000 streams on 2 busy cores, which is every
+    event of every stream delayed that long). What startup built (modules, classes, settings)
+    lives as long as the process: ``gc.freeze`` takes it out of every collection. A larger
+    young generation lets short-lived objects die by reference counting before a collection
+    sees them, so fewer are promoted and full collections are rarer.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
