@@ -80,6 +80,7 @@ def check_and_repair(
     findings: list[dict[str, Any]] = []
     passed = False
     cost: dict[str, Any] | None = None
+    plan: str | None = None
     for round_no in range(rounds + 1):
         try:
             review = review_mod.review_module(files, wanted)
@@ -93,6 +94,7 @@ def check_and_repair(
         passed = bool(review.passed)
         estimate = getattr(review, "cost", None)
         cost = estimate.model_dump() if estimate is not None else None
+        plan = getattr(review, "plan", None)
         if passed or round_no == rounds:
             break
         files, done = review_mod.repair(files, review)
@@ -104,5 +106,6 @@ def check_and_repair(
         "findings": findings,
         "repairs": repairs,
         "cost": cost,
+        "plan": plan,  # Terraform's own "Plan: N to add, ..." when the plan check ran
         "checks": sorted(wanted) if wanted else ["all"],
     }

@@ -180,6 +180,8 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -
     else:
         check = f"{len(open_findings)} findings remain ({len(failing)} failing)"
     check += f", {skipped} documented skips." if skipped else "."
+    if report.get("plan") and report["passed"]:
+        check += f" Terraform {report['plan'][0].lower()}{report['plan'][1:]}"
     cost = report.get("cost")
     if cost and cost.get("monthly_total") is not None:
         check += f" Estimated ≈ ${cost['monthly_total']:,.0f}/month before usage-based charges."
