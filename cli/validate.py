@@ -1,6 +1,8 @@
 """`archops validate DIR`: the whole review of any Terraform root module.
 
-Exit status 0 only for a clean module (written skips aside), 1 when a check fails.
+Exit status 0 only for a clean module (written skips aside), 1 when a check fails, 4 for a
+missing directory, 65 for files that cannot be reviewed (over the size limits, not UTF-8, a link
+out of the directory, not a regular file: core.terraform.source) and for unknown checks.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def _checks(args: argparse.Namespace) -> set[str] | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from core.terraform.policy_exec import Allowances, allowing
     from core.terraform.report import render_json, render_sarif, render_text
     from core.terraform.review import fix_until_clean, read_dir, review_module
 
@@ -48,13 +51,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     directory = Path(args.directory)
     files = read_dir(directory)
     fixed: list[str] = []
-    if args.fix:
-        new_files, review, fixed = fix_until_clean(files, checks=checks, strict=args.strict)
-        for name, text in new_files.items():
-            if files.get(name) != text:
-                (directory / name).write_text(text)
-    else:
-        review = review_module(files, checks, strict=args.strict)
+    with allowing(Allowances.from_settings(settings)):
+        if args.fix:
+            new_files, review, fixed = fix_until_clean(files, checks=checks, strict=args.strict)
+            for name, text in new_files.items():
+                if files.get(name) != text:
+                    (directory / name).write_text(text, encoding="utf-8")
+        else:
+            review = review_module(files, checks, strict=args.strict)
     if args.format == "json":
         report = render_json(review)
     elif args.format == "sarif":

@@ -78,6 +78,8 @@ class ParsedModule:
     files: dict[str, str]
     items: list[Item] = field(default_factory=list)
     diagnostics: list[Finding] = field(default_factory=list)
+    # every top-level block by file, items or not (terraform, check, removed, import...)
+    blocks: list[tuple[str, Block]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -249,7 +251,7 @@ def _values(text: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     return out
 
 
-def _items_of_file(name: str, text: str) -> list[Item]:
+def _items_of_file(name: str, text: str, blocks: list[Block] | None = None) -> list[Item]:
     values = _values(text)
     items: list[Item] = []
 
@@ -257,7 +259,7 @@ def _items_of_file(name: str, text: str) -> list[Item]:
         found = values.get(key)
         return found.pop(0) if found else {}
 
-    for block in scan(text):
+    for block in scan(text) if blocks is None else blocks:
         labels = block.labels
         if block.type == "resource" and len(labels) == 2:
             key, address = ("resource", labels[0], labels[1]), f"{labels[0]}.{labels[1]}"
@@ -294,5 +296,7 @@ def parse_module(files: dict[str, str]) -> ParsedModule:
     if module.diagnostics:
         return module
     for name in sorted(tf_files):
-        module.items += _items_of_file(name, tf_files[name])
+        blocks = scan(tf_files[name])
+        module.blocks += [(name, block) for block in blocks]
+        module.items += _items_of_file(name, tf_files[name], blocks)
     return module

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.errors import ConfigurationError, NotFound, ValidationError
+from core.errors import ConfigurationError, ValidationError
 from core.terraform.checkov_scan import check_checkov
 from core.terraform.cost import estimate
 from core.terraform.findings import SEVERITIES, Finding, Review
@@ -28,10 +28,11 @@ from core.terraform.references import check_references
 from core.terraform.repair import repair
 from core.terraform.schema import ProviderSchema, load_schema
 from core.terraform.schema_check import check_schema
+from core.terraform.source import read_dir
 
 CHECKS: tuple[str, ...] = ("parse", "schema", "references", "policy", "checkov", "cost")
 
-__all__ = ["CHECKS", "fix_until_clean", "repair", "review_dir", "review_module"]
+__all__ = ["CHECKS", "fix_until_clean", "read_dir", "repair", "review_dir", "review_module"]
 
 
 def _schema_or_notice() -> tuple[ProviderSchema | None, list[Finding]]:
@@ -91,17 +92,6 @@ def review_module(
         review.checks_run.append(name)
     review.findings.sort(key=_order)
     return review
-
-
-def read_dir(path: str | Path) -> dict[str, str]:
-    """The ``.tf`` files of a directory (not recursive: one root module)."""
-    root = Path(path)
-    if not root.is_dir():
-        raise NotFound(f"{root} is not a directory", hint="give the folder of a Terraform module")
-    files = {p.name: p.read_text() for p in sorted(root.glob("*.tf"))}
-    if not files:
-        raise ValidationError(f"{root} holds no .tf files", hint="point at a Terraform root module")
-    return files
 
 
 def review_dir(path: str | Path, checks: set[str] | None = None, *, strict: bool = False) -> Review:
