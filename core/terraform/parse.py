@@ -80,6 +80,8 @@ class ParsedModule:
     diagnostics: list[Finding] = field(default_factory=list)
     # every top-level block by file, items or not (terraform, check, removed, import...)
     blocks: list[tuple[str, Block]] = field(default_factory=list)
+    # what several checks derive from the same module, computed once (name -> value)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

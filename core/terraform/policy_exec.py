@@ -99,6 +99,13 @@ def source_allowed(source: str, allowed: tuple[str, ...]) -> bool:
 def top_level(module: ParsedModule) -> list[Item]:
     """The module's items plus the top-level blocks that are no item (``terraform``, ``check``,
     ``removed``, ``ephemeral``, ``import``...), so that nothing nested in them goes unseen."""
+    if "exec_top_level" not in module.derived:
+        module.derived["exec_top_level"] = _top_level(module)
+    items: list[Item] = module.derived["exec_top_level"]
+    return items
+
+
+def _top_level(module: ParsedModule) -> list[Item]:
     known = {id(i.block) for i in module.items}
     out = [i for i in module.items if i.kind != "local"]
     for name, block in module.blocks:
@@ -253,6 +260,8 @@ def _host_of(attr_text: str, arg: str) -> str | None:
     if rest[:2] in ("${", "%{") or not match.group(1):
         return None  # the host itself is computed
     netloc = match.group(1)
+    if "\\" in netloc or any(ch.isspace() for ch in netloc):
+        return None  # parsers disagree on such hosts: never take one for allowed
     if arg != "url":
         return netloc if rest.startswith('"') else None
     try:
@@ -274,8 +283,8 @@ def outbound_data(module: ParsedModule) -> list[Hit]:
             continue
         host = _host_of(attr.text, arg)
         if host is None:
-            message = (f'data "{dtype}" reaches a host computed from {_short(attr.text, 60)}: '
-                       "it can send what the module knows anywhere")
+            message = (f'data "{dtype}" reaches a host not known before plan '
+                       f"({_short(attr.text, 60)}): it can send what the module knows anywhere")
         elif host_allowed(host, allowed):
             continue
         else:
@@ -397,17 +406,50 @@ class PathVerdict:
 
 _INTERP = re.compile(r"\$\{\s*([^{}]*?)\s*\}")
 _LOCAL = re.compile(r"^local\.([A-Za-z_][\w-]*)$")
+_PRODUCED = re.compile(r"^(data\.)?(archive_file|local_file|local_sensitive_file)\.([A-Za-z_][\w-]*)"
+                       r"\.(output_path|filename)$")
 
 
-def _resolve(expr: str, module: ParsedModule, depth: int = 0) -> tuple[str | None, str]:
+def _fileset_inside(text: str, module: ParsedModule) -> bool:
+    """Whether a ``for_each`` is ``fileset()`` (or ``toset(fileset())``) of files inside the module."""
+    text = text.strip()
+    wrapped = re.match(r"^toset\s*\((.*)\)$", text, re.S)
+    text = wrapped.group(1).strip() if wrapped else text
+    call = re.match(r"^fileset\s*\(", text)
+    if not call:
+        return False
+    args, end = _arguments(text, call.end() - 1)
+    if len(args) != 2 or text[end + 1:].strip():
+        return False
+    pattern = _unquote(args[1])
+    return (classify_path(args[0], module).verdict == "inside" and pattern is not None
+            and not pattern.startswith(("/", "~")) and not _climbs(pattern))
+
+
+def _resolve(expr: str, module: ParsedModule, depth: int = 0,
+             item: Item | None = None) -> tuple[str | None, str]:
     """A path expression as a string with ``<module>``/``<cwd>`` markers, or (None, why)."""
     expr = expr.strip()
     if depth > 5:
         return None, "too many indirections"
     if expr in ("path.module", "path.root"):
         return "<module>", ""
+    if expr == "count.index":
+        return "0", ""
+    if expr in ("each.value", "each.key") and item is not None:
+        for_each = item.block.attrs.get("for_each")
+        if for_each is not None and _fileset_inside(for_each.text, module):
+            return "each", ""  # a file fileset() found inside the module
+        return None, f"{expr} of a for_each that is not a fileset() inside the module"
     if expr == "path.cwd":
         return "<cwd>", ""
+    produced = _PRODUCED.match(expr)
+    if produced:  # the path a file-producing resource wrote: as safe as what it was told
+        target = module.get(f"{produced.group(1) or ''}{produced.group(2)}.{produced.group(3)}")
+        attr = target.block.attrs.get(produced.group(4)) if target else None
+        if target is None or attr is None:
+            return None, expr
+        return _resolve(attr.text, module, depth + 1, target)
     local = _LOCAL.match(expr)
     if local:
         item = module.get(f"local.{local.group(1)}")
@@ -416,7 +458,7 @@ def _resolve(expr: str, module: ParsedModule, depth: int = 0) -> tuple[str | Non
         return _resolve(item.block.attrs["value"].text, module, depth + 1)
     call = re.match(r"^(abspath|pathexpand|trimspace)\s*\((.*)\)$", expr, re.S)
     if call:
-        inner, why = _resolve(call.group(2), module, depth + 1)
+        inner, why = _resolve(call.group(2), module, depth + 1, item)
         return inner, why
     if expr.startswith('"') and expr.endswith('"') and _Scanner(expr).skip_string(0) == len(expr):
         body, out, pos, unknown = expr[1:-1], [], 0, ""
@@ -424,7 +466,7 @@ def _resolve(expr: str, module: ParsedModule, depth: int = 0) -> tuple[str | Non
             return None, "a template directive"
         for match in _INTERP.finditer(body):
             out.append(body[pos:match.start()])
-            part, why = _resolve(match.group(1), module, depth + 1)
+            part, why = _resolve(match.group(1), module, depth + 1, item)
             if part is None:
                 out.append("<?>")
                 unknown = why
@@ -439,9 +481,10 @@ def _resolve(expr: str, module: ParsedModule, depth: int = 0) -> tuple[str | Non
     return None, expr
 
 
-def classify_path(expr: str, module: ParsedModule) -> PathVerdict:
-    """Whether the local path an expression names stays inside the module directory."""
-    text, why = _resolve(expr, module)
+def classify_path(expr: str, module: ParsedModule, item: Item | None = None) -> PathVerdict:
+    """Whether the local path an expression names stays inside the module directory
+    (``item``: the resource the expression is in, for ``each.value``)."""
+    text, why = _resolve(expr, module, item=item)
     if text is None:
         return PathVerdict("unknown", _short(expr, 60), why or expr)
     known = text.split("<?>", 1)[0]
@@ -507,6 +550,8 @@ def _function_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
         path_args = PATH_ARGUMENTS.get((item.kind, item.type), {})
         for block in walk(item.block):
             for attr in block.attrs.values():
+                if "file" not in attr.text and "path" not in attr.text:
+                    continue  # every function checked here has one of the two in its name
                 masked = mask_literals(attr.text)
                 inside_calls: list[tuple[int, int]] = []
                 for match in _CALL.finditer(masked):
@@ -517,7 +562,7 @@ def _function_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
                     if not args:
                         continue
                     inside_calls.append((match.end(), end))
-                    verdict = classify_path(args[0], module)
+                    verdict = classify_path(args[0], module, item)
                     if name == "fileset" and verdict.verdict == "inside" and len(args) > 1:
                         pattern = _unquote(args[1])
                         if pattern is None:
@@ -549,7 +594,7 @@ def _argument_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
                 continue
             if re.match(r"^\s*(" + "|".join(FILE_FUNCTIONS) + r")\s*\(", attr.text):
                 continue  # the function itself is checked
-            verdict = classify_path(attr.text, module)
+            verdict = classify_path(attr.text, module, item)
             if verdict.verdict == "inside":
                 continue
             verb = "writes" if mode == "w" else "reads"
@@ -570,9 +615,16 @@ def _argument_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
     return out
 
 
+def _paths(module: ParsedModule) -> list[tuple[str, Hit]]:
+    if "exec_paths" not in module.derived:
+        module.derived["exec_paths"] = _function_paths(module) + _argument_paths(module)
+    found: list[tuple[str, Hit]] = module.derived["exec_paths"]
+    return found
+
+
 def paths_outside(module: ParsedModule) -> list[Hit]:
-    return [h for v, h in _function_paths(module) + _argument_paths(module) if v == "outside"]
+    return [h for v, h in _paths(module) if v == "outside"]
 
 
 def paths_unknown(module: ParsedModule) -> list[Hit]:
-    return [h for v, h in _function_paths(module) + _argument_paths(module) if v == "unknown"]
+    return [h for v, h in _paths(module) if v == "unknown"]

@@ -76,7 +76,7 @@ CONSTRUCTS = [
      "ARCHOPS_EXFIL_HTTP", "high", "url =", "evil.example"),
     ("data http to a computed host",
      'variable "u" {\n  type = string\n}\ndata "http" "c" {\n  url = var.u\n}\n',
-     "ARCHOPS_EXFIL_HTTP", "high", "url = var.u", "computed"),
+     "ARCHOPS_EXFIL_HTTP", "high", "url = var.u", "not known before plan"),
     ("data http scoped in a check block",
      'check "up" {\n  data "http" "site" {\n    url = "https://status.example/ok"\n  }\n'
      '  assert {\n    condition     = data.http.site.status_code == 200\n    error_message = "down"\n  }\n}\n',
@@ -136,6 +136,11 @@ CONSTRUCTS = [
      'data "archive_file" "z" {\n  type        = "zip"\n  source_dir  = "/home"\n'
      '  output_path = "${path.module}/z.zip"\n}\n',
      "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "source_dir", "/home"),
+    ("a lambda package an archive wrote outside",
+     'data "archive_file" "z" {\n  type        = "zip"\n  source_file = "${path.module}/x.py"\n'
+     '  output_path = "/tmp/z.zip"\n}\nresource "aws_lambda_function" "f" {\n  function_name = "f"\n'
+     '  role          = "arn:aws:iam::1:role/r"\n  filename      = data.archive_file.z.output_path\n}\n',
+     "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "output_path =", "writes /tmp/z.zip"),
     ("an object uploaded from outside",
      'resource "aws_s3_object" "o" {\n  bucket = "b"\n  key    = "k"\n  source = "../../../etc/passwd.txt"\n}\n',
      "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "source =", "../../../etc/passwd.txt"),
@@ -185,6 +190,14 @@ CLEAN = PIN + (
     '  source {\n    content  = "exports.handler = async () => 1"\n    filename = "index.js"\n  }\n}\n'
     'module "net" {\n  source = "./modules/net"\n}\n'
     'module "inner" {\n  source = "./modules/a/../b"\n}\n'
+    'resource "aws_s3_object" "site" {\n  for_each = fileset("${path.module}/site", "**")\n'
+    '  bucket   = aws_s3_bucket.b.id\n  key      = each.value\n'
+    '  source   = "${path.module}/site/${each.value}"\n'
+    '  etag     = filemd5("${path.module}/site/${each.value}")\n}\n'
+    'resource "aws_lambda_function" "fn" {\n  function_name = "fn"\n  role = "arn:aws:iam::1:role/r"\n'
+    '  filename = data.archive_file.fn.output_path\n}\n'
+    'resource "aws_s3_object" "numbered" {\n  count  = 2\n  bucket = aws_s3_bucket.b.id\n'
+    '  key    = "part-${count.index}"\n  source = "${path.module}/parts/${count.index}.bin"\n}\n'
 )
 
 
@@ -234,6 +247,25 @@ def test_allowances_from_settings() -> None:
     assert allowed.http_hosts == ("a.example", ".b.example") and allowed.module_sources == ("acme/",)
     assert Allowances.from_settings(Settings()).provider_sources == ("hashicorp/",)
     assert Allowances.from_settings(Settings()).http_hosts == ()
+
+
+def test_each_value_of_another_for_each_is_not_known() -> None:
+    body = ('variable "files" {\n  type = set(string)\n}\n'
+            'resource "aws_s3_object" "o" {\n  for_each = var.files\n  bucket   = "b"\n'
+            '  key      = each.key\n  source   = "${path.module}/${each.value}"\n}\n')
+    (finding,) = exec_findings({"versions.tf": PIN, "main.tf": body})
+    assert (finding.check_id, finding.severity, finding.line) == ("ARCHOPS_FILE_PATH_UNKNOWN", "medium", 8)
+
+
+@pytest.mark.parametrize("url", ["https://checkip.amazonaws.com@evil.example/",
+                                 "https://evil.example\\\\@checkip.amazonaws.com/",
+                                 "https://checkip.amazonaws.com.evil.example/",
+                                 "https://${var.h}/checkip.amazonaws.com"])
+def test_an_allowed_host_cannot_be_spoofed(url: str) -> None:
+    body = f'variable "h" {{\n  type = string\n}}\ndata "http" "x" {{\n  url = "{url}"\n}}\n'
+    with allowing(Allowances(http_hosts=("checkip.amazonaws.com",))):
+        findings = exec_findings({"versions.tf": PIN, "main.tf": body})
+    assert [f.check_id for f in findings] == ["ARCHOPS_EXFIL_HTTP"]
 
 
 def test_a_skip_in_the_module_does_not_waive_them() -> None:
