@@ -96,6 +96,8 @@ def fmt(files: dict[str, str]) -> tuple[int, str, dict[str, str]]:
 # -- the helper process --------------------------------------------------------------------
 def _write(tmp: str, files: dict[str, str]) -> None:
     for name, text in files.items():
+        if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+            raise ValueError(f"{name!r} is not a plain file name")  # never write outside tmp
         (Path(tmp) / name).write_text(text, encoding="utf-8")
 
 

@@ -5,6 +5,8 @@ The ``.tf`` files of one directory (not recursive: one root module), read defens
 - a file over :data:`MAX_FILE_BYTES`, or files over :data:`MAX_TOTAL_BYTES` together, are refused
   before they are read (Terraform's parser and the review hold every file in memory several
   times over);
+- ``.tf.json``, ``.tofu`` and ``.tofu.json`` files, which Terraform or OpenTofu would load but
+  the review does not read, are refused rather than passed by;
 - bytes are decoded as UTF-8 (what Terraform reads); invalid UTF-8 is an error naming the file,
   the byte offset and its line;
 - a symbolic link is followed only when its target stays inside the directory (a ``main.tf``
@@ -28,6 +30,8 @@ from core.errors import NotFound, ValidationError
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_FILES = 500
+# configuration files Terraform or OpenTofu load that the review does not read
+UNREVIEWED_SUFFIXES = (".tf.json", ".tofu", ".tofu.json")
 
 __all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "read_dir"]
 
@@ -125,9 +129,17 @@ def read_dir(
         raise NotFound(f"{root} is not a directory", hint="give the folder of a Terraform module")
     real_root = root.resolve()
     try:
-        names = sorted(e.name for e in os.scandir(root) if e.name.endswith(".tf"))
+        listed = sorted(e.name for e in os.scandir(root))
     except OSError as exc:
         raise ValidationError(f"{root} cannot be listed: {exc.strerror}") from None
+    unreviewable = [n for n in listed if n.endswith(UNREVIEWED_SUFFIXES)]
+    if unreviewable:  # Terraform (or OpenTofu) would load them, so the review cannot pass them by
+        raise ValidationError(
+            f"{', '.join(unreviewable)}: archops reviews HCL .tf files only, and Terraform would "
+            "load these unreviewed",
+            hint="write them as .tf files, or move them out of the module",
+        )
+    names = [n for n in listed if n.endswith(".tf")]
     if not names:
         raise ValidationError(f"{root} holds no .tf files", hint="point at a Terraform root module")
     if len(names) > max_files:

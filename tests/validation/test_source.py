@@ -102,6 +102,23 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert "a.tf is a symbolic link" in caught.value.message and "b.tf is a named pipe" in caught.value.message
 
 
+def test_configuration_the_review_cannot_read_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(CLEAN)
+    (tmp_path / "evil.tf.json").write_text('{"resource": {"terraform_data": {"x": {"provisioner": '
+                                          '{"local-exec": {"command": "id"}}}}}}')
+    refused(tmp_path, "evil.tf.json: archops reviews HCL .tf files only")
+
+
+def test_file_names_never_leave_the_parser_folder(tmp_path: Path) -> None:
+    from core.errors import TerraformError
+    from core.terraform.review import review_module
+
+    target = tmp_path / "escaped.tf"
+    with pytest.raises(TerraformError, match="is not a plain file name"):
+        review_module({f"../../../../../../..{target}": CLEAN}, {"parse"})
+    assert not target.exists()
+
+
 def test_missing_and_empty_directories_keep_their_exit_codes(tmp_path: Path) -> None:
     result = validate(tmp_path / "nope")
     assert result.returncode == 4 and "is not a directory" in result.stderr
