@@ -31,6 +31,7 @@ from core.terraform.policy_exec import (
     outbound_data,
     paths_outside,
     paths_unknown,
+    provider_endpoints,
     provider_sources,
     provisioners,
     triggers,
@@ -146,6 +147,9 @@ EXEC_RULES: tuple[Rule, ...] = (
          "remove the data source, or let an operator allow its host (ARCHOPS_REVIEW_HTTP_HOSTS); "
          "read configuration from AWS (SSM, Secrets Manager) or variables",
          outbound_data, waivable=False),
+    Rule("ARCHOPS_EXFIL_PROVIDER_ENDPOINT", "security", "high",
+         "remove the custom endpoint or proxy, or let an operator allow its host "
+         "(ARCHOPS_REVIEW_HTTP_HOSTS)", provider_endpoints, waivable=False),
     Rule("ARCHOPS_MODULE_SOURCE", "security", "high",
          "vendor the module into a subfolder (source = \"./modules/name\"), or let an operator allow "
          "its source (ARCHOPS_REVIEW_MODULE_SOURCES)", module_sources, waivable=False),

