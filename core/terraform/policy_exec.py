@@ -85,6 +85,8 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 
 
 def source_allowed(source: str, allowed: tuple[str, ...]) -> bool:
+    if ".." in re.split(r"[/\\]", source):
+        return False  # a/../b climbs out of whatever prefix it starts with
     for entry in allowed:
         if source == entry:
             return True
@@ -463,7 +465,7 @@ def _fileset_inside(text: str, module: ParsedModule) -> bool:
         return False
     pattern = _unquote(args[1])
     return (classify_path(args[0], module).verdict == "inside" and pattern is not None
-            and not pattern.startswith(("/", "~")) and not _climbs(pattern))
+            and not pattern.startswith(("/", "~")) and ".." not in pattern)
 
 
 def _resolve(expr: str, module: ParsedModule, depth: int = 0,
@@ -607,7 +609,7 @@ def _function_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
                         pattern = _unquote(args[1])
                         if pattern is None:
                             verdict = PathVerdict("unknown", _short(args[1], 60), "the pattern is computed")
-                        elif pattern.startswith(("/", "~")) or _climbs(pattern):
+                        elif pattern.startswith(("/", "~")) or ".." in pattern:  # {..,x} too
                             verdict = PathVerdict("outside", f"{verdict.shown}/{pattern}",
                                                   "the pattern climbs out of the module")
                     if verdict.verdict == "inside":

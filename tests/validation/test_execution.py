@@ -133,6 +133,9 @@ CONSTRUCTS = [
     ("fileset() pattern climbing",
      'output "h" {\n  value = fileset(path.module, "../../**")\n}\n',
      "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "fileset(", "the pattern climbs"),
+    ("fileset() pattern with a brace alternative climbing",
+     'output "h" {\n  value = fileset(path.module, "{../../etc/*,x}")\n}\n',
+     "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "fileset(", "the pattern climbs"),
     ("abspath() of a path outside",
      'locals {\n  up = abspath("${path.module}/../..")\n}\n',
      "ARCHOPS_FILE_OUTSIDE_MODULE", "high", "abspath(", "climbs out"),
@@ -254,6 +257,9 @@ def test_an_operator_allows_hosts_and_sources() -> None:
         left = exec_findings(files)
     assert [(f.check_id, f.address) for f in left] == [("ARCHOPS_MODULE_SOURCE", "module.other")]
     assert len(exec_findings(files)) == 5  # outside the with block nothing is allowed again
+    climbing = {"versions.tf": PIN, "main.tf": 'module "m" {\n  source = "git::https://github.com/acme/../evil/x.git"\n}\n'}
+    with allowing(allowed):
+        assert [f.check_id for f in exec_findings(climbing)] == ["ARCHOPS_MODULE_SOURCE"]
 
 
 def test_allowances_from_settings() -> None:
