@@ -91,6 +91,8 @@ class Review(BaseModel):
     cost: CostEstimate | None = None
     checks_run: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    # Terraform's own summary of the offline plan ("Plan: 12 to add, ..."), when it ran
+    plan: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -22,57 +22,86 @@ from typing import Any
 
 from core.errors import TerraformError
 
-_LOCK = threading.Lock()
-_CHILD: subprocess.Popen[bytes] | None = None
 
+class _Helper:
+    """One helper process answering one JSON request per line; restarted once if it dies."""
 
-def _child() -> subprocess.Popen[bytes]:
-    global _CHILD
-    if _CHILD is None or _CHILD.poll() is not None:
-        _CHILD = subprocess.Popen(
-            [sys.executable, "-m", "core.terraform.native"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=str(Path(__file__).resolve().parents[2]),
-            start_new_session=True,  # a Ctrl-C in the terminal is for the parent to handle
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.child: subprocess.Popen[bytes] | None = None
+        self.env = env
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self.child is None or self.child.poll() is not None:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "core.terraform.native"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                cwd=str(Path(__file__).resolve().parents[2]), env=self.env,
+                start_new_session=True,  # a Ctrl-C in the terminal is for the parent to handle
+            )
+        return self.child
+
+    def shutdown(self) -> None:
+        with self.lock:
+            if self.child is not None and self.child.poll() is None:
+                self.child.kill()
+                self.child.wait()
+            self.child = None
+
+    def call(self, op: str, files: dict[str, str]) -> Any:
+        request = json.dumps({"op": op, "files": files}).encode() + b"\n"
+        with self.lock:
+            for _attempt in range(2):
+                child = self._start()
+                try:
+                    assert child.stdin and child.stdout
+                    child.stdin.write(request)
+                    child.stdin.flush()
+                    line = child.stdout.readline()
+                except (BrokenPipeError, OSError):
+                    line = b""
+                if line:
+                    reply = json.loads(line)
+                    if "error" in reply:
+                        raise TerraformError(f"Terraform failed: {reply['error']}")
+                    return reply["result"]
+                child.kill()  # the Go side crashed: start a fresh helper once
+                child.wait()
+        raise TerraformError(
+            "Terraform crashed on this module",
+            hint="check the module for unusual syntax; the review reports the rest",
         )
-    return _CHILD
+
+
+_PARSER = _Helper()
+_PLANNER: _Helper | None = None
+_PLANNER_LOCK = threading.Lock()
 
 
 def _shutdown() -> None:
-    global _CHILD
-    with _LOCK:
-        if _CHILD is not None and _CHILD.poll() is None:
-            _CHILD.kill()
-            _CHILD.wait()
-        _CHILD = None
+    _PARSER.shutdown()
+    if _PLANNER is not None:
+        _PLANNER.shutdown()
 
 
 atexit.register(_shutdown)
 
 
 def _call(op: str, files: dict[str, str]) -> Any:
-    request = json.dumps({"op": op, "files": files}).encode() + b"\n"
-    with _LOCK:
-        for _attempt in range(2):
-            child = _child()
-            try:
-                assert child.stdin and child.stdout
-                child.stdin.write(request)
-                child.stdin.flush()
-                line = child.stdout.readline()
-            except (BrokenPipeError, OSError):
-                line = b""
-            if line:
-                reply = json.loads(line)
-                if "error" in reply:
-                    raise TerraformError(f"Terraform's parser failed: {reply['error']}")
-                return reply["result"]
-            child.kill()  # the Go side crashed: start a fresh helper once
-            child.wait()
-        raise TerraformError(
-            "Terraform's parser crashed on this module",
-            hint="check the module for unusual syntax; the review reports the rest",
-        )
+    return _PARSER.call(op, files)
+
+
+def _planner() -> _Helper:
+    """The helper that plans: its own process (a plan takes seconds; parsing must not wait),
+    started with Terraform's environment (the Go runtime reads it once, at start)."""
+    global _PLANNER
+    with _PLANNER_LOCK:
+        if _PLANNER is None:
+            from core.terraform.plugin import toolchain
+
+            toolchain.ensure()
+            _PLANNER = _Helper(env=toolchain.environment())
+        return _PLANNER
 
 
 # -- the API -------------------------------------------------------------------------------
@@ -87,6 +116,11 @@ def validate(files: dict[str, str]) -> dict[str, Any]:
     return _call("validate", files)  # type: ignore[no-any-return]
 
 
+def plan(files: dict[str, str]) -> list[dict[str, Any]]:
+    """``terraform plan -json -refresh=false`` of a private copy: its diagnostics and summary."""
+    return _planner().call("plan", files)  # type: ignore[no-any-return]
+
+
 def fmt(files: dict[str, str]) -> tuple[int, str, dict[str, str]]:
     """``terraform fmt`` of the files: (return code, error text, formatted files)."""
     code, error, formatted = _call("fmt", files)
@@ -96,8 +130,8 @@ def fmt(files: dict[str, str]) -> tuple[int, str, dict[str, str]]:
 # -- the helper process --------------------------------------------------------------------
 def _write(tmp: str, files: dict[str, str]) -> None:
     for name, text in files.items():
-        if name in ("", ".", "..") or Path(name).name != name or "\\" in name:
-            raise ValueError(f"{name!r} is not a plain file name")  # never write outside tmp
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"not a file name inside the module: {name!r}")
         (Path(tmp) / name).write_text(text, encoding="utf-8")
 
 
@@ -114,6 +148,16 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
             return [list(diags or []), None]
         if op == "validate":
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
+        if op == "plan":
+            result = TerraformCommand(tmp, backend="thread").plan(
+                json=True, refresh=False, lock=False, input=False)
+            events = result.value if isinstance(result.value, list) else []
+            kept = [e for e in events if e.get("type") in ("diagnostic", "change_summary")]
+            if not kept and result.retcode not in (0, 2):
+                kept = [{"type": "diagnostic", "diagnostic": {
+                    "severity": "error", "summary": "Terraform plan failed",
+                    "detail": str(result.error or result.value)[:2000]}}]
+            return kept
         if op == "fmt":
             result = TerraformCommand(tmp).fmt(write=True, list=False, diff=False)
             formatted = {name: (Path(tmp) / name).read_text(encoding="utf-8") for name in files}

@@ -37,6 +37,8 @@ def render_text(review: Review, title: str = "") -> str:
                    f"(prices: {cost.price_date}, on-demand list)")
         out += [f"  {i.address:<48} ${i.monthly_usd:>9,.2f}  {i.detail}" for i in cost.items]
         out += [f"  assumes: {a}" for a in cost.assumptions]
+    if review.plan:
+        out.append(review.plan)
     failing, skipped = len(review.failing), len(review.skipped)
     verdict = "PASSED" if review.passed else "FAILED"
     out.append(f"{verdict}: {failing} failing finding(s), {skipped} skipped with a reason; "

@@ -7,15 +7,19 @@
 
 Checks: ``parse`` (Terraform's parser, always first: nothing else runs on a module that does not
 parse), ``schema`` (the real AWS provider schema), ``references`` (every reference resolves, no
-cycles), ``policy`` (archops' Well-Architected rules), ``checkov``, ``cost``. A check whose tool
-is missing (schema not derived, checkov not installed) reports a failing notice that says how to
-set it up: a review never passes silently.
+cycles), ``plan`` (Terraform core plans a private copy offline against archops' schema-only
+provider plugins), ``policy`` (archops' Well-Architected rules), ``checkov``, ``cost``. ``plan``
+and ``checkov`` run at the same time: each waits on a helper process. A check whose tool is
+missing (schema not derived, checkov not installed, no provider plugin) reports a failing notice
+that says how to set it up: a review never passes silently.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigurationError, ValidationError
 from core.terraform.checkov_scan import check_checkov
@@ -23,6 +27,7 @@ from core.terraform.cost import estimate
 from core.terraform.findings import SEVERITIES, Finding, Review
 from core.terraform.parse import parse_module
 from core.terraform.paths import SETUP_HINT
+from core.terraform.plan_check import check_plan
 from core.terraform.policy import check_policy
 from core.terraform.references import check_references
 from core.terraform.repair import repair
@@ -30,7 +35,10 @@ from core.terraform.schema import ProviderSchema, load_schema
 from core.terraform.schema_check import check_schema
 from core.terraform.source import read_dir
 
-CHECKS: tuple[str, ...] = ("parse", "schema", "references", "policy", "checkov", "cost")
+CHECKS: tuple[str, ...] = ("parse", "schema", "references", "plan", "policy", "checkov", "cost")
+# checks that wait on a helper process, started together and collected in CHECKS order
+_CONCURRENT = ("plan", "checkov")
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archops-review")
 
 __all__ = ["CHECKS", "fix_until_clean", "read_dir", "repair", "review_dir", "review_module"]
 
@@ -74,21 +82,41 @@ def review_module(
     if wanted & {"schema", "references"}:
         schema, notices = _schema_or_notice()
         review.findings += notices
-    steps = {
+    def plan() -> list[Finding]:
+        result = check_plan(module)
+        review.plan = result.summary
+        return result.findings
+
+    steps: dict[str, Any] = {
         "schema": lambda: check_schema(module, schema) if schema else [],
         "references": lambda: check_references(module, schema),
+        "plan": plan,
         "policy": lambda: check_policy(module),
         "checkov": lambda: check_checkov(module.files, module, strict),
+    }
+
+    def timed(name: str) -> tuple[list[Finding], float]:
+        t0 = time.perf_counter()
+        found = steps[name]()
+        return found, time.perf_counter() - t0
+
+    started_in_background: dict[str, Future[tuple[list[Finding], float]]] = {
+        name: _POOL.submit(timed, name) for name in _CONCURRENT if name in wanted
     }
     for name in CHECKS:
         if name not in wanted or name == "parse":
             continue
-        t0 = time.perf_counter()
-        if name == "cost":
+        if name in started_in_background:
+            found, took = started_in_background[name].result()
+            review.findings += found
+        elif name == "cost":
+            t0 = time.perf_counter()
             review.cost = estimate(module)
+            took = time.perf_counter() - t0
         else:
-            review.findings += steps[name]()
-        review.timings[name] = round(time.perf_counter() - t0, 4)
+            found, took = timed(name)
+            review.findings += found
+        review.timings[name] = round(took, 4)
         review.checks_run.append(name)
     review.findings.sort(key=_order)
     return review

