@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.terraform.findings import Finding
 from core.terraform.parse import Item, ParsedModule, mask_literals
 from core.terraform.policy_base import Hit
 from core.terraform.structure import Block, _Scanner
@@ -682,3 +683,21 @@ def paths_outside(module: ParsedModule) -> list[Hit]:
 
 def paths_unknown(module: ParsedModule) -> list[Hit]:
     return [h for v, h in _paths(module) if v == "unknown"]
+
+
+def plan_hazards(module: ParsedModule) -> list[Finding]:
+    """Why the module must not be planned on this machine: Terraform evaluates ``file()`` and
+    friends while planning, so a path outside the module (or not known) would be read here, and
+    its content can come back in a diagnostic ("cannot convert \"<the file>\" to number"); a
+    FIFO or ``/dev/zero`` would hang or exhaust the planner. Empty when planning is safe."""
+    hits = [h for _, h in _paths(module)]
+    if not hits:
+        return []
+    where = ", ".join(sorted({f"{h.item.file}:{h.line}" for h in hits})[:5])
+    return [Finding(
+        check_id="plan_refused", severity="high", pillar="security",
+        file=hits[0].item.file, line=hits[0].line,
+        message=f"not planned: the module names local files outside itself or not known before plan "
+                f"({where}), which Terraform would read on this machine while planning",
+        fix="keep every path inside the module (\"${path.module}/name\"); the plan runs once they are",
+    )]

@@ -299,3 +299,16 @@ def test_a_skip_in_the_module_does_not_waive_them() -> None:
                   if f.check_id == "ARCHOPS_EXEC_PROVISIONER"]
     assert finding.failing and finding.skip_reason is None
     assert "does not waive" in finding.message
+
+
+@pytest.mark.parametrize("expression", ['tonumber(file("/etc/hostname"))', "file(var.p)",
+                                        'length(fileset("/", "**"))', 'file("/dev/zero")'])
+def test_the_plan_never_reads_files_outside_the_module(expression: str) -> None:
+    """Terraform evaluates file() while planning: a value can come back in a diagnostic
+    ("cannot convert \"<the file>\" to number"), a device can hang it. Such a module is not planned."""
+    body = f'variable "p" {{\n  type    = string\n  default = "/etc/hostname"\n}}\noutput "x" {{\n  value = {expression}\n}}\n'
+    review = review_module({"main.tf": body}, {"parse", "plan"})
+    assert [f.check_id for f in review.findings] == ["plan_refused"]
+    (finding,) = review.findings
+    assert finding.failing and (finding.file, finding.line) == ("main.tf", 6)
+    assert review.plan is None
