@@ -49,7 +49,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     checks = _checks(args)
     directory = Path(args.directory)
-    files = read_dir(directory)
+    files = read_dir(directory, max_file_bytes=settings.validate_max_file_bytes,
+                     max_total_bytes=settings.validate_max_total_bytes)
     fixed: list[str] = []
     with allowing(Allowances.from_settings(settings)):
         if args.fix:

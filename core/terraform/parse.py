@@ -202,8 +202,9 @@ def _references(block: Block, prefix: str = "") -> list[Reference]:
     return refs
 
 
-def _skips(item: Item, text: str) -> None:
-    lines = text.splitlines()
+def _skips(item: Item, lines: list[str]) -> None:
+    """The skips written inside the item or in the comment lines right above it (``lines``: the
+    file's lines, split once per file: splitting per item made big files quadratic)."""
     first = item.block.line - 1
     while first > 0 and lines[first - 1].lstrip().startswith(("#", "//")):
         first -= 1
@@ -255,6 +256,7 @@ def _values(text: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
 
 def _items_of_file(name: str, text: str, blocks: list[Block] | None = None) -> list[Item]:
     values = _values(text)
+    lines = text.splitlines()
     items: list[Item] = []
 
     def take(key: tuple[str, ...]) -> dict[str, Any]:
@@ -285,7 +287,7 @@ def _items_of_file(name: str, text: str, blocks: list[Block] | None = None) -> l
             address += "." + block.attrs["alias"].text.strip('"')
         item = Item(key[0], key[1], key[2], address, name, block, take(key))
         item.references = _references(block)
-        _skips(item, text)
+        _skips(item, lines)
         items.append(item)
     return items
 

@@ -42,7 +42,7 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> N
     with open(tmp_path / "main.tf", "wb") as handle:  # 50 MB, sparse: nothing is written
         handle.truncate(50 * 1024 * 1024)
     started = time.monotonic()
-    refused(tmp_path, "main.tf is 50.0 MiB, over the limit of 4.0 MiB per file")
+    refused(tmp_path, "main.tf is 50.0 MiB, over the limit of 1.0 MiB per file")
     assert time.monotonic() - started < 30
 
 
@@ -50,8 +50,19 @@ def test_files_over_the_total_limit_are_refused(tmp_path: Path) -> None:
     for i in range(5):
         with open(tmp_path / f"f{i}.tf", "wb") as handle:
             handle.truncate(MAX_FILE_BYTES - 1024)
-    refused(tmp_path, "together, over the limit of 16.0 MiB")
-    assert MAX_TOTAL_BYTES == 16 * 1024 * 1024
+    refused(tmp_path, "together, over the limit of 4.0 MiB")
+    assert (MAX_FILE_BYTES, MAX_TOTAL_BYTES) == (1024 * 1024, 4 * 1024 * 1024)
+
+
+def test_the_limits_come_from_settings(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(CLEAN + "# padding\n" * 400)  # ~4 kB
+    assert validate(tmp_path, "--checks", "parse").returncode == 0
+    env = {**os.environ, "ARCHOPS_VALIDATE_MAX_FILE_BYTES": "2048"}
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "validate", str(tmp_path), "--checks", "parse"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 65 and "over the limit of 2048 bytes per file" in result.stderr
 
 
 def test_invalid_utf8_names_the_file_and_byte_offset(tmp_path: Path) -> None:
