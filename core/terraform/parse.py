@@ -292,6 +292,28 @@ def _items_of_file(name: str, text: str, blocks: list[Block] | None = None) -> l
     return items
 
 
+# blocks nested deeper than this are not Terraform anyone writes; the inventory and the checks
+# walk blocks recursively, so a module nesting thousands deep would end in a RecursionError
+MAX_BLOCK_DEPTH = 32
+
+
+def _depth(blocks: list[Block]) -> int:
+    deepest, todo = 0, [(b, 1) for b in blocks]
+    while todo:
+        block, level = todo.pop()
+        deepest = max(deepest, level)
+        todo += [(child, level + 1) for child in block.blocks]
+    return deepest
+
+
+def _too_deep(name: str) -> Finding:
+    return Finding(
+        check_id="terraform_parse", severity="critical", pillar="operational_excellence", file=name,
+        message=f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels; archops does not review such a file",
+        fix="flatten the nesting (no provider schema nests blocks that deep)", source="archops",
+    )
+
+
 def parse_module(files: dict[str, str]) -> ParsedModule:
     """Terraform's diagnostics first; the inventory only when the module parses."""
     tf_files = {k: v for k, v in files.items() if k.endswith(".tf")}
@@ -300,7 +322,14 @@ def parse_module(files: dict[str, str]) -> ParsedModule:
     if module.diagnostics:
         return module
     for name in sorted(tf_files):
-        blocks = scan(tf_files[name])
+        try:
+            blocks: list[Block] | None = scan(tf_files[name])
+        except RecursionError:
+            blocks = None
+        if blocks is None or _depth(blocks) > MAX_BLOCK_DEPTH:
+            module.diagnostics = [_too_deep(name)]
+            module.items, module.blocks = [], []
+            return module
         module.blocks += [(name, block) for block in blocks]
         module.items += _items_of_file(name, tf_files[name], blocks)
     return module

@@ -162,3 +162,11 @@ def test_settings_allow_a_host_through_the_cli(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("depth", [40, 3000])
+def test_deep_nesting_is_a_finding_not_a_traceback(tmp_path: Path, depth: int) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_vpc" "x" {\n' + "a {\n" * depth + "}\n" * depth + "}\n")
+    result = validate(tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-500:]
+    assert "terraform_parse main.tf:0: blocks nest deeper than 32 levels" in result.stdout
