@@ -7,6 +7,8 @@ The ``.tf`` files of one directory (not recursive: one root module), read defens
   times over);
 - ``.tf.json``, ``.tofu`` and ``.tofu.json`` files, which Terraform or OpenTofu would load but
   the review does not read, are refused rather than passed by;
+- a ``.tf`` file name that is not UTF-8 or holds control characters is refused (it would garble
+  the reports, and JSON cannot hold it);
 - bytes are decoded as UTF-8 (what Terraform reads); invalid UTF-8 is an error naming the file,
   the byte offset and its line;
 - a symbolic link is followed only when its target stays inside the directory (a ``main.tf``
@@ -41,6 +43,18 @@ __all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "read_dir"]
 
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def _plain_name(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by the OS as surrogates
+        return False
+    return not any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
+
+
+def _shown(name: str) -> str:
+    return repr(os.fsencode(name))[1:] if not _plain_name(name) else name
 
 
 def _inside(root: Path, target: Path) -> bool:
@@ -143,6 +157,11 @@ def read_dir(
             hint="write them as .tf files, or move them out of the module",
         )
     names = [n for n in listed if n.endswith(".tf")]
+    bad_names = [_shown(n) for n in names if not _plain_name(n)]
+    if bad_names:  # they would garble every report (JSON cannot even hold them)
+        raise ValidationError(
+            f"{', '.join(bad_names)}: a .tf file name that is not valid UTF-8 or holds control "
+            "characters", hint="rename the file")
     if not names:
         raise ValidationError(f"{root} holds no .tf files", hint="point at a Terraform root module")
     if len(names) > max_files:

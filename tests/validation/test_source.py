@@ -170,3 +170,14 @@ def test_deep_nesting_is_a_finding_not_a_traceback(tmp_path: Path, depth: int) -
     result = validate(tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-500:]
     assert "terraform_parse main.tf:0: blocks nest deeper than 32 levels" in result.stdout
+
+
+def test_file_names_that_would_garble_reports_are_refused(tmp_path: Path) -> None:
+    (tmp_path / os.fsdecode(b"\xff\xfe.tf")).write_text(CLEAN)
+    (tmp_path / "a\nb.tf").write_text(CLEAN)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.main", "validate", str(tmp_path), "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 65 and "Traceback" not in result.stderr
+    assert "'a\\nb.tf', '\\xff\\xfe.tf': a .tf file name that is not valid UTF-8" in result.stderr
