@@ -38,7 +38,7 @@ MAX_FILES = 500
 # configuration files Terraform or OpenTofu load that the review does not read
 UNREVIEWED_SUFFIXES = (".tf.json", ".tofu", ".tofu.json")
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "read_dir"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "read_dir", "read_module_tree"]
 
 
 def _mib(size: int) -> str:
@@ -139,12 +139,14 @@ def read_dir(
     max_file_bytes: int = MAX_FILE_BYTES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
     max_files: int = MAX_FILES,
+    within: Path | None = None,
 ) -> dict[str, str]:
-    """The ``.tf`` files of a directory as text, by file name, read within the limits above."""
+    """The ``.tf`` files of a directory as text, by file name, read within the limits above
+    (``within``: the folder links must stay inside; the directory itself by default)."""
     root = Path(path)
     if not root.is_dir():
         raise NotFound(f"{root} is not a directory", hint="give the folder of a Terraform module")
-    real_root = root.resolve()
+    real_root = (within or root).resolve()
     try:
         listed = sorted(e.name for e in os.scandir(root))
     except OSError as exc:
@@ -188,3 +190,68 @@ def read_dir(
         raise ValidationError(problems[0] if len(problems) == 1 else
                               f"{len(problems)} problems with the module's files:\n  " + "\n  ".join(problems))
     return files
+
+
+def _local_sources(files: dict[str, str]) -> list[str]:
+    """The ``./`` and ``../`` sources of a module's ``module`` calls, as written."""
+    from core.terraform.structure import scan
+
+    out: list[str] = []
+    for text in files.values():
+        try:
+            blocks = scan(text)
+        except RecursionError:  # the parse check reports such a file
+            continue
+        for block in blocks:
+            attr = block.attrs.get("source") if block.type == "module" else None
+            value = attr.text.strip() if attr else ""
+            if len(value) > 2 and value[0] == value[-1] == '"' and value[1:].startswith(("./", "../")):
+                out.append(value[1:-1])
+    return out
+
+
+def read_module_tree(
+    path: str | Path,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> dict[str, dict[str, str]]:
+    """The root module and every local module it calls (``source = "./..."``, transitively)
+    that stays inside the directory: relative folder ("" for the root) -> its ``.tf`` files.
+
+    Terraform loads those child modules too, so a review that read the root alone could be
+    passed by moving a provisioner into ``./modules/x``. Calls that climb out are left to the
+    policy (``ARCHOPS_MODULE_SOURCE``); a call into a folder that is a link out of the directory
+    is refused here. The size limits hold for the whole tree.
+    """
+    root = Path(path)
+    tree = {"": read_dir(root, max_file_bytes=max_file_bytes, max_total_bytes=max_total_bytes)}
+    real_root = root.resolve()
+    used = sum(len(t.encode("utf-8")) for t in tree[""].values())
+    todo = [""]
+    while todo:
+        here = todo.pop()
+        for source in _local_sources(tree[here]):
+            rel = os.path.normpath(os.path.join(here, source.replace("\\", "/")))
+            if rel == "." or rel.startswith("..") or os.path.isabs(rel) or rel in tree:
+                continue
+            folder = root / rel
+            if not _inside(real_root, folder.resolve()):
+                raise ValidationError(
+                    f"module source {source!r} (in {here or 'the root module'}) is a link to "
+                    f"{folder.resolve()}, outside {root}: archops does not follow links out of the module",
+                    hint="copy the module into the directory")
+            if not folder.is_dir():
+                continue  # Terraform reports the missing module
+            try:
+                tree[rel] = read_dir(folder, max_file_bytes=max_file_bytes,
+                                     max_total_bytes=max_total_bytes, within=real_root)
+            except ValidationError as exc:
+                raise ValidationError(f"module {rel}: {exc.message}", hint=exc.hint) from None
+            used += sum(len(t.encode("utf-8")) for t in tree[rel].values())
+            if used > max_total_bytes:
+                raise ValidationError(
+                    f"{root} and its local modules are {_mib(used)} of .tf files together (at {rel}), "
+                    f"over the limit of {_mib(max_total_bytes)}")
+            todo.append(rel)
+    return tree

@@ -181,3 +181,35 @@ def test_file_names_that_would_garble_reports_are_refused(tmp_path: Path) -> Non
     )
     assert result.returncode == 65 and "Traceback" not in result.stderr
     assert "'a\\nb.tf', '\\xff\\xfe.tf': a .tf file name that is not valid UTF-8" in result.stderr
+
+
+def _module_tree(root: Path) -> None:
+    (root / "modules" / "a").mkdir(parents=True)
+    (root / "modules" / "b").mkdir()
+    (root / "modules" / "evil").mkdir()
+    (root / "main.tf").write_text('module "a" {\n  source = "./modules/a"\n}\n')
+    (root / "modules" / "a" / "main.tf").write_text(
+        'module "b" {\n  source = "../b"\n}\nmodule "evil" {\n  source = "../evil"\n}\n')
+    (root / "modules" / "b" / "main.tf").write_text('variable "x" {\n  type = string\n}\n')
+    (root / "modules" / "evil" / "main.tf").write_text(
+        'resource "terraform_data" "x" {\n  provisioner "local-exec" {\n    command = "id"\n  }\n}\n')
+
+
+def test_local_child_modules_are_checked_too(tmp_path: Path) -> None:
+    """Terraform loads ./modules/x as well: a provisioner moved there is still found."""
+    _module_tree(tmp_path)
+    result = validate(tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "[critical] ARCHOPS_EXEC_PROVISIONER modules/evil/main.tf:2 terraform_data.x" in result.stdout
+    assert "ARCHOPS_MODULE_SOURCE" not in result.stdout  # ../b from modules/a stays inside
+
+
+def test_a_child_module_folder_linked_out_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "main.tf").write_text(CLEAN)
+    module = tmp_path / "module"
+    (module / "modules").mkdir(parents=True)
+    (module / "modules" / "net").symlink_to(outside)
+    (module / "main.tf").write_text('module "net" {\n  source = "./modules/net"\n}\n')
+    refused(module, "module source './modules/net' (in the root module) is a link to", "outside")
