@@ -3,17 +3,43 @@
 One archops message per request shows, in turn: the latest status, then the question (buttons
 for up to five choices, a static select beyond), then the result or the error. Slack limits a
 section's text to 3,000 characters, a button label to 75 and an option description to 75.
+
+"Open in archops" links carry a capability (:mod:`core.capability`): read access to that one
+conversation, signed and expiring. Anyone in the channel can see the link, so the link grants
+no more than what the thread already shows, and nothing for any other conversation.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from bot.state import loads
 from bot.translate import answer_action_id
 
 MAX_BUTTONS = 5
+LINK_TTL_S = 7 * 24 * 3600
+
+# conversation id -> the URL of its page in the web app (None: no link)
+LinkMaker = Callable[[str], str | None]
+
+
+class _Signer(Protocol):
+    def issue(self, scope: str, subject: str, *, actions: Any = ..., ttl_s: int = ...,
+              principal: str | None = ...) -> str: ...
+
+
+def conversation_links(public_url: str, signer: _Signer, *, ttl_s: int = LINK_TTL_S) -> LinkMaker:
+    """Links to a conversation's page, each with ``cap=`` granting read on that conversation."""
+    base = public_url.rstrip("/")
+
+    def link(conversation_id: str) -> str:
+        token = signer.issue("conversation", conversation_id, actions={"read"}, ttl_s=ttl_s)
+        return (f"{base}/?conversation={quote(conversation_id, safe='')}"
+                f"&cap={quote(token, safe='.-_')}")
+
+    return link
 _SECTION_CHARS = 2900
 _LABEL_CHARS = 75
 
@@ -95,7 +121,7 @@ def _label_of(question: dict[str, Any], value: str) -> str:
     return value
 
 
-def render(state: dict[str, str], public_url: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+def render(state: dict[str, str], links: LinkMaker | None = None) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of a request's message in its current state."""
     phase = state.get("phase") or "working"
     blocks: list[dict[str, Any]] = []
@@ -131,7 +157,8 @@ def render(state: dict[str, str], public_url: str | None = None) -> tuple[str, l
             listed = ", ".join(f"`{name}`" for name in files[:40])
             more = f" and {len(files) - 40} more" if len(files) > 40 else ""
             blocks.append(_context(f"Files: {listed}{more}"))
-    if public_url and state.get("conversation_id") and phase in {"done", "error", "question"}:
-        link = f"{public_url.rstrip('/')}/?conversation={quote(state['conversation_id'], safe='')}"
-        blocks.append(_context(f"<{link}|Open in archops>"))
+    if links and state.get("conversation_id") and phase in {"done", "error", "question"}:
+        link = links(state["conversation_id"])
+        if link:
+            blocks.append(_context(f"<{link}|Open in archops>"))
     return _cut(text, _SECTION_CHARS), blocks

@@ -10,6 +10,11 @@ Two loops share the work:
   allows about one message per second per channel), so a burst of status events becomes one
   update.
 
+Only Slack's own requests are shown: an event is applied only when its request was recorded by
+the ingress from a verified Slack request of that conversation (:meth:`SlackState.came_from_slack`).
+An envelope that merely names a ``slack:`` conversation id (a web or CLI request, a forged one)
+makes the bot post nothing: its events move the cursor and are otherwise ignored.
+
 No double reply: the message ts is recorded per request. Between ``chat.postMessage`` and that
 record a crash could post twice, so a message is posted with metadata naming its request, and a
 request marked "posting" without a ts is first looked up in the thread before posting again.
@@ -27,7 +32,7 @@ import redis.asyncio as aioredis
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import render
+from bot.blocks import LinkMaker, render
 from bot.leader import Lease
 from bot.state import SlackState, now_ms
 from core.bus.keys import Keys
@@ -72,7 +77,7 @@ class SlackEgress:
 
     def __init__(
         self, redis: aioredis.Redis, keys: Keys, state: SlackState, client: AsyncWebClient, *,
-        public_url: str | None = None, min_interval_s: float = 1.0, block_ms: int = 500,
+        links: LinkMaker | None = None, min_interval_s: float = 1.0, block_ms: int = 500,
         active_window_s: int = 7 * 24 * 3600, tick_s: float = 0.1, lease: Lease | None = None,
         channel_interval_s: float | None = None,
     ) -> None:
@@ -80,7 +85,7 @@ class SlackEgress:
         self.keys = keys
         self.state = state
         self.client = client
-        self.public_url = public_url
+        self.links = links
         self.interval_ms = int(min_interval_s * 1000)
         self.channel_interval_ms = int(
             (min_interval_s if channel_interval_s is None else channel_interval_s) * 1000)
@@ -104,6 +109,7 @@ class SlackEgress:
             streams, count=200, block=block_ms if block_ms is not None else self.block_ms
         )
         applied = 0
+        ours: dict[tuple[str, str], bool] = {}  # (conversation, request) -> came from Slack
         for stream, entries in replies or []:
             cid = stream[len(self._events_prefix):]
             for entry_id, raw in entries:
@@ -114,6 +120,14 @@ class SlackEgress:
                     event = None
                 fields, step = fields_of(event) if event else ({}, False)
                 request_id = event.request_id if event else None
+                if request_id and fields:
+                    if (cid, request_id) not in ours:
+                        ours[(cid, request_id)] = await self.state.came_from_slack(request_id, cid)
+                        if not ours[(cid, request_id)]:
+                            log.warning("event of a request that did not come from Slack ignored",
+                                        conversation_id=cid, request_id=request_id)
+                    if not ours[(cid, request_id)]:
+                        fields, step = {}, False
                 await self.state.apply(cid, entry_id, request_id, fields, step, now_ms())
                 applied += 1
         if applied:
@@ -133,6 +147,9 @@ class SlackEgress:
         state = await self.state.message(request_id)
         if not state:  # the record expired: nothing left to show
             await self.redis.zrem(self.state.dirty_key, request_id)
+            return False
+        if state.get("origin") != "slack" and not state.get("user"):
+            await self.state.give_up(request_id, "not a request that came from Slack")
             return False
         version = int(state.get("version") or 0)
         if state.get("failed") or version <= int(state.get("sent_version") or 0):
@@ -165,7 +182,7 @@ class SlackEgress:
         return True
 
     async def _send(self, request_id: str, state: dict[str, str], conv: dict[str, str]) -> None:
-        text, blocks = render(state, self.public_url)
+        text, blocks = render(state, self.links)
         channel = state.get("channel") or conv["channel"]
         ts = state.get("ts")
         thread_ts = conv.get("thread_ts") or None

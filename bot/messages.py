@@ -25,6 +25,11 @@ INVALID = ":warning: I could not take this message: {reason}. Nothing was queued
 COMMAND_ACCEPTED = "On it: I will answer in a thread in this channel."
 ALREADY_ANSWERED = "This question was already answered; I go on with that answer."
 UNKNOWN_QUESTION = "I cannot tell which conversation this answer belongs to; please reply in the thread."
+ONLY_THEY_CAN_ANSWER = "Only {who} can answer this."
+ONLY_THEY_CAN_ASK = (
+    "Only {who} can ask me for changes in this thread; mention me in a new message to start "
+    "a request of your own."
+)
 DUPLICATE = "I already have this request; the answer comes in the thread."
 
 

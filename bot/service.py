@@ -10,8 +10,6 @@ import asyncio
 from dataclasses import dataclass
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,7 +18,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access import Access, fixed_approvers
+from bot.blocks import conversation_links
 from bot.egress import SlackEgress
+from bot.http import CheckedSocketModeHandler, events_handler
 from bot.ingress import SlackIngress, register
 from bot.leader import Lease
 from bot.state import SlackState
@@ -85,22 +86,26 @@ def build_bot(
     keys, submitter = bus.keys, bus.submitter
     state = SlackState(redis, keys)
     client = web_client(settings, token)
+    # the signature is checked on the raw body at the door (bot.http.events_handler); bolt's own
+    # check stays on for any raw body that would reach it another way
     bolt = AsyncApp(
         client=client, signing_secret=signing_secret, process_before_response=True,
         request_verification_enabled=True,
     )
-    ingress = SlackIngress(submitter, state)
+    ingress = SlackIngress(submitter, state,
+                           access=Access(fixed_approvers(settings.slack_approvers)))
     register(bolt, ingress)
+    # "Open in archops" links carry a read capability for their conversation, valid as long as
+    # its events are kept; the web app verifies them with the same keys (ARCHOPS_SECRET_KEYS)
+    links = (conversation_links(settings.public_url, settings.signer(),
+                                ttl_s=settings.event_retention_s)
+             if settings.public_url else None)
     egress = SlackEgress(
-        redis, keys, state, client, public_url=settings.public_url,
+        redis, keys, state, client, links=links,
         min_interval_s=min_interval_s, active_window_s=settings.event_retention_s,
         lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
     )
     app = web.Application()
-
-    async def events(request: web.Request) -> web.Response:
-        response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -111,7 +116,7 @@ def build_bot(
         await ingress.drain()
         await redis.aclose()
 
-    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_post(EVENTS_PATH, events_handler(bolt, signing_secret))
     app.router.add_get("/healthz", health)
     app.cleanup_ctx.append(lifecycle)
     return Bot(app, bolt, ingress, egress)
@@ -142,7 +147,7 @@ async def run_bot(
         await runner.cleanup()
 
 
-async def connect_socket_mode(settings: Settings, bot: Bot) -> AsyncSocketModeHandler | None:
+async def connect_socket_mode(settings: Settings, bot: Bot) -> CheckedSocketModeHandler | None:
     """With ARCHOPS_SLACK_APP_TOKEN, also take events over Socket Mode (no public URL needed)."""
     if settings.slack_app_token is None:
         return None
@@ -153,7 +158,7 @@ async def connect_socket_mode(settings: Settings, bot: Bot) -> AsyncSocketModeHa
             hint="create one with the connections:write scope under Basic Information; it "
             "starts with xapp-",
         )
-    handler = AsyncSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
+    handler = CheckedSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
     await handler.connect_async()
     log.info("slack socket mode connected")
     return handler

@@ -3,10 +3,13 @@
 All keys live under ``{prefix}:slack:``:
 
 ``thread:{team}:{channel}:{root_ts}``  -> conversation id (the threads archops is part of)
-``conv:{conversation_id}``            hash: team, channel, thread_ts (empty until a root is posted)
+``conv:{conversation_id}``            hash: team, channel, thread_ts (empty until a root is posted),
+                                      owner (who started it), asking (its open question)
 ``active``                            sorted set: conversation id -> last activity (ms)
 ``cursor``                            hash: conversation id -> last event stream id applied
-``msg:{request_id}``                  hash: the request's Slack message (state, ts, versions)
+``msg:{request_id}``                  hash: the request's Slack message (state, ts, versions);
+                                      written first by the ingress (origin "slack", user) before
+                                      the request is submitted: the egress posts for no other
 ``posted:{channel}:{ts}``             -> request id of an archops message (answers find it)
 ``dirty``                             sorted set: request id -> when its message may be sent (ms)
 
@@ -95,13 +98,16 @@ class SlackState:
         return await guarded(lambda: self.redis.get(self.thread_key(team, channel, root_ts)))
 
     async def open_conversation(
-        self, conversation_id: str, team: str, channel: str, thread_ts: str | None
+        self, conversation_id: str, team: str, channel: str, thread_ts: str | None,
+        owner: str | None = None,
     ) -> None:
-        """Remember where a conversation lives and start following its events."""
+        """Remember where a conversation lives (and who started it); follow its events."""
         async with self.redis.pipeline(transaction=True) as pipe:
             if thread_ts:
                 pipe.set(self.thread_key(team, channel, thread_ts), conversation_id, ex=RETENTION_S)
             conv = self.conv_key(conversation_id)
+            if owner:
+                pipe.hsetnx(conv, "owner", owner)
             pipe.hsetnx(conv, "team", team)
             pipe.hsetnx(conv, "channel", channel)
             pipe.hsetnx(conv, "thread_ts", thread_ts or "")
@@ -142,6 +148,17 @@ class SlackState:
             pipe.hset(self.msg_key(request_id), mapping=fields)
             pipe.expire(self.msg_key(request_id), RETENTION_S)
             await guarded(pipe.execute)
+
+    async def forget_message(self, request_id: str) -> None:
+        """Drop the record of a request that was not accepted (a duplicate, a failure)."""
+        await guarded(lambda: self.redis.delete(self.msg_key(request_id)))
+
+    async def came_from_slack(self, request_id: str, conversation_id: str) -> bool:
+        """True when the ingress recorded ``request_id`` as a Slack request of this conversation
+        (records from before ``origin`` existed carry the asker as ``user``)."""
+        origin, user, conv = await self.redis.hmget(
+            self.msg_key(request_id), ["origin", "user", "conversation_id"])
+        return conv == conversation_id and (origin == "slack" or bool(user))
 
     async def apply(
         self, conversation_id: str, entry_id: str, request_id: str | None,

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from bot.payloads import ActionPayload, Body, MessageEvent, Ref
 from core.envelope import MAX_TEXT_CHARS, Action, Envelope
 from core.errors import ValidationError
 
@@ -38,17 +39,23 @@ def mentions(text: str, bot_user_id: str | None) -> bool:
     return bool(bot_user_id) and any(m == bot_user_id for m in _MENTION.findall(text or ""))
 
 
-def is_user_text(event: dict[str, Any]) -> bool:
+def is_user_text(event: MessageEvent) -> bool:
     """True for a person's message; False for bot messages, edits, joins, deletions."""
-    if event.get("bot_id") or event.get("subtype") == "bot_message":
+    if event.bot_id or event.subtype == "bot_message":
         return False
-    return event.get("subtype") in USER_TEXT_SUBTYPES and bool(event.get("user"))
+    return event.subtype in USER_TEXT_SUBTYPES and bool(event.user)
 
 
-def team_of(body: dict[str, Any]) -> str:
-    event = body.get("event") or {}
-    team = body.get("team_id") or event.get("team") or (body.get("team") or {}).get("id")
-    return str(team or "-")
+def ref_id(ref: str | Ref | None) -> str | None:
+    """The id of a team, user or channel that Slack gives as a string or as an object."""
+    return ref if isinstance(ref, str) or ref is None else ref.id
+
+
+def team_of(payload: Body) -> str:
+    event = payload.event
+    user_team = payload.user.team_id if isinstance(payload.user, Ref) else None
+    team = payload.team_id or (event.team if event else None) or ref_id(payload.team) or user_team
+    return team or "-"
 
 
 def text_envelope(
@@ -99,16 +106,15 @@ def answer_action_id(question_id: str, index: int) -> str:
     return f"{ANSWER_PREFIX}{question_id}:{index}"
 
 
-def parse_answer(action: dict[str, Any]) -> tuple[str, str] | None:
+def parse_answer(action: ActionPayload) -> tuple[str, str] | None:
     """(question id, chosen value) of a button or static select; None for anything else."""
-    action_id = str(action.get("action_id") or "")
-    if not action_id.startswith(ANSWER_PREFIX):
+    if not action.action_id.startswith(ANSWER_PREFIX):
         return None
-    question_id, _, _index = action_id[len(ANSWER_PREFIX):].rpartition(":")
-    if action.get("type") == "static_select":
-        value = (action.get("selected_option") or {}).get("value")
+    question_id, _, _index = action.action_id[len(ANSWER_PREFIX):].rpartition(":")
+    if action.type == "static_select":
+        value = action.selected_option.value if action.selected_option else None
     else:
-        value = action.get("value")
+        value = action.value
     if not question_id or value is None:
         return None
-    return question_id, str(value)
+    return question_id, value

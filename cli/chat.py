@@ -19,8 +19,9 @@ from typing import Any, TextIO
 
 import aiohttp
 
-from core.errors import ServiceUnavailable, ValidationError
+from core.errors import Forbidden, ServiceUnavailable, ValidationError
 from core.settings import Settings
+from web.auth import read_cli_token
 from web.sse import parse_sse
 
 HELP = "chat with archops from the terminal (needs `archops up` running)"
@@ -38,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write produced files (Terraform) into DIR")
     parser.add_argument("--json", action="store_true", help="print raw events as JSON lines")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait per message")
+    parser.add_argument("--sign-in", action="store_true",
+                        help="print a new one-time link that opens the web chat, and exit")
 
 
 def base_url(args: argparse.Namespace, settings: Settings) -> str:
@@ -141,6 +144,21 @@ def choose(question: dict[str, Any], line: str) -> str | None:
     return line if question.get("free_text") else None
 
 
+_TOKEN_HINT = ("archops chat sends the CLI token from the data folder (cli.token) that "
+               "`archops up` created; run it as the same user, with the same ARCHOPS_DATA_DIR")
+
+
+def _refusal(data: Any, status: int) -> str:
+    error = data.get("error", {}) if isinstance(data, dict) else {}
+    return f"archops refused: {error.get('message') or f'HTTP {status}'}"
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The installation's CLI token as a bearer credential (none when there is no token)."""
+    token = read_cli_token(settings.data_dir)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class ChatClient:
     def __init__(self, url: str, session: aiohttp.ClientSession, printer: Printer,
                  conversation: str | None, non_interactive: bool, timeout: float) -> None:
@@ -152,12 +170,28 @@ class ChatClient:
         self.timeout = timeout
         self.last_id: str | None = None
 
+    async def sign_in_link(self) -> str:
+        """A new one-time link that opens a web session as this installation's owner."""
+        try:
+            async with self.session.post(f"{self.url}/api/sign-in-links", json={}) as response:
+                data = await response.json()
+        except aiohttp.ClientConnectionError as exc:
+            raise ServiceUnavailable(
+                f"archops does not answer at {self.url}", hint="start it with `archops up`"
+            ) from exc
+        if response.status != 201:
+            raise Forbidden(_refusal(data, response.status), hint=_TOKEN_HINT)
+        return str(data["url"])
+
     async def catch_up(self) -> dict[str, Any] | None:
         """Skip what a continued conversation already said; return its open question, if any."""
         async with self.session.get(
             f"{self.url}/api/conversations/{self.conversation}/history"
         ) as response:
-            events = (await response.json()).get("events") or []
+            data = await response.json()
+            if response.status in (401, 403):
+                raise Forbidden(_refusal(data, response.status), hint=_TOKEN_HINT)
+            events = data.get("events") or []
         self.last_id = events[-1]["id"] if events else None
         last = events[-1] if events else None
         if last and last["type"] == "question":
@@ -165,7 +199,7 @@ class ChatClient:
         return None
 
     async def send(self, text: str | None = None, action: dict[str, str] | None = None) -> str:
-        body: dict[str, Any] = {"conversation_id": self.conversation, "user": "cli",
+        body: dict[str, Any] = {"conversation_id": self.conversation,
                                 "non_interactive": self.non_interactive,
                                 "idempotency_key": f"cli-{uuid.uuid4().hex}"}
         body["text" if text is not None else "action"] = text if text is not None else action
@@ -176,6 +210,8 @@ class ChatClient:
             raise ServiceUnavailable(
                 f"archops does not answer at {self.url}", hint="start it with `archops up`"
             ) from exc
+        if response.status in (401, 403):
+            raise Forbidden(_refusal(data, response.status), hint=_TOKEN_HINT)
         if response.status != 202:
             error = data.get("error", {})
             raise ValidationError(error.get("message", f"HTTP {response.status}"),
@@ -187,6 +223,8 @@ class ChatClient:
         headers = {"Last-Event-ID": self.last_id} if self.last_id else {}
         url = f"{self.url}/api/conversations/{self.conversation}/events"
         async with asyncio.timeout(self.timeout), self.session.get(url, headers=headers) as resp:
+            if resp.status in (401, 403):
+                raise Forbidden(_refusal(await resp.json(), resp.status), hint=_TOKEN_HINT)
             buffer = ""
             ticker = asyncio.create_task(self._tick())
             try:
@@ -246,9 +284,12 @@ async def _ask(prompt: str) -> str | None:
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     printer = Printer(sys.stdout, args.json, args.out)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=5)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, headers=auth_headers(settings)) as session:
         client = ChatClient(base_url(args, settings), session, printer, args.conversation,
                             args.non_interactive, args.timeout)
+        if args.sign_in:
+            print(await client.sign_in_link())
+            return 0
         question = await client.catch_up() if args.conversation else None
         interactive = sys.stdin.isatty() and not args.non_interactive
         if args.answer is not None:

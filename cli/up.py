@@ -35,7 +35,7 @@ def state_file(settings: Settings):  # type: ignore[no-untyped-def]
 
 async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.Event) -> int:
     from agents.process import run_worker
-    from web.service import run_web
+    from web.service import run_web, sign_in_url
 
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     web_stop, worker_stop = asyncio.Event(), asyncio.Event()
@@ -53,7 +53,9 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
         return 1
     url = ready.result()
     state_file(settings).write_text(json.dumps({"url": url, "pid": os.getpid()}))
-    print(f"archops is up: {url}\n  chat from a terminal:  archops chat\n"
+    sign_in = await sign_in_url(settings, redis_url, url)  # works once: opens a session
+    print(f"archops is up: {url}\n  open the web chat (link works once):  {sign_in}\n"
+          f"  chat from a terminal:  archops chat\n"
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
     everything = {web_task, *worker_tasks}

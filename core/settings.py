@@ -7,13 +7,14 @@ Build them in a composition root (``Settings()``), never at import time. Secrets
 from __future__ import annotations
 
 import os
+import re
 import socket
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "todo", "secret", "your-token-here"}
 
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     # keys that sign links (capabilities), comma-separated base64url, newest first; when unset a
     # key is created in data_dir (0600). Put a new key first to rotate; drop the old one later.
     secret_keys: SecretStr | None = None
+    # Sign in with Slack (OpenID Connect) for the web app of a team deployment
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_team_id: str | None = None  # only people of this workspace may sign in
+    slack_oidc_url: str = "https://slack.com"  # a local stand-in in tests
 
     # tracing
     zipkin_endpoint: str | None = None
@@ -79,6 +85,9 @@ class Settings(BaseSettings):
     # where `archops bot` serves the Events API and interactivity endpoint (/slack/events)
     bot_host: str = "127.0.0.1"
     bot_port: int = Field(default=3000, ge=0, le=65535)
+    # Slack user ids (comma-separated) who may answer and approve any conversation besides its
+    # requester; a project's own approvers will come from the project
+    slack_approvers: Annotated[frozenset[str], NoDecode] = frozenset()
 
     # GitHub
     github_token: SecretStr | None = None
@@ -100,13 +109,23 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
-        "secret_keys",
+        "secret_keys", "slack_client_secret",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
             raise ValueError("is a placeholder, not a real secret")
         return value
+
+    @field_validator("slack_approvers", mode="before")
+    @classmethod
+    def _slack_user_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        bad = [v for v in value if not isinstance(v, str) or not re.fullmatch(r"[UW][A-Z0-9]{2,30}", v)]
+        if bad:
+            raise ValueError(f"not Slack user ids (U... or W...): {', '.join(map(str, bad))}")
+        return frozenset(value)
 
     @field_validator("log_format")
     @classmethod
@@ -139,6 +158,8 @@ class Settings(BaseSettings):
                 out[name] = "set (hidden)"
             elif value is None:
                 out[name] = None
+            elif isinstance(value, frozenset):
+                out[name] = sorted(value)
             else:
                 out[name] = str(value) if isinstance(value, Path) else value
         if self.database_url:

@@ -134,27 +134,28 @@ def plan_resource(state: ProviderState, type_name: str, block: dict[str, Any],
             merged.update(tags or {})
             planned["tags_all"] = merged
     if type_name == "aws_acm_certificate":
-        planned = _plan_certificate(planned)
+        planned = _plan_certificate(planned, proposed)
     return planned
 
 
-def _plan_certificate(planned: dict[str, Any]) -> dict[str, Any]:
-    """The real provider knows the validation options' domain names at plan (the documented
-    ``for_each`` over them relies on it); the record fields are unknown until apply."""
-    domain = planned.get("domain_name")
-    sans = planned.get("subject_alternative_names")
-    method = planned.get("validation_method")
-    if not isinstance(domain, str) or is_unknown(sans) or method not in ("DNS", None) or (
-        is_unknown(method)
-    ):
+def _plan_certificate(planned: dict[str, Any], proposed: dict[str, Any]) -> dict[str, Any]:
+    """The real provider knows a DNS-validated certificate's validation options at plan, one per
+    domain with its name (the documented ``for_each`` over them relies on it), and lists the
+    domain itself among the alternative names; the record fields are unknown until apply."""
+    domain = proposed.get("domain_name")
+    sans = proposed.get("subject_alternative_names")
+    method = proposed.get("validation_method")
+    if not isinstance(domain, str) or method != "DNS":
         return planned
-    names = [domain] + [n for n in (sans or []) if isinstance(n, str) and n != domain]
-    if sans is not None and not all(isinstance(n, str) for n in sans):
-        return planned
+    if sans is None:
+        planned["subject_alternative_names"] = [domain]
+        sans = [domain]
+    if not isinstance(sans, list) or not all(isinstance(n, str) for n in sans):
+        return planned  # names unknown until apply: so are the options, as with the real one
     planned["domain_validation_options"] = [
         {"domain_name": n, "resource_record_name": UNKNOWN, "resource_record_type": UNKNOWN,
          "resource_record_value": UNKNOWN}
-        for n in sorted(set(names))
+        for n in sorted(set(sans) | {domain})
     ]
     return planned
 

@@ -61,11 +61,29 @@ def plugin_dir() -> Path:
     return Path(where)
 
 
-def load_schema(provider: str) -> dict[str, Any]:
-    import marshal
+class Schemas:
+    """The provider's block schemas, each unmarshalled on first use: a plan needs the few dozen
+    types it uses, not all 2,400 (the file maps each type to its own marshal blob)."""
 
-    data: dict[str, Any] = marshal.loads((plugin_dir() / f"plugin-schema-{provider}.marshal").read_bytes())
-    return data
+    def __init__(self, provider: str) -> None:
+        import marshal
+
+        self._loads = marshal.loads
+        raw = marshal.loads((plugin_dir() / f"plugin-schema-{provider}.marshal").read_bytes())
+        self._raw: dict[str, dict[str, bytes]] = raw
+        self._cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        key = (kind, name)
+        if key not in self._cache:
+            blob = self._raw.get(kind, {}).get(name)
+            with self._lock:
+                self._cache[key] = self._loads(blob) if blob is not None else None
+        return self._cache[key]
+
+    def names(self, kind: str) -> list[str]:
+        return list(self._raw.get(kind, {}))
 
 
 def load_schema_response(provider: str) -> Any:
@@ -81,23 +99,25 @@ def make_servicer(provider: str) -> Any:
     class Servicer(rpc.ProviderServicer):  # type: ignore[misc]
         def __init__(self) -> None:
             self.state = behaviour.ProviderState(provider)
-            self._schema: dict[str, Any] | None = None
+            self._schemas: Schemas | None = None
             self._response: Any = None
             self._functions = functions_proto() if provider == "aws" else {}
 
         @property
-        def schema(self) -> dict[str, Any]:
-            if self._schema is None:
-                self._schema = load_schema(provider)
-            return self._schema
+        def schemas(self) -> Schemas:
+            if self._schemas is None:
+                self._schemas = Schemas(provider)
+            return self._schemas
 
         def GetMetadata(self, request: Any, context: Any) -> Any:
-            s = self.schema
+            s = self.schemas
             return pb.GetMetadata.Response(
-                server_capabilities=pb.ServerCapabilities(plan_destroy=True),
-                resources=[pb.GetMetadata.ResourceMetadata(type_name=n) for n in s["resources"]],
+                server_capabilities=pb.ServerCapabilities(plan_destroy=True,
+                                                          get_provider_schema_optional=True),
+                resources=[pb.GetMetadata.ResourceMetadata(type_name=n)
+                           for n in s.names("resources")],
                 data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=n)
-                              for n in s["data_sources"]],
+                              for n in s.names("data_sources")],
                 functions=[pb.GetMetadata.FunctionMetadata(name=n) for n in self._functions],
             )
 
@@ -132,7 +152,7 @@ def make_servicer(provider: str) -> Any:
                                             private=request.private)
 
         def PlanResourceChange(self, request: Any, context: Any) -> Any:
-            block = self.schema["resources"].get(request.type_name)
+            block = self.schemas.get("resources", request.type_name)
             if block is None:
                 return pb.PlanResourceChange.Response(
                     diagnostics=[_diag(f"unknown resource type {request.type_name}")])
@@ -152,7 +172,7 @@ def make_servicer(provider: str) -> Any:
                 "archops' provider plugin cannot import", "Import with the real provider.")])
 
         def ReadDataSource(self, request: Any, context: Any) -> Any:
-            block = self.schema["data_sources"].get(request.type_name)
+            block = self.schemas.get("data_sources", request.type_name)
             if block is None:
                 return pb.ReadDataSource.Response(
                     diagnostics=[_diag(f"unknown data source {request.type_name}")])
@@ -183,7 +203,30 @@ def make_servicer(provider: str) -> Any:
         def StopProvider(self, request: Any, context: Any) -> Any:
             return pb.StopProvider.Response()
 
-    return Servicer()
+    servicer = Servicer()
+    trace = os.environ.get("ARCHOPS_PLUGIN_TRACE")
+    return _traced(servicer, trace) if trace else servicer
+
+
+def _traced(servicer: Any, path: str) -> Any:
+    """With ARCHOPS_PLUGIN_TRACE=FILE, every call's name and duration is appended to FILE."""
+    import time
+
+    def wrap(name: str, fn: Any) -> Any:
+        def call(request: Any, context: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(request, context)
+            finally:
+                with open(path, "a") as out:
+                    out.write(f"{os.getpid()} {t0:.4f} {name} {getattr(request, 'type_name', '')} "
+                              f"{(time.perf_counter() - t0) * 1000:.1f}ms\n")
+        return call
+
+    for name in dir(servicer):
+        if name[:1].isupper() and callable(getattr(servicer, name)):
+            setattr(servicer, name, wrap(name, getattr(servicer, name)))
+    return servicer
 
 
 # -- TLS -----------------------------------------------------------------------------------

@@ -7,11 +7,10 @@ and a conversation's events come back as server-sent events. It holds no convers
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,18 +19,34 @@ from pydantic import ValidationError as PydanticValidationError
 
 from core.bus import EventLog, Submitter
 from core.envelope import Envelope, new_id
-from core.errors import ArchopsError, ServiceUnavailable, ValidationError
+from core.errors import (
+    ArchopsError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationError,
+)
 from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE
 from core.tracing import inject_context, span
+from web.auth import (
+    ACCESS,
+    LOCAL_PRINCIPAL,
+    PRINCIPAL,
+    Access,
+    Principal,
+    RequestTooLarge,
+    install,
+    read_json,
+)
 from web.hub import Hub
-from web.sse import format_event, open_stream, stream_id_key
+from web.sse import serve
 
 log = get_logger("archops.web")
-ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-STREAM_ID_RE = re.compile(r"^\d{1,20}-\d{1,20}$")
-KEEPALIVE_S = 15.0
-DISCONNECT_CHECK_S = 0.5
+ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
+# ASCII digits only (\d would match Arabic-Indic digits), each part a 64-bit unsigned number
+STREAM_ID_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
+STREAM_ID_PART_MAX = 2**64 - 1
 
 
 @dataclass
@@ -41,6 +56,8 @@ class WebContext:
     hub: Hub
     instance_id: str
     client_ttl_s: int = 60
+    # who may see and do what (web.auth); create_app refuses to serve without it
+    access: Access | None = None
 
 
 CTX = web.AppKey("ctx", WebContext)
@@ -55,36 +72,53 @@ def error_response(status: int, code: str, message: str, hint: str | None = None
 
 
 def _checked_id(value: str | None, what: str) -> str:
-    if value is None or not ID_RE.match(value):
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise ValidationError(
             f"{what} must be 1-200 characters of letters, digits, '_', '.', ':' or '-'"
         )
     return value
 
 
-def envelope_from_json(payload: Any) -> Envelope:
-    """Build the envelope a POST /api/messages asks for, or say precisely what is wrong."""
+def envelope_from_json(payload: Any, principal: Principal) -> Envelope:
+    """Build the envelope a POST /api/messages asks for, or say precisely what is wrong.
+
+    The principal is the user: a body cannot name one. Idempotency keys are the principal's
+    own (another principal reusing a key neither dedupes against nor learns of the first)."""
     if not isinstance(payload, dict):
         raise ValidationError("the body must be a JSON object")
+    if "user" in payload:
+        raise ValidationError("user cannot be given: it is who you signed in as")
     unknown = set(payload) - {
         "conversation_id", "text", "action", "client_id", "idempotency_key",
-        "non_interactive", "user", "project_id",
+        "non_interactive", "project_id",
     }
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    conversation_id = payload.get("conversation_id") or new_id("conv")
+    if payload.get("project_id") is not None and principal.id != LOCAL_PRINCIPAL:
+        # a project holds an AWS account and a repository: who may use it is not the web's to
+        # grant yet, so only the installation's owner names one
+        raise Forbidden("only the installation's owner may name a project",
+                        hint="leave project_id out")
+    non_interactive = payload.get("non_interactive", False)
+    if not isinstance(non_interactive, bool):
+        raise ValidationError("non_interactive must be true or false (a JSON boolean)")
+    conversation_id = payload.get("conversation_id")
+    if conversation_id is None:
+        conversation_id = new_id("conv")
     fields = {
         "conversation_id": _checked_id(conversation_id, "conversation_id"),
-        "source": "web",
-        "user": payload.get("user") or "web",
+        "source": principal.source,
+        "user": principal.id,
         "text": payload.get("text"),
         "action": payload.get("action"),
         "client_id": payload.get("client_id"),
-        "non_interactive": bool(payload.get("non_interactive", False)),
+        "non_interactive": non_interactive,
         "project_id": payload.get("project_id"),
     }
-    if payload.get("idempotency_key"):
-        fields["idempotency_key"] = _checked_id(payload["idempotency_key"], "idempotency_key")
+    if payload.get("idempotency_key") is not None:
+        key = _checked_id(payload["idempotency_key"], "idempotency_key")
+        owner = hashlib.sha256(principal.id.encode()).hexdigest()[:16]
+        fields["idempotency_key"] = f"web:{owner}:{key}"
     try:
         return Envelope(**fields)
     except PydanticValidationError as exc:
@@ -95,17 +129,25 @@ def envelope_from_json(payload: Any) -> Envelope:
 
 async def post_message(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
+    principal = request[PRINCIPAL]
     try:
-        payload = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return error_response(400, "bad_json", "the body is not valid JSON")
+        payload = await read_json(request)
+    except RequestTooLarge as exc:
+        return error_response(413, "too_large", exc.message)
+    except ValidationError as exc:
+        return error_response(400, "bad_json", exc.message)
     try:
-        envelope = envelope_from_json(payload)
+        envelope = envelope_from_json(payload, principal)
+        await request.app[ACCESS].authorize_write(principal, envelope.conversation_id)
         with span("web.submit", conversation_id=envelope.conversation_id):
             envelope = envelope.model_copy(update={"trace": inject_context()})
             result = await ctx.submitter.submit(envelope)
     except ValidationError as exc:
         return error_response(400, "invalid_request", exc.message, exc.hint)
+    except Forbidden as exc:
+        return error_response(403, "forbidden", exc.message, exc.hint)
+    except RETRYABLE:
+        return error_response(503, "unavailable", "redis is not reachable")
     except ServiceUnavailable as exc:
         return error_response(503, "unavailable", exc.message, exc.hint)
     with bind_ids(request_id=result.request_id, conversation_id=envelope.conversation_id):
@@ -135,8 +177,14 @@ async def get_history(request: web.Request) -> web.Response:
 
 def _after(request: web.Request) -> str | None:
     after = request.headers.get("Last-Event-ID") or request.query.get("after") or None
-    if after is not None and not STREAM_ID_RE.match(after):
-        raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0")
+    if after is None:
+        return None
+    match = STREAM_ID_RE.fullmatch(after)
+    parts = tuple(int(part) for part in match.groups()) if match else ()
+    # nothing comes after the largest id, and Redis refuses it as an exclusive start
+    if not parts or max(parts) > STREAM_ID_PART_MAX or parts == (STREAM_ID_PART_MAX,) * 2:
+        raise ValidationError("Last-Event-ID must be an event id like 1700000000000-0 "
+                              "(ASCII digits, each part below 2**64)")
     return after
 
 
@@ -151,51 +199,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         )
     except ValidationError as exc:
         return error_response(400, "invalid_request", exc.message)
-    queue = ctx.hub.follow(conversation_id)
-    response: web.StreamResponse | None = None
-    try:
-        await ctx.events.register(client_id, conversation_id, ctx.instance_id)
-        response = await open_stream(request)
-        last = after
-
-        async def send_missed() -> None:
-            nonlocal last
-            for event in await ctx.events.read(conversation_id, after=last, count=10_000):
-                await response.write(format_event(event))
-                last = event.id
-
-        await send_missed()
-        refreshed = written = time.monotonic()
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), DISCONNECT_CHECK_S)
-            except TimeoutError:
-                item = False
-                if request.transport is None or request.transport.is_closing():
-                    break  # the client went away
-                if time.monotonic() - written > KEEPALIVE_S:
-                    await response.write(b": keepalive\n\n")
-                    written = time.monotonic()
-            if time.monotonic() - refreshed > ctx.client_ttl_s / 3:
-                await ctx.events.register(client_id, conversation_id, ctx.instance_id)
-                refreshed = time.monotonic()
-            if item is None:
-                await send_missed()
-            elif item and item.id and (last is None or stream_id_key(item.id) > stream_id_key(last)):
-                await response.write(format_event(item))
-                last, written = item.id, time.monotonic()
-        return response
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
-    except RETRYABLE as exc:
-        log.warning("event stream ended: redis unavailable", error=str(exc))
-        if response is None:
-            return error_response(503, "unavailable", "redis is not reachable")
-        return response  # the client reconnects with Last-Event-ID and misses nothing
-    finally:
-        ctx.hub.unfollow(conversation_id, queue)
-        with contextlib.suppress(*RETRYABLE, asyncio.CancelledError):
-            await ctx.events.unregister(client_id, conversation_id)
+    return await serve(request, ctx.hub, conversation_id, client_id, after)
 
 
 async def health(_request: web.Request) -> web.Response:
@@ -219,7 +223,10 @@ async def index(_request: web.Request) -> web.Response:
                 "submit": "POST /api/messages",
                 "events": "GET /api/conversations/{id}/events (text/event-stream)",
                 "history": "GET /api/conversations/{id}/history",
+                "whoami": "GET /api/whoami",
+                "sign_out": "POST /api/logout",
             },
+            "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
 
@@ -228,15 +235,33 @@ async def index(_request: web.Request) -> web.Response:
 async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        # aiohttp's own refusals (no such route, method not allowed...) answer JSON too
+        response = error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+        for name in ("Allow", "Retry-After"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except ValidationError as exc:
+        return error_response(400, "invalid_request", exc.message, exc.hint)
+    except Forbidden as exc:
+        return error_response(403, "forbidden", exc.message, exc.hint)
+    except NotFound as exc:
+        return error_response(404, "not_found", exc.message, exc.hint)
+    except ServiceUnavailable as exc:
+        return error_response(503, "unavailable", exc.message, exc.hint)
     except ArchopsError as exc:
         return error_response(500, "error", exc.message, exc.hint)
 
 
 def create_app(ctx: WebContext) -> web.Application:
+    if ctx.access is None:
+        raise ValueError("the web app needs an access model (WebContext.access)")
     app = web.Application(middlewares=[errors_middleware], client_max_size=256 * 1024)
     app[CTX] = ctx
+    install(app, ctx.access)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)

@@ -7,6 +7,7 @@ from typing import Any
 from agents.catalog.base import BuildContext, Fragment, blueprint
 from core.terraform.model import (
     Block,
+    ForList,
     ForMap,
     Ref,
     Template,
@@ -50,7 +51,9 @@ def _cert(rid: str, provider: Ref | None) -> list[Block]:
     )
     validation_attrs: dict[str, Any] = {
         "certificate_arn": Ref("aws_acm_certificate", rid, "arn"),
-        "validation_record_fqdns": Ref("aws_route53_record", f"{rid}_validation", "*", "fqdn"),
+        # the records are a for_each map: a splat ([*]) does not reach into it, a for does
+        "validation_record_fqdns": ForList(
+            "record", Ref("aws_route53_record", f"{rid}_validation"), Ref("record", "fqdn")),
     }
     if provider is not None:
         validation_attrs["provider"] = provider

@@ -11,16 +11,31 @@ each client's SSE connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
+from redis.exceptions import NoScriptError
 
 from core.bus import scripts
 from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
+
+# The registry rows of many clients of one instance in one call (a connect burst, a TTL tick).
+# ARGV: instance, ttl_s, expires_ms, retention_s, client prefix, watchers prefix,
+#       then (client id, conversation id) pairs -> the number of clients
+REGISTER = """
+for i = 7, #ARGV, 2 do
+  redis.call('SET', ARGV[5] .. ARGV[i], ARGV[1], 'EX', ARGV[2])
+  local watchers = ARGV[6] .. ARGV[i + 1]
+  redis.call('ZADD', watchers, ARGV[3], ARGV[i])
+  redis.call('EXPIRE', watchers, ARGV[4])
+end
+return (#ARGV - 6) / 2
+"""
 
 
 class EventLog:
@@ -41,6 +56,7 @@ class EventLog:
         self.retention_s = retention_s
         self.client_ttl_s = client_ttl_s
         self._emit = autopipe(redis).script(scripts.EMIT)
+        self._register_sha = hashlib.sha1(REGISTER.encode()).hexdigest()
 
     async def append(
         self,
@@ -85,6 +101,56 @@ class EventLog:
         entries = await self.redis.xrange(self.keys.events(conversation_id), start, "+", count)
         return [Event.from_fields(entry_id, fields) for entry_id, fields in entries]
 
+    async def exchange(
+        self,
+        instance_id: str,
+        *,
+        register: Sequence[tuple[str, str]] = (),
+        unregister: Sequence[tuple[str, str]] = (),
+        reads: Sequence[tuple[str, str | None, int]] = (),
+    ) -> list[list[Event] | Exception]:
+        """One round trip for many SSE connections: registry changes first, then reads.
+
+        ``register`` and ``unregister`` are (client id, conversation id) pairs of clients on
+        ``instance_id``; ``reads`` are (conversation id, after, count) as :meth:`read` takes.
+        Everything goes down one non-transactional pipeline (one connection). A client must be
+        registered (this call returned) before its replay read is asked for: an event is then
+        either in the read or published to the instance (or both; the caller dedupes by id).
+        Returns each read's events, or the error of that read alone.
+        """
+        expires_ms = int((time.time() + self.client_ttl_s) * 1000)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for client_id, conversation_id in unregister:
+                pipe.zrem(self.keys.watchers(conversation_id), client_id)
+                pipe.delete(self.keys.client(client_id))
+            args: list[str | int] = []
+            if register:
+                args = [
+                    instance_id, self.client_ttl_s, expires_ms, self.retention_s,
+                    self.keys.client_prefix(), self.keys.watchers(""),
+                ]
+                for pair in register:
+                    args.extend(pair)
+                pipe.evalsha(self._register_sha, 0, *args)
+            skip = len(pipe.command_stack)
+            for conversation_id, after, count in reads:
+                start = f"({after}" if after else "-"
+                pipe.xrange(self.keys.events(conversation_id), start, "+", count)
+            replies = await pipe.execute(raise_on_error=False)
+        for reply in replies[:skip]:
+            if isinstance(reply, NoScriptError):  # a restarted Redis: load it, register again
+                await self.redis.script_load(REGISTER)
+                await self.redis.evalsha(self._register_sha, 0, *args)
+            elif isinstance(reply, Exception):
+                raise reply
+        out: list[list[Event] | Exception] = []
+        for reply in replies[skip:]:
+            if isinstance(reply, Exception):
+                out.append(reply)
+            else:
+                out.append([Event.from_fields(entry_id, fields) for entry_id, fields in reply])
+        return out
+
     # -- routing registry ------------------------------------------------------------------
     async def register(self, client_id: str, conversation_id: str, instance_id: str) -> None:
         """Say that ``client_id`` (on ``instance_id``) follows ``conversation_id`` for a TTL."""
@@ -112,9 +178,16 @@ class EventLog:
                     return pubsub
 
     @staticmethod
-    async def messages(pubsub: PubSub) -> AsyncIterator[Event]:
-        """Live events from a subscription (the caller dedupes by id and closes it)."""
+    async def messages(pubsub: PubSub) -> AsyncIterator[Event | None]:
+        """Live events from a subscription (the caller dedupes by id and closes it).
+
+        ``None`` means the subscription was re-established (redis-py reconnects and subscribes
+        again on its own): whatever was published meanwhile is lost, read the streams.
+        """
         async for message in pubsub.listen():
+            if message.get("type") == "subscribe":
+                yield None
+                continue
             if message.get("type") != "message":
                 continue
             entry_id, _, body = str(message["data"]).partition("\n")

@@ -9,11 +9,14 @@ pillar and severity from what each check is about. A directory checkov cannot pa
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import select
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,26 +59,74 @@ def notice_missing() -> Finding:
     )
 
 
+_ARGV = ["--framework", "terraform", "--skip-download"]
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
+                BC_API_KEY="", PYTHONWARNINGS="ignore")
+
+
+class _Warm:
+    """checkov kept warm in its own venv (:mod:`core.terraform.checkov_server`): its start-up is
+    paid once per archops process, not once per review. One scan at a time; a scan that hangs or
+    a helper that dies is killed and the next scan starts a fresh one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.child: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self.child is None or self.child.poll() is not None:
+            python = checkov_bin().parent / "python"
+            self.child = subprocess.Popen(  # noqa: S603 - our own venv, our own script
+                [str(python), "-I", str(Path(__file__).with_name("checkov_server.py"))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True, env=_env(), start_new_session=True,
+            )
+        return self.child
+
+    def stop(self) -> None:
+        if self.child is not None and self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
+        self.child = None
+
+    def scan(self, directory: str) -> dict[str, Any]:
+        with self.lock:
+            child = self._start()
+            assert child.stdin and child.stdout
+            try:
+                child.stdin.write(json.dumps({"dir": directory, "argv": _ARGV}) + "\n")
+                child.stdin.flush()
+                ready, _, _ = select.select([child.stdout], [], [], TIMEOUT_S)
+                line = child.stdout.readline() if ready else ""
+            except (BrokenPipeError, OSError):
+                line = ""
+            if not line:
+                self.stop()
+                return {"error": "checkov stopped answering (its helper was restarted)"}
+            reply: dict[str, Any] = json.loads(line)
+            return reply
+
+
+_WARM = _Warm()
+atexit.register(_WARM.stop)
+
+
 def run_checkov(files: dict[str, str]) -> dict[str, Any]:
     """checkov's JSON report of a module written to a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="archops-checkov-") as tmp:
         for name, text in files.items():
             (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / name).write_text(text)
-        env = dict(os.environ, BC_SKIP_MAPPING="TRUE", CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
-                   BC_API_KEY="", PYTHONWARNINGS="ignore")
-        proc = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments
-            [str(checkov_bin()), "-d", tmp, "-o", "json", "--framework", "terraform",
-             "--skip-download"],
-            capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False,
-        )
-    out = proc.stdout.strip()
-    if not out:
-        return {"error": proc.stderr[-2000:] or f"checkov exited {proc.returncode} with no output"}
-    data = json.loads(out)
+        reply = _WARM.scan(tmp)
+    if "error" in reply:
+        return {"error": reply["error"]}
+    data = reply["report"]
     if isinstance(data, list):  # several frameworks: keep terraform's
         data = next((d for d in data if d.get("check_type") == "terraform"), data[0])
-    return data
+    return data  # type: ignore[no-any-return]
 
 
 def _argument(check: dict[str, Any]) -> str:

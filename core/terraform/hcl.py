@@ -19,6 +19,7 @@ from core.terraform.model import (
     Call,
     Cond,
     Expr,
+    ForList,
     ForMap,
     Keyword,
     Op,
@@ -150,6 +151,9 @@ def render_expr(expr: Expr, indent: int = 0) -> str:
         key = render_value(expr.key, indent + 1)
         value = render_value(expr.value, indent + 1)
         return "{\n" + INDENT * (indent + 1) + f"{head} {key} => {value}\n" + INDENT * indent + "}"
+    if isinstance(expr, ForList):
+        head = f"for {expr.name} in {render_value(expr.collection, indent)} :"
+        return f"[{head} {render_value(expr.value, indent + 1)}]"
     if isinstance(expr, Keyword):
         return expr.word
     if isinstance(expr, TypeExpr):

@@ -179,6 +179,25 @@ class ForMap(Expr):
 
 
 @dataclass(frozen=True)
+class ForList(Expr):
+    """A for expression building a list: ``[for r in aws_route53_record.v : r.fqdn]`` (what a
+    splat cannot do over a ``for_each`` resource, whose instances form a map)."""
+
+    name: str
+    collection: Any
+    value: Any
+
+    def __post_init__(self) -> None:
+        check_identifier(self.name, "for variable")
+
+    def refs(self) -> Iterator[Ref]:
+        for item in (self.collection, self.value):
+            for ref in iter_refs(item):
+                if ref.parts[0] != self.name:
+                    yield ref
+
+
+@dataclass(frozen=True)
 class Keyword(Expr):
     """A bare keyword where Terraform wants one (``create_before_destroy`` values aside)."""
 

@@ -130,9 +130,13 @@ def fmt(files: dict[str, str]) -> tuple[int, str, dict[str, str]]:
 # -- the helper process --------------------------------------------------------------------
 def _write(tmp: str, files: dict[str, str]) -> None:
     for name, text in files.items():
-        if "/" in name or "\\" in name or name.startswith("."):
-            raise ValueError(f"not a file name inside the module: {name!r}")
-        (Path(tmp) / name).write_text(text, encoding="utf-8")
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts or "\\" in name or (
+                parts[0].startswith(".")):
+            raise ValueError(f"not a file inside the module: {name!r}")
+        target = Path(tmp, *parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
 
 
 def _serve_one(op: str, files: dict[str, str]) -> Any:

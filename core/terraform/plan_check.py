@@ -25,6 +25,8 @@ from core.terraform.plugin.schema import PROVIDERS
 _CONTEXT = re.compile(r'^(resource|data|module|output|variable)\s+"([^"]+)"(?:\s+"([^"]+)")?')
 # Terraform's notice about dev_overrides is about archops' own setup, not the module
 _IGNORED = ("Provider development overrides are in effect",)
+# built into Terraform: no plugin needed (terraform_data)
+_BUILTIN = {"terraform"}
 
 
 @dataclass
@@ -94,7 +96,7 @@ def _providers_of(module: ParsedModule) -> set[str]:
     for item in module.items:
         if item.kind in ("resource", "data") and "_" in item.type:
             used.add(item.type.split("_", 1)[0])
-    return used
+    return used - _BUILTIN
 
 
 def _variables_needing_values(module: ParsedModule) -> dict[str, str | None]:
@@ -126,9 +128,14 @@ def check_plan(module: ParsedModule) -> PlanResult:
             fix="archops plans modules that use the aws, random, archive, tls, null and time "
                 "providers; remove the others or plan this module with their real providers"))
         return result
-    files = toolchain.plan_files(
-        {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars", ".tfvars.json"))},
-        _variables_needing_values(module))
+    own = {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars", ".tfvars.json"))}
+    missing = toolchain.stand_ins(module.files)
+    files = toolchain.plan_files(own, _variables_needing_values(module), missing)
+    for path in missing:
+        result.findings.append(Finding(
+            check_id="plan_stand_in", severity="info", pillar="operational_excellence",
+            message=f"the module reads {path}, which is not among its files: the plan used an "
+                    "empty stand-in", fix=f"add {path} to the module before terraform plan"))
     try:
         events = native.plan(files)
     except TerraformError as exc:

@@ -70,6 +70,35 @@ def _schema_edit(item: Item, finding: Finding, text: str) -> tuple[Edit, str] | 
     return None
 
 
+_SPLAT = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)\[\*\]\.([A-Za-z_][\w-]*)")
+
+
+def _attrs_on_line(block: Block, line: int) -> list[Attribute]:
+    found = [a for a in block.attrs.values() if a.line <= line <= a.line + a.text.count("\n")]
+    for child in block.blocks:
+        found += _attrs_on_line(child, line)
+    return found
+
+
+def _splat_edit(module: ParsedModule, item: Item, finding: Finding) -> tuple[Edit, str] | None:
+    """Terraform refused a splat over a ``for_each`` resource (its instances are a map): the same
+    list, written as a for expression. A splat over a ``count`` resource is left as it is."""
+    if finding.check_id != "terraform_plan" or "does not have an attribute named" not in finding.message:
+        return None
+    for attr in _attrs_on_line(item.block, finding.line):
+        def over_for_each(m: re.Match[str]) -> str:
+            target = module.get(m.group(1))
+            if target is None or "for_each" not in target.block.attrs:
+                return m.group(0)
+            return f"[for r in {m.group(1)} : r.{m.group(2)}]"
+
+        new_text = _SPLAT.sub(over_for_each, attr.text)
+        if new_text != attr.text:
+            return set_value(item, attr, new_text), (
+                f"{item.address}.{attr.name}: a splat over a for_each resource became a for expression")
+    return None
+
+
 def _keys(review: Review) -> set[tuple[str, str]]:
     return {(f.check_id, f.address) for f in review.failing}
 
@@ -98,9 +127,12 @@ def repair(files: dict[str, str], review: Review) -> tuple[dict[str, str], list[
     planned: list[tuple[Edit, str]] = []
     for finding in review.failing:
         item = module.get(finding.address)
-        if item is None or not finding.check_id.startswith(("schema_", "reference_")):
+        if item is None:
             continue
-        planned += [e for e in [_schema_edit(item, finding, module.files[item.file])] if e]
+        if finding.check_id == "terraform_plan":
+            planned += [e for e in [_splat_edit(module, item, finding)] if e]
+        elif finding.check_id.startswith(("schema_", "reference_")):
+            planned += [e for e in [_schema_edit(item, finding, module.files[item.file])] if e]
     planned += _policy_edits(module, review)
     if not planned:
         return dict(files), []

@@ -60,10 +60,11 @@ def mention(event_id: str, text: str, ts: str = "1700000001.000100", **extra: An
                       channel="C0INFRA", event_ts=ts, **extra)
 
 
-def answer_click(message_ts: str, question_id: str, value: str, trigger: str) -> str:
+def answer_click(message_ts: str, question_id: str, value: str, trigger: str,
+                 user: str = "U0ALICE") -> str:
     body = payload("block_actions.json")
     body["team"]["id"] = "T0ARCH"
-    body["user"]["id"] = "U0ALICE"
+    body["user"]["id"] = user
     body["channel"]["id"] = "C0INFRA"
     body["container"] = {"type": "message", "message_ts": message_ts, "channel_id": "C0INFRA",
                          "is_ephemeral": False}

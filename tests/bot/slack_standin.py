@@ -37,6 +37,10 @@ class SlackStandin:
     fail_next: dict[str, str] = field(default_factory=dict)
     # method -> seconds to wait after doing the work and before answering (a slow network)
     delay: dict[str, float] = field(default_factory=dict)
+    # channel -> its members; a channel listed here refuses ephemerals to anyone else
+    members: dict[str, set[str]] = field(default_factory=dict)
+    # channel -> ephemeral messages (seen by one user only: never in history or replies)
+    ephemeral: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Socket Mode: envelopes to send to the connected app, and the acks it sent back
     outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     acks: list[dict[str, Any]] = field(default_factory=list)
@@ -159,8 +163,27 @@ class SlackStandin:
                 return {"channel": channel, "ts": ts, "text": message["text"]}
         return {"error": "message_not_found"}
 
-    def _chat_postEphemeral(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"message_ts": f"{time.time():.6f}"}
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: channel and user required, text (or blocks/attachments) required, the user
+        must be in the channel; the message is shown to that user only and never listed."""
+        channel, user = str(args.get("channel") or ""), str(args.get("user") or "")
+        if not channel:
+            return {"error": "channel_not_found"}
+        if not user:
+            return {"error": "user_not_found"}
+        if not (args.get("text") or args.get("blocks") or args.get("attachments")):
+            return {"error": "no_text"}
+        if len(str(args.get("text") or "")) > 40_000:
+            return {"error": "msg_too_long"}
+        if channel in self.members and user not in self.members[channel]:
+            return {"error": "user_not_in_channel"}
+        ts = f"{1700000000 + next(self._ts)}.000200"
+        note = {"type": "message", "ts": ts, "user": user, "text": args.get("text", ""),
+                "blocks": args.get("blocks") or [], "bot_id": "BARCHOPS"}
+        if args.get("thread_ts"):
+            note["thread_ts"] = args["thread_ts"]
+        self.ephemeral.setdefault(channel, []).append(note)
+        return {"message_ts": ts}
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         root = str(args["ts"])

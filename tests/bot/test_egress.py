@@ -294,10 +294,10 @@ async def test_a_reply_in_words_closes_the_open_question(bot, redis, keys, event
     async with running(the_bot.egress):
         [post] = await slack.wait_for("chat.postMessage")
         reply = event_body("Ev700", type="message", text="two AZs, but keep it cheap",
-                           user="U0BOB", ts="1700000800.000100", thread_ts="1700000001.000100",
+                           user="U0ALICE", ts="1700000800.000100", thread_ts="1700000001.000100",
                            channel="C0INFRA", channel_type="channel")
         assert (await post_signed(url, reply))[0] == 200
-        await until(lambda: "<@U0BOB> answered in the thread"
+        await until(lambda: "<@U0ALICE> answered in the thread"
                     in str(slack.messages["C0INFRA"][0]["blocks"]))
         status, _ = await post_signed(url, answer_click(post_ts(slack), "availability", "multi",
                                                         "late.1"),

@@ -40,3 +40,34 @@ async def test_socket_mode_event_is_acked_queued_and_answered(settings, redis_ur
     finally:
         stop.set()
         await bot
+
+
+async def test_socket_mode_malformed_payloads_are_acked_and_dropped(settings, redis_url, redis,
+                                                                   keys, slack: SlackStandin) -> None:
+    settings.slack_app_token = SecretStr("xapp-1-A1-standin")
+    settings.bot_port = 0
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    bot = asyncio.create_task(run_bot(settings, redis_url, stop, ready, min_interval_s=0.05))
+    try:
+        await asyncio.wait_for(ready, 10)
+        good = json.loads(event_body("Ev510", type="app_mention", user="U0ALICE",
+                                     text=f"<@{BOT_USER_ID}> a queue", ts="1700000710.000100",
+                                     channel="C0INFRA"))
+        bad = [
+            {**good, "event": {**good["event"], "text": 5}},
+            {**good, "event": None},
+            {**good, "authorizations": "abc"},
+            {**good, "type": ["event_callback"]},
+        ]
+        for index, body in enumerate([*bad, good]):
+            await slack.outbox.put({"envelope_id": f"bad-{index}", "type": "events_api",
+                                    "payload": body, "accepts_response_payload": False,
+                                    "retry_attempt": 0})
+        await until(lambda: {f"bad-{i}" for i in range(5)}
+                    <= {a.get("envelope_id") for a in slack.acks})
+        envs = await queued(redis, keys)
+        assert [e.text for e in envs] == ["a queue"]  # only the well-formed one
+    finally:
+        stop.set()
+        await bot

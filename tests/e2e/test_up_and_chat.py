@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from core.redis_client import probe
+from web.auth import SESSION_COOKIE
 
 ARCHOPS = [sys.executable, "-m", "cli.main"]
 
@@ -28,8 +32,8 @@ def up(tmp_path: Path):
     )
     lines: list[str] = []
     deadline = time.monotonic() + 60
-    url = redis_url = None
-    while time.monotonic() < deadline and url is None:
+    url = redis_url = sign_in = None
+    while time.monotonic() < deadline and sign_in is None:
         line = process.stdout.readline()
         if not line:
             break
@@ -38,11 +42,28 @@ def up(tmp_path: Path):
             redis_url = m.group(1)
         if m := re.search(r"archops is up: (http://\S+)", line):
             url = m.group(1)
-    assert url, "".join(lines)
-    yield {"url": url, "redis_url": redis_url, "env": env, "process": process}
+        if m := re.search(r"open the web chat .*:\s+(http://\S+/login\?token=\S+)", line):
+            sign_in = m.group(1)
+    assert url and sign_in, "".join(lines)
+    yield {"url": url, "sign_in": sign_in, "redis_url": redis_url, "env": env,
+           "process": process, "data": tmp_path / "data"}
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+def http(method: str, url: str, body: bytes | None = None, **headers: str):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
 
 
 def chat(up, *args: str) -> subprocess.CompletedProcess[str]:
@@ -81,3 +102,52 @@ def test_chat_without_a_running_archops_says_how_to_start_it(tmp_path):
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "archops up" in result.stderr
+
+
+@pytest.mark.slow
+def test_up_guards_the_web_with_a_cli_token_and_a_one_time_sign_in_link(up, tmp_path):
+    token_file = up["data"] / "cli.token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = token_file.read_text().strip()
+
+    # nothing without a principal, and the CLI token is the installation's owner
+    assert http("GET", f"{up['url']}/api/whoami")[0] == 401
+    status, _, body = http("GET", f"{up['url']}/api/whoami", Authorization=f"Bearer {token}")
+    assert status == 200 and b'"local"' in body
+
+    # a web page elsewhere cannot drive this archops
+    status, headers, _ = http("POST", f"{up['url']}/api/messages",
+                              b'{"text": "a static site"}', Authorization=f"Bearer {token}",
+                              **{"Content-Type": "text/plain", "Origin": "http://evil.example"})
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    assert headers["X-Frame-Options"] == "DENY"
+
+    # the link `up` printed opens a session once
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        opener.open(up["sign_in"], timeout=10)
+        raise AssertionError("the sign-in link should redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303
+        cookie = exc.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    session = cookie.split(";")[0]
+    status, _, body = http("GET", f"{up['url']}/api/whoami", Cookie=session)
+    assert status == 200 and b'"session"' in body
+    assert http("GET", up["sign_in"])[0] == 403  # used: invalid now
+    fresh = chat(up, "--sign-in")  # a new link, no restart
+    assert fresh.returncode == 0, fresh.stderr
+    link = fresh.stdout.strip()
+    assert link.startswith(f"{up['url']}/login?token=")
+    try:
+        opener.open(link, timeout=10)
+        raise AssertionError("the new sign-in link should redirect")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 303 and SESSION_COOKIE in exc.headers["Set-Cookie"]
+
+    # `archops chat` from another data folder has no token: refused, with a reason
+    stranger = {**up["env"], "ARCHOPS_DATA_DIR": str(tmp_path / "stranger")}
+    result = subprocess.run([*ARCHOPS, "chat", "hello", "--url", up["url"]], env=stranger,
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode != 0
+    assert "refused" in result.stderr and "cli.token" in result.stderr

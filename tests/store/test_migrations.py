@@ -7,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from tests.store.pgdb import fresh_postgres_database
 
 from core.errors import ConfigurationError, ServiceUnavailable
 from core.store import parse_database_url, schema_diff, schema_status, upgrade
 from core.store.migrate import head_revision
+from tests.store.pgdb import fresh_postgres_database
 
 _UPGRADE = "import sys; from core.store import upgrade; print(upgrade(sys.argv[1]).current)"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.tracing.zipkin_standin import ZipkinStandIn
 
 from core.errors import ConfigurationError
 from core.settings import Settings
@@ -17,6 +16,7 @@ from core.tracing import (
     shutdown_tracing,
     span,
 )
+from tests.tracing.zipkin_standin import ZipkinStandIn
 
 
 @pytest.fixture

@@ -23,3 +23,11 @@ def checkov_ready() -> None:
 
 def only(findings, check_id):  # noqa: ANN001, ANN201 - tiny test helper
     return [f for f in findings if f.check_id == check_id]
+
+
+@pytest.fixture(scope="session")
+def plan_ready() -> None:
+    from core.terraform.plugin import toolchain
+
+    if "aws" not in toolchain.available_providers():
+        pytest.fail(f"the provider plugin schemas are missing: {SETUP_HINT}")

@@ -15,6 +15,7 @@ from core.terraform.schema import PROVIDER_VERSION
 REQUESTS = [
     "a SaaS web app with Postgres and Redis in eu-west-1, production",
     "static website with a custom domain",
+    "a web app with HTTPS on app.example.com and Postgres in ap-northeast-2, production",
     "API on Lambda with DynamoDB",
     "queue workers on ECS with SQS",
     "EC2 auto scaling group behind an ALB with MySQL",
@@ -54,12 +55,14 @@ def modules(tmp_path_factory) -> dict[str, dict[str, str]]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("request_text", REQUESTS)
-def test_designed_module_passes_parse_schema_references_and_policy(
-    schema_ready, modules, request_text: str  # noqa: ANN001
+def test_designed_module_passes_parse_schema_references_plan_and_policy(
+    schema_ready, plan_ready, modules, request_text: str  # noqa: ANN001
 ) -> None:
     files = modules[request_text]
-    review = review_module(files, {"parse", "schema", "references", "policy", "cost"})
+    review = review_module(files, {"parse", "schema", "references", "plan", "policy", "cost"})
     assert review.passed, [(f.check_id, f.address, f.argument, f.message) for f in review.failing]
+    # Terraform itself planned it: every resource is a create, and the WAF's statements parsed
+    assert review.plan and review.plan.startswith("Plan: ") and " 0 to destroy" in review.plan
     # the provider pin admits the release whose schema the module was checked against
     assert ".".join(PROVIDER_VERSION.split(".")[:2]) in files["versions.tf"]
     assert review.cost is not None and review.cost.items

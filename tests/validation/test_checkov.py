@@ -69,3 +69,20 @@ def test_baseline_waivers_are_shown_as_skips_and_strict_enforces_them(review, ch
     assert replication.skip_reason and replication.skip_reason.startswith("archops baseline: cross-region")
     strict = review_module(MODULE, {"parse", "checkov"}, strict=True)
     assert "CKV_AWS_144" in {f.check_id for f in strict.failing}
+
+
+def test_the_warm_checkov_helper_reports_each_module_on_its_own(checkov_ready) -> None:  # noqa: ANN001
+    """checkov keeps state between runs in one process; the warm helper must not leak it."""
+    from core.terraform.checkov_scan import run_checkov
+
+    open_bucket = 'resource "aws_s3_bucket" "one" {\n  bucket = "one-bucket-x"\n}\n'
+    open_sg = ('resource "aws_security_group" "two" {\n  name = "two"\n  ingress {\n'
+               '    from_port = 22\n    to_port = 22\n    protocol = "tcp"\n'
+               '    cidr_blocks = ["0.0.0.0/0"]\n  }\n}\n')
+    first = run_checkov({"main.tf": open_bucket})
+    second = run_checkov({"main.tf": open_sg})
+    again = run_checkov({"main.tf": open_bucket})
+    resources = lambda r: {c["resource"] for c in r["results"]["failed_checks"]}  # noqa: E731
+    assert resources(first) == {"aws_s3_bucket.one"}
+    assert resources(second) == {"aws_security_group.two"}
+    assert resources(again) == resources(first)

@@ -6,8 +6,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from core.bus import EventLog, Keys, Submitter
+from core.capability import Signer
 from web.app import WebContext, create_app
+from web.auth import LOCAL_PRINCIPAL, Access, AccessStore
 from web.hub import Hub
+
+CLI_TOKEN = "test-cli-token-0123456789abcdef"
 
 
 @pytest.fixture
@@ -16,14 +20,43 @@ def keys(prefix: str) -> Keys:
 
 
 @pytest.fixture
-async def make_server(redis, keys) -> AsyncIterator[Callable[[str], object]]:
+def signer() -> Signer:
+    return Signer([b"k" * 32])
+
+
+@pytest.fixture
+def access_store(redis, keys) -> AccessStore:
+    return AccessStore(redis, keys.prefix)
+
+
+@pytest.fixture
+def cli_headers() -> dict[str, str]:
+    """The CLI's credential: the servers of these tests accept CLI_TOKEN."""
+    return {"Authorization": f"Bearer {CLI_TOKEN}"}
+
+
+@pytest.fixture
+def own(access_store) -> Callable[[str], object]:
+    """Make the CLI's principal the owner of a conversation written straight to the event log."""
+
+    async def claim(conversation_id: str, principal: str = LOCAL_PRINCIPAL) -> None:
+        await access_store.claim(conversation_id, principal)
+
+    return claim
+
+
+@pytest.fixture
+async def make_server(redis, keys, signer) -> AsyncIterator[Callable[..., object]]:
     servers: list[TestServer] = []
 
-    async def make(instance_id: str) -> TestServer:
+    async def make(instance_id: str, public_url: str | None = None,
+                   slack_sign_in: object = None) -> TestServer:
         events = EventLog(redis, keys, client_ttl_s=30)
         submitter = Submitter(redis, keys, max_text_chars=1000)
         await submitter.ensure_groups()
-        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id)
+        access = Access(AccessStore(redis, keys.prefix), signer, cli_token=CLI_TOKEN,
+                        public_url=public_url, slack_sign_in=slack_sign_in)
+        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id, access=access)
         server = TestServer(create_app(ctx))
         await server.start_server()
         servers.append(server)
@@ -32,5 +65,3 @@ async def make_server(redis, keys) -> AsyncIterator[Callable[[str], object]]:
     yield make
     for server in servers:
         await server.close()
-
-

@@ -16,12 +16,14 @@ def ev(conversation: str, n: int) -> Event:
     return Event(type="status", conversation_id=conversation, request_id="r1", text=f"step {n}")
 
 
-async def test_reconnect_with_last_event_id_misses_nothing(redis, keys, make_server):
+async def test_reconnect_with_last_event_id_misses_nothing(redis, keys, make_server, cli_headers,
+                                                           own):
     server = await make_server("web-a")
+    await own("c1")
     log = EventLog(redis, keys)
     ids = [await log.append(ev("c1", n)) for n in range(3)]
     url = str(server.make_url("/api/conversations/c1/events?client_id=cli1"))
-    async with ClientSession() as session:
+    async with ClientSession(headers=cli_headers) as session:
         first = await read_sse(session, url, 2)
         assert [d["text"] for _, _, d in first] == ["step 0", "step 1"]
         # disconnected now; work goes on
@@ -33,13 +35,14 @@ async def test_reconnect_with_last_event_id_misses_nothing(redis, keys, make_ser
 
 
 async def test_live_events_reach_the_instance_holding_the_client_without_duplicates(
-    redis, keys, make_server
+    redis, keys, make_server, cli_headers, own
 ):
     a, b = await make_server("web-a"), await make_server("web-b")
+    await own("c2")
     log = EventLog(redis, keys)
     await log.append(ev("c2", 0))
     url = str(b.make_url("/api/conversations/c2/events?client_id=browser-7"))
-    async with ClientSession() as session:
+    async with ClientSession(headers=cli_headers) as session:
         reader = asyncio.create_task(read_sse(session, url, 4))
         while await redis.get(keys.client("browser-7")) != "web-b":
             await asyncio.sleep(0.01)
@@ -55,9 +58,10 @@ async def test_live_events_reach_the_instance_holding_the_client_without_duplica
             await asyncio.sleep(0.05)
 
 
-async def test_bad_last_event_id_is_refused(make_server):
+async def test_bad_last_event_id_is_refused(make_server, cli_headers, own):
     server = await make_server("web-a")
-    async with ClientSession() as session:
+    await own("c1")
+    async with ClientSession(headers=cli_headers) as session:
         url = str(server.make_url("/api/conversations/c1/events"))
         async with session.get(url, headers={"Last-Event-ID": "yesterday"}) as response:
             assert response.status == 400

@@ -14,7 +14,8 @@ from core.tracing import setup_tracing, shutdown_tracing
 from tests.tracing.zipkin_standin import ZipkinStandIn
 
 
-async def test_submit_worker_and_events_share_one_trace(redis, keys, make_server, tmp_path):
+async def test_submit_worker_and_events_share_one_trace(redis, keys, make_server, tmp_path,
+                                                        cli_headers):
     zipkin = await ZipkinStandIn().start()
     store = await Store.open(f"sqlite:///{tmp_path / 'archops.sqlite3'}")
     stop = asyncio.Event()
@@ -28,7 +29,7 @@ async def test_submit_worker_and_events_share_one_trace(redis, keys, make_server
         events = EventLog(redis, keys)
         worker = Worker(redis, keys, RecordingHandler(store, agent), events, lease_ttl_ms=1000)
         running = asyncio.create_task(worker.run(stop))
-        async with ClientSession() as session:
+        async with ClientSession(headers=cli_headers) as session:
             async with session.post(str(server.make_url("/api/messages")),
                                     json={"conversation_id": "c-t", "text": "hello"}) as resp:
                 request_id = (await resp.json())["request_id"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -172,12 +173,37 @@ def placeholder_for(type_text: str | None) -> Any:
     return PLACEHOLDER
 
 
-def plan_files(files: dict[str, str], variables: dict[str, str | None]) -> dict[str, str]:
-    """The files to plan: backends removed, and a tfvars file with a value for each variable
-    that needs one (``variables``: name -> declared type, for those without a default)."""
+_FILE_READ = re.compile(
+    r"\b(?:file|filemd5|filesha1|filesha256|filesha512|filebase64|filebase64sha256|"
+    r"filebase64sha512|templatefile)\(\s*\"(?:\$\{path\.module\}/)?([^\"$]+)\"")
+
+
+def inside(path: str) -> bool:
+    p = Path(path)
+    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts and "~" not in path \
+        and not p.parts[0].startswith(".")
+
+
+def stand_ins(files: dict[str, str]) -> list[str]:
+    """Files the module reads at plan (``filemd5("assets/x.pdf")``) that are inside the module
+    but not among ``files``: the team adds them; the plan reads an empty stand-in."""
+    wanted: set[str] = set()
+    for name, text in files.items():
+        if name.endswith(".tf"):
+            wanted |= {m.group(1) for m in _FILE_READ.finditer(text)}
+    return sorted(p for p in wanted if inside(p) and p not in files)
+
+
+def plan_files(files: dict[str, str], variables: dict[str, str | None],
+               missing: list[str] | None = None) -> dict[str, str]:
+    """The files to plan: backends removed, a tfvars file with a value for each variable that
+    needs one (``variables``: name -> declared type, for those without a default), and empty
+    stand-ins for the ``missing`` files the module reads."""
     out = {name: strip_backends(text) if name.endswith(".tf") else text
            for name, text in files.items()}
     if variables:
         values = {name: placeholder_for(t) for name, t in variables.items()}
         out["zz-archops-plan.auto.tfvars.json"] = json.dumps(values)
+    for path in missing or ():
+        out[path] = ""
     return out
