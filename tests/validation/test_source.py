@@ -125,7 +125,7 @@ def test_file_names_never_leave_the_parser_folder(tmp_path: Path) -> None:
     from core.terraform.review import review_module
 
     target = tmp_path / "escaped.tf"
-    with pytest.raises(TerraformError, match="not a file name inside the module"):
+    with pytest.raises(TerraformError, match="not a file (name )?inside the module"):
         review_module({f"../../../../../../..{target}": CLEAN}, {"parse"})
     assert not target.exists()
 
