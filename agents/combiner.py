@@ -170,6 +170,13 @@ def readme(req: Requirements, plan: dict[str, Any], diagram: dict[str, Any]) -> 
     if req.assumed:
         lines += ["", "## Assumed defaults", ""]
         lines += [f"- `{k}` = `{v}`" for k, v in sorted(req.assumed.items())]
+    if req.uploads:
+        lines += ["", "## Files to upload", "",
+                  "Put these files in this folder, next to the `.tf` files, before `terraform plan`; "
+                  "the module reads files only from inside itself (`${path.module}/NAME`).", ""]
+        for name in req.uploads:
+            given = req.upload_paths.get(name)
+            lines.append(f"- `{name}`" + (f" (asked for as `{given}`)" if given else ""))
     lines += [
         "",
         "## Use it",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from agents.requirements import Requirements
+from agents.requirements import Requirements, upload_name
 
 _W = re.IGNORECASE
 
@@ -183,6 +183,9 @@ def _details(text: str, req: Requirements) -> None:
         found = [m.group(1) for m in UPLOAD_RE.finditer(text) if "/" in m.group(1) or m.group(0)[0] in "\"'`"]
         found = [f for f in found if not DOMAIN_RE.fullmatch(f)]
         if found:
+            renamed = {upload_name(f): f for f in found if upload_name(f) != f}
+            if renamed:
+                req.upload_paths = {**req.upload_paths, **renamed}
             req.uploads = sorted({*req.uploads, *found})
             req.add("s3")
     tags = {k: v for k, v in TAG_RE.findall(text)}

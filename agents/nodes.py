@@ -188,7 +188,18 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -
     assumed = ""
     if req.assumed:
         assumed = " Assumed: " + ", ".join(f"{k}={v}" for k, v in sorted(req.assumed.items())) + "."
-    return f"{head} {check}{assumed}"
+    return f"{head} {check}{assumed}{uploads_note(req)}"
+
+
+def uploads_note(req: Requirements) -> str:
+    """What the user must know about the files to upload: names in the module's folder."""
+    if not req.uploads:
+        return ""
+    note = (f" Files to upload: {', '.join(req.uploads)}. Put them in the module's folder, next to "
+            "the .tf files: archops' Terraform reads files only from inside the module, never a path")
+    renamed = [f"{path} is taken as {name} in the module's folder" for name, path in sorted(req.upload_paths.items())
+               if name in req.uploads]
+    return note + (f" ({'; '.join(renamed)})." if renamed else ".")
 
 
 def describe_design(state: AgentState) -> str:

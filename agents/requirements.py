@@ -54,6 +54,21 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def upload_name(value: str) -> str:
+    """The plain file name a requested upload becomes: the last part of any path, in safe
+    characters, never hidden or dot-only (``../../../etc/passwd.txt`` -> ``passwd.txt``).
+
+    The generated module reads it from its own folder (``${path.module}/NAME``), so a request can
+    never make archops' Terraform read a file outside the module.
+    """
+    base = re.split(r"[\\/]", value.strip())[-1]
+    base = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", base)).lstrip("._-")
+    return base[:100] or "file"
+
+
 class Requirements(BaseModel):
     """What archops knows about the request; ``None`` means not known yet."""
 
@@ -84,8 +99,10 @@ class Requirements(BaseModel):
     compliance: list[str] = Field(default_factory=list)
     operating_system: Literal["al2023", "al2", "ubuntu-20.04", "ubuntu-22.04", "ubuntu-24.04"] | None = None
     load_balancer: Literal["application", "network"] | None = None
-    # local files to upload into the application bucket
+    # files to upload into the application bucket: plain names of files inside the module
+    # (upload_name), never paths; what the user wrote as a path, by name, to tell them
     uploads: list[str] = Field(default_factory=list)
+    upload_paths: dict[str, str] = Field(default_factory=dict)
     # tags the user asked for, added to every resource through the provider's default_tags
     tags: dict[str, str] = Field(default_factory=dict)
     components: list[str] = Field(default_factory=list)
@@ -109,6 +126,11 @@ class Requirements(BaseModel):
         if value is not None and not _REGION.match(value):
             raise ValueError(f"{value!r} is not an AWS region name such as eu-west-1")
         return value
+
+    @field_validator("uploads")
+    @classmethod
+    def _uploads(cls, value: list[str]) -> list[str]:
+        return sorted({upload_name(v) for v in value})
 
     @field_validator("components", "removed")
     @classmethod

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
 
+    # the review's allow-lists (comma-separated; core.terraform.policy_exec.Allowances). Empty:
+    # no data "http" host and no remote module source is allowed; providers only from hashicorp/
+    review_http_hosts: str = ""
+    review_module_sources: str = ""
+    review_provider_sources: str = "hashicorp/"
+    # what `archops validate DIR` reads at most (core.terraform.source)
+    validate_max_file_bytes: int = Field(default=1024 * 1024, ge=1024)
+    validate_max_total_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
     @field_validator(
         "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
         "secret_keys", "slack_client_secret",

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from agents.requirements import upload_name
 from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, output, resource
 
 ELB_ACCOUNT_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -149,24 +150,30 @@ def app_bucket(ctx: BuildContext) -> Fragment:
     return out
 
 
-def _uploads(paths: list[str], rid: str) -> list[Block]:
-    """One object per local file the user asked to upload; the hash re-uploads on change."""
+def _uploads(names: list[str], rid: str) -> list[Block]:
+    """One object per file the user asked to upload; the hash re-uploads on change.
+
+    Each file is a plain name in the module's own folder (``${path.module}/NAME``): whatever
+    path the request gave, the module never reads a file outside itself.
+    """
     out: list[Block] = []
     used: set[str] = set()
-    for path in paths:
-        base = re.sub(r"[^A-Za-z0-9_]", "_", path.rsplit("/", 1)[-1]).strip("_") or "file"
+    for requested in names:
+        file_name = upload_name(requested)
+        base = re.sub(r"[^A-Za-z0-9_]", "_", file_name).strip("_") or "file"
         name = base if base[0].isalpha() else f"f_{base}"
         while name in used:
             name += "_"
         used.add(name)
+        local = Template(Ref("path", "module"), f"/{file_name}")
         out.append(
             resource(
                 "aws_s3_object",
                 name,
                 bucket=Ref("aws_s3_bucket", rid, "id"),
-                key=path.rsplit("/", 1)[-1],
-                source=path,
-                source_hash=Call("filemd5", path),
+                key=file_name,
+                source=local,
+                source_hash=Call("filemd5", local),
             )
         )
     return out

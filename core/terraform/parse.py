@@ -78,6 +78,10 @@ class ParsedModule:
     files: dict[str, str]
     items: list[Item] = field(default_factory=list)
     diagnostics: list[Finding] = field(default_factory=list)
+    # every top-level block by file, items or not (terraform, check, removed, import...)
+    blocks: list[tuple[str, Block]] = field(default_factory=list)
+    # what several checks derive from the same module, computed once (name -> value)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -198,8 +202,9 @@ def _references(block: Block, prefix: str = "") -> list[Reference]:
     return refs
 
 
-def _skips(item: Item, text: str) -> None:
-    lines = text.splitlines()
+def _skips(item: Item, lines: list[str]) -> None:
+    """The skips written inside the item or in the comment lines right above it (``lines``: the
+    file's lines, split once per file: splitting per item made big files quadratic)."""
     first = item.block.line - 1
     while first > 0 and lines[first - 1].lstrip().startswith(("#", "//")):
         first -= 1
@@ -249,15 +254,16 @@ def _values(text: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     return out
 
 
-def _items_of_file(name: str, text: str) -> list[Item]:
+def _items_of_file(name: str, text: str, blocks: list[Block] | None = None) -> list[Item]:
     values = _values(text)
+    lines = text.splitlines()
     items: list[Item] = []
 
     def take(key: tuple[str, ...]) -> dict[str, Any]:
         found = values.get(key)
         return found.pop(0) if found else {}
 
-    for block in scan(text):
+    for block in scan(text) if blocks is None else blocks:
         labels = block.labels
         if block.type == "resource" and len(labels) == 2:
             key, address = ("resource", labels[0], labels[1]), f"{labels[0]}.{labels[1]}"
@@ -281,9 +287,31 @@ def _items_of_file(name: str, text: str) -> list[Item]:
             address += "." + block.attrs["alias"].text.strip('"')
         item = Item(key[0], key[1], key[2], address, name, block, take(key))
         item.references = _references(block)
-        _skips(item, text)
+        _skips(item, lines)
         items.append(item)
     return items
+
+
+# blocks nested deeper than this are not Terraform anyone writes; the inventory and the checks
+# walk blocks recursively, so a module nesting thousands deep would end in a RecursionError
+MAX_BLOCK_DEPTH = 32
+
+
+def _depth(blocks: list[Block]) -> int:
+    deepest, todo = 0, [(b, 1) for b in blocks]
+    while todo:
+        block, level = todo.pop()
+        deepest = max(deepest, level)
+        todo += [(child, level + 1) for child in block.blocks]
+    return deepest
+
+
+def _too_deep(name: str) -> Finding:
+    return Finding(
+        check_id="terraform_parse", severity="critical", pillar="operational_excellence", file=name,
+        message=f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels; archops does not review such a file",
+        fix="flatten the nesting (no provider schema nests blocks that deep)", source="archops",
+    )
 
 
 def parse_module(files: dict[str, str]) -> ParsedModule:
@@ -294,5 +322,14 @@ def parse_module(files: dict[str, str]) -> ParsedModule:
     if module.diagnostics:
         return module
     for name in sorted(tf_files):
-        module.items += _items_of_file(name, tf_files[name])
+        try:
+            blocks: list[Block] | None = scan(tf_files[name])
+        except RecursionError:
+            blocks = None
+        if blocks is None or _depth(blocks) > MAX_BLOCK_DEPTH:
+            module.diagnostics = [_too_deep(name)]
+            module.items, module.blocks = [], []
+            return module
+        module.blocks += [(name, block) for block in blocks]
+        module.items += _items_of_file(name, tf_files[name], blocks)
     return module

@@ -24,6 +24,18 @@ from core.terraform.policy_base import (
     typed,
     want_true,
 )
+from core.terraform.policy_exec import (
+    connections,
+    external_programs,
+    module_sources,
+    outbound_data,
+    paths_outside,
+    paths_unknown,
+    provider_endpoints,
+    provider_sources,
+    provisioners,
+    triggers,
+)
 from core.terraform.policy_security import (
     backups_off,
     block_public,
@@ -115,7 +127,43 @@ def _pin_provider(hit: Hit, module: ParsedModule) -> list[Edit]:
 
 
 _DB = ("aws_db_instance", "aws_rds_cluster")
-RULES: tuple[Rule, ...] = (
+# execution and exfiltration (core.terraform.policy_exec): never waived by a skip in the module
+EXEC_RULES: tuple[Rule, ...] = (
+    Rule("ARCHOPS_EXEC_PROVISIONER", "security", "critical",
+         "remove the provisioner: archops modules never run commands on the machine that applies "
+         "them; configure instances with user_data, SSM or an image, and copy files through S3",
+         provisioners, waivable=False),
+    Rule("ARCHOPS_EXEC_CONNECTION", "security", "high",
+         "remove the connection block: reach instances through SSM Session Manager, not from Terraform",
+         connections, waivable=False),
+    Rule("ARCHOPS_EXEC_TRIGGERS", "security", "high",
+         "remove the null_resource / terraform_data and its provisioners; run deploy steps in CI, "
+         "outside Terraform", triggers, waivable=False),
+    Rule("ARCHOPS_EXEC_EXTERNAL", "security", "critical",
+         'remove data "external" and the external provider: read values from AWS data sources, '
+         "variables or SSM parameters instead of running a program at plan time",
+         external_programs, waivable=False),
+    Rule("ARCHOPS_EXFIL_HTTP", "security", "high",
+         "remove the data source, or let an operator allow its host (ARCHOPS_REVIEW_HTTP_HOSTS); "
+         "read configuration from AWS (SSM, Secrets Manager) or variables",
+         outbound_data, waivable=False),
+    Rule("ARCHOPS_EXFIL_PROVIDER_ENDPOINT", "security", "high",
+         "remove the custom endpoint or proxy, or let an operator allow its host "
+         "(ARCHOPS_REVIEW_HTTP_HOSTS)", provider_endpoints, waivable=False),
+    Rule("ARCHOPS_MODULE_SOURCE", "security", "high",
+         "vendor the module into a subfolder (source = \"./modules/name\"), or let an operator allow "
+         "its source (ARCHOPS_REVIEW_MODULE_SOURCES)", module_sources, waivable=False),
+    Rule("ARCHOPS_PROVIDER_SOURCE", "security", "high",
+         "use a hashicorp/ provider, or let an operator allow the source (ARCHOPS_REVIEW_PROVIDER_SOURCES)",
+         provider_sources, waivable=False),
+    Rule("ARCHOPS_FILE_OUTSIDE_MODULE", "security", "high",
+         "keep every file the module reads or writes inside it: \"${path.module}/name\", never an "
+         "absolute path, ~, .. or path.cwd", paths_outside, waivable=False),
+    Rule("ARCHOPS_FILE_PATH_UNKNOWN", "security", "medium",
+         "write the path as a literal inside the module (\"${path.module}/name\"); a path from a "
+         "variable or another computed value can name any file", paths_unknown, waivable=False),
+)
+RULES: tuple[Rule, ...] = EXEC_RULES + (
     Rule("ARCHOPS_SG_OPEN_INGRESS", "security", "critical",
          "allow only the load balancer's security group or a private range, never 0.0.0.0/0 "
          "except on 80/443 of a public load balancer",
@@ -176,6 +224,12 @@ def skip_reason(item: Item, rule_id: str, equivalents: tuple[str, ...] = ()) -> 
     return None
 
 
+def _unwaived(hit: Hit, rule: Rule) -> str:
+    if not rule.waivable and skip_reason(hit.item, rule.id, rule.checkov) is not None:
+        return f"{hit.message} (a skip written in the module does not waive {rule.id})"
+    return hit.message
+
+
 def evaluate(module: ParsedModule) -> list[tuple[Rule, Hit]]:
     return [(rule, hit) for rule in RULES for hit in rule.evaluate(module)]
 
@@ -187,8 +241,8 @@ def check_policy(module: ParsedModule) -> list[Finding]:
         out.append(Finding(
             check_id=rule.id, severity=rule.severity, pillar=rule.pillar,
             address=hit.item.address, argument=hit.argument, file=hit.item.file,
-            line=hit.line or hit.item.line, message=hit.message, fix=rule.fix,
-            skip_reason=skip_reason(hit.item, rule.id, rule.checkov),
+            line=hit.line or hit.item.line, message=_unwaived(hit, rule), fix=rule.fix,
+            skip_reason=skip_reason(hit.item, rule.id, rule.checkov) if rule.waivable else None,
         ))
     for item in module.items:
         for check in item.unexplained_skips:

@@ -40,6 +40,9 @@ class Rule:
     evaluate: Callable[[ParsedModule], list[Hit]]
     repair: Repair | None = None
     checkov: tuple[str, ...] = field(default_factory=tuple)
+    # False: a written skip in the module does not waive it (execution and exfiltration rules:
+    # the author of a module under review must not be the one who decides its commands are fine)
+    waivable: bool = True
 
 
 def is_true(value: Any) -> bool:

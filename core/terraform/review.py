@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigurationError, NotFound, ValidationError
+from core.errors import ConfigurationError, ValidationError
 from core.terraform.checkov_scan import check_checkov
 from core.terraform.cost import estimate
 from core.terraform.findings import SEVERITIES, Finding, Review
@@ -29,17 +29,19 @@ from core.terraform.parse import parse_module
 from core.terraform.paths import SETUP_HINT
 from core.terraform.plan_check import check_plan
 from core.terraform.policy import check_policy
+from core.terraform.policy_exec import plan_hazards
 from core.terraform.references import check_references
 from core.terraform.repair import repair
 from core.terraform.schema import ProviderSchema, load_schema
 from core.terraform.schema_check import check_schema
+from core.terraform.source import read_dir
 
 CHECKS: tuple[str, ...] = ("parse", "schema", "references", "plan", "policy", "checkov", "cost")
 # checks that wait on a helper process, started together and collected in CHECKS order
 _CONCURRENT = ("plan", "checkov")
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archops-review")
 
-__all__ = ["CHECKS", "fix_until_clean", "repair", "review_dir", "review_module"]
+__all__ = ["CHECKS", "fix_until_clean", "read_dir", "repair", "review_dir", "review_module"]
 
 
 def _schema_or_notice() -> tuple[ProviderSchema | None, list[Finding]]:
@@ -82,6 +84,8 @@ def review_module(
         schema, notices = _schema_or_notice()
         review.findings += notices
     def plan() -> list[Finding]:
+        if hazards := plan_hazards(module):  # Terraform would read those files here
+            return hazards
         result = check_plan(module)
         review.plan = result.summary
         return result.findings
@@ -119,17 +123,6 @@ def review_module(
         review.checks_run.append(name)
     review.findings.sort(key=_order)
     return review
-
-
-def read_dir(path: str | Path) -> dict[str, str]:
-    """The ``.tf`` files of a directory (not recursive: one root module)."""
-    root = Path(path)
-    if not root.is_dir():
-        raise NotFound(f"{root} is not a directory", hint="give the folder of a Terraform module")
-    files = {p.name: p.read_text() for p in sorted(root.glob("*.tf"))}
-    if not files:
-        raise ValidationError(f"{root} holds no .tf files", hint="point at a Terraform root module")
-    return files
 
 
 def review_dir(path: str | Path, checks: set[str] | None = None, *, strict: bool = False) -> Review:

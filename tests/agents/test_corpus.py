@@ -37,6 +37,16 @@ def resources(files: dict[str, str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def no_execution(files: dict[str, str]) -> list[str]:
+    """The execution and exfiltration findings of a design: there must be none."""
+    from core.terraform.parse import parse_module
+    from core.terraform.policy import EXEC_RULES
+
+    module = parse_module(files)
+    return [f"{rule.id} {hit.item.address}: {hit.message}" for rule in EXEC_RULES
+            for hit in rule.evaluate(module)]
+
+
 async def run_scenario(scenario: dict[str, Any]) -> Recorder:
     handler = AgentHandler(MemorySaver(), Settings(), review_checks=CORPUS_CHECKS)
     turns = scenario.get("turns") or [scenario["request"]]
@@ -70,6 +80,7 @@ async def test_scenario(scenario: dict[str, Any]) -> None:
     files = module["files"]
     failing = [f for f in module["findings"] if f.get("severity") in {"error", "critical", "high"} and not f.get("skip_reason")]
     assert failing == [], failing[:3]
+    assert no_execution(files) == []
     parsed = resources(files)
     found = {address.split(".")[0] for address in parsed}
     missing = set(scenario.get("expect", [])) - found
