@@ -21,6 +21,7 @@ from core.terraform.parse import ParsedModule
 from core.terraform.paths import SETUP_HINT
 from core.terraform.plugin import toolchain
 from core.terraform.plugin.schema import PROVIDERS
+from core.terraform.policy_exec import plan_hazards
 
 _CONTEXT = re.compile(r'^(resource|data|module|output|variable)\s+"([^"]+)"(?:\s+"([^"]+)")?')
 # Terraform's notice about dev_overrides is about archops' own setup, not the module
@@ -110,8 +111,17 @@ def _variables_needing_values(module: ParsedModule) -> dict[str, str | None]:
 
 
 def check_plan(module: ParsedModule) -> PlanResult:
-    """Plan the module; every Terraform error is a failing finding."""
+    """Plan the module; every Terraform error is a failing finding.
+
+    A module that names files outside itself, or paths not known before plan, or another
+    state, is not planned: Terraform would read them on this machine while planning (and could
+    echo their contents back in a diagnostic, or block on a FIFO).
+    """
     result = PlanResult()
+    hazards = plan_hazards(module)
+    if hazards:
+        result.findings += hazards
+        return result
     missing = sorted(p for p in _providers_of(module) if p in PROVIDERS
                      and p not in toolchain.available_providers())
     if missing:

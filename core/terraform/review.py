@@ -29,7 +29,6 @@ from core.terraform.parse import parse_module
 from core.terraform.paths import SETUP_HINT
 from core.terraform.plan_check import check_plan
 from core.terraform.policy import check_policy
-from core.terraform.policy_exec import plan_hazards
 from core.terraform.references import check_references
 from core.terraform.repair import repair
 from core.terraform.schema import ProviderSchema, load_schema
@@ -83,9 +82,8 @@ def review_module(
     if wanted & {"schema", "references"}:
         schema, notices = _schema_or_notice()
         review.findings += notices
+
     def plan() -> list[Finding]:
-        if hazards := plan_hazards(module):  # Terraform would read those files here
-            return hazards
         result = check_plan(module)
         review.plan = result.summary
         return result.findings
