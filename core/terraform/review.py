@@ -85,7 +85,7 @@ def review_module(
 
     def plan() -> list[Finding]:
         result = check_plan(module)
-        review.plan = result.summary
+        review.plan = result.summary if result.planned else None
         return result.findings
 
     steps: dict[str, Any] = {
