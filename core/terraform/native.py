@@ -154,13 +154,23 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
         if op == "plan":
             result = TerraformCommand(tmp, backend="thread").plan(
-                json=True, refresh=False, lock=False, input=False)
+                json=True, refresh=False, lock=False, input=False, out="archops.tfplan")
             events = result.value if isinstance(result.value, list) else []
             kept = [e for e in events if e.get("type") in ("diagnostic", "change_summary")]
             if not kept and result.retcode not in (0, 2):
                 kept = [{"type": "diagnostic", "diagnostic": {
                     "severity": "error", "summary": "Terraform plan failed",
                     "detail": str(result.error or result.value)[:2000]}}]
+            if result.retcode in (0, 2) and (Path(tmp) / "archops.tfplan").is_file():
+                # what Terraform planned, value by value, and what each expression refers to
+                code, out, _err = TerraformCommand.run(
+                    "show", args=["archops.tfplan"], options={"json": ...}, chdir=tmp,
+                    backend="thread")
+                if code == 0 and out.strip():
+                    shown = json.loads(out)
+                    kept.append({"type": "show", "show": {
+                        k: shown.get(k) for k in ("planned_values", "configuration",
+                                                  "resource_changes")}})
             return kept
         if op == "fmt":
             result = TerraformCommand(tmp).fmt(write=True, list=False, diff=False)
