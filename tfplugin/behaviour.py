@@ -260,8 +260,8 @@ def _caller_identity(config: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def _region(config: dict[str, Any], region: str) -> dict[str, Any]:
-    name = config.get("name") if isinstance(config.get("name"), str) else region
-    name = config.get("region") if isinstance(config.get("region"), str) else name
+    name: str = config["name"] if isinstance(config.get("name"), str) else region
+    name = config["region"] if isinstance(config.get("region"), str) else name
     suffix = "amazonaws.com.cn" if name.startswith("cn-") else "amazonaws.com"
     return {"name": name, "region": name, "id": name, "description": name,
             "endpoint": f"ec2.{name}.{suffix}"}
@@ -275,7 +275,7 @@ def _partition(config: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def _elb_service_account(config: dict[str, Any], region: str) -> dict[str, Any]:
-    r = config.get("region") if isinstance(config.get("region"), str) else region
+    r: str = config["region"] if isinstance(config.get("region"), str) else region
     account = ELB_ACCOUNTS.get(r, "127311923021")
     return {"id": account, "arn": f"arn:{partition_of(r)}:iam::{account}:root"}
 
