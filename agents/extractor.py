@@ -363,11 +363,11 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
         req.drop(*drop)
     before = req.model_copy(deep=True)
     _names(text, req)
-    _product(said, req)
     _sizes(text, req)
     _exact(text, req)
     _context(text, req)
     _details(text, req)
+    _product(said, req)
     _scale(text, req, before)
     if req.copy_of is not None and (current is None or current.copy_of != req.copy_of or current.environment != req.environment):
         _copy_shape(text, req)
@@ -474,10 +474,11 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
     if found:
         req.users = max(1, found[0])
     users, amount = req.users, req.budget_usd
-    small = (users is not None and users <= 50) or (amount is not None and amount < 300) or _has(r"\bcheap(?:er|est)?\b|low[- ]cost|as little as possible|on a shoestring|tight budget|minimal cost", text)
+    few = (users is not None and users <= 50) or (amount is not None and amount < 300)
+    small = few or _has(r"\bcheap(?:er|est)?\b|low[- ]cost|as little as possible|on a shoestring|tight budget|minimal cost|reduce (?:the )?cost", text)
     big = (users is not None and users >= 100_000) or (amount is not None and amount >= 5000)
     if req.traffic == before.traffic and not _has(r"traffic", text):
-        if small or (users is not None and users <= 2000):
+        if few or (users is not None and users <= 2000):
             req.traffic = "low"
         elif big:
             req.traffic = "high"
@@ -539,6 +540,14 @@ def _product(text: str, req: Requirements) -> None:
             req.project = slug
             req.assumed = {k: v for k, v in req.assumed.items() if k != "project"}
             return
+    if req.project is None and req.domain:
+        # the product's name from its domain: app.petpal.io -> petpal, shop.acme.co.kr -> acme
+        labels = req.domain.split(".")
+        while len(labels) > 2 and labels[-2] in {"co", "com", "net", "org", "or", "ac", "go", "ne"} and len(labels[-1]) == 2:
+            labels = labels[:-1]
+        slug = re.sub(r"[^a-z0-9-]", "-", labels[-2] if len(labels) >= 2 else "")[:31].strip("-")
+        if slug and slug[0].isalpha() and slug not in {"example", "localhost"}:
+            req.project = slug
 
 
 def _exact(text: str, req: Requirements) -> None:

@@ -31,13 +31,13 @@ _I = re.IGNORECASE
 # other clouds: vendors, their products (Kubernetes, databases, serverless, storage, edge) and
 # their Terraform providers
 OTHER_CLOUD = re.compile(
-    r"\b(azure|azurerm|azuread|microsoft cloud|gcp|google cloud|google compute|compute engine|app engine|gke|google kubernetes engine|"
+    r"(?<![A-Za-z0-9])(azure|azurerm|azuread|microsoft cloud|gcp|google cloud|google compute|compute engine|app engine|gke|google kubernetes engine|"
     r"cloud run|cloud functions?|cloud sql|cloud spanner|spanner|firestore|bigtable|bigquery|big query|dataflow|dataproc|pub/sub on google|google pub/?sub|"
     r"google cloud storage|gcs buckets?|anthos|vertex ai|"
     r"aks|azure kubernetes service|cosmos ?db|azure functions?|azure sql|azure blob|blob storage|app service|azure devops pipelines|synapse|"
     r"digitalocean|digital ocean|droplets?|doks|oracle cloud|oci|alibaba cloud|aliyun|linode|akamai cloud|hetzner|vultr|ibm cloud|tencent cloud|"
     r"cloudflare workers|cloudflare r2|cloudflare d1|cloudflare pages|workers kv|heroku|"
-    r"naver cloud|ncloud|nhn cloud|kt cloud)\b|"
+    r"naver cloud|ncloud|nhn cloud|kt cloud)(?![A-Za-z0-9])|"
     r"provider\s+\"?(google|google-beta|azurerm|azuread|digitalocean|oci|alicloud|cloudflare|linode|hcloud)\"?|"
     r"hashicorp/(google|google-beta|azurerm|azuread|oci)|"
     r"(애저|애져|구글\s*클라우드|네이버\s*클라우드|NHN\s*클라우드|KT\s*클라우드|오라클\s*클라우드|알리바바\s*클라우드|빅쿼리|클라우드\s*SQL)",
@@ -51,13 +51,13 @@ _TARGETS = (r"(?:all|every|the|our|my|this|that|these|those|any|entire|whole|old
 _THINGS = (r"(?:resources?|infrastructure|infra|instances?|buckets?|databases?|dbs?|stacks?|account|aws account|environments?|envs?|vpcs?|"
            r"clusters?|servers?|machines?|everything|all of it|prod(?:uction)?|services?|deployments?|tables?|data)")
 DESTROY = re.compile(
-    r"\b(terraform\s+destroy|destroy|tear\s+(?:it|everything|them|this|that|the \w+|our \w+)?\s*down|take\s+(?:it|everything|them|prod(?:uction)?|the \w+)\s+down|"
+    r"(?<![A-Za-z0-9])(terraform\s+destroy|destroy|tear\s+(?:it|everything|them|this|that|the \w+|our \w+)?\s*down|take\s+(?:it|everything|them|prod(?:uction)?|the \w+)\s+down|"
     r"nuke|wipe|obliterate|decommission|deprovision|de-provision|annihilate|"
     rf"(?:delete|remove|erase|purge|kill|terminate|stop|shut\s*down|shut\s+off|turn\s+off|power\s+off|switch\s+off|retire|sunset|scrap|trash|clean\s*(?:up|out)|tidy\s*up|clear\s*(?:out)?|empty|flush|reset|get rid of)\s+{_TARGETS}{_THINGS}|"
     rf"shut\s+(?:it|everything|them|all)\s+(?:down|off)|shut\s+(?:down|off)\s+(?:everything|it all|all)|(?:{_THINGS})\s+(?:all\s+)?(?:gone|deleted|wiped|destroyed)|"
     r"start\s+(?:over|again|fresh)\s+(?:from\s+)?(?:zero|nothing|a clean (?:slate|account)|an empty account)|"
     r"(?:delete|remove|wipe|clean|clear|tear)\w*\s+(?:\w+\s+){0,4}?and\s+start\s+(?:over|again|fresh)|"
-    r"drop (?:the |our |my |all )?(?:production |prod )?(?:database|tables?|schemas?)|rm\s+-rf)\b",
+    r"drop (?:the |our |my |all )?(?:production |prod )?(?:database|tables?|schemas?)|rm\s+-rf)(?![A-Za-z0-9])",
     _I,
 )
 # Korean: 삭제/지워/파기/폐기/정리/비워/초기화/종료/내려 said of the account, the infrastructure, everything
@@ -72,6 +72,7 @@ LIFECYCLE = re.compile(
     r"\b(?:lifecycle|retention|expir\w*|ttl|time to live)\b|\d+\s*일\s*(?:이?\s*지난|후|뒤|이상)|보관\s*기간|수명\s*주기",
     _I,
 )
+SCHEDULE = re.compile(r"\b(?:at night|overnight|on weekends|outside (?:business|office|working) hours|every (?:night|evening|weekend)|on a schedule|nightly|after hours)\b|야간|주말|업무\s*시간\s*외|밤에|퇴근\s*후", _I)
 SECRETS = re.compile(
     r"\b(show|give|tell|print|reveal|send|export|dump|list|display|what (is|are)|read|leak|share|email|post)\b[^.?!]{0,40}\b"
     r"(passwords?|secrets?|credentials?|access keys?|secret keys?|api keys?|tokens?|private keys?|ssh keys?|\.env)\b|"
@@ -136,6 +137,13 @@ def _destructive(body: str) -> bool:
         for m in pattern.finditer(body):
             # a lifecycle rule near the words is a feature, not destruction
             window = body[max(0, m.start() - 60): m.end() + 60]
+            lead = body[max(0, m.start() - 40): m.start()]
+            # a feature for the application's own users ("lets users delete their account"),
+            # or a schedule ("shut down dev instances at night")
+            if re.search(r"\b(?:users?|customers?|members?|people|visitors|they|lets?|allows?|allowing|enables?)\s+(?:\w+\s+)?(?:to\s+)?$", lead, _I):
+                continue
+            if SCHEDULE.search(window) and not re.search(r"everything|account|all\s+(?:our|the)?\s*(?:resources|infrastructure)|prod", m.group(0), _I):
+                continue
             if LIFECYCLE.search(window) and not re.search(r"terraform\s+destroy|nuke|everything|account|all\s+(?:our|the)?\s*(?:resources|infrastructure)|전부|전체|계정", m.group(0), _I):
                 continue
             return True

@@ -36,7 +36,7 @@ CONFUSABLES = str.maketrans({
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-",
 })
 # "d e s t r o y", "d.e.s.t.r.o.y", "d-e-s-t-r-o-y": four or more single letters, one separator kind
-_SPELLED = re.compile(r"(?<![A-Za-z])[A-Za-z](?:([ .\-_*/|])[A-Za-z]){3,}(?![A-Za-z])")
+_SPELLED = re.compile(r"(?<![A-Za-z])[A-Za-z]([ .\-_*])[A-Za-z](?:\1[A-Za-z]){2,}(?![A-Za-z])")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
