@@ -63,6 +63,8 @@ KO_NOUNS: list[tuple[str, str]] = [
 ]
 _KO_NEG = r"\s*(?:은|는|이|가|도|을|를)?\s*(?:없이|빼고|빼\s*줘|빼주|빼\s*주세요|제외|필요\s*없|필요없|필요하지\s*않|안\s*필요|불필요|없어도|쓰지\s*않|안\s*써|안\s*쓰|말고)"
 KO_GLOSS: list[tuple[str, str]] = [
+    (r"(?:스테이징|검증)\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a staging copy of production"),
+    (r"개발\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a dev copy of production"),
     (r"(?:운영|프로덕션|상용)\s*(?:환경)?\s*(?:을|를|과|와|의)?\s*(?:복사|복제|똑같|그대로|같은\s*구성|동일한\s*구성|본뜬|사본|복사본)", "a copy of production"),
     (r"운영\s*(?:환경|용|계|서버|스택|배포|서비스)|운영환경|프로덕션|상용\s*(?:환경|서비스)?|실\s*서비스|라이브\s*서비스", "production"),
     (r"스테이징|검증\s*(?:환경|용|서버)|QA\s*환경", "staging"),
@@ -112,11 +114,16 @@ PRODUCT_RE = re.compile(
     r"\b(?:we are|we're|this is|i'm building|we're building|building)\s+([A-Z][A-Za-z0-9-]{1,30})\b(?=\s*[,.:;(-]|\s+(?:a|an|the)\s)|"
     r"\b([A-Z][A-Za-z0-9-]{1,30})(?:'s|’s)\s+(?:app|backend|api|website|site|platform|stack|infrastructure|infra)\b|"
     r"[\"'`“]?([A-Za-z][A-Za-z0-9-]{1,30})[\"'`”]?\s*(?:이라는|라는|란)\s*(?:이름의\s*)?(?:서비스|앱|제품|스타트업|플랫폼|쇼핑몰|사이트|프로젝트)|"
-    r"(?:서비스|앱|제품|프로젝트|회사)\s*(?:이름|명)[은는이가]?\s*[\"'`“]?([A-Za-z][A-Za-z0-9-]{1,30})",
+    r"(?:서비스|앱|제품|프로젝트|회사)\s*(?:이름|명)[은는이가]?\s*[\"'`“]?([A-Za-z][A-Za-z0-9-]{1,30})|"
+    # "a mobile backend for Petpal": a capitalized name after "for", not a known word
+    r"(?<=[a-z,] )for\s+([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]+)*)\b(?!\s*(?:users|customers|people|developers|teams?|students)\b)",
 )
 _NOT_PRODUCTS = {"a", "an", "the", "we", "i", "it", "this", "that", "aws", "our", "my", "app", "api", "web", "saas", "django", "rails",
                  "laravel", "react", "next", "node", "python", "docker", "postgres", "mysql", "redis", "lambda", "ecs", "ec2", "s3",
-                 "wordpress", "production", "staging", "dev", "hello", "hi", "please", "build", "make", "create", "set", "need", "want"}
+                 "wordpress", "production", "staging", "dev", "hello", "hi", "please", "build", "make", "create", "set", "need", "want",
+                 "us", "me", "them", "now", "today", "everyone", "all", "mobile", "ios", "android", "iphone", "php", "java", "go",
+                 "kubernetes", "terraform", "slack", "stripe", "shopify", "google", "github", "january", "february", "march", "april",
+                 "may", "june", "july", "august", "september", "october", "november", "december", "monday", "friday", "christmas"}
 CIDR_RE = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2})\b")
 DB_CLASS_RE = re.compile(r"\b(db\.[a-z0-9]+\.[a-z0-9]+)\b", _W)
 CACHE_CLASS_RE = re.compile(r"\b(cache\.[a-z0-9]+\.[a-z0-9]+)\b", _W)
@@ -398,9 +405,12 @@ def gloss(text: str) -> str:
     for pattern, english in KO_GLOSS:
         if re.search(pattern, body, re.IGNORECASE):
             extra.append(english)
-            if english == "a copy of production":
+            if "copy of production" in english:
                 body = re.sub(pattern, " ", body, flags=re.IGNORECASE)
-    return text + ("\n" + ".\n".join(extra) + "." if extra else "")
+    # the Latin words of the text without the Hangul around them ("ap-northeast-2에" ->
+    # "ap-northeast-2"), so the English rules' word boundaries hold
+    latin = re.sub("[\uac00-\ud7a3\u3131-\u318e]+", " ", body)
+    return body + "\n" + latin + ("\n" + ".\n".join(extra) + "." if extra else "")
 
 
 def region_in(text: str) -> str | None:
@@ -484,11 +494,11 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
             req.traffic = "high"
         elif (users is not None and users <= 20000) or (amount is not None and amount >= 1000):
             req.traffic = "medium"
-    if small and not big:
-        if req.availability is None or (req.availability == before.availability and not HA_RE.search(text)):
-            req.availability = req.availability if HA_RE.search(text) and not NO_HA_RE.search(text) else "single_az"
-        if req.nat is None or (req.nat == before.nat and _has(r"\bcheap", text)):
-            req.nat = "single"
+    if few and not big and (req.availability is None or (req.availability == before.availability and not HA_RE.search(text))):
+        # a handful of users or a small budget: single-AZ, unless this message asks for HA
+        req.availability = "single_az"
+    if small and not big and not _has(r"nat (gateway )?(per|in each|for each)", text):
+        req.nat = "single"
     if req.availability == "single_az" and req.nat is None:
         req.nat = "single"
 
@@ -536,7 +546,7 @@ def _product(text: str, req: Requirements) -> None:
     for m in PRODUCT_RE.finditer(text):
         name = next((g for g in m.groups() if g), "")
         slug = re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")[:31]
-        if slug and slug[0].isalpha() and slug not in _NOT_PRODUCTS and not REGION_RE.fullmatch(slug):
+        if slug and slug[0].isalpha() and slug not in _NOT_PRODUCTS and not REGION_RE.fullmatch(slug) and slug not in PLACES:
             req.project = slug
             req.assumed = {k: v for k, v in req.assumed.items() if k != "project"}
             return

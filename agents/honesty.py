@@ -76,7 +76,8 @@ _COMPONENT_CAPS = {"redis": "redis", "sqs": "sqs", "sns": "sns", "dynamodb": "dy
 
 def asked_in(text: str) -> set[str]:
     """The capabilities ``text`` names."""
-    return {c.id for c in CAPABILITIES if c.asked.search(text)}
+    latin = re.sub("[\uac00-\ud7a3\u3131-\u318e]+", " ", text)  # "GPU로" -> "GPU "
+    return {c.id for c in CAPABILITIES if c.asked.search(text) or c.asked.search(latin)}
 
 
 def _tf(files: dict[str, str]) -> str:

@@ -75,11 +75,11 @@ def _choices(qid: str, *values: str) -> tuple[Choice, ...]:
 
 def environment_default(req: Requirements) -> str:
     """The recommended environment: production, unless what the request says about its size
-    says otherwise (a handful of users or a budget under $300/month is a dev-sized design;
+    says otherwise (a handful of users or a budget of $300/month or less is a dev-sized design;
     a copy of production is staging)."""
     if req.copy_of == "production":
         return "staging"
-    small_budget = req.budget_usd is not None and req.budget_usd < 300
+    small_budget = req.budget_usd is not None and req.budget_usd <= 300
     few_users = req.users is not None and req.users <= 10
     return "dev" if small_budget or few_users else "production"
 
