@@ -265,8 +265,11 @@ def _sizes(text: str, req: Requirements) -> None:
     if m := AZ_RE.search(text):
         raw = m.group(1).lower()
         req.az_count = WORDS.get(raw) or int(raw)
-    if m := CIDR_RE.search(text):
-        req.vpc_cidr = m.group(1)
+    for m in CIDR_RE.finditer(text):
+        # a VPC's block is private and /16 to /28; "0.0.0.0/0" or an office's public range is not
+        if re.match(r"^(?:10\.|172\.(?:1[6-9]|2\d|3[01])\.|192\.168\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)", m.group(1)) and 16 <= int(m.group(1).rsplit("/", 1)[1]) <= 28:
+            req.vpc_cidr = m.group(1)
+            break
     for engine, version in VERSION_RE.findall(text):
         engine = engine.lower()
         if engine.startswith("node"):

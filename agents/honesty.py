@@ -67,7 +67,16 @@ CAPABILITIES: tuple[Capability, ...] = (
                _has(r"aws_scheduler_schedule|schedule_expression")),
     Capability("ml", re.compile(r"sagemaker|세이지메이커", _I), _has(r"aws_sagemaker_")),
     Capability("graphql", re.compile(r"appsync", _I), _has(r"aws_appsync_")),
+    # insecure asks: answered with what was built instead and why, never silently dropped
+    Capability("open_ssh", re.compile(r"(?:\bssh\b|port 22\b|22번|\brdp\b|port 3389)[^.\n]{0,40}(?:anywhere|the world|the internet|0\.0\.0\.0/0|everyone|public|전체|외부|어디서나)|open (?:port )?(?:22|3389)\b", _I),
+               _has(r"from_port\s*=\s*(?:22|3389)\b[^}]*0\.0\.0\.0/0")),
+    Capability("public_database", re.compile(r"public(?:ly accessible)? (?:database|db|rds|postgres|mysql)|(?:database|db|rds)\s+(?:that is |is )?(?:public(?:ly accessible)?|reachable from the internet|open to the internet)|(?:DB|데이터베이스)[를을]?\s*(?:외부에?\s*)?공개", _I),
+               _has(r"publicly_accessible\s*=\s*true")),
+    Capability("wildcard_iam", re.compile(r"\"\*\"\s*actions?|actions?\s*[:=]\s*\"?\*\"?|administratoraccess|full admin (?:access|rights)|admin rights|all permissions|모든\s*권한", _I),
+               _has(r'"Action"\s*[:=]\s*"\*"|actions\s*=\s*\["\*"\]|AdministratorAccess')),
 )
+# what is built instead of an insecure ask
+INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam"}
 BY_ID = {c.id: c for c in CAPABILITIES}
 
 # components the request named, and how the summary names them
@@ -100,7 +109,9 @@ def not_built(req: Requirements, plan: dict[str, Any], files: dict[str, str], co
         cap = BY_ID.get(cid)
         if cap is not None and not cap.built(tf):
             what = t(f"cap.{cid}", lang)
-            if cid == "internal" and _public_edge(tf):
+            if cid in INSTEAD:
+                add(what, t(INSTEAD[cid], lang))
+            elif cid == "internal" and _public_edge(tf):
                 edge = "CloudFront" if "aws_cloudfront_distribution" in tf else ("API Gateway" if "aws_apigatewayv2_api" in tf else "ALB")
                 add(what, t("why.public_edge", lang, what=edge))
             else:
@@ -147,7 +158,8 @@ def _exact_values(req: Requirements, tf: str) -> list[tuple[str, str]]:
         missing.append(("tenancy", req.tenancy))
     if req.apply_immediately is not None and not re.search(rf"apply_immediately\s*=\s*{str(req.apply_immediately).lower()}", tf):
         missing.append(("apply_immediately", str(req.apply_immediately).lower()))
-    ports = [p for p in req.ports if not re.search(rf"\b(?:port|from_port|to_port|container_port)\s*=\s*{p}\b", tf)]
+    insecure = {22, 3389} if "open_ssh" in req.asked else set()
+    ports = [p for p in req.ports if p not in insecure and not re.search(rf"\b(?:port|from_port|to_port|container_port)\s*=\s*{p}\b", tf)]
     if ports:
         missing.append(("ports", ", ".join(map(str, ports))))
     for name in sorted(set(req.names.values())):

@@ -100,6 +100,12 @@ MESSAGES: dict[str, str] = {
     "cap.multi_az": "high availability (Multi-AZ)",
     "cap.single_az": "a single-AZ design (no high availability)",
     "cap.budget": "a budget of ${value}/month",
+    'cap.open_ssh': 'SSH/RDP open to the internet',
+    'cap.public_database': 'a publicly accessible database',
+    'cap.wildcard_iam': '"*" IAM actions (full admin rights)',
+    'why.open_ssh': 'archops never opens SSH or RDP to the internet (a security rule); instances are reached through Session Manager (IAM-authenticated, logged) instead.',
+    'why.public_database': 'a security rule keeps databases in private subnets with no public address; the application reaches it inside the VPC, people through Session Manager port forwarding.',
+    'why.wildcard_iam': 'a security rule allows no "*" actions; each role gets only the actions its blueprint needs (least privilege).',
     "cap.value": "{field} = {value}",
     "field.instance_type": "instance type",
     "field.db_instance_class": "database instance class",
@@ -122,6 +128,14 @@ MESSAGES: dict[str, str] = {
     "why.public_edge": "the application is reachable through a public endpoint ({what}); archops has no internal-only blueprint yet.",
 }
 MESSAGES.update({
+    # the command line's headings (cli/generate.py)
+    "cli.plan": "Plan:",
+    "cli.assumed": "Assumed defaults:",
+    "cli.cost": "Estimated cost: ${total}/month in {region} ({source})",
+    "cli.findings": "Findings: {count}",
+    "cli.wrote": "Wrote {count} files to {out}",
+    "cli.default": "(default: {value})",
+    "cli.answer": "answer [{value}]: ",
     "env.production": "production",
     "env.staging": "staging",
     "env.dev": "dev",
