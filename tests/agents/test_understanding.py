@@ -137,3 +137,75 @@ def test_corpus_shape() -> None:
     assert sum(1 for e in FOUNDERS if e["language"] == "ko") * 3 >= len(FOUNDERS)
     assert sum(1 for e in FOUNDERS if len(e["turns"]) > 1) >= 5
     assert sum(1 for e in FOUNDERS if e.get("not_built") or e.get("not_built_text")) >= 10
+
+
+@pytest.mark.parametrize(
+    ("said", "field", "expected"),
+    [
+        ("a web app, we don't need HA", "availability", "single_az"),
+        ("a web app, HA is not needed", "availability", "single_az"),
+        ("a web app without multi-AZ", "availability", "single_az"),
+        ("no need for high availability", "availability", "single_az"),
+        ("a highly available web app", "availability", "multi_az"),
+        ("keep it under $300 a month", "budget_usd", 300),
+        ("a web app for under 200 users", "budget_usd", None),
+        ("around 8,000 dollars per month", "budget_usd", 8000),
+        ("$8k/mo for a web app", "budget_usd", 8000),
+        ("we can spend about $1.5k a month", "budget_usd", 1500),
+        ("월 50만원 정도 예산", "budget_usd", 370),
+        ("월 300달러 이하", "budget_usd", 300),
+        ("only our 3 developers use it", "users", 3),
+        ("a few hundred visitors a day", "users", 300),
+        ("our first 200 customers", "users", 200),
+        ("about 10k users a day", "users", 10000),
+        ("도쿄 리전에 웹 앱", "region", "ap-northeast-1"),
+        ("버지니아에 API", "region", "us-east-1"),
+        ("오레곤 리전 API", "region", "us-west-2"),
+        ("프랑크푸르트로 옮겨 주세요", "region", "eu-central-1"),
+        ("싱가포르에 정적 사이트", "region", "ap-southeast-1"),
+        ("ap-northeast-2에 웹 앱", "region", "ap-northeast-2"),
+        ("move it from Virginia to Seoul", "region", "ap-northeast-2"),
+        ("Ｗｅｂ app in Ｓｅｏｕｌ", "region", "ap-northeast-2"),
+        ("스테이징 환경 웹 앱", "environment", "staging"),
+        ("개발 환경에 API", "environment", "dev"),
+        ("운영 환경 웹 서비스", "environment", "production"),
+        ("우리는 쇼핑몰을 운영하고 있어요. 웹 앱이 필요해요", "environment", None),
+        ("a web app for our developers", "environment", None),
+        ("a copy of production for QA", "environment", "staging"),
+        ("a dev copy of production", "environment", "dev"),
+        ("redis on cache.t4g.small", "cache_node_type", "cache.t4g.small"),
+        ("an instance with dedicated tenancy", "tenancy", "dedicated"),
+        ("apply_immediately = true for the database", "apply_immediately", True),
+        ("expose ports 80 and 443 on the instances", "ports", [80, 443]),
+        ("8080 포트로 서비스", "ports", [8080]),
+        ("open 22 to 0.0.0.0/0", "vpc_cidr", None),
+        ("a web app at https://app.gaon.kr/login", "domain", "app.gaon.kr"),
+        ("우리 도메인은 gaon.co.kr입니다. 웹 앱", "domain", "gaon.co.kr"),
+        ("our app, Bloomly, needs an API", "project", "bloomly"),
+        ("a mobile backend for Petpal", "project", "petpal"),
+        ("a static site for shop.acme.co.kr", "project", "acme"),
+        ("캐시 없이 PostgreSQL 웹 앱", "components", []),
+        ("서울에 웹 앱", "language", "ko"),
+        ("a web app in Seoul", "language", "en"),
+    ],
+)
+def test_what_a_sentence_says(said: str, field: str, expected: object) -> None:
+    from agents.extractor import extract
+
+    assert getattr(extract(said), field) == expected
+
+
+def test_a_short_english_follow_up_keeps_the_korean_conversation() -> None:
+    from agents.extractor import extract
+
+    base = extract("서울에 개발 환경 웹 앱, PostgreSQL")
+    assert extract("add redis", base).language == "ko"
+    assert extract("please switch this conversation to a production environment", base).language == "en"
+
+
+def test_stating_a_value_drops_its_assumption() -> None:
+    from agents.extractor import extract
+
+    base = extract("a dev web app with postgres").model_copy(update={"region": "us-east-1", "assumed": {"region": "us-east-1"}})
+    moved = extract("move it to Seoul", base)
+    assert moved.region == "ap-northeast-2" and "region" not in moved.assumed
