@@ -133,7 +133,7 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
-    combined = combine(req, state["resource_plan"], state["scripts"])
+    combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
     await runtime.context.ctx.emit("status", f"Combined {len(combined['files'])} files", node="resource_combiner")
     return {"final_script": combined["files"], "diagram": combined["diagram"]}
 
@@ -141,7 +141,7 @@ async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     await run.ctx.emit("status", "Checking the module", node="terraform_fixer")
-    files, report = await asyncio.to_thread(check_and_repair, dict(state["final_script"]), run.fix_rounds, run.review_checks)
+    files, report = await run.offload(check_and_repair, dict(state["final_script"]), run.fix_rounds, run.review_checks)
     req = Requirements.model_validate(state["gathered_requirements"])
     version = int(state.get("design_version") or 0) + 1
     await run.ctx.emit(

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
 from core.logging import bind_ids, get_logger
+from core.offload import CpuPool
 from core.redis_client import make_redis
 from core.settings import Settings
 from core.store import Store, open_checkpointer
 from core.tracing import extract_context, span
 
 log = get_logger("archops.worker")
+# imported by each CPU pool process when it starts, so the first review pays no import
+WARM = ("agents.fixer", "agents.combiner", "core.terraform.review")
 
 
 @dataclass
@@ -55,13 +58,17 @@ async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handle
     """The store and the agent handler, opened on the settings' database."""
     from agents.handler import AgentHandler
 
+    pool = CpuPool(settings.cpu_pool, settings.cpu_workers, warm=WARM).start()
     store = await Store.open(settings.effective_database_url)
     try:
         async with open_checkpointer(settings.effective_database_url) as checkpointer:
-            agent = AgentHandler(checkpointer, settings)
+            agent = AgentHandler(
+                checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run
+            )
             yield store, RecordingHandler(store, agent)
     finally:
         await store.close()
+        await asyncio.to_thread(pool.close)
 
 
 async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
@@ -78,6 +85,7 @@ async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) ->
                 lease_ttl_ms=settings.lease_ttl_ms,
                 max_deliveries=settings.max_deliveries,
                 concurrency=settings.worker_concurrency,
+                max_per_user=settings.admit_per_user,
             )
             await worker.run(stop)
     finally:
