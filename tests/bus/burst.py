@@ -44,6 +44,7 @@ class Burst:
     dead: int = 0  # dead-lettered
     out_of_order: list[str] = field(default_factory=list)  # conversations answered out of order
     never_finished: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds the burst cost, by process
 
     def p(self, q: float) -> float:
         values = sorted(self.waits_s) or [0.0]
@@ -70,6 +71,26 @@ class WorkerProcess:
             [sys.executable, *python_args, "-m", "cli.main", "worker"], cwd=ROOT, env=env,
             stdout=self._log, stderr=subprocess.STDOUT,
         )
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) so far of the worker itself and of its child processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        stats: dict[int, tuple[int, float]] = {}
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(proc.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        main = stats.get(self.process.pid, (0, 0.0))[1]
+        family, children = {self.process.pid}, 0.0
+        for _ in range(4):  # pool processes, their Terraform helpers, checkov
+            for pid, (ppid, cpu) in stats.items():
+                if ppid in family and pid not in family:
+                    family.add(pid)
+                    children += cpu
+        return {"worker": main, "children": children}
 
     def lines(self) -> list[dict[str, object]]:
         out = []
@@ -127,11 +148,12 @@ async def wait_ready(redis, keys: Keys, worker: WorkerProcess, timeout: float = 
 
 
 async def run_burst(redis_url: str, prefix: str, conversations: list[list[Envelope]], *,
-                    partitions: int = 8, at_once: bool = True, timeout: float = 300) -> Burst:
+                    partitions: int = 8, at_once: bool = True, timeout: float = 300,
+                    admit_total: int = 32, admit_per_user: int = 4) -> Burst:
     """Submit every request (all at once, or one at a time) and follow them to their end."""
     redis = make_redis(redis_url)
     keys = Keys(prefix, partitions=partitions)
-    submitter = Submitter(redis, keys)
+    submitter = Submitter(redis, keys, admit_total=admit_total, admit_per_user=admit_per_user)
     total = sum(len(c) for c in conversations)
     result = Burst(total)
     accepted: dict[str, float] = {}
@@ -153,6 +175,7 @@ async def run_burst(redis_url: str, prefix: str, conversations: list[list[Envelo
                 body = json.loads(fields["body"])
                 rid = body.get("request_id")
                 if body.get("data", {}).get("queued"):
+                    assert f"queued as #{body['data']['queued']}" in body["text"]
                     told.add(rid)
                     continue
                 started.setdefault(rid, body["ts"])
