@@ -17,6 +17,7 @@ from core.context import RequestContext
 from core.errors import ArchopsError
 from core.logging import bind_ids, get_logger
 from core.offload import in_thread
+from core.redaction import redact_envelope
 
 log = get_logger(__name__)
 
@@ -53,7 +54,7 @@ class AgentHandler:
 
     async def __call__(self, ctx: RequestContext, *, answers: dict[str, str] | None = None) -> None:
         """Handle one delivery; ``answers`` (question id -> value) apply with a text message."""
-        env = ctx.envelope
+        env, _removed = redact_envelope(ctx.envelope)  # the Submitter did; checkpoints too
         with bind_ids(request_id=env.request_id, conversation_id=env.conversation_id):
             base = await ctx.once("agents.base_checkpoint", lambda: self._head(env.conversation_id))
             configurable: dict[str, Any] = {"thread_id": env.conversation_id}

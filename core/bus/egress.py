@@ -21,6 +21,7 @@ from core.bus import scripts
 from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
+from core.redaction import redact_data, redact_text
 
 
 class EventLog:
@@ -53,6 +54,10 @@ class EventLog:
 
         ``lease`` is (lease key, token): the append is refused once that lease is lost.
         """
+        event = event.model_copy(update={
+            "text": redact_text(event.text).text if event.text else event.text,
+            "data": redact_data(event.data),
+        })
         lease_key, token = lease or ("", "")
         request_key = self.keys.request(event.request_id or "-")
         return str(

@@ -26,6 +26,7 @@ from core.envelope import Envelope
 from core.errors import ServiceUnavailable, ValidationError
 from core.events import Event
 from core.logging import get_logger
+from core.redaction import redact_envelope, removed_notice
 from core.redis_client import RETRYABLE
 
 log = get_logger("archops.ingress")
@@ -103,6 +104,7 @@ class Submitter:
     async def submit(self, envelope: Envelope) -> SubmitResult:
         """Accept ``envelope`` once; raise ServiceUnavailable if Redis cannot take it."""
         self._check(envelope)
+        envelope, removed = redact_envelope(envelope)
         partition = self.keys.partition_of(envelope.conversation_id)
         try:
             created, value, place, mine = await self._submit((envelope, partition))
@@ -113,6 +115,9 @@ class Submitter:
             ) from exc
         if not created:
             return SubmitResult(value, False, None, partition)
+        if removed:
+            await self._tell(envelope, removed_notice(removed), "ev:redacted",
+                             {"redacted": list(removed)})
         queued = place > self.admit_total or mine > self.admit_per_user
         if queued:
             await self._tell_queued(envelope, place, mine)
@@ -126,12 +131,15 @@ class Submitter:
             why = f"{place - 1} requests are ahead of it"
         text = (f"archops is busy: your request is queued as #{place} ({why}); it is kept and "
                 "starts in its turn, nothing to resend.")
+        await self._tell(envelope, text, "ev:queued", {"queued": place, "user_requests": mine})
+
+    async def _tell(self, envelope: Envelope, text: str, once: str, data: dict[str, object]) -> None:
         try:
             await self.events.append(
                 Event(type="status", conversation_id=envelope.conversation_id,
-                      request_id=envelope.request_id, text=text,
-                      data={"queued": place, "user_requests": mine}),
-                once_field="ev:queued",
+                      request_id=envelope.request_id, text=text, data=data),
+                once_field=once,
             )
         except RETRYABLE as exc:  # accepted already: telling is best effort
-            log.warning("could not tell the user the request is queued", error=str(exc))
+            log.warning("could not tell the user about the request", error=str(exc))
+

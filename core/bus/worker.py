@@ -49,6 +49,7 @@ from core.envelope import Envelope
 from core.errors import LeaseLost, MalformedEnvelope
 from core.events import Event
 from core.logging import bind_ids, get_logger
+from core.redaction import redact
 from core.redis_client import RETRYABLE
 
 log = get_logger("archops.worker")
@@ -518,7 +519,7 @@ class Worker:
                 "entry_id": delivery.entry_id,
                 "conversation_id": delivery.fields.get("conversation_id", ""),
                 "request_id": envelope.request_id if envelope else delivery.fields.get("request_id", ""),
-                "body": delivery.fields.get("body", "")[:20_000],
+                "body": redact(delivery.fields.get("body", "")[:20_000]),
             },
         )
         request_key = ""
