@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
+from core.datadir import make_private
 from core.logging import bind_ids, get_logger
 from core.offload import CpuPool
 from core.redis_client import make_redis
@@ -73,7 +74,7 @@ async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handle
 
 async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
     """Consume the ingress streams until ``stop`` is set."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     redis = make_redis(redis_url, retries=5)
     bus = bus_from_settings(redis, settings)
     try:

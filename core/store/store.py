@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from core.datadir import private_files
 from core.envelope import Envelope
 from core.errors import NotFound, ServiceUnavailable, ValidationError
 from core.redaction import redact, redact_data
@@ -73,6 +74,10 @@ class Store:
         try:
             async with engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
+            if db.backend == "sqlite":  # conversations and checkpoints: the owner's only
+                path = db.sqlite_path
+                private_files(path, path.with_name(path.name + "-wal"),
+                              path.with_name(path.name + "-shm"))
         except OperationalError as exc:
             await engine.dispose()
             raise ServiceUnavailable(
