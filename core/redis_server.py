@@ -128,6 +128,14 @@ class EmbeddedRedis:
             "--appendfsync", "everysec",
             "--save", "",
             "--protected-mode", "yes",
+            # slow or idle clients do not hold the server: an idle connection is closed after
+            # 5 min (pooled clients reconnect), a subscriber that stops reading is cut off past
+            # 32 MiB (8 MiB for 60 s) and replays from the event stream, any other client that
+            # reads its replies too slowly past 256 MiB (64 MiB for 60 s)
+            "--timeout", "300",
+            "--tcp-keepalive", "60",
+            "--client-output-buffer-limit", "pubsub 32mb 8mb 60",
+            "--client-output-buffer-limit", "normal 256mb 64mb 60",
             "--logfile", str(self.data_dir / "redis.log"),
             "--daemonize", "no",
         ]
