@@ -82,8 +82,10 @@ class WorkerProcess:
                     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
-                stats[int(proc.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-        main = stats.get(self.process.pid, (0, 0.0))[1]
+                # own user + system time, and that of its children already reaped (checkov)
+                own = sum(int(f) for f in fields[11:15])
+                stats[int(proc.name)] = (int(fields[1]), own / tick)
+        main = stats.get(self.process.pid, (0, 0.0))[1]  # (its reaped children: the pool's)
         family, children = {self.process.pid}, 0.0
         for _ in range(4):  # pool processes, their Terraform helpers, checkov
             for pid, (ppid, cpu) in stats.items():
