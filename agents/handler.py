@@ -33,10 +33,13 @@ class AgentHandler:
         *,
         review_checks: set[str] | None = None,
         offload: Callable[..., Awaitable[Any]] | None = None,
+        checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None,
     ) -> None:
         self.settings = settings
         # where CPU-bound work runs (the worker's process pool); None: a thread
         self.offload = offload or in_thread
+        # checkov batched across concurrent requests (the worker's); None: inside the review
+        self.checkov = checkov
         # which review checks the fixer runs (None: all of them, checkov included)
         self.review_checks = review_checks
         self.engine = engine or OfflineEngine()
@@ -86,6 +89,7 @@ class AgentHandler:
                 default_region=getattr(self.settings, "aws_region", "us-east-1"),
                 review_checks=self.review_checks,
                 offload=self.offload,
+                checkov=self.checkov,
             )
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)

@@ -15,7 +15,7 @@ from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
 from core.datadir import make_private
 from core.logging import bind_ids, get_logger
-from core.offload import CpuPool
+from core.offload import Batcher, CpuPool
 from core.redis_client import make_redis
 from core.settings import Settings
 from core.store import Store, open_checkpointer
@@ -57,14 +57,18 @@ class RecordingHandler:
 @contextlib.asynccontextmanager
 async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handler]]:
     """The store and the agent handler, opened on the settings' database."""
+    from agents.fixer import checkov_many
     from agents.handler import AgentHandler
 
     pool = CpuPool(settings.cpu_pool, settings.cpu_workers, warm=WARM).start()
     store = await Store.open(settings.effective_database_url)
     try:
         async with open_checkpointer(settings.effective_database_url) as checkpointer:
+            checkov = Batcher(lambda modules: pool.run(checkov_many, modules),
+                              max_batch=16, parallel=pool.workers)
             agent = AgentHandler(
-                checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run
+                checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run,
+                checkov=checkov,
             )
             yield store, RecordingHandler(store, agent)
     finally:

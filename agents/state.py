@@ -49,3 +49,5 @@ class RunContext:
     review_checks: set[str] | None = None
     # runs CPU-bound work (the review, combining) off the event loop: the worker's CpuPool.run
     offload: Callable[..., Awaitable[Any]] = in_thread
+    # checkov for one module, batched with the other requests' (None: inside the review)
+    checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None

@@ -95,3 +95,53 @@ class CpuPool:
 async def in_thread(fn: Callable[..., T], *args: Any) -> T:
     """The default offload when no pool is given: the loop's own thread pool."""
     return await asyncio.to_thread(fn, *args)
+
+
+class Batcher:
+    """Calls made while a batch is being gathered or run become one ``many(items)`` call.
+
+    For work whose start-up dwarfs each item (checkov: one start-up for a whole batch of
+    modules): calls wait ``linger_s`` for company, then go as one batch of at most ``max_batch``;
+    up to ``parallel`` batches run at once (one per pool process). ``many`` returns one result per
+    item, in order; an exception fails every call of its batch.
+    """
+
+    def __init__(self, many: Callable[[list[Any]], Any], *, max_batch: int = 16,
+                 linger_s: float = 0.05, parallel: int = 1) -> None:
+        self.many = many
+        self.max_batch = max_batch
+        self.linger_s = linger_s
+        self._slots = asyncio.Semaphore(parallel)
+        self._pending: list[tuple[Any, asyncio.Future[Any]]] = []
+        self._gathering: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, item: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._gathering is None or self._gathering.done():
+            self._gathering = asyncio.create_task(self._gather())
+        return await future
+
+    async def _gather(self) -> None:
+        await asyncio.sleep(self.linger_s)
+        while self._pending:
+            await self._slots.acquire()  # while every slot is busy, more calls gather
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            task = asyncio.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[Any, asyncio.Future[Any]]]) -> None:
+        try:
+            results = await self.many([item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - every caller learns the failure
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        else:
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            self._slots.release()
