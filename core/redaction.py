@@ -116,6 +116,8 @@ def _labelled(match: re.Match[str]) -> str:
     bare = value.strip("\"'")
     if MARKER.search(value) or bare.lower() in _NOT_SECRETS or _REFERENCE.match(bare):
         return match.group(0)
+    if match.group(2).strip().lower() == "is" and bare.isalpha():
+        return match.group(0)  # "the secret is kept in Secrets Manager": a sentence, no secret
     quote = value[0] if value[:1] in {'"', "'"} else ""
     return f"{match.group(1)}{match.group(2)}{quote}{MARK.format('secret')}{quote}"
 
