@@ -454,6 +454,7 @@ class Worker:
                 request_id=envelope.request_id, conversation_id=envelope.conversation_id
             ):
                 if not await self._attempt(part, envelope, attempts):
+                    delivery.begun = False  # that delivery failed: it counts
                     await asyncio.sleep(self.retry_backoff_s * attempts)
                     continue
             self.processed += 1
