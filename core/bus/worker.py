@@ -402,6 +402,14 @@ class Worker:
         if finished:
             self._spawn(self._forgive(keys=finished, args=[REQUEST_TTL_S]))
 
+    async def _recount(self, request_key: str) -> int:
+        """The counted deliveries again, two lease periods later: a worker that lost this request
+        to slowness (its loop stalled past the lease, and we took the partition meanwhile)
+        forgives its delivery when it wakes; until then it looks like a crash."""
+        await asyncio.sleep(2 * self.lease_ttl_ms / 1000)
+        attempts, forgiven = await self.redis.hmget(request_key, ["attempts", "forgiven"])
+        return int(attempts or 0) - int(forgiven or 0)
+
     async def _forgive_lost(self, delivery: Delivery) -> None:
         """This delivery ended because we lost the lease, not because it failed."""
         envelope_rid = delivery.fields.get("request_id")
@@ -445,6 +453,8 @@ class Worker:
                 self._ack(part, "", delivery.entry_id, status, envelope)
                 return
             delivery.begun = True
+            if attempts > self.max_deliveries:
+                attempts = await self._recount(request_key)
             if attempts > self.max_deliveries:
                 await self._dead_letter(
                     part, delivery, envelope, f"failed {attempts - 1} times; giving up"

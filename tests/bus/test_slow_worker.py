@@ -9,10 +9,17 @@ delivery counted for that would dead-letter the request; instead the worker take
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from core.bus import EventLog, Keys, Submitter, Worker
 from core.envelope import Envelope
+
+WORKER = Path(__file__).with_name("worker_process.py")
 
 
 async def test_a_stalled_worker_takes_its_lease_back_and_the_request_is_not_dead_lettered(
@@ -54,3 +61,44 @@ async def test_a_stalled_worker_takes_its_lease_back_and_the_request_is_not_dead
     assert runs.count("slow one") == 2  # ran again after the stall, not counted as a failure
     assert worker.leases_revived >= 1 and worker.max_heartbeat_gap_s > 0.8
     assert await redis.hget(keys.request(first.request_id), "status") == "done"
+
+
+async def test_a_stalled_worker_whose_partition_another_worker_took_costs_no_delivery(
+    redis, redis_url, prefix
+):
+    """Worker A stalls past its lease with the request; worker B takes the partition and sees a
+    second delivery; A forgives its own when it wakes, so B runs the request instead of
+    dead-lettering it (one delivery allowed), and the effect happens once."""
+    keys = Keys(prefix, partitions=1)
+    submitter = Submitter(redis, keys)
+    await submitter.ensure_groups()
+    # this checkout's code, whatever the environment has installed
+    env = {**os.environ, "ARCHOPS_MAX_DELIVERIES": "1", "PYTHONPATH": str(WORKER.parents[2])}
+    command = [sys.executable, str(WORKER), redis_url, prefix, "1"]
+    a = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,  # noqa: ASYNC220
+                         stderr=subprocess.DEVNULL)
+    b = None
+    try:
+        async with asyncio.timeout(20):
+            while not await redis.exists(keys.lease(0)):
+                await asyncio.sleep(0.02)
+            slow = await submitter.submit(Envelope(conversation_id="c1", source="cli", user="u",
+                                                   text="block:2.0"))
+            after = await submitter.submit(Envelope(conversation_id="c1", source="cli", user="u",
+                                                    text="after"))
+            while not await redis.exists(f"{prefix}:blocked:block:2.0"):
+                await asyncio.sleep(0.01)
+            b = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,  # noqa: ASYNC220
+                                 stderr=subprocess.DEVNULL)
+            events = EventLog(redis, keys)
+            while sum(e.type == "done" for e in await events.read("c1")) < 2:
+                await asyncio.sleep(0.05)
+    finally:
+        for process in (a, b):
+            if process is not None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=10)
+    done = [e.request_id for e in await events.read("c1") if e.type == "done"]
+    assert done == [slow.request_id, after.request_id]
+    assert await redis.xlen(keys.dead) == 0
+    assert await redis.lrange(f"{prefix}:effects:c1", 0, -1) == ["block:2.0", "after"]
