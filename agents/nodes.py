@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.combiner import combine, render_fragment
-from agents.fixer import check_and_repair
+from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.honesty import not_built
 from agents.messages import t
 from agents.questions import pending, take_defaults
@@ -145,7 +145,7 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
-    combined = combine(req, state["resource_plan"], state["scripts"])
+    combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
     await runtime.context.ctx.emit("status", f"Combined {len(combined['files'])} files", node="resource_combiner")
     return {"final_script": combined["files"], "diagram": combined["diagram"]}
 
@@ -154,7 +154,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
     await run.ctx.emit("status", t("status.check", req.language), node="terraform_fixer")
-    files, report = await asyncio.to_thread(check_and_repair, dict(state["final_script"]), run.fix_rounds, run.review_checks)
+    files, report = await review(run, dict(state["final_script"]))
     version = int(state.get("design_version") or 0) + 1
     missing = not_built(req, state["resource_plan"], files, report.get("cost"))
     await run.ctx.emit(
@@ -182,6 +182,23 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         "design_version": version,
         "messages": [{"role": "assistant", "text": summary}],
     }
+
+
+async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The review off the event loop; with a batched checkov, the review's other checks first
+    and checkov together with the other requests' modules (one checkov start-up for many)."""
+    every = set(review_checks())
+    wanted = every if run.review_checks is None else set(run.review_checks)
+    if run.checkov is None or "checkov" not in wanted or "checkov" not in every:
+        return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
+    own = wanted - {"checkov"}
+    fixed, report = await run.offload(check_and_repair, files, run.fix_rounds, own)
+    if report["passed"]:
+        merged = with_checkov(report, await run.checkov(fixed))
+        if merged is not None:
+            return fixed, merged
+    # something fails: the whole review with its repair rounds, as without batching
+    return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
 
 
 def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], missing: list[tuple[str, str]] | None = None) -> str:
