@@ -96,7 +96,11 @@ INJECTION = re.compile(
     r"지금부터\s*(너는|넌|당신은)|너는\s*이제|개발자\s*모드|탈옥|제한\s*없는\s*모드",
     _I | re.DOTALL,
 )
-QUESTION = re.compile(r"^\s*(what|why|how|which|explain|describe|show me the (plan|design|diagram))\b.*", _I)
+QUESTION = re.compile(
+    r"^\s*(what|why|how|which|explain|describe|show me the (plan|design|diagram))\b.*|"
+    r"^\s*(?:지금|현재)?\s*(?:설계|구성|디자인|계획|아키텍처)\w{0,2}\s*(?:을|를|은|는|이|가)?\s*(?:좀\s*)?(?:설명|보여|알려)|^\s*(?:왜|무엇|뭐가|어떤|어떻게)\b.*\?\s*$",
+    _I,
+)
 NEW_DESIGN = re.compile(r"\b(start over|new design|from scratch|another (app|project|design))\b|새\s*설계|처음부터\s*새로|다른\s*(앱|프로젝트|서비스)", _I)
 
 
@@ -170,7 +174,7 @@ def classify(text: str | None, *, has_design: bool, max_chars: int) -> Verdict:
         return _refuse("guard.other_cloud", cloud=cloud)
     if _destructive(body):
         return _refuse("guard.destroy")
-    if has_design and QUESTION.match(body) and not re.search(r"\b(add|use|make|switch|change|remove|with)\b", body, _I):
+    if has_design and QUESTION.match(body) and not re.search(r"\b(add|use|make|switch|change|remove|with)\b|추가|바꿔|바꾸|변경|옮겨|빼", body, _I):
         return Verdict("question")
     if has_design and not NEW_DESIGN.search(body):
         return Verdict("change")

@@ -121,7 +121,7 @@ async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
     plan = run.engine.plan(req)
     titles = ", ".join(item["title"] for item in plan["items"])
-    await run.ctx.emit("status", f"Planned {len(plan['items'])} blueprints in {len(plan['levels'])} levels: {titles}", node="resource_planner")
+    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
     await run.ctx.emit("artifact", "Resource plan", kind="plan", plan=plan, assumed=req.assumed)
     return {"resource_plan": plan}
 
@@ -139,14 +139,14 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
     for number, level in enumerate(plan["levels"], start=1):
         parts = await asyncio.gather(*(asyncio.to_thread(build, bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
-        await run.ctx.emit("status", f"Level {number}/{len(plan['levels'])}: {', '.join(level)}", node="level_executor")
+        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan["levels"]), ids=", ".join(level)), node="level_executor")
     return {"scripts": scripts}
 
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
     combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
-    await runtime.context.ctx.emit("status", f"Combined {len(combined['files'])} files", node="resource_combiner")
+    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(combined["files"])), node="resource_combiner")
     return {"final_script": combined["files"], "diagram": combined["diagram"]}
 
 
@@ -224,11 +224,18 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], m
         check += t("sum.cost", lang, total=f"{cost['monthly_total']:,.0f}")
     assumed = ""
     if req.assumed:
-        assumed = t("sum.assumed", lang, items=", ".join(f"{k}={v}" for k, v in sorted(req.assumed.items())))
+        assumed = t("sum.assumed", lang, items=", ".join(f"{_field(k, lang)}={v}" for k, v in sorted(req.assumed.items())))
     gaps = ""
     if missing:
         gaps = "\n" + "\n".join([t("sum.not_built", lang), *(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing)])
     return f"{head} {check}{assumed}{uploads_note(req)}{gaps}"
+
+
+def _field(name: str, lang: str) -> str:
+    """A requirement's name as the summary says it (``region``, ``리전``)."""
+    from agents.messages import has
+
+    return t(f"field.{name}", lang) if lang != "en" and has(f"field.{name}") else name
 
 
 def uploads_note(req: Requirements) -> str:
