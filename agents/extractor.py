@@ -100,9 +100,11 @@ KO_USERS_RE = re.compile(r"(?:개발자|직원|팀원|사용자|고객|유저|�
 COPY_RE = re.compile(
     r"\b(?:(?:a|an|the)\s+)?(?:(cheap(?:er)?|small(?:er)?|smaller|lighter)\s+)?(?:(staging|dev|development|test|qa)\s+)?(?:copy|clone|replica|mirror|duplicate|version)\s+of\s+(?:our\s+|the\s+|my\s+|this\s+|that\s+)?(?:existing\s+|current\s+)?(prod(?:uction)?|staging|dev)\b(?:\s+(?:stack|environment|setup|design|infrastructure|one))?|"
     r"\b(?:same|identical)\s+(?:shape|setup|stack|design|architecture)\s+as\s+(?:our\s+|the\s+)?(prod(?:uction)?|staging)\b(?:\s+(?:stack|environment|setup))?|"
-    r"\b(staging|dev|test)\s+(?:copy|clone|replica|mirror)\b",
+    r"\b(staging|dev|test)\s+(?:copy|clone|replica|mirror)\b|"
+    r"\b(?:that\s+|which\s+)?(?:mirrors|mirroring|copies|clones|looks like|is like|like)\s+(?:our\s+|the\s+)?(prod(?:uction)?)\b(?:\s+but\s+(?:smaller|cheaper|lighter))?",
     _W,
 )
+REQUESTS_RE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k|m|million|thousand)?\s*(?:requests|reqs|req|hits|page ?views|api calls|rps)\b(?:\s*(?:a|per|/)\s*(day|hour|minute|min|second|sec|s)\b)?", _W)
 KRW_RE = re.compile(r"(?:월|한\s*달에?|매달)?\s*(\d[\d,]*(?:\.\d+)?)\s*(만|천)?\s*원")
 KO_USD_RE = re.compile(r"(?:월|한\s*달에?|매달)\s*\$?\s*(\d[\d,]*)\s*(천|만)?\s*(?:달러|불|USD|\$)?|\$?\s*(\d[\d,]*)\s*(?:달러|불)\s*(?:이하|이내|미만|정도|안쪽)?|\$\s*(\d[\d,]*)\s*(?:이하|이내|미만|정도)", re.IGNORECASE)
 KRW_PER_USD = 1350
@@ -310,9 +312,9 @@ def _context(text: str, req: Requirements) -> None:
         req.region = region
     copy = COPY_RE.search(text)
     if copy:
-        source = next(g for g in (copy.group(3), copy.group(4)) if g) if (copy.group(3) or copy.group(4)) else "production"
+        source = next((g for g in (copy.group(3), copy.group(4), copy.group(6)) if g), "production")
         req.copy_of = "production" if source.lower().startswith("prod") else source.lower()  # type: ignore[assignment]
-        text = COPY_RE.sub(" " + (copy.group(2) or copy.group(5) or "staging") + " ", text)
+        text = COPY_RE.sub(" " + (copy.group(2) or copy.group(5) or "") + " ", text)
     if _has(r"\b(prod|production|live|go[- ]live)\b", text) and not copy:
         req.environment = "production"
     elif _has(r"\bstaging|pre-?prod|\bqa\b|\buat\b", text):
@@ -487,6 +489,12 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
     found = users_in(text)
     if found:
         req.users = max(1, found[0])
+    if (m := REQUESTS_RE.search(text)) and req.traffic == before.traffic and not _has(r"traffic", text):
+        # requests a day or a second: above ~100 per second on average is high traffic
+        count = float(m.group(1).replace(",", "")) * {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get((m.group(2) or "").lower(), 1)
+        per = (m.group(3) or ("second" if "rps" in m.group(0).lower() else "day")).lower()
+        per_second = count / {"day": 86400, "hour": 3600, "minute": 60, "min": 60}.get(per, 1)
+        req.traffic = "high" if per_second >= 100 else "medium" if per_second >= 5 else "low"
     users, amount = req.users, req.budget_usd
     few = (users is not None and users <= 50) or (amount is not None and amount <= 300)
     small = few or _has(r"\bcheap(?:er|est)?\b|low[- ]cost|as little as possible|on a shoestring|tight budget|minimal cost|reduce (?:the )?cost", text)
