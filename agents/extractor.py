@@ -76,6 +76,7 @@ KO_GLOSS: list[tuple[str, str]] = [
     (r"워커|백그라운드\s*작업|비동기\s*작업|배치\s*작업", "background jobs"),
     (r"데이터\s*파이프라인|데이터\s*레이크|ETL|로그\s*수집", "data pipeline"),
     (r"서버리스|람다", "serverless lambda"),
+    (r"업로드|올려\s*(?:줘|주세요|둬)", "upload"),
     (r"컨테이너|도커|파게이트", "containers"),
     (r"트래픽[이은가도]?\s*(?:많|높|폭증|몰리)|대규모|수백만|수십만|동시\s*접속자?\s*\d+\s*만", "high traffic"),
     (r"트래픽[이은가도]?\s*(?:적|낮|거의\s*없|별로\s*없)|소규모|사내\s*(?:용|툴|도구|시스템|전용)|내부\s*(?:용|전용)", "low traffic"),
@@ -96,7 +97,7 @@ USERS_RE = re.compile(
     r"(?:\w+\s+){0,2}?(developers|devs|engineers|employees|staff|people|users|customers|visitors|clients|members|admins|testers|teammates)\b(?:\s+(?:a|per)\s+(day|month|week))?",
     _W,
 )
-KO_USERS_RE = re.compile(r"(?:개발자|직원|팀원|사용자|고객|유저|회원|방문자|사람)\s*(\d[\d,]*)\s*(만)?\s*명|(\d[\d,]*)\s*(만)?\s*명(?:의|이|가)?\s*(?:개발자|직원|팀원|사용자|고객|유저|회원|방문자)?|(?:하루|일)\s*(?:방문자|사용자)?\s*(수백|수천|수만)\s*명?|(수백|수천|수만)\s*명")
+KO_USERS_RE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(천|만)?\s*명|(수백|수천|수만)\s*명")
 COPY_RE = re.compile(
     r"\b(?:(?:a|an|the)\s+)?(?:(cheap(?:er)?|small(?:er)?|smaller|lighter)\s+)?(?:(staging|dev|development|test|qa)\s+)?(?:copy|clone|replica|mirror|duplicate|version)\s+of\s+(?:our\s+|the\s+|my\s+|this\s+|that\s+)?(?:existing\s+|current\s+)?(prod(?:uction)?|staging|dev)\b(?:\s+(?:stack|environment|setup|design|infrastructure|one))?|"
     r"\b(?:same|identical)\s+(?:shape|setup|stack|design|architecture)\s+as\s+(?:our\s+|the\s+)?(prod(?:uction)?|staging)\b(?:\s+(?:stack|environment|setup))?|"
@@ -473,11 +474,11 @@ def users_in(text: str) -> tuple[int, str | None] | None:
         if count:
             return count * (1000 if m.group(2) else 1), (m.group(4) or "").lower() or None
     if m := KO_USERS_RE.search(text):
-        if m.group(1) or m.group(3):
-            count = int((m.group(1) or m.group(3)).replace(",", "")) * (10000 if (m.group(2) or m.group(4)) else 1)
+        if m.group(1):
+            count = int(float(m.group(1).replace(",", "")) * {"천": 1000, "만": 10000}.get(m.group(2) or "", 1))
         else:
-            count = _KO_FEW[m.group(5) or m.group(6)]
-        return count, "day" if re.search(r"하루|일\s*(?:방문|사용)", m.group(0)) else None
+            count = _KO_FEW[m.group(3)]
+        return max(1, count), "day" if re.search(r"하루|일\s*(?:방문|사용)", text) else None
     return None
 
 

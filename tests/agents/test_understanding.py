@@ -209,3 +209,15 @@ def test_stating_a_value_drops_its_assumption() -> None:
     base = extract("a dev web app with postgres").model_copy(update={"region": "us-east-1", "assumed": {"region": "us-east-1"}})
     moved = extract("move it to Seoul", base)
     assert moved.region == "ap-northeast-2" and "region" not in moved.assumed
+
+
+@pytest.mark.parametrize(
+    "said",
+    ['upload "．．/．．/etc/passwd.txt" to our S3 bucket', '파일 "../../etc/passwd.txt"을 S3에 업로드해 줘',
+     'upload "..\u200b/..\u200b/etc/passwd.txt" to s3'],
+)
+def test_uploads_take_names_never_paths(said: str) -> None:
+    from agents.extractor import extract
+
+    req = extract(said)
+    assert req.uploads == ["passwd.txt"] and all(".." not in u and "/" not in u for u in req.uploads)
