@@ -351,7 +351,7 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
     req = (current or Requirements()).model_copy(deep=True)
     said = normalize(text)
     req.language = language(said, current.language if current else None)
-    text = gloss(said)
+    text = gloss(said) + _type_words(said)
     removed = _removed(text)
     for workload, pattern in WORKLOADS:
         if _has(pattern, text) and (req.workload is None or current is None):
@@ -418,6 +418,24 @@ def gloss(text: str) -> str:
     # "ap-northeast-2"), so the English rules' word boundaries hold
     latin = re.sub("[\uac00-\ud7a3\u3131-\u318e]+", " ", body)
     return body + "\n" + latin + ("\n" + ".\n".join(extra) + "." if extra else "")
+
+
+# Terraform types named literally -> the words the rules read
+TYPE_WORDS: dict[str, str] = {
+    "aws_instance": "ec2 instance", "aws_ami": "ec2 instance", "aws_launch_template": "ec2 instance", "aws_autoscaling_group": "auto scaling",
+    "aws_s3_bucket": "s3 bucket", "aws_db_instance": "database", "aws_rds_cluster": "aurora database", "aws_lambda_function": "lambda",
+    "aws_sqs_queue": "sqs queue", "aws_sns_topic": "sns topic", "aws_dynamodb_table": "dynamodb", "aws_vpc": "vpc",
+    "aws_lb": "load balancer", "aws_alb": "load balancer", "aws_ecs_service": "ecs containers", "aws_ecs_cluster": "ecs containers",
+    "aws_elasticache_replication_group": "redis", "aws_elasticache_cluster": "redis", "aws_cloudfront_distribution": "cloudfront",
+    "aws_wafv2_web_acl": "waf", "aws_kms_key": "kms", "aws_secretsmanager_secret": "secrets manager", "aws_cloudtrail": "cloudtrail",
+    "aws_guardduty_detector": "guardduty", "aws_backup_plan": "aws backup", "aws_apigatewayv2_api": "api gateway", "aws_route53_zone": "route 53",
+    "aws_acm_certificate": "acm certificate", "aws_budgets_budget": "budget",
+}
+
+
+def _type_words(text: str) -> str:
+    words = [TYPE_WORDS[m] for m in re.findall(r"(?<![A-Za-z0-9_])(aws_[a-z0-9_]+)", text) if m in TYPE_WORDS]
+    return ("\n" + ". ".join(words) + ".") if words else ""
 
 
 def region_in(text: str) -> str | None:

@@ -83,10 +83,14 @@ BY_ID = {c.id: c for c in CAPABILITIES}
 _COMPONENT_CAPS = {"redis": "redis", "sqs": "sqs", "sns": "sns", "dynamodb": "dynamodb", "cloudfront": "cdn", "waf": "waf", "backup": "backup"}
 
 
+# a Terraform resource or data source type named as such ("an aws_ami for Amazon Linux 2")
+TYPE_RE = re.compile(r"(?<![A-Za-z0-9_])(aws_[a-z0-9]+(?:_[a-z0-9]+)*)(?![A-Za-z0-9_])")
+
+
 def asked_in(text: str) -> set[str]:
-    """The capabilities ``text`` names."""
+    """The capabilities ``text`` names, and the Terraform types it names literally."""
     latin = re.sub("[\uac00-\ud7a3\u3131-\u318e]+", " ", text)  # "GPU로" -> "GPU "
-    return {c.id for c in CAPABILITIES if c.asked.search(text) or c.asked.search(latin)}
+    return {c.id for c in CAPABILITIES if c.asked.search(text) or c.asked.search(latin)} | set(TYPE_RE.findall(latin))
 
 
 def _tf(files: dict[str, str]) -> str:
@@ -106,6 +110,10 @@ def not_built(req: Requirements, plan: dict[str, Any], files: dict[str, str], co
             out.append((what, why))
 
     for cid in req.asked:
+        if cid.startswith("aws_"):
+            if not re.search(rf'^(?:resource|data)\s+"{re.escape(cid)}"', tf, re.MULTILINE):
+                add(t("cap.type", lang, type=cid), t("why.type_not_built", lang))
+            continue
         cap = BY_ID.get(cid)
         if cap is not None and not cap.built(tf):
             what = t(f"cap.{cid}", lang)

@@ -115,6 +115,8 @@ MESSAGES: dict[str, str] = {
     'field.nat': 'nat',
     'field.domain': 'domain',
     'field.database': 'database',
+    'cap.type': '{type}',
+    'why.type_not_built': 'the module has no such block: no blueprint writes this type yet, so archops does not pretend; add it by hand or ask for what it is for in plain words.',
     "cap.value": "{field} = {value}",
     "field.instance_type": "instance type",
     "field.db_instance_class": "database instance class",

@@ -109,6 +109,8 @@ MESSAGES: dict[str, str] = {
     'field.nat': 'NAT',
     'field.domain': '도메인',
     'field.database': '데이터베이스',
+    'cap.type': '{type}',
+    'why.type_not_built': '모듈에 이 유형의 블록이 없습니다. 아직 이 유형을 쓰는 블루프린트가 없어 있는 척하지 않았습니다. 직접 추가하거나, 무엇을 위한 것인지 쉬운 말로 요청해 주세요.',
     "cap.value": "{field} = {value}",
     "field.instance_type": "인스턴스 유형",
     "field.db_instance_class": "데이터베이스 인스턴스 클래스",
