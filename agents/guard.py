@@ -31,12 +31,12 @@ _I = re.IGNORECASE
 # other clouds: vendors, their products (Kubernetes, databases, serverless, storage, edge) and
 # their Terraform providers
 OTHER_CLOUD = re.compile(
-    r"(?<![A-Za-z0-9])(azure|azurerm|azuread|microsoft cloud|gcp|google cloud|google compute|compute engine|app engine|gke|google kubernetes engine|"
-    r"cloud run|cloud functions?|cloud sql|cloud spanner|spanner|firestore|bigtable|bigquery|big query|dataflow|dataproc|pub/sub on google|google pub/?sub|"
-    r"google cloud storage|gcs buckets?|anthos|vertex ai|"
-    r"aks|azure kubernetes service|cosmos ?db|azure functions?|azure sql|azure blob|blob storage|app service|azure devops pipelines|synapse|"
+    r"(?<![A-Za-z0-9])(azure|azurerm|azuread|microsoft cloud|gcp|google[ _-]?cloud|google compute|compute[ _-]?engine|app[ _-]?engine|gke|google kubernetes engine|"
+    r"cloud[ _-]?run|cloud[ _-]?functions?|cloud[ _-]?sql|cloud[ _-]?spanner|spanner|firestore|bigtable|bigquery|big[ _-]query|dataflow|dataproc|pub/sub on google|google pub/?sub|"
+    r"google[ _-]?cloud storage|gcs buckets?|anthos|vertex ai|"
+    r"aks|azure kubernetes service|cosmos[ _-]?db|azure[ _-]?functions?|azure sql|azure blob|blob storage|app service|azure devops pipelines|synapse|"
     r"digitalocean|digital ocean|droplets?|doks|oracle cloud|oci|alibaba cloud|aliyun|linode|akamai cloud|hetzner|vultr|ibm cloud|tencent cloud|"
-    r"cloudflare workers|cloudflare r2|cloudflare d1|cloudflare pages|workers kv|heroku|"
+    r"cloudflare[ _-]?workers|cloudflare r2|cloudflare d1|cloudflare pages|workers kv|heroku|"
     r"naver cloud|ncloud|nhn cloud|kt cloud)(?![A-Za-z0-9])|"
     r"provider\s+\"?(google|google-beta|azurerm|azuread|digitalocean|oci|alicloud|cloudflare|linode|hcloud)\"?|"
     r"hashicorp/(google|google-beta|azurerm|azuread|oci)|"
@@ -104,6 +104,10 @@ QUESTION = re.compile(
 NEW_DESIGN = re.compile(r"\b(start over|new design|from scratch|another (app|project|design))\b|새\s*설계|처음부터\s*새로|다른\s*(앱|프로젝트|서비스)", _I)
 
 
+# what may split a word to hide it from the rules: punctuation inside it, never letters or digits
+_JOIN = re.compile(r"(?<=[A-Za-z])[-_.*·'`~^|+]+(?=[A-Za-z])")
+
+
 @dataclass(frozen=True)
 class Verdict:
     route: Route
@@ -163,16 +167,19 @@ def classify(text: str | None, *, has_design: bool, max_chars: int) -> Verdict:
     if len(raw) > max_chars:
         return _refuse("guard.oversize", length=len(raw), limit=max_chars)
     body = normalize(raw)
-    if INJECTION.search(body) or INJECTION.search(raw):
+    # each word also without what splits it ("de-stroy", "d*e*s*t*r*o*y", "Cloud_Run")
+    joined = " ".join(_JOIN.sub("", word) for word in body.split())
+    variants = (body, joined)
+    if any(INJECTION.search(v) for v in (raw, *variants)):
         return _refuse("guard.injection")
     if PASTED_SECRET.search(raw) or PASTED_SECRET.search(body):
         return _refuse("guard.pasted_secret")
-    if SECRETS.search(body):
+    if any(SECRETS.search(v) for v in variants):
         return _refuse("guard.secrets")
-    cloud = _other_cloud(body)
+    cloud = _other_cloud(body) or _other_cloud(joined)
     if cloud:
         return _refuse("guard.other_cloud", cloud=cloud)
-    if _destructive(body):
+    if any(_destructive(v) for v in variants):
         return _refuse("guard.destroy")
     if has_design and QUESTION.match(body) and not re.search(r"\b(add|use|make|switch|change|remove|with)\b|추가|바꿔|바꾸|변경|옮겨|빼", body, _I):
         return Verdict("question")
