@@ -122,7 +122,7 @@ async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     plan = run.engine.plan(req)
     titles = ", ".join(item["title"] for item in plan["items"])
     await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
-    await run.ctx.emit("artifact", "Resource plan", kind="plan", plan=plan, assumed=req.assumed)
+    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan, assumed=req.assumed)
     return {"resource_plan": plan}
 
 
@@ -159,7 +159,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     missing = not_built(req, state["resource_plan"], files, report.get("cost"))
     await run.ctx.emit(
         "artifact",
-        "Terraform module",
+        t("art.module", req.language),
         kind="module",
         files=files,
         diagram=state.get("diagram"),
