@@ -488,7 +488,8 @@ def users_in(text: str) -> tuple[int, str | None] | None:
     """(how many people use it, per day/month or None) when the text says."""
     if m := USERS_RE.search(text):
         raw = m.group(1).lower()
-        count = _FEW.get(raw) or int(raw.replace(",", "")) if raw.replace(",", "").isdigit() or raw in _FEW else None
+        digits = raw.replace(",", "")
+        count = _FEW[raw] if raw in _FEW else int(digits) if digits.isdigit() else None
         if count:
             return count * (1000 if m.group(2) else 1), (m.group(4) or "").lower() or None
     if m := KO_USERS_RE.search(text):
