@@ -157,6 +157,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     files, report = await review(run, dict(state["final_script"]))
     version = int(state.get("design_version") or 0) + 1
     missing = not_built(req, state["resource_plan"], files, report.get("cost"))
+    files = _readme_not_built(files, missing, req.language)
     await run.ctx.emit(
         "artifact",
         t("art.module", req.language),
@@ -229,6 +230,15 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], m
     if missing:
         gaps = "\n" + "\n".join([t("sum.not_built", lang), *(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing)])
     return f"{head} {check}{assumed}{uploads_note(req)}{gaps}"
+
+
+def _readme_not_built(files: dict[str, str], missing: list[tuple[str, str]], lang: str) -> dict[str, str]:
+    """The module's README says what was not built, as the reply does."""
+    if not missing or "README.md" not in files:
+        return files
+    head = t("sum.not_built", lang).rstrip(":")
+    section = f"\n## {head}\n\n" + "\n".join(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing) + "\n"
+    return {**files, "README.md": files["README.md"].rstrip("\n") + "\n" + section}
 
 
 def _field(name: str, lang: str) -> str:

@@ -71,6 +71,8 @@ async def test_founder_request(entry: dict[str, Any]) -> None:
         assert {k: parsed[address].get(k) for k in expected} == expected, address
     listed = not_built_section(message, lang)
     assert [f"- {item['what']}: {item['why']}" for item in module["not_built"]] == listed
+    readme = module["files"].get("README.md", "")
+    assert all(line in readme for line in listed) and ((f"## {t('sum.not_built', lang).rstrip(':')}" in readme) == bool(listed))
     for cid in entry.get("not_built", []):
         name = t(f"cap.{cid}", lang)
         assert any(line.startswith(f"- {name}:") for line in listed), f"{name!r} not under Not built: {listed}"
