@@ -128,10 +128,20 @@ def localized(verdict: Verdict, lang: str) -> Verdict:
     return Verdict(verdict.route, t(verdict.key, lang, can_do=t("guard.can_do", lang), **verdict.fields), verdict.key, verdict.fields)
 
 
+# the request as a whole moves to AWS ("migrate to AWS; we run on Azure today", "AWS로 이전")
+TO_AWS = re.compile(r"\b(?:migrat\w*|mov\w*|switch\w*|port\w*|bring\w*)\s+(?:\w+\s+){0,4}?(?:to|onto|into)\s+aws\b|AWS\s*(?:로|으로)\s*(?:이전|마이그레이션|옮기|옮겨|이사|전환)", _I)
+
+
 def _other_cloud(body: str) -> str | None:
+    moving = TO_AWS.search(body) is not None
     for m in OTHER_CLOUD.finditer(body):
         name = next(g for g in m.groups() if g)
         before = body[max(0, m.start() - 80): m.start()]
+        # moving to AWS names where it comes from; building on the other cloud is still refused
+        building = re.search(r"\b(?:set\s*up|create|deploy|build|make|provision|spin\s*up|launch|add)\b[^.,;]{0,30}$", before, _I) or re.match(
+            r"\s*에\s+(?:\S+\s*){0,3}?(?:배포|만들|구축|생성|올려|띄워)", body[m.end(): m.end() + 30])
+        if moving and not building:
+            continue
         after = body[m.end(): m.end() + 40]
         if re.search(_MIGRATION + r"$", before, _I) or re.search(r"^\s*" + _KO_MIGRATION, after, _I):
             continue
@@ -147,6 +157,8 @@ def _destructive(body: str) -> bool:
             # a lifecycle rule near the words is a feature, not destruction
             window = body[max(0, m.start() - 60): m.end() + 60]
             lead = body[max(0, m.start() - 40): m.start()]
+            if re.search(r"(?:사용자|고객|회원|유저|이용자)(?:가|이|들이)?\s*(?:직접\s*)?$", lead) or re.match(r"\w*\s*(?:수\s*있|기능)", body[m.end(): m.end() + 12]):
+                continue
             # a feature for the application's own users ("lets users delete their account"),
             # or a schedule ("shut down dev instances at night")
             if re.search(r"\b(?:users?|customers?|members?|people|visitors|they|lets?|allows?|allowing|enables?)\s+(?:\w+\s+)?(?:to\s+)?$", lead, _I):
