@@ -104,7 +104,8 @@ class EventLog:
         """Events of a conversation after stream id ``after`` (exclusive), oldest first."""
         start = f"({after}" if after else "-"
         entries = await self.redis.xrange(self.keys.events(conversation_id), start, "+", count)
-        return [Event.from_fields(entry_id, fields) for entry_id, fields in entries]
+        return [Event.from_fields(str(entry_id), dict(fields or {}))
+                for entry_id, fields in entries or []]
 
     async def exchange(
         self,

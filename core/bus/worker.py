@@ -35,6 +35,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -288,8 +289,9 @@ class Worker:
                 await asyncio.sleep(0.005)
                 continue
             try:
-                reply = await self.redis.xreadgroup(
-                    GROUP, self.consumer, readable, count=min(self.batch, free), block=100
+                reply: Any = await self.redis.xreadgroup(
+                    GROUP, self.consumer, readable,  # type: ignore[arg-type]
+                    count=min(self.batch, free), block=100,
                 )
             except RETRYABLE as exc:
                 # Redis may have delivered entries whose reply never reached us: they are
@@ -370,7 +372,7 @@ class Worker:
             return
         slot = self._users.get(user)
         if slot is None:
-            slot = self._users[user] = asyncio.Semaphore(self.max_per_user)
+            slot = self._users[user] = asyncio.Semaphore(self.max_per_user or 1)
         async with slot:
             yield
         if not slot.locked() and slot._value == self.max_per_user:  # noqa: SLF001 - idle
