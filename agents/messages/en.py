@@ -140,8 +140,6 @@ MESSAGES: dict[str, str] = {
     "why.single_az_built": "the design is single-AZ ({environment}); say 'production' or 'highly available' for Multi-AZ.",
     "why.over_budget": "the estimate is ≈ ${total}/month, above the ${budget}/month named; ask for a dev or staging environment, or fewer components, to bring it down.",
     "why.public_edge": "the application is reachable through a public endpoint ({what}); archops has no internal-only blueprint yet.",
-}
-MESSAGES.update({
     # the command line's headings (cli/generate.py)
     "cli.plan": "Plan:",
     "cli.assumed": "Assumed defaults:",
@@ -153,4 +151,4 @@ MESSAGES.update({
     "env.production": "production",
     "env.staging": "staging",
     "env.dev": "dev",
-})
+}
