@@ -123,7 +123,7 @@ def _print_question(question: dict[str, Any], conversation: str | None) -> None:
         print(f"  {choice['value']}: {choice['label']}{detail}")
     print(f"  {_t('cli.default', question, value=question.get('default'))}")
     if conversation:
-        print(f"archops: an answer is needed: re-run with --answer {question['id']}=VALUE, or --non-interactive to take the defaults", file=sys.stderr)
+        print(f"archops: {_t('cli.needs_answer', question, id=question['id'])}", file=sys.stderr)
 
 
 def _finish(ctx: LocalContext, args: argparse.Namespace) -> int:

@@ -146,6 +146,7 @@ MESSAGES: dict[str, str] = {
     "cli.cost": "Estimated cost: ${total}/month in {region} ({source})",
     "cli.findings": "Findings: {count}",
     "cli.wrote": "Wrote {count} files to {out}",
+    "cli.needs_answer": "an answer is needed: re-run with --answer {id}=VALUE, or --non-interactive to take the defaults",
     "cli.default": "(default: {value})",
     "cli.answer": "answer [{value}]: ",
     "env.production": "production",

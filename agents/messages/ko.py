@@ -139,6 +139,7 @@ MESSAGES: dict[str, str] = {
     "cli.cost": "예상 비용: 월 ${total} ({region}, {source})",
     "cli.findings": "지적 사항: {count}개",
     "cli.wrote": "파일 {count}개를 {out}에 썼습니다",
+    "cli.needs_answer": "답이 필요합니다: --answer {id}=VALUE 로 다시 실행하거나, 기본값을 쓰려면 --non-interactive 를 붙이세요",
     "cli.default": "(기본값: {value})",
     "cli.answer": "답 [{value}]: ",
     "env.production": "운영",
