@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,3 +33,25 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def account(moto_url: str) -> dict[str, Any]:
     return seed(moto_url)
+
+
+@pytest.fixture(scope="session")
+def plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache folder of the suite's own for the offline plan: the derived schemas are linked
+    from the shared cache, the provider executables (which name the code they run) are ours."""
+    from core.terraform.paths import SETUP_HINT, cache_dir
+
+    shared = cache_dir()
+    if not (shared / "plugin" / "plugin-schema-aws.pb").is_file():
+        pytest.fail(f"the provider plugin schemas are missing: {SETUP_HINT}")
+    own = tmp_path_factory.mktemp("archops-cache")
+    (own / "plugin").mkdir()
+    for name in ("aws-provider-schema.json",):
+        (own / name).symlink_to(shared / name)
+    for f in (shared / "plugin").iterdir():
+        if f.name.startswith("plugin-") and f.is_file():
+            (own / "plugin" / f.name).symlink_to(f)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHOPS_CACHE_DIR", str(own))
+    yield own
+    patch.undo()
