@@ -223,6 +223,8 @@ class Scanner:
                 last = (code or str(status), str(err.get("Message", "")))
             except BotoCoreError as exc:  # connection refused, timeouts: an outage
                 last = (type(exc).__name__, str(exc))
+                if attempt + 1 >= min(self.max_attempts, 3):  # an endpoint that is down stays down
+                    break
             if attempt + 1 < self.max_attempts:
                 time.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** attempt)))
         raise Refused(service, region, operation, last[0], last[1])
