@@ -4,7 +4,6 @@ balancers, a report per resource and the audit record."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,23 +11,16 @@ import pytest
 
 from scanner import Scanner
 from scanner.tags import apply_tags, missing_tag, plan_tags
-from tests.scanner.seed import REGIONS, TAG_KEY, TAG_VALUE, client, seed
+from tests.scanner.seed import REGIONS, TAG_KEY, TAG_VALUE, client, moto_process, seed
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def own(moto_url: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """An account of these tests' own: tagging changes it."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    yield url, seed(url)
-    server.stop()
+    """An account of these tests' own (tagging changes it): moto in a process of its own."""
+    with moto_process() as url:
+        yield url, seed(url)
 
 
 def test_plan_dry_run_and_apply_by_vpc(own: tuple[str, dict[str, Any]]) -> None:
