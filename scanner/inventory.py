@@ -53,7 +53,9 @@ ABSENT_CODES = frozenset({
     "NoSuchPublicAccessBlockConfiguration", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchEntity",
     "ResourceNotFoundException",
 })
-IAM_PREFIX = {"elbv2": "elasticloadbalancing"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tag"}
+# the smallest page each service accepts (RDS and ElastiCache: MaxRecords 20-100; EC2: 5-1000)
+PAGE_MINIMUM = {"rds": 20, "elasticache": 20, "ec2": 5}
 # S3 operations whose IAM action is named differently
 S3_ACTIONS = {
     "ListBuckets": "s3:ListAllMyBuckets", "GetBucketEncryption": "s3:GetEncryptionConfiguration",
@@ -155,11 +157,16 @@ class Scanner:
         backoff_cap: float = 5.0,
         checkpoint: str | Path | None = None,
         client_per_thread: bool = False,
+        page_size: int | None = None,
+        role_arn: str | None = None,
     ) -> None:
         self.regions = list(dict.fromkeys(r.strip() for r in regions if r.strip()))
         if not self.regions:
             raise ValueError("a scan needs at least one region")
         self.session = session or boto3.Session(profile_name=profile)
+        self.page_size = page_size
+        if role_arn:
+            self.session = assume_role(self.session, role_arn, endpoint_url)
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers if concurrent else 1
         self.rates = {**RATES, **(rates or {})}
@@ -254,6 +261,9 @@ class Scanner:
         config = paginator._pagination_cfg
         in_tokens = config["input_token"] if isinstance(config["input_token"], list) else [config["input_token"]]
         out_tokens = config["output_token"] if isinstance(config["output_token"], list) else [config["output_token"]]
+        if self.page_size and config.get("limit_key"):
+            low = PAGE_MINIMUM.get(service, 1)
+            params = {**params, config["limit_key"]: max(low, self.page_size)}
         items: list[Any] = []
         seen: set[str] = set()
         while True:
@@ -464,6 +474,22 @@ class Scanner:
         inventory.throttled = self.throttled
         inventory.seconds = round(time.perf_counter() - started, 3)
         return inventory
+
+
+def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None = None) -> boto3.Session:
+    """A session on the project's role (STS AssumeRole from the caller's credentials), refreshed
+    before its credentials expire, as the SDK's own ``role_arn`` profiles do."""
+    from botocore.credentials import DeferredRefreshableCredentials, create_assume_role_refresher
+    from botocore.session import Session as CoreSession
+
+    kwargs: dict[str, Any] = {"region_name": session.region_name or "us-east-1"}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    sts = session.client("sts", **kwargs)
+    refresher = create_assume_role_refresher(sts, {"RoleArn": role_arn, "RoleSessionName": "archops-scan"})
+    core = CoreSession()
+    core._credentials = DeferredRefreshableCredentials(refresher, "assume-role")
+    return boto3.Session(botocore_session=core, region_name=session.region_name)
 
 
 def _bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:

@@ -166,3 +166,39 @@ def test_the_policy_grants_every_call_made(moto_url: str, account: dict[str, Any
     scanner.scan()
     assert made and made <= granted, sorted(made - granted)
     assert all(not a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify")) for a in granted)
+
+
+def test_pages_are_followed() -> None:
+    """moto answers every list in one page, so the pages come from botocore's Stubber here."""
+    from botocore.stub import Stubber
+
+    scanner = Scanner(["us-east-1"], page_size=2)
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    lam = boto3.client("lambda", region_name="us-east-1")
+    iam = boto3.client("iam", region_name="us-east-1")
+    with Stubber(ec2) as s1, Stubber(lam) as s2, Stubber(iam) as s3:
+        s1.add_response("describe_vpcs", {"Vpcs": [{"VpcId": "vpc-1"}, {"VpcId": "vpc-2"}], "NextToken": "t1"},
+                        {"MaxResults": 5})
+        s1.add_response("describe_vpcs", {"Vpcs": [{"VpcId": "vpc-3"}]}, {"MaxResults": 5, "NextToken": "t1"})
+        s2.add_response("list_functions", {"Functions": [{"FunctionName": "a"}], "NextMarker": "m1"}, {"MaxItems": 2})
+        s2.add_response("list_functions", {"Functions": [{"FunctionName": "b"}]}, {"MaxItems": 2, "Marker": "m1"})
+        s3.add_response("list_attached_role_policies", {"AttachedPolicies": [{"PolicyArn": "arn:aws:iam::aws:policy/x"}],
+                                                        "IsTruncated": True, "Marker": "k"},
+                        {"RoleName": "r", "MaxItems": 2})
+        s3.add_response("list_attached_role_policies", {"AttachedPolicies": [{"PolicyArn": "arn:aws:iam::aws:policy/y"}],
+                                                        "IsTruncated": False}, {"RoleName": "r", "MaxItems": 2, "Marker": "k"})
+        scanner._clients.update({("ec2", "us-east-1"): ec2, ("lambda", "us-east-1"): lam, ("iam", "global"): iam})
+        vpcs = scanner.pages("ec2", "us-east-1", "DescribeVpcs", "Vpcs")
+        fns = scanner.pages("lambda", "us-east-1", "ListFunctions", "Functions")
+        policies = scanner.pages("iam", "global", "ListAttachedRolePolicies", "AttachedPolicies", RoleName="r")
+    assert [v["VpcId"] for v in vpcs] == ["vpc-1", "vpc-2", "vpc-3"]  # EC2's minimum page is 5
+    assert [f["FunctionName"] for f in fns] == ["a", "b"]
+    assert [p["PolicyArn"] for p in policies] == ["arn:aws:iam::aws:policy/x", "arn:aws:iam::aws:policy/y"]
+    assert scanner.calls == {"ec2": 2, "lambda": 2, "iam": 2}
+
+
+def test_the_project_role_is_assumed(moto_url: str, account: dict[str, Any]) -> None:
+    scanner = Scanner(REGIONS, endpoint_url=moto_url, role_arn="arn:aws:iam::123456789012:role/acme-app-ec2")
+    inv = scanner.scan()
+    assert not inv.partial and len(mine(inv, "vpc")) == 3
+    assert scanner.session.get_credentials().get_frozen_credentials().access_key != "testing"
