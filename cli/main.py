@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "generate": "cli.generate",
     "validate": "cli.validate",
     "scan": "cli.scan",
+    "tags": "cli.tags",
 }
 
 

@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", default=None,
                         help="an AWS-compatible endpoint (else the SDK's: AWS_ENDPOINT_URL...)")
     parser.add_argument("--profile", default=None, help="an AWS profile (else the SDK's default chain)")
+    parser.add_argument("--role-arn", default=None, help="the project's role, assumed through STS")
     parser.add_argument("--checkpoint", default=None,
                         help="a file that keeps what was read: a second run resumes an interrupted scan")
     parser.add_argument("--no-review", action="store_true", help="write the module without reviewing it")
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     result = scan_to_dir(regions, args.out, review=not args.no_review, endpoint_url=args.endpoint_url,
-                         profile=args.profile, checkpoint=args.checkpoint, concurrent=not args.sequential)
+                         profile=args.profile, role_arn=args.role_arn, checkpoint=args.checkpoint, concurrent=not args.sequential)
     sys.stdout.write(summary(result) + "\n")
     if result.passed is False:
         return 1

@@ -75,3 +75,25 @@ def test_apply_falls_back_where_the_tagging_api_refuses(own: tuple[str, dict[str
     s3 = client(url, "s3", "us-east-1")
     assets = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket="acme-assets")["TagSet"]}
     assert assets == {"Name": "acme-assets", TAG_KEY: TAG_VALUE, "CostCenter": "web"}  # kept what it had
+
+
+def test_cli_plan_then_dry_run_then_apply(own: tuple[str, dict[str, Any]], tmp_path: Any,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from cli.main import main
+
+    url, account = own
+    plan_file = tmp_path / "plan.json"
+    assert main(["tags", "plan", "--regions", "us-east-1", "--key", "Team", "--value", "data",
+                 "--name-pattern", "^acme-prod-(pg|aurora)$", "--endpoint-url", url, "--out", str(plan_file)]) == 0
+    assert "2 resource(s) to tag Team=data" in capsys.readouterr().out
+    assert main(["tags", "apply", str(plan_file), "--approved-by", "carol", "--endpoint-url", url]) == 0
+    assert "dry run: 2 of 2 would be tagged" in capsys.readouterr().out
+    assert main(["tags", "apply", str(plan_file), "--approved-by", "carol", "--yes", "--endpoint-url", url]) == 0
+    assert "2 of 2 tagged, 0 failed" in capsys.readouterr().out
+    audit = json.loads(plan_file.with_suffix(".audit.json").read_text())
+    assert audit["approved_by"] == "carol" and {o["status"] for o in audit["outcomes"]} == {"tagged"}
+    rds = client(url, "rds", "us-east-1")
+    arn = rds.describe_db_instances(DBInstanceIdentifier="acme-prod-pg")["DBInstances"][0]["DBInstanceArn"]
+    assert {"Key": "Team", "Value": "data"} in rds.list_tags_for_resource(ResourceName=arn)["TagList"]
