@@ -282,6 +282,26 @@ def _balancers(region: str, got: Any, out: list[Resource]) -> None:
             security_group_ids=list(lb.get("SecurityGroups") or []), targets=sorted(forwards.get(arn, set())),
             attrs={"type": lb.get("Type"), "scheme": lb.get("Scheme"), "internal": lb.get("Scheme") == "internal",
                    "dns_name": lb.get("DNSName"), "ip_address_type": lb.get("IpAddressType")}))
+    classic_tags: dict[str, dict[str, str]] = {}
+    i = 0
+    while (answer := got("elb", region, "DescribeTags", str(i))) is not None:
+        for d in answer.get("TagDescriptions") or []:
+            classic_tags[d["LoadBalancerName"]] = _tags(d.get("Tags"))
+        i += 20
+    for lb in got("elb", region, "DescribeLoadBalancers") or []:
+        name = lb["LoadBalancerName"]
+        out.append(Resource(
+            kind="classic_load_balancer", id=name, name=name, region=region, tags=classic_tags.get(name, {}),
+            vpc_id=lb.get("VPCId"), subnet_ids=list(lb.get("Subnets") or []),
+            security_group_ids=list(lb.get("SecurityGroups") or []),
+            targets=[i["InstanceId"] for i in lb.get("Instances") or []],
+            attrs={"scheme": lb.get("Scheme"), "internal": lb.get("Scheme") == "internal", "dns_name": lb.get("DNSName"),
+                   "availability_zones": list(lb.get("AvailabilityZones") or []),
+                   "listeners": [{"lb_port": d["Listener"]["LoadBalancerPort"], "lb_protocol": d["Listener"]["Protocol"],
+                                  "instance_port": d["Listener"]["InstancePort"],
+                                  "instance_protocol": d["Listener"].get("InstanceProtocol") or d["Listener"]["Protocol"],
+                                  "ssl_certificate_id": d["Listener"].get("SSLCertificateId")}
+                                 for d in lb.get("ListenerDescriptions") or []]}))
     for tg in tgs:
         arn = tg["TargetGroupArn"]
         health = got("elbv2", region, "DescribeTargetHealth", arn) or {}

@@ -21,7 +21,7 @@ from scanner.models import GLOBAL, Inventory, Resource
 
 NODE_KINDS = ("internet_gateway", "nat_gateway", "instance", "lambda_function", "db_instance",
               "db_cluster", "cache_cluster", "replication_group", "s3_bucket", "load_balancer",
-              "target_group", "iam_role")
+              "target_group", "classic_load_balancer", "iam_role")
 MAX_RULE_EDGES = 500
 
 
@@ -82,7 +82,7 @@ def to_diagram(inventory: Inventory) -> dict[str, Any]:
             edges.setdefault((a, b), label)
 
     for r in inventory.resources:
-        if r.kind in ("load_balancer", "target_group"):
+        if r.kind in ("load_balancer", "target_group", "classic_load_balancer"):
             for t in r.targets:
                 edge(r.id, t)
         if r.kind in ("lambda_function", "instance") and r.role_arn:

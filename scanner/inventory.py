@@ -35,7 +35,7 @@ from scanner.models import GLOBAL, Inventory, Missing, Resource
 # (EC2's describe bucket refills 20/s, burst 100; ELB and RDS are near 10/s)
 RATES: dict[str, tuple[float, int]] = {
     "ec2": (20.0, 50), "rds": (10.0, 20), "lambda": (15.0, 30), "s3": (50.0, 100),
-    "elasticache": (10.0, 20), "elbv2": (10.0, 20), "iam": (10.0, 20), "sts": (5.0, 5),
+    "elasticache": (10.0, 20), "elbv2": (10.0, 20), "elb": (10.0, 20), "iam": (10.0, 20), "sts": (5.0, 5),
     "resourcegroupstaggingapi": (5.0, 5),
 }
 THROTTLE_CODES = frozenset({
@@ -53,7 +53,7 @@ ABSENT_CODES = frozenset({
     "NoSuchPublicAccessBlockConfiguration", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchEntity",
     "ResourceNotFoundException",
 })
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tag"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "elb": "elasticloadbalancing", "resourcegroupstaggingapi": "tag"}
 # the smallest page each service accepts (RDS and ElastiCache: MaxRecords 20-100; EC2: 5-1000)
 PAGE_MINIMUM = {"rds": 20, "elasticache": 20, "ec2": 5}
 # S3 operations whose IAM action is named differently
@@ -72,7 +72,7 @@ KINDS_OF = {
     "DescribeCacheClusters": ["cache_cluster"], "DescribeReplicationGroups": ["replication_group"],
     "DescribeCacheSubnetGroups": ["cache_subnet_group"], "DescribeLoadBalancers": ["load_balancer"],
     "DescribeTargetGroups": ["target_group"], "DescribeListeners": ["listener"],
-    "GetRole": ["iam_role"],
+    "GetRole": ["iam_role"], "elb:DescribeLoadBalancers": ["classic_load_balancer"],
 }
 
 
@@ -313,7 +313,8 @@ class Scanner:
             self.missing.append(Missing(
                 service=exc.service, region=exc.region, operation=exc.operation,
                 action=iam_action(exc.service, exc.operation), error_code=exc.code,
-                message=exc.message[:300], kinds=kinds or KINDS_OF.get(exc.operation, []),
+                message=exc.message[:300],
+                kinds=kinds or KINDS_OF.get(f"{exc.service}:{exc.operation}") or KINDS_OF.get(exc.operation, []),
             ))
 
     def _save(self) -> None:
@@ -359,6 +360,7 @@ class Scanner:
                 self._list("elasticache", r, "DescribeCacheSubnetGroups", "CacheSubnetGroups"),
                 self._list("elbv2", r, "DescribeLoadBalancers", "LoadBalancers"),
                 self._list("elbv2", r, "DescribeTargetGroups", "TargetGroups"),
+                self._list("elb", r, "DescribeLoadBalancers", "LoadBalancerDescriptions"),
             ]
         out.append(self._list("s3", self.regions[0], "ListBuckets", "Buckets"))
         return out
@@ -383,6 +385,9 @@ class Scanner:
             arns = lbs + tgs
             for i in range(0, len(arns), 20):
                 out.append(self._one("elbv2", r, "DescribeTags", str(i), ResourceArns=arns[i:i + 20]))
+            classic = [lb["LoadBalancerName"] for lb in self._got("elb", r, "DescribeLoadBalancers")]
+            for i in range(0, len(classic), 20):
+                out.append(self._one("elb", r, "DescribeTags", str(i), LoadBalancerNames=classic[i:i + 20]))
             for fn in self._got("lambda", r, "ListFunctions"):
                 out.append(self._one("lambda", r, "ListTags", fn["FunctionArn"], Resource=fn["FunctionArn"]))
             for cc in self._got("elasticache", r, "DescribeCacheClusters"):

@@ -35,7 +35,8 @@ EC2_TYPES = {"vpc": "vpc", "subnet": "subnet", "route_table": "route-table",
              "instance": "instance"}
 TAGGABLE = frozenset(EC2_TYPES) - {"security_group_rule"} | {
     "db_instance", "db_cluster", "db_subnet_group", "lambda_function", "s3_bucket", "cache_cluster",
-    "replication_group", "cache_subnet_group", "load_balancer", "target_group", "iam_role"}
+    "replication_group", "cache_subnet_group", "load_balancer", "target_group", "iam_role",
+    "classic_load_balancer"}
 
 
 class TagChange(BaseModel):
@@ -81,6 +82,8 @@ def _account(inventory: Inventory) -> str:
 
 
 def arn_of(r: Resource, account: str) -> str | None:
+    if r.kind == "classic_load_balancer":
+        return r.arn or f"arn:aws:elasticloadbalancing:{r.region}:{account}:loadbalancer/{r.id}"
     if r.kind in EC2_TYPES:
         return r.arn or f"arn:aws:ec2:{r.region}:{account}:{EC2_TYPES[r.kind]}/{r.id}"
     return r.arn
@@ -127,6 +130,9 @@ def _fallback(scanner: Scanner, change: TagChange, key: str, value: str) -> str:
         return "ec2:CreateTags"
     if change.kind in ("load_balancer", "target_group"):
         scanner.call("elbv2", region, "AddTags", ResourceArns=[change.arn], Tags=[{"Key": key, "Value": value}])
+        return "elasticloadbalancing:AddTags"
+    if change.kind == "classic_load_balancer":
+        scanner.call("elb", region, "AddTags", LoadBalancerNames=[change.id], Tags=[{"Key": key, "Value": value}])
         return "elasticloadbalancing:AddTags"
     if change.kind == "s3_bucket":
         tags = {**change.before, key: value}  # PutBucketTagging replaces the whole set

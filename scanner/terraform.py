@@ -33,7 +33,7 @@ FILES = {
     "cache_cluster": "data.tf", "replication_group": "data.tf", "cache_subnet_group": "data.tf",
     "s3_bucket": "storage.tf",
     "load_balancer": "loadbalancing.tf", "target_group": "loadbalancing.tf", "listener": "loadbalancing.tf",
-    "iam_role": "iam.tf",
+    "classic_load_balancer": "loadbalancing.tf", "iam_role": "iam.tf",
 }
 DEFAULT_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "aurora-mysql": 3306,
                  "mariadb": 3306, "redis": 6379, "memcached": 11211, "valkey": 6379}
@@ -150,7 +150,8 @@ class Writer:
         order = ["iam_role", "vpc", "subnet", "internet_gateway", "nat_gateway", "route_table",
                  "security_group", "security_group_rule", "db_subnet_group", "cache_subnet_group",
                  "instance", "lambda_function", "db_cluster", "db_instance", "cache_cluster",
-                 "replication_group", "s3_bucket", "target_group", "load_balancer", "listener"]
+                 "replication_group", "s3_bucket", "target_group", "load_balancer", "listener",
+                 "classic_load_balancer"]
         for kind in order:
             for r in inv.of(kind):
                 getattr(self, f"_{kind}")(r)
@@ -482,6 +483,21 @@ class Writer:
             "ssl_policy": a.get("ssl_policy") if secure else None,
             "certificate_arn": (a.get("certificate_arns") or [None])[0] if secure else None,
         }, *actions, name=self._name("aws_lb_listener", r, f"{lb.label if lb else 'lb'}_{a.get('port')}"))
+
+
+    def _classic_load_balancer(self, r: Resource) -> None:
+        a = r.attrs
+        listeners = [nested("listener", lb_port=li["lb_port"], lb_protocol=li["lb_protocol"].lower(),
+                            instance_port=li["instance_port"], instance_protocol=li["instance_protocol"].lower(),
+                            ssl_certificate_id=li.get("ssl_certificate_id"))
+                     for li in a.get("listeners") or []]
+        self.add(r, "aws_elb", {
+            "name": r.id, "internal": True if a.get("internal") else None,
+            "subnets": self.refs_of(r.subnet_ids) or None,
+            "availability_zones": None if r.subnet_ids else a.get("availability_zones") or None,
+            "security_groups": self.refs_of(r.security_group_ids) or None,
+            "instances": self.refs_of(r.targets) or None,
+        }, *listeners)
 
 
 def to_terraform(inventory: Inventory, primary: str | None = None) -> Built:

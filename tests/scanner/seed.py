@@ -147,6 +147,11 @@ def seed(endpoint: str) -> dict[str, Any]:
         ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1, SubnetId=staging["public"][0],
         SecurityGroupIds=[staging["app"]], TagSpecifications=_spec("instance", "staging-box", False),
     )["Instances"][0]["InstanceId"]
+    classic = client(endpoint, "elb", "us-east-1")
+    classic.create_load_balancer(
+        LoadBalancerName="staging-classic", Subnets=[staging["public"][0]], SecurityGroups=[staging["web"]],
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}])
+    classic.register_instances_with_load_balancer(LoadBalancerName="staging-classic", Instances=[{"InstanceId": bastion}])
     west_image = west.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     eu_inst = west.run_instances(
         ImageId=west_image, InstanceType="t3.small", MinCount=1, MaxCount=1, SubnetId=eu["private"][0],

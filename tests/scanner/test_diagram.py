@@ -26,7 +26,7 @@ def test_counts(diagram: dict[str, Any]) -> None:
     nodes = Counter(n["kind"] for n in diagram["nodes"])
     assert nodes == {"instance": 4, "lambda_function": 4, "db_instance": 3, "db_cluster": 1, "s3_bucket": 4,
                      "internet_gateway": 3, "nat_gateway": 2, "cache_cluster": 1, "replication_group": 1,
-                     "load_balancer": 1, "target_group": 1, "iam_role": 2}
+                     "load_balancer": 1, "target_group": 1, "classic_load_balancer": 1, "iam_role": 2}
 
 
 def test_nesting(diagram: dict[str, Any], account: dict[str, Any]) -> None:
@@ -56,5 +56,6 @@ def test_edges(diagram: dict[str, Any], account: dict[str, Any]) -> None:
     assert ("acme-api", "acme-api-lambda") in edges
     assert (account["instances"][0], "acme-prod-pg") in edges  # app SG may reach the db SG
     assert ("acme-prod-aurora-1", "acme-prod-aurora") in edges
+    assert ("staging-classic", account["bastion"]) in edges
     ids = {n["id"] for n in diagram["nodes"]}
     assert all(a in ids and b in ids for a, b in edges)

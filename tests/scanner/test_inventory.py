@@ -36,6 +36,7 @@ def test_counts_cover_every_service(inventory: Any) -> None:
     assert c["db_subnet_group"] == 2 and c["lambda_function"] == 4
     assert c["s3_bucket"] == 4 and c["cache_cluster"] == 1 and c["replication_group"] == 1
     assert c["load_balancer"] == 1 and c["target_group"] == 1 and c["listener"] == 1
+    assert c["classic_load_balancer"] == 1
     assert {r.id for r in inventory.of("iam_role")} == {"acme-api-lambda", "acme-app-ec2"}  # not unused-role
     assert sum(1 for r in inventory.resources if not r.aws_default) >= 60
     assert inventory.skipped == ["s3 bucket acme-elsewhere (us-west-2)"]
@@ -63,6 +64,9 @@ def test_relationships(inventory: Any, account: dict[str, Any]) -> None:
     assert {r.attrs["referenced_security_group_id"] for r in rules} == {prod["app"]}
     rt = inventory.get(prod["public_rt"])
     assert sorted(rt.subnet_ids) == sorted(prod["public"]) and rt.targets == [prod["igw"]]
+    classic = inventory.get("staging-classic")
+    assert classic.targets == [account["bastion"]] and classic.subnet_ids == [account["staging"]["public"][0]]
+    assert classic.attrs["listeners"][0]["instance_port"] == 8080
     edges = inventory.relationships()
     assert (account["lb"], account["tg"], "targets") in edges
     assert (account["instances"][0], prod["private"][0], "in_subnet") in edges

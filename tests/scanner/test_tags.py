@@ -34,7 +34,8 @@ def test_plan_dry_run_and_apply_by_vpc(own: tuple[str, dict[str, Any]]) -> None:
     plan = plan_tags(inventory, TAG_KEY, TAG_VALUE, vpcs=[staging["vpc"]])
     ids = {c.id for c in plan.changes}
     assert ids == {staging["vpc"], *staging["public"], *staging["private"], staging["igw"],
-                   staging["public_rt"], staging["web"], staging["app"], staging["db"], account["bastion"]}
+                   staging["public_rt"], staging["web"], staging["app"], staging["db"], account["bastion"],
+                   "staging-classic"}
     assert all(c.after[TAG_KEY] == TAG_VALUE and TAG_KEY not in c.before for c in plan.changes)
 
     dry = apply_tags(plan, scanner, dry_run=True)
@@ -43,6 +44,8 @@ def test_plan_dry_run_and_apply_by_vpc(own: tuple[str, dict[str, Any]]) -> None:
 
     report = apply_tags(plan, scanner, dry_run=False, approved_by="alice")
     assert report.count("tagged") == len(plan.changes), [o for o in report.outcomes if o.status != "tagged"]
+    assert {o.id: o.via for o in report.outcomes}["staging-classic"] in ("tag:TagResources",
+                                                                       "elasticloadbalancing:AddTags")
     assert report.audit["approved_by"] == "alice" and len(report.audit["changes"]) == len(plan.changes)
     assert report.audit["changes"][0]["before"] != report.audit["changes"][0]["after"]
     after = Scanner(REGIONS, endpoint_url=url).scan()

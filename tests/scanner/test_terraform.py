@@ -77,6 +77,9 @@ def test_references_where_a_literal_id_would_be(files: dict[str, str], parsed: d
     rule = parsed["aws_vpc_security_group_ingress_rule.acme_prod_db_tcp_5432"]
     assert rule["referenced_security_group_id"] == "${aws_security_group.acme_prod_app.id}"
     assert parsed["aws_db_instance.acme_prod_pg"]["db_subnet_group_name"] == "${aws_db_subnet_group.acme_prod_db.name}"
+    classic = parsed["aws_elb.staging_classic"]
+    assert classic["instances"] == ["${aws_instance.staging_box.id}"]
+    assert classic["listener"][0]["instance_port"] == 8080
 
 
 def test_no_secret_is_written(files: dict[str, str], parsed: dict[str, Any]) -> None:
