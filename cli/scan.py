@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.errors import ValidationError
 from core.settings import Settings
 
 HELP = "scan an AWS account into Terraform (import blocks), inventory.json and diagram.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--regions", required=True, help="comma-separated regions, e.g. us-east-1,eu-west-1")
+    parser.add_argument("--regions", default=None,
+                        help="comma-separated regions, e.g. us-east-1,eu-west-1 (default: the project's)")
+    parser.add_argument("--project", default=None,
+                        help="a project of the system of record: its regions and role are scanned")
     parser.add_argument("--out", required=True, help="the directory to write the module into")
     parser.add_argument("--endpoint-url", default=None,
                         help="an AWS-compatible endpoint (else the SDK's: AWS_ENDPOINT_URL...)")
@@ -29,12 +33,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequential", action="store_true", help="one API call at a time")
 
 
+def scope(args: argparse.Namespace, settings: Settings) -> tuple[list[str], str | None]:
+    """Regions and role: the flags, else the project's record."""
+    regions = [r.strip() for r in (args.regions or "").split(",") if r.strip()]
+    role = args.role_arn
+    if args.project:
+        import asyncio
+
+        from scanner.service import load_project
+
+        project = asyncio.run(load_project(settings.effective_database_url, args.project))
+        regions = regions or project.regions
+        role = role or project.role_arn
+    if not regions:
+        raise ValidationError("no region to scan", hint="pass --regions, or --project with regions in its record")
+    return regions, role
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from scanner.service import scan_to_dir, summary
 
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    regions, role = scope(args, settings)
     result = scan_to_dir(regions, args.out, review=not args.no_review, endpoint_url=args.endpoint_url,
-                         profile=args.profile, role_arn=args.role_arn, checkpoint=args.checkpoint, concurrent=not args.sequential)
+                         profile=args.profile, role_arn=role, checkpoint=args.checkpoint, concurrent=not args.sequential)
     sys.stdout.write(summary(result) + "\n")
     if result.passed is False:
         return 1

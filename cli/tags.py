@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from core.errors import ValidationError
 from core.settings import Settings
 
 HELP = "find resources missing the project's tag, plan the tagging, dry-run it, apply it"
@@ -28,9 +29,10 @@ def _aws(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     plan = sub.add_parser("plan", help="scan and propose a tag plan (changes nothing)")
-    plan.add_argument("--regions", required=True)
-    plan.add_argument("--key", required=True)
-    plan.add_argument("--value", required=True)
+    plan.add_argument("--regions", default=None, help="comma-separated (default: the project's)")
+    plan.add_argument("--project", default=None, help="take regions, role and tag from the project's record")
+    plan.add_argument("--key", default=None, help="the tag key (default: the project's tag policy)")
+    plan.add_argument("--value", default=None)
     plan.add_argument("--vpc", action="append", default=None, help="tag what sits in this VPC (repeatable)")
     plan.add_argument("--name-pattern", default=None, help="tag what is named like this regular expression")
     plan.add_argument("--select", action="append", default=None, help="tag this id or ARN (repeatable)")
@@ -50,7 +52,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     options = {"endpoint_url": args.endpoint_url, "profile": args.profile, "role_arn": args.role_arn}
     if args.action == "plan":
-        regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+        from cli.scan import scope
+
+        regions, options["role_arn"] = scope(args, settings)
+        if args.project and not (args.key and args.value):
+            import asyncio
+
+            from scanner.service import load_project
+
+            tag = asyncio.run(load_project(settings.effective_database_url, args.project)).tag
+            if tag:
+                args.key, args.value = args.key or tag[0], args.value or tag[1]
+        if not (args.key and args.value):
+            raise ValidationError("no tag to plan", hint="pass --key and --value, or --project with a tag policy")
         inventory = Scanner(regions, **options).scan()
         plan = plan_tags(inventory, args.key, args.value, vpcs=args.vpc, name_pattern=args.name_pattern,
                          select=args.select)

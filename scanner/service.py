@@ -96,3 +96,38 @@ def summary(result: ScanResult) -> str:
         worst = sorted((f for f in result.findings if f.failing), key=lambda f: SEVERITIES.index(f.severity))
         lines += [f"  - [{f.severity}] {f.address}: {f.message[:160]}" for f in worst[:10]]
     return "\n".join(lines)
+
+
+@dataclass
+class ProjectScope:
+    """What a scan of a project takes from its record: regions, role, tag."""
+
+    project_id: str
+    regions: list[str]
+    role_arn: str | None
+    account_id: str | None
+    tag: tuple[str, str] | None
+
+
+def tag_of(policy: dict[str, Any]) -> tuple[str, str] | None:
+    """The project's identification tag from its tag policy: ``{"key": K, "value": V}``,
+    ``{"tags": {K: V}}`` or ``{K: V}`` (the first pair)."""
+    if isinstance(policy.get("key"), str) and isinstance(policy.get("value"), str):
+        return policy["key"], policy["value"]
+    tags = policy.get("tags") if isinstance(policy.get("tags"), dict) else policy
+    for k, v in tags.items():
+        if isinstance(k, str) and isinstance(v, str):
+            return k, v
+    return None
+
+
+async def load_project(database_url: str, project_id: str) -> ProjectScope:
+    from core.store.store import Store
+
+    store = await Store.open(database_url)
+    try:
+        p = await store.get_project(project_id)
+        return ProjectScope(project_id, list(p.aws_regions or []), p.aws_role_arn, p.aws_account_id,
+                            tag_of(dict(p.tag_policy or {})))
+    finally:
+        await store.close()

@@ -37,3 +37,32 @@ def test_a_partial_scan_says_what_to_grant(moto_url: str, account: dict[str, Any
                  "--endpoint-url", "http://127.0.0.1:9"])
     text = capsys.readouterr().out
     assert code == 3 and "PARTIAL" in text and "ec2:DescribeVpcs" in text
+
+
+def test_scan_takes_regions_and_role_from_the_project(
+    moto_url: str, account: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from core.settings import Settings
+    from core.store.store import Store
+
+    monkeypatch.setenv("ARCHOPS_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "data").mkdir()
+    monkeypatch.delenv("ARCHOPS_DATABASE_URL", raising=False)
+
+    async def record() -> None:
+        store = await Store.open(Settings().effective_database_url)
+        await store.upsert_project("acme", name="Acme", aws_account_id="123456789012",
+                                   aws_role_arn="arn:aws:iam::123456789012:role/acme-app-ec2",
+                                   aws_regions=["eu-west-1"], tag_policy={"key": "Project", "value": "acme"})
+        await store.close()
+
+    asyncio.run(record())
+    assert main(["scan", "--project", "acme", "--out", str(tmp_path / "m"), "--no-review",
+                 "--endpoint-url", moto_url]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("archops scan of eu-west-1:")
+    inventory = json.loads((tmp_path / "m" / "inventory.json").read_text())
+    assert {r["region"] for r in inventory["resources"]} <= {"eu-west-1", "global"}
