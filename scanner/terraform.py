@@ -91,6 +91,7 @@ class Writer:
         self.names: dict[str, set[str]] = {}
         self.refs: dict[str, Ref] = {}  # id / arn / name -> reference expression
         self.variables: list[Block] = []
+        self._user_data_noted = False
 
     # -- helpers ---------------------------------------------------------------------------
     def _name(self, rtype: str, r: Resource, hint: str | None = None) -> str:
@@ -220,10 +221,13 @@ class Writer:
         public = a.get("connectivity_type", "public") == "public"
         name = self.add(r, "aws_nat_gateway", {
             "subnet_id": self.ref(r.subnet_ids[0] if r.subnet_ids else None),
-            "allocation_id": a.get("allocation_id") if public else None,
+            "allocation_id": a.get("allocation_id") if public else None,  # an Elastic IP, not adopted
             "connectivity_type": None if public else a.get("connectivity_type"),
         })
         self.refs[r.id] = Ref("aws_nat_gateway", name, "id")
+        if public and a.get("allocation_id"):
+            self.built.notes.append(f"NAT gateway {r.label}: its Elastic IP {a['allocation_id']} is referred to by id "
+                                    "(Elastic IPs are not adopted yet)")
 
     def _route_table(self, r: Resource) -> None:
         if r.aws_default:
@@ -288,8 +292,12 @@ class Writer:
             "iam_instance_profile": self.refs.get(f"instance-profile/{profile}", profile) if profile else None,
             "ebs_optimized": True if a.get("ebs_optimized") else None,
             "monitoring": True if a.get("monitoring") else None,
-        })
+        }, ignore=["user_data", "user_data_base64"])
         self.refs[r.id] = Ref("aws_instance", name, "id")
+        if not self._user_data_noted:
+            self._user_data_noted = True
+            self.built.notes.append("instances: user data is not read (it often holds secrets); "
+                                    "`lifecycle.ignore_changes` keeps it as it is")
 
     def _lambda_function(self, r: Resource) -> None:
         a = r.attrs
@@ -318,7 +326,7 @@ class Writer:
         self.built.notes.append(f"function {r.id}: its code is not in the module; "
                                 f"put the package at functions/{r.id}.zip (ignored until it changes)")
 
-    def _password(self, r: Resource, what: str) -> tuple[dict[str, Any], list[str]]:
+    def _password(self, r: Resource, what: str) -> list[str]:
         var_name = _slug(f"{r.id}_master_password")
         self.variables.append(variable(
             var_name, "string",
@@ -328,11 +336,11 @@ class Writer:
         self.built.notes.append(
             f"{what} {r.id}: the master password is not in the module (variable `{var_name}`, ignored); "
             "consider `manage_master_user_password = true` to let RDS keep it in Secrets Manager")
-        return {}, ["password" if what == "database" else "master_password"]
+        return ["password" if what == "database" else "master_password"]
 
     def _db_cluster(self, r: Resource) -> None:
         a = r.attrs
-        _, ignore = self._password(r, "cluster")
+        ignore = self._password(r, "cluster")
         name = self.add(r, "aws_rds_cluster", {
             "cluster_identifier": r.id, "engine": a["engine"], "engine_version": a.get("engine_version"),
             "master_username": a.get("master_username"),
@@ -359,7 +367,7 @@ class Writer:
                 "publicly_accessible": True if a.get("publicly_accessible") else None,
             })
             return
-        _, ignore = self._password(r, "database")
+        ignore = self._password(r, "database")
         self.add(r, "aws_db_instance", {
             "identifier": r.id, "engine": a["engine"], "engine_version": a.get("engine_version"),
             "instance_class": a["instance_class"], "allocated_storage": a.get("allocated_storage"),
