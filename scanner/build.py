@@ -214,7 +214,7 @@ def _data(region: str, got: Any, out: list[Resource]) -> None:
             attrs={"description": g.get("CacheSubnetGroupDescription")}))
     for rg in got("elasticache", region, "DescribeReplicationGroups") or []:
         members = list(rg.get("MemberClusters") or [])
-        first = next((c for c in got("elasticache", region, "DescribeCacheClusters") or []
+        first: dict[str, Any] = next((c for c in got("elasticache", region, "DescribeCacheClusters") or []
                       if c.get("CacheClusterId") in members), {})
         group = first.get("CacheSubnetGroupName")
         tags = (got("elasticache", region, "ListTagsForResource", rg.get("ARN")) or {}).get("TagList")

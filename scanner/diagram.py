@@ -115,9 +115,9 @@ def to_diagram(inventory: Inventory) -> dict[str, Any]:
     # default VPCs only what holds something
     keep: set[str] = set()
     own = {f"vpc:{v.id}" for v in inventory.of("vpc") if not v.aws_default}
-    for gid, g in groups.items():
-        if g["kind"] in ("az", "subnet"):
-            up = g["parent"] if g["kind"] == "az" else groups[g["parent"]]["parent"]
+    for gid, grp in groups.items():
+        if grp["kind"] in ("az", "subnet"):
+            up = grp["parent"] if grp["kind"] == "az" else groups[grp["parent"]]["parent"]
             if up in own:
                 used.add(gid)
     used |= own

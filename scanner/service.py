@@ -114,7 +114,7 @@ def tag_of(policy: dict[str, Any]) -> tuple[str, str] | None:
     ``{"tags": {K: V}}`` or ``{K: V}`` (the first pair)."""
     if isinstance(policy.get("key"), str) and isinstance(policy.get("value"), str):
         return policy["key"], policy["value"]
-    tags = policy.get("tags") if isinstance(policy.get("tags"), dict) else policy
+    tags: dict[str, Any] = policy["tags"] if isinstance(policy.get("tags"), dict) else policy
     for k, v in tags.items():
         if isinstance(k, str) and isinstance(v, str):
             return k, v
