@@ -67,7 +67,7 @@ def summary(result: ScanResult) -> str:
     lines = [f"archops scan of {', '.join(inv.regions)}: {len(inv.resources)} resources "
              f"({adopted} made by the account, {len(inv.resources) - adopted} created by AWS) in {inv.seconds:.1f} s, "
              f"{sum(inv.api_calls.values())} API calls ({inv.throttled} throttled and retried)"]
-    lines += [f"  {kind:<20} {n}" for kind, n in inv.counts().items()]
+    lines += [f"  {kind:<22} {n}" for kind, n in inv.counts().items()]
     if inv.partial:
         lines.append(f"PARTIAL: {len(inv.missing)} part(s) of the account could not be read:")
         lines += [f"  - {m.text}" for m in inv.missing]

@@ -26,7 +26,7 @@ def test_scan_writes_the_module_and_prints_a_summary(
     assert inventory["regions"] == ["us-east-1", "eu-west-1"] and len(inventory["resources"]) > 100
     assert json.loads((out / "diagram.json").read_text())["nodes"]
     assert "review (parse, schema, references, plan): passed" in text
-    assert "0 to add" in text and "lambda_function      4" in text
+    assert "0 to add" in text and "lambda_function        4" in text
     assert "security:" in text  # what exists, judged by pillar (the public bucket, SSH open to the world)
 
 
