@@ -111,6 +111,15 @@ def _network(region: str, got: Any, out: list[Resource]) -> None:
             attrs={"connectivity_type": nat.get("ConnectivityType") or "public",
                    "allocation_id": addresses[0].get("AllocationId") if addresses else None,
                    "public_ip": addresses[0].get("PublicIp") if addresses else None}))
+    for eip in got("ec2", region, "DescribeAddresses") or []:
+        if not eip.get("AllocationId"):
+            continue  # an EC2-Classic address
+        tags = _tags(eip.get("Tags"))
+        out.append(Resource(
+            kind="elastic_ip", id=eip["AllocationId"], region=region, name=tags.get("Name") or eip.get("PublicIp"),
+            tags=tags, parent=eip.get("NetworkInterfaceId"),
+            attrs={"public_ip": eip.get("PublicIp"), "domain": eip.get("Domain") or "vpc",
+                   "instance_id": eip.get("InstanceId"), "network_interface_id": eip.get("NetworkInterfaceId")}))
     for sg in got("ec2", region, "DescribeSecurityGroups") or []:
         tags = _tags(sg.get("Tags"))
         out.append(Resource(

@@ -64,7 +64,7 @@ S3_ACTIONS = {
 # what each list call yields (for the report of what is missing)
 KINDS_OF = {
     "DescribeVpcs": ["vpc"], "DescribeSubnets": ["subnet"], "DescribeRouteTables": ["route_table"],
-    "DescribeInternetGateways": ["internet_gateway"], "DescribeNatGateways": ["nat_gateway"],
+    "DescribeInternetGateways": ["internet_gateway"], "DescribeNatGateways": ["nat_gateway"], "DescribeAddresses": ["elastic_ip"],
     "DescribeSecurityGroups": ["security_group"], "DescribeSecurityGroupRules": ["security_group_rule"],
     "DescribeInstances": ["instance"], "DescribeDBInstances": ["db_instance"],
     "DescribeDBClusters": ["db_cluster"], "DescribeDBSubnetGroups": ["db_subnet_group"],
@@ -348,6 +348,7 @@ class Scanner:
                 self._list("ec2", r, "DescribeRouteTables", "RouteTables"),
                 self._list("ec2", r, "DescribeInternetGateways", "InternetGateways"),
                 self._list("ec2", r, "DescribeNatGateways", "NatGateways"),
+                self._list("ec2", r, "DescribeAddresses", "Addresses"),
                 self._list("ec2", r, "DescribeSecurityGroups", "SecurityGroups"),
                 self._list("ec2", r, "DescribeSecurityGroupRules", "SecurityGroupRules"),
                 self._list("ec2", r, "DescribeInstances", "Reservations"),

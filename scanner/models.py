@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Kind = Literal[
-    "vpc", "subnet", "route_table", "internet_gateway", "nat_gateway", "security_group",
+    "vpc", "subnet", "route_table", "internet_gateway", "nat_gateway", "elastic_ip", "security_group",
     "security_group_rule", "instance", "db_instance", "db_cluster", "db_subnet_group",
     "lambda_function", "s3_bucket", "cache_cluster", "replication_group", "cache_subnet_group",
     "load_balancer", "target_group", "listener", "classic_load_balancer", "iam_role",

@@ -31,7 +31,7 @@ BATCH = 20
 # EC2 ARN resource types by kind (the inventory keeps ARNs for the rest)
 EC2_TYPES = {"vpc": "vpc", "subnet": "subnet", "route_table": "route-table",
              "internet_gateway": "internet-gateway", "nat_gateway": "natgateway",
-             "security_group": "security-group", "security_group_rule": "security-group-rule",
+             "security_group": "security-group", "elastic_ip": "elastic-ip", "security_group_rule": "security-group-rule",
              "instance": "instance"}
 TAGGABLE = frozenset(EC2_TYPES) - {"security_group_rule"} | {
     "db_instance", "db_cluster", "db_subnet_group", "lambda_function", "s3_bucket", "cache_cluster",

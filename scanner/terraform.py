@@ -26,7 +26,7 @@ REQUIRED_VERSION = ">= 1.10"
 AWS_VERSION = "~> 6.0"
 FILES = {
     "vpc": "network.tf", "subnet": "network.tf", "route_table": "network.tf",
-    "internet_gateway": "network.tf", "nat_gateway": "network.tf",
+    "internet_gateway": "network.tf", "nat_gateway": "network.tf", "elastic_ip": "network.tf",
     "security_group": "security.tf", "security_group_rule": "security.tf",
     "instance": "compute.tf", "lambda_function": "compute.tf",
     "db_instance": "data.tf", "db_cluster": "data.tf", "db_subnet_group": "data.tf",
@@ -148,7 +148,7 @@ class Writer:
     def build(self) -> Built:
         inv = self.inv
         self._header()
-        order = ["iam_role", "vpc", "subnet", "internet_gateway", "nat_gateway", "route_table",
+        order = ["iam_role", "vpc", "subnet", "internet_gateway", "elastic_ip", "nat_gateway", "route_table",
                  "security_group", "security_group_rule", "db_subnet_group", "cache_subnet_group",
                  "instance", "lambda_function", "db_cluster", "db_instance", "cache_cluster",
                  "replication_group", "s3_bucket", "target_group", "load_balancer", "listener",
@@ -216,18 +216,21 @@ class Writer:
         name = self.add(r, "aws_internet_gateway", {"vpc_id": self.ref(r.vpc_id)})
         self.refs[r.id] = Ref("aws_internet_gateway", name, "id")
 
+    def _elastic_ip(self, r: Resource) -> None:
+        # its association (to a NAT gateway, an instance) is the other side's: `instance` and
+        # `network_interface` are left to the provider, which reads them
+        name = self.add(r, "aws_eip", {"domain": r.attrs.get("domain") or "vpc"})
+        self.refs[r.id] = Ref("aws_eip", name, "id")
+
     def _nat_gateway(self, r: Resource) -> None:
         a = r.attrs
         public = a.get("connectivity_type", "public") == "public"
         name = self.add(r, "aws_nat_gateway", {
             "subnet_id": self.ref(r.subnet_ids[0] if r.subnet_ids else None),
-            "allocation_id": a.get("allocation_id") if public else None,  # an Elastic IP, not adopted
+            "allocation_id": self.ref(a.get("allocation_id")) if public else None,
             "connectivity_type": None if public else a.get("connectivity_type"),
         })
         self.refs[r.id] = Ref("aws_nat_gateway", name, "id")
-        if public and a.get("allocation_id"):
-            self.built.notes.append(f"NAT gateway {r.label}: its Elastic IP {a['allocation_id']} is referred to by id "
-                                    "(Elastic IPs are not adopted yet)")
 
     def _route_table(self, r: Resource) -> None:
         if r.aws_default:

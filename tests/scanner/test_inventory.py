@@ -30,7 +30,7 @@ def test_counts_cover_every_service(inventory: Any) -> None:
     assert len(mine(inventory, "vpc")) == 3
     assert len(mine(inventory, "subnet")) == 12
     assert len(mine(inventory, "route_table")) == 5
-    assert c["internet_gateway"] == 3 and c["nat_gateway"] == 2
+    assert c["internet_gateway"] == 3 and c["nat_gateway"] == 2 and c["elastic_ip"] == 2
     assert len(mine(inventory, "security_group")) == 9
     assert c["instance"] == 4 and c["db_instance"] == 3 and c["db_cluster"] == 1
     assert c["db_subnet_group"] == 2 and c["lambda_function"] == 4

@@ -68,7 +68,7 @@ def test_every_resource_has_an_import_block(built: Any, files: dict[str, str]) -
 def test_references_where_a_literal_id_would_be(files: dict[str, str], parsed: dict[str, Any]) -> None:
     for name, text in files.items():
         if name.endswith(".tf") and name != "imports.tf":
-            literal = re.findall(r'"((?:vpc|subnet|sg|igw|nat|rtb|i)-[0-9a-f]{8,})"', text)
+            literal = re.findall(r'"((?:vpc|subnet|sg|igw|nat|rtb|i|eipalloc)-[0-9a-f]{8,})"', text)
             assert not literal, (name, literal)
     assert parsed["aws_subnet.acme_prod_private_a"]["vpc_id"] == "${aws_vpc.acme_prod.id}"
     assert parsed["aws_instance.acme_app_0"]["subnet_id"] == "${aws_subnet.acme_prod_private_a.id}"
@@ -77,6 +77,7 @@ def test_references_where_a_literal_id_would_be(files: dict[str, str], parsed: d
     rule = parsed["aws_vpc_security_group_ingress_rule.acme_prod_db_tcp_5432"]
     assert rule["referenced_security_group_id"] == "${aws_security_group.acme_prod_app.id}"
     assert parsed["aws_db_instance.acme_prod_pg"]["db_subnet_group_name"] == "${aws_db_subnet_group.acme_prod_db.name}"
+    assert parsed["aws_nat_gateway.acme_prod_nat"]["allocation_id"].startswith("${aws_eip.")
     classic = parsed["aws_elb.staging_classic"]
     assert classic["instances"] == ["${aws_instance.staging_box.id}"]
     assert classic["listener"][0]["instance_port"] == 8080
