@@ -176,6 +176,7 @@ class Scanner:
         self._clients: dict[tuple[str, str], Any] = {}
         self.client_per_thread = client_per_thread
         self._pool: ThreadPoolExecutor | None = None
+        self._saved = 0.0
         self._session_lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._stats_lock = threading.Lock()
@@ -304,6 +305,8 @@ class Scanner:
                 one(task)
         else:
             list(self._pool.map(one, todo))
+        with self._stats_lock:
+            self._save(force=True)
 
     def _missing(self, exc: Refused, kinds: list[str] | None = None) -> None:
         with self._stats_lock:
@@ -317,9 +320,14 @@ class Scanner:
                 kinds=kinds or KINDS_OF.get(f"{exc.service}:{exc.operation}") or KINDS_OF.get(exc.operation, []),
             ))
 
-    def _save(self) -> None:
+    def _save(self, force: bool = False) -> None:
+        """Write the checkpoint: at most once a second while a phase runs, and after each phase."""
         if self.checkpoint is None:
             return
+        now = time.monotonic()
+        if not force and now - self._saved < 1.0:
+            return
+        self._saved = now
         tmp = self.checkpoint.with_suffix(".tmp")
         tmp.write_text(json.dumps({"regions": self.regions, "raw": self.raw}))
         tmp.replace(self.checkpoint)

@@ -91,6 +91,7 @@ class Writer:
         self.names: dict[str, set[str]] = {}
         self.refs: dict[str, Ref] = {}  # id / arn / name -> reference expression
         self.variables: list[Block] = []
+        self.by_id = {x.id: x for x in inventory.resources}
         self._user_data_noted = False
 
     # -- helpers ---------------------------------------------------------------------------
@@ -255,7 +256,7 @@ class Writer:
         self.refs[r.id] = Ref("aws_security_group", name, "id")
 
     def _security_group_rule(self, r: Resource) -> None:
-        group = self.inv.get(r.parent or "")
+        group = self.by_id.get(r.parent or "")
         if group is None or group.aws_default:
             return
         a = r.attrs
@@ -487,7 +488,7 @@ class Writer:
                 actions.append(nested("default_action", nested("fixed_response", **{k: v for k, v in {
                     "content_type": fr.get("ContentType"), "status_code": fr.get("StatusCode"),
                     "message_body": fr.get("MessageBody")}.items() if v}), type="fixed-response"))
-        lb = self.inv.get(r.parent or "")
+        lb = self.by_id.get(r.parent or "")
         secure = a.get("protocol") in ("HTTPS", "TLS")
         self.add(r, "aws_lb_listener", {
             "load_balancer_arn": self.ref(r.parent), "port": a.get("port"), "protocol": a.get("protocol"),
