@@ -29,7 +29,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from scanner.models import GLOBAL, Inventory, Missing, Resource
+from scanner.models import GLOBAL, Inventory, Missing
 
 # calls per second (refill) and burst per service and region: below AWS's published budgets
 # (EC2's describe bucket refills 20/s, burst 100; ELB and RDS are near 10/s)
@@ -521,4 +521,4 @@ def scan(regions: Iterable[str], **options: Any) -> Inventory:
     return Scanner(regions, **options).scan()
 
 
-__all__ = ["RATES", "Scanner", "TokenBucket", "scan", "iam_action", "Resource"]
+__all__ = ["RATES", "Refused", "Scanner", "TokenBucket", "assume_role", "iam_action", "scan"]
