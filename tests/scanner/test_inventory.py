@@ -206,3 +206,15 @@ def test_the_project_role_is_assumed(moto_url: str, account: dict[str, Any]) -> 
     inv = scanner.scan()
     assert not inv.partial and len(mine(inv, "vpc")) == 3
     assert scanner.session.get_credentials().get_frozen_credentials().access_key != "testing"
+
+
+def test_each_service_keeps_to_its_budget(moto_url: str, account: dict[str, Any]) -> None:
+    import time
+
+    scanner = Scanner(["us-east-1"], endpoint_url=moto_url, rates={"ec2": (20.0, 1)})
+    t0 = time.monotonic()
+    inv = scanner.scan()
+    took = time.monotonic() - t0
+    ec2 = scanner.calls["ec2"]
+    assert ec2 >= 14 and not inv.partial
+    assert took >= (ec2 - 1) / 20.0  # one token at a time, 20 a second, across all the pool's threads
