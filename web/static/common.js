@@ -66,19 +66,22 @@ export function follow(conversationId, onEvent, onState = () => {}) {
   const source = new EventSource(api(`/api/conversations/${encodeURIComponent(conversationId)}/events`));
   const seen = new Set();
   const stats = { received: 0, duplicates: 0, opens: 0 };
-  window.archopsStream = stats;
+  // for operators and tests: received,duplicates,connections opened
+  const record = () => { document.body.dataset.stream = `${stats.received},${stats.duplicates},${stats.opens}`; };
   const handle = (message) => {
     if (message.data === undefined) return; // the connection's own error event
     stats.received += 1;
     if (seen.has(message.lastEventId)) {
       stats.duplicates += 1;
+      record();
       return;
     }
     seen.add(message.lastEventId);
+    record();
     onEvent(JSON.parse(message.data));
   };
   for (const type of TYPES) source.addEventListener(type, handle);
-  source.addEventListener("open", () => { stats.opens += 1; onState("open"); });
+  source.addEventListener("open", () => { stats.opens += 1; record(); onState("open"); });
   source.addEventListener("error", (e) => { if (e.data === undefined) onState("reconnecting"); });
   return source;
 }
