@@ -90,6 +90,49 @@ def latest_module(events: list[Any], version: int | None = None) -> dict[str, An
     return found
 
 
+def module_by_version(events: list[Any]) -> dict[int, dict[str, Any]]:
+    """Each design version's module artifact (the last one emitted for a version)."""
+    out: dict[int, dict[str, Any]] = {}
+    for event in events:
+        if event.type == "artifact" and event.data.get("kind") == "module":
+            version = event.data.get("version")
+            if isinstance(version, int):
+                out[version] = event.data
+    return out
+
+
+def changes(previous: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
+    """What a version added, changed or removed against the one before, per diagram node.
+
+    A node changed when its label, kind or group did, or when the file of its blueprint did
+    and no other blueprint writes that file (a shared file would mark them all)."""
+    out: dict[str, Any] = {"against": None, "added": [], "changed": [], "removed": []}
+    if not previous:
+        return out
+    out["against"] = previous.get("version")
+    before = {n["id"]: n for n in (previous.get("diagram") or {}).get("nodes") or []}
+    after = {n["id"]: n for n in (current.get("diagram") or {}).get("nodes") or []}
+    files_by_blueprint = {item.get("id"): item.get("file")
+                          for item in (current.get("plan") or {}).get("items", [])}
+    writers: dict[str, set[str]] = {}
+    for blueprint, file in files_by_blueprint.items():
+        writers.setdefault(file, set()).add(blueprint)
+    old_files, new_files = previous.get("files") or {}, current.get("files") or {}
+    for node_id, node in after.items():
+        if node_id not in before:
+            out["added"].append(node_id)
+            continue
+        old = before[node_id]
+        file = files_by_blueprint.get(node.get("blueprint"))
+        if any(old.get(k) != node.get(k) for k in ("label", "kind", "group")) or (
+            file and len(writers.get(file, ())) == 1 and old_files.get(file) != new_files.get(file)
+        ):
+            out["changed"].append(node_id)
+    out["removed"] = [node_id for node_id in before if node_id not in after]
+    out["removed_nodes"] = [before[node_id] for node_id in out["removed"]]
+    return out
+
+
 def module_versions(events: list[Any]) -> list[int]:
     out = []
     for event in events:
@@ -100,9 +143,17 @@ def module_versions(events: list[Any]) -> list[int]:
     return out
 
 
-def build_dot(diagram: dict[str, Any], *, region: str | None = None, azs: int = 2) -> str:
-    """The DOT graph of a design's diagram artifact (see the module docstring for the layout)."""
+def build_dot(diagram: dict[str, Any], *, region: str | None = None, azs: int = 2,
+              change: dict[str, Any] | None = None) -> str:
+    """The DOT graph of a design's diagram artifact (see the module docstring for the layout);
+    with ``change`` (:func:`changes`), what was added or changed is outlined and what was
+    removed is drawn as a ghost."""
     nodes: list[dict[str, Any]] = [n for n in diagram.get("nodes") or [] if n.get("id")]
+    change = change or {}
+    status = {**{i: "added" for i in change.get("added", [])},
+              **{i: "changed" for i in change.get("changed", [])},
+              **{n["id"]: "removed" for n in change.get("removed_nodes", [])}}
+    nodes += [n for n in change.get("removed_nodes", []) if n.get("id")]
     groups = {g["id"]: g for g in diagram.get("groups") or [] if g.get("id")}
     region_label = (groups.get("region") or {}).get("label") or region or "region"
     has_vpc = "vpc" in groups
@@ -128,11 +179,18 @@ def build_dot(diagram: dict[str, Any], *, region: str | None = None, azs: int = 
     def node_line(node: dict[str, Any], indent: str, copy_of: int | None = None) -> str:
         shape, fill, category = KINDS.get(str(node.get("kind")), DEFAULT_KIND)
         name = node["id"] if copy_of is None else f"{node['id']}{COPY}{copy_of}"
+        state = status.get(node["id"])
+        label = node.get("label") or node["id"]
         attrs = _attrs(
-            id=f"node:{name}", label=node.get("label") or node["id"], shape=shape,
-            fillcolor=fill, tooltip=f"{node.get('label') or node['id']} ({node['id']})",
-            **{"class": f"kind-{node.get('kind')} cat-{category}" + (" copy" if copy_of else "")},
-            style="filled,dashed" if copy_of else None,
+            id=f"node:{name}", label=f"{label} (removed)" if state == "removed" else label,
+            shape=shape, fillcolor="#ffffff" if state == "removed" else fill,
+            tooltip=f"{label} ({node['id']})",
+            **{"class": f"kind-{node.get('kind')} cat-{category}" + (" copy" if copy_of else "")
+               + (f" {state}" if state else "")},
+            style="filled,dashed" if copy_of or state == "removed" else None,
+            color={"added": "#067647", "changed": "#b54708", "removed": "#9a9a9a"}.get(state),
+            penwidth="2.5" if state in ("added", "changed") else None,
+            fontcolor="#7a7a7a" if state == "removed" else None,
         )
         return f"{indent}{quote(name)} [{attrs}];"
 
@@ -263,9 +321,12 @@ def node_details(module: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return details
 
 
-def diagram_view(module: dict[str, Any], versions: list[int]) -> dict[str, Any]:
-    """What the diagram page fetches: the DOT graph, the nodes' details, the clusters."""
+def diagram_view(module: dict[str, Any], versions: list[int],
+                 previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the diagram page fetches: the DOT graph, the nodes' details, the clusters, and
+    what changed since ``previous`` (the version before)."""
     diagram = module.get("diagram") or {"nodes": [], "edges": [], "groups": []}
+    change = changes(previous, module)
     cost = module.get("cost") or {}
     azs = az_count(module.get("files"))
     groups = {g.get("id") for g in diagram.get("groups") or []}
@@ -281,8 +342,10 @@ def diagram_view(module: dict[str, Any], versions: list[int]) -> dict[str, Any]:
         "version": module.get("version"),
         "versions": versions,
         "azs": azs,
-        "dot": build_dot(diagram, region=cost.get("region"), azs=azs),
-        "nodes": node_details(module),
+        "dot": build_dot(diagram, region=cost.get("region"), azs=azs, change=change),
+        "nodes": {**{n["id"]: {**n, "findings": [], "cost": [], "removed": True}
+                     for n in change.get("removed_nodes", [])}, **node_details(module)},
+        "changes": {k: v for k, v in change.items() if k != "removed_nodes"},
         "edges": diagram.get("edges") or [],
         "clusters": clusters,
         "monthly_total": cost.get("monthly_total"),

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from core.errors import NotFound, ValidationError
 from web.auth import PRINCIPAL
-from web.diagram import diagram_view, latest_module, module_versions
+from web.diagram import diagram_view, latest_module, module_by_version, module_versions
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -146,7 +146,7 @@ def fallback_html(module: dict | None, missing: str | None = None) -> str:  # ty
     return "\n".join(parts)
 
 
-async def _module(request: web.Request) -> tuple[dict, list]:  # type: ignore[type-arg]
+async def _module(request: web.Request, with_previous: bool = False):  # type: ignore[no-untyped-def]
     from web.app import CTX
 
     conversation_id = request.match_info["conversation_id"]
@@ -160,13 +160,17 @@ async def _module(request: web.Request) -> tuple[dict, list]:  # type: ignore[ty
     if module is None:
         raise NotFound("this conversation has no design yet" if version is None
                        else f"this conversation has no design version {version}")
+    if with_previous:
+        earlier = [v for v in module_by_version(events) if v < (module.get("version") or 0)]
+        previous = module_by_version(events)[max(earlier)] if earlier else None
+        return module, module_versions(events), previous
     return module, module_versions(events)
 
 
 async def diagram_data(request: web.Request) -> web.Response:
     """GET /api/conversations/{id}/diagram[?version=N]: DOT, node details, cluster ids."""
-    module, versions = await _module(request)
-    return web.json_response(diagram_view(module, versions))
+    module, versions, previous = await _module(request, with_previous=True)
+    return web.json_response(diagram_view(module, versions, previous))
 
 
 async def module_zip(request: web.Request) -> web.Response:

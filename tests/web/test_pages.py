@@ -214,3 +214,38 @@ def test_a_design_without_a_vpc_has_no_vpc_cluster():
     assert "cluster_vpc" not in dot and "cluster_az" not in dot
     assert 'shape="folder"' in dot
     assert az_count({"main.tf": "x"}) == 2
+
+
+async def test_a_later_version_marks_what_it_added_changed_and_removed(redis, keys, make_server,
+                                                                      cli_headers, own):
+    import copy
+
+    server = await make_server("web-a")
+    conversation = await design(redis, keys, own, "c-versions")
+    second = copy.deepcopy(MODULE)
+    second["version"] = 2
+    second["diagram"]["nodes"] = [n for n in second["diagram"]["nodes"]
+                                  if n["id"] != "aws_cloudtrail.main"]
+    second["diagram"]["nodes"].append({"id": "aws_elasticache_replication_group.main",
+                                       "label": "ElastiCache Redis", "kind": "redis",
+                                       "group": "data", "blueprint": "redis"})
+    second["files"]["compute.tf"] = "# the service now reads the cache's address\n"
+    await EventLog(redis, keys).append(Event(type="artifact", conversation_id=conversation,
+                                             text="Terraform module", data=second))
+    async with ClientSession(headers=cli_headers) as session:
+        async with session.get(str(server.make_url(
+                f"/api/conversations/{conversation}/diagram"))) as response:
+            latest = await response.json()
+        async with session.get(str(server.make_url(
+                f"/api/conversations/{conversation}/diagram?version=1"))) as response:
+            first = await response.json()
+    assert latest["version"] == 2 and latest["versions"] == [1, 2]
+    assert latest["changes"] == {"against": 1, "added": ["aws_elasticache_replication_group.main"],
+                                 "changed": ["aws_ecs_service.app"],
+                                 "removed": ["aws_cloudtrail.main"]}
+    dot = latest["dot"]
+    assert re.search(r'"aws_elasticache_replication_group.main" \[[^\]]*class="[^"]* added"', dot)
+    assert re.search(r'"aws_cloudtrail.main" \[[^\]]*label="CloudTrail \(removed\)"', dot)
+    assert latest["nodes"]["aws_cloudtrail.main"]["removed"] is True
+    assert first["version"] == 1 and first["changes"]["against"] is None
+    assert " added" not in first["dot"]

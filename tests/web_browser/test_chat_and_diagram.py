@@ -57,7 +57,7 @@ async def test_chat_to_a_result_by_clicking_then_the_diagram(up, page, artifacts
     await page.screenshot(path=str(artifacts / "chat-result.png"), full_page=True)
 
     async with page.expect_download() as download_info:
-        await page.click("#download-zip")
+        await result.locator("[data-action=download-zip]").click()
     download = await download_info.value
     target = artifacts / download.suggested_filename
     await download.save_as(target)
@@ -70,7 +70,7 @@ async def test_chat_to_a_result_by_clicking_then_the_diagram(up, page, artifacts
     module = [e for e in history["events"] if e["data"].get("kind") == "module"][-1]["data"]
     designed = {node["id"] for node in module["diagram"]["nodes"]}
 
-    await page.click("#open-diagram")
+    await result.locator("[data-action=open-diagram]").click()
     await page.wait_for_selector("body[data-diagram]", timeout=30_000)
     assert await page.locator("body").get_attribute("data-diagram") == "ready"
     svg = page.locator("#canvas svg")
@@ -103,9 +103,26 @@ async def test_chat_to_a_result_by_clicking_then_the_diagram(up, page, artifacts
     await (await svg_download.value).save_as(exported)
     assert 'id="cluster:vpc"' in exported.read_text()
 
-    # the same page in Korean: every string from the one table per language
+    # a follow-up in the same conversation (the chat page in Korean this time: every string
+    # comes from the one table per language); its diagram highlights what changed
     await page.goto(f"{up['url']}/?lang=ko&conversation={conversation}")
     assert await page.locator("#send").inner_text() == "보내기"
     await page.locator(".result").wait_for()
+    await page.fill("#text", "add a redis cache")
+    await page.click("#send")
+    second = page.locator('.result[data-version="2"]')
+    await second.wait_for(timeout=120_000)
+    assert "$" in await second.locator(".cost-total").inner_text()
     await page.screenshot(path=str(artifacts / "chat-ko.png"))
+    await second.locator("[data-action=open-diagram]").click()
+    await page.wait_for_selector("body[data-diagram=ready]", timeout=30_000)
+    svg = page.locator("#canvas svg")
+    added = [await g.get_attribute("id") for g in await svg.locator("g.node.added").all()]
+    assert "node:aws_elasticache_replication_group.main" in added, added
+    assert "1" in await page.locator("#changes").inner_text()
+    await page.screenshot(path=str(artifacts / "diagram-v2.png"))
+    # the picker goes back to version 1, where nothing is marked
+    await page.select_option("#version-picker", "1")
+    await page.wait_for_selector("body[data-diagram=ready]")
+    assert await svg.locator("g.node.added").count() == 0
     json.dumps(view)  # the diagram data is plain JSON

@@ -202,9 +202,9 @@ export class ConversationView {
       return;
     }
     const links = h("p", { class: "links" },
-      h("a", { class: "button", href: api(`/api/conversations/${encodeURIComponent(this.conversationId)}/module.zip?version=${module.version}`), download: "", id: "download-zip" }, t("download_zip")),
-      h("a", { class: "button", href: this.links("/diagram"), id: "open-diagram" }, t("open_diagram")),
-      h("a", { class: "button", href: this.links(""), id: "open-stream" }, t("open_stream")));
+      h("a", { class: "button", href: api(`/api/conversations/${encodeURIComponent(this.conversationId)}/module.zip?version=${module.version}`), download: "", "data-action": "download-zip" }, t("download_zip")),
+      h("a", { class: "button", href: this.links(`/diagram?version=${module.version}`), "data-action": "open-diagram" }, t("open_diagram")),
+      h("a", { class: "button", href: this.links(""), "data-action": "open-stream" }, t("open_stream")));
     const pr = module.pull_request?.url || event.data?.pull_request_url;
     if (pr) links.append(h("a", { class: "button", href: pr, rel: "noopener" }, t("open_pr")));
     card.append(links);

@@ -12,6 +12,8 @@ let svg = null;
 let home = null; // the viewBox that shows everything
 let box = null;
 
+let wired = false;
+
 function setBox(next) {
   box = next;
   svg.setAttribute("viewBox", `${box.x} ${box.y} ${box.w} ${box.h}`);
@@ -34,15 +36,20 @@ function toSvgPoint(event) {
 
 function panZoom() {
   let drag = null;
-  svg.addEventListener("wheel", (e) => {
+  if (wired) return;
+  wired = true;
+  const canvas = $("canvas");
+  canvas.addEventListener("wheel", (e) => {
+    if (!svg) return;
     e.preventDefault();
     const p = toSvgPoint(e);
     zoom(e.deltaY > 0 ? 1.15 : 1 / 1.15, p.x, p.y);
   }, { passive: false });
-  svg.addEventListener("pointerdown", (e) => {
+  canvas.addEventListener("pointerdown", (e) => {
+    if (!svg) return;
     drag = { x: e.clientX, y: e.clientY, box: { ...box }, scale: toSvgPoint(e).scale, moved: 0 };
   });
-  svg.addEventListener("pointermove", (e) => {
+  canvas.addEventListener("pointermove", (e) => {
     if (!drag || !(e.buttons & 1)) return;
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     drag.moved = Math.max(drag.moved, Math.abs(dx) + Math.abs(dy));
@@ -51,7 +58,7 @@ function panZoom() {
       setBox({ ...drag.box, x: drag.box.x - dx * drag.scale, y: drag.box.y - dy * drag.scale });
     }
   });
-  svg.addEventListener("pointerup", (e) => {
+  canvas.addEventListener("pointerup", (e) => {
     const wasDrag = drag && drag.moved > 3;
     drag = null;
     if (!wasDrag) select(e.target.closest?.("g.node"));
@@ -83,11 +90,14 @@ function select(g) {
   }
   if (!node) return;
   panel.dataset.node = primary;
+  const state = node.removed ? "removed" : (data.changes.added.includes(primary) ? "added"
+    : (data.changes.changed.includes(primary) ? "changed" : null));
   const open = node.findings.filter((f) => !f.skip_reason);
   const skipped = node.findings.filter((f) => f.skip_reason);
   panel.append(...[
     h("h2", {}, node.label),
     az ? h("p", { class: "note" }, t("copy_of", { az, id: primary })) : null,
+    state ? h("p", { class: `state state-${state}` }, t(`state_${state}`)) : null,
     h("dl", {},
       row(t("address"), h("code", {}, node.id)), row(t("kind"), node.kind), row(t("group"), node.group),
       row(t("blueprint"), node.title || node.blueprint), row(t("file"), node.file), row(t("why"), node.why)),
@@ -125,7 +135,7 @@ function exportPng() {
     g.fillStyle = "#fff";
     g.fillRect(0, 0, canvas.width, canvas.height);
     g.drawImage(img, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob((blob) => download(`${conversationId}-diagram.png`, blob), "image/png");
+    canvas.toBlob((blob) => download(`${conversationId}-v${data.version}.png`, blob), "image/png");
   };
   img.src = "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(text)));
 }
@@ -143,18 +153,34 @@ async function main() {
   $("stream-link").href = withCap(`/c/${encodeURIComponent(conversationId)}`);
   if (typeof WebAssembly !== "object") return fail(t("no_wasm"));
   try {
-    data = await getJSON(`/api/conversations/${encodeURIComponent(conversationId)}/diagram`);
-  } catch (err) {
-    return fail(String(err.message || err));
-  }
-  $("version").textContent = t("version", { n: data.version });
-  let viz;
-  try {
     const { instance } = await import("./vendor/viz.js");
     viz = await instance();
   } catch (err) {
     return fail(t("layout_failed", { error: err.message || err }));
   }
+  $("export-svg").addEventListener("click", () => download(`${conversationId}-v${data.version}.svg`, new Blob([exportSvg()], { type: "image/svg+xml" })));
+  $("export-png").addEventListener("click", exportPng);
+  $("version-picker").addEventListener("change", (e) => load(e.target.value));
+  await load(new URLSearchParams(location.search).get("version"));
+}
+
+let viz = null;
+
+async function load(version) {
+  document.body.dataset.diagram = "loading";
+  const suffix = version ? `?version=${encodeURIComponent(version)}` : "";
+  try {
+    data = await getJSON(`/api/conversations/${encodeURIComponent(conversationId)}/diagram${suffix}`);
+  } catch (err) {
+    return fail(String(err.message || err));
+  }
+  const picker = $("version-picker");
+  picker.replaceChildren(...data.versions.map((v) => h("option", { value: v, selected: v === data.version }, t("version", { n: v }))));
+  const url = new URL(location.href);
+  url.searchParams.set("version", data.version);
+  history.replaceState(null, "", url);
+  const c = data.changes;
+  $("changes").textContent = c.against ? t("changes_legend", { v: c.against, added: c.added.length, changed: c.changed.length, removed: c.removed.length }) : t("first_version");
   const started = performance.now();
   try {
     svg = viz.renderSVGElement(data.dot);
@@ -171,8 +197,7 @@ async function main() {
   $("canvas").replaceChildren(svg);
   $("fallback").hidden = true;
   panZoom();
-  $("export-svg").addEventListener("click", () => download(`${conversationId}-diagram.svg`, new Blob([exportSvg()], { type: "image/svg+xml" })));
-  $("export-png").addEventListener("click", exportPng);
+  select(null);
   document.body.dataset.diagram = "ready";
   document.body.dataset.layoutMs = layoutMs.toFixed(1);
 }

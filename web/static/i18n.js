@@ -71,6 +71,12 @@ export const STRINGS = {
     copy_of: "Copy in availability zone {az} of {id}",
     back_to_chat: "Chat",
     language: "Language",
+    version_picker: "Design version",
+    changes_legend: "Against version {v}: {added} added, {changed} changed, {removed} removed",
+    first_version: "First version of this design",
+    state_added: "Added in this version",
+    state_changed: "Changed in this version",
+    state_removed: "Removed in this version",
   },
   ko: {
     title_chat: "archops: 채팅",
@@ -143,6 +149,12 @@ export const STRINGS = {
     copy_of: "{id}의 가용 영역 {az} 사본",
     back_to_chat: "채팅",
     language: "언어",
+    version_picker: "설계 버전",
+    changes_legend: "버전 {v} 대비: 추가 {added}, 변경 {changed}, 삭제 {removed}",
+    first_version: "이 설계의 첫 버전",
+    state_added: "이 버전에서 추가됨",
+    state_changed: "이 버전에서 변경됨",
+    state_removed: "이 버전에서 삭제됨",
   },
 };
 
