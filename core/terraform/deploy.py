@@ -21,21 +21,8 @@ from typing import Any
 
 from core.terraform.findings import Finding, Pillar, Severity
 from core.terraform.parse import ParsedModule
+from tfplugin.aws_facts import ELB_ACCOUNTS
 
-# Regions opened before August 2022 deliver ALB/NLB access logs as their regional ELB account;
-# newer ones as the logdelivery.elasticloadbalancing.amazonaws.com service principal.
-ELB_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
-    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-west-1": "156460612806",
-    "eu-west-2": "652711504416", "eu-west-3": "009996457667", "eu-south-1": "635631232127",
-    "eu-north-1": "897822967062", "me-south-1": "076674570225", "sa-east-1": "507241528517",
-    "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
-    "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
-}
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 ASG_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
