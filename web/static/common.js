@@ -133,13 +133,15 @@ export class ConversationView {
     else if (event.type === "error") this.showError(event);
   }
 
-  closeQuestion(value = null) {
-    const box = this.openQuestion;
+  // close a question card (the open one by default): answered, or followed by other events
+  closeQuestion(value = null, box = this.openQuestion) {
     if (!box) return;
     for (const el of box.querySelectorAll("button, input")) el.disabled = true;
     box.classList.add("answered");
-    if (value !== null) box.append(h("p", { class: "answered-note" }, t("answered", { value })));
-    this.openQuestion = null;
+    if (value !== null && !box.querySelector(".answered-note")) {
+      box.append(h("p", { class: "answered-note" }, t("answered", { value })));
+    }
+    if (this.openQuestion === box) this.openQuestion = null;
   }
 
   showQuestion(event) {
@@ -178,7 +180,8 @@ export class ConversationView {
     for (const el of box.querySelectorAll("button, input")) el.disabled = true;
     try {
       await this.onAnswer({ question_id: question.id, value });
-      this.closeQuestion(label);
+      // the next question may have arrived before this answer's reply: close this card only
+      this.closeQuestion(label, box);
     } catch (err) {
       for (const el of box.querySelectorAll("button, input")) el.disabled = false;
       box.append(h("p", { class: "error" }, String(err.message || err)));
