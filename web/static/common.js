@@ -213,9 +213,11 @@ export class ConversationView {
     card.append(links);
 
     const items = module.plan?.items || [];
-    card.append(h("h3", {}, t("resources")),
+    // the list is long: folded, with its count, so findings and cost stay in view
+    card.append(h("details", { class: "resources-box" },
+      h("summary", {}, h("h3", {}, `${t("resources")} (${items.length})`)),
       h("ul", { class: "resources" }, items.map((item) =>
-        h("li", {}, h("strong", {}, item.title), h("code", {}, item.file), h("span", { class: "why" }, item.why)))));
+        h("li", {}, h("strong", {}, item.title), h("code", {}, item.file), h("span", { class: "why" }, item.why))))));
 
     const open = (module.findings || []).filter((f) => !f.skip_reason);
     const skipped = (module.findings || []).length - open.length;
