@@ -29,6 +29,7 @@ from core.errors import (
 from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE
 from core.tracing import inject_context, span
+from web import pages
 from web.auth import (
     ACCESS,
     LOCAL_PRINCIPAL,
@@ -215,7 +216,10 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "instance": ctx.instance_id})
 
 
-async def index(_request: web.Request) -> web.Response:
+async def index(request: web.Request) -> web.StreamResponse:
+    """The chat page for a browser; for an API client, what the API offers."""
+    if pages.wants_html(request):
+        return await pages.chat_page(request)
     return web.json_response(
         {
             "service": "archops",
@@ -223,9 +227,12 @@ async def index(_request: web.Request) -> web.Response:
                 "submit": "POST /api/messages",
                 "events": "GET /api/conversations/{id}/events (text/event-stream)",
                 "history": "GET /api/conversations/{id}/history",
+                "diagram": "GET /api/conversations/{id}/diagram (DOT and node details)",
+                "module": "GET /api/conversations/{id}/module.zip",
                 "whoami": "GET /api/whoami",
                 "sign_out": "POST /api/logout",
             },
+            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram"},
             "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
@@ -268,6 +275,7 @@ def create_app(ctx: WebContext) -> web.Application:
     app.router.add_post("/api/messages", post_message)
     app.router.add_get("/api/conversations/{conversation_id}/events", stream_events)
     app.router.add_get("/api/conversations/{conversation_id}/history", get_history)
+    pages.add_routes(app)
 
     async def hub_lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await ctx.hub.start()

@@ -55,8 +55,18 @@ ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 PRINCIPAL_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,150}", re.ASCII)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback"})
+# the pages' scripts and styles (web.pages): code anyone may read, no data
+PUBLIC_PREFIXES = ("/static/",)
+SIGN_IN_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>archops: sign in</title>"
+    "<h1>archops</h1><p>Sign in first: open the link <code>archops up</code> printed, or run "
+    "<code>archops chat --sign-in</code> for a new one.</p>"
+    "<p lang=ko>먼저 로그인하세요: <code>archops up</code>이 출력한 링크를 열거나 "
+    "<code>archops chat --sign-in</code>으로 새 링크를 만드세요.</p></html>"
+)
 
-# the future diagram page runs WebAssembly (the layout engine): 'wasm-unsafe-eval', not eval
+# the diagram page runs WebAssembly (the layout engine): 'wasm-unsafe-eval', not eval; no
+# inline script or style anywhere (the pages load their modules from /static/)
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -321,15 +331,20 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             if not _is_json(request.content_type):
                 return refuse(415, "unsupported_media_type",
                               "writes must be JSON (Content-Type: application/json)")
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
         principal = await access.authenticate(request)
         if principal is None:
+            if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+                return web.Response(status=401, text=SIGN_IN_PAGE, content_type="text/html")
             return refuse(401, "unauthenticated", "sign in first",
                           hint="open the link `archops up` printed (or `archops chat --sign-in`)",
                           headers={"WWW-Authenticate": 'Bearer realm="archops"'})
         request[PRINCIPAL] = principal
         conversation_id = request.match_info.get("conversation_id")
+        if conversation_id is None and request.path == "/" and principal.capability is not None:
+            # the link the Slack edge posts: /?conversation=ID&cap=... (opens /c/ID)
+            conversation_id = request.query.get("conversation")
         if conversation_id is not None:
             if not ID_RE.fullmatch(conversation_id):
                 return refuse(400, "invalid_request", "conversation id must be 1-200 characters "
