@@ -46,8 +46,9 @@ def plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.fail(f"the provider plugin schemas are missing: {SETUP_HINT}")
     own = tmp_path_factory.mktemp("archops-cache")
     (own / "plugin").mkdir()
-    for name in ("aws-provider-schema.json",):
-        (own / name).symlink_to(shared / name)
+    for entry in shared.iterdir():  # checkov's venv, the derived schema, the wheels: shared
+        if entry.name != "plugin":
+            (own / entry.name).symlink_to(entry)
     for f in (shared / "plugin").iterdir():
         if f.name.startswith("plugin-") and f.is_file():
             (own / "plugin" / f.name).symlink_to(f)
