@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext
+from agents.catalog.base import BuildContext
+from agents.catalog.shared import KEY, account_arn
 from core.terraform.model import Block, Call, Ref, Template, jsonencode, local, resource
 
 
@@ -75,6 +76,19 @@ def app_policy_statements(ctx: BuildContext) -> list[dict[str, Any]]:
         secrets.append(Ref("aws_secretsmanager_secret", "redis", "arn"))
     if secrets:
         out.append({"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets})
+    # IAM database authentication is on (data.py) for a database user the team creates
+    # (GRANT rds_iam / AWSAuthenticationPlugin): the role may connect as it
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html)
+    db_resource = None
+    if ctx.has("rds"):
+        db_resource = Ref("aws_db_instance", "main", "resource_id")
+    elif ctx.has("aurora"):
+        db_resource = Ref("aws_rds_cluster", "main", "cluster_resource_id")
+    if db_resource is not None:
+        from agents.catalog.data import IAM_DB_USER
+
+        out.append({"Sid": "ConnectToDatabaseWithIam", "Effect": "Allow", "Action": ["rds-db:connect"],
+                    "Resource": account_arn("rds-db", "dbuser:", db_resource, f"/{IAM_DB_USER}")})
     if ctx.has("kms"):
-        out.append({"Sid": "UseKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KMS_ARN})
+        out.append({"Sid": "UseKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY.arn})
     return out

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import ALERTS, KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.iam import assume_role
+from agents.catalog.shared import ACCOUNT, ALERTS, KEY, PARTITION, Ask, grants
 from core.terraform.model import (
     Block,
     Call,
     Ref,
     Template,
     block,
-    jsonencode,
     local,
     resource,
     var,
@@ -35,8 +35,8 @@ def _alarm(rid: str, description: str, namespace: str, metric: str, dims: dict[s
         comparison_operator=op,
         threshold=threshold,
         treat_missing_data="notBreaching",
-        alarm_actions=[ALERTS],
-        ok_actions=[ALERTS],
+        alarm_actions=[ALERTS.arn],
+        ok_actions=[ALERTS.arn],
     )
 
 
@@ -73,29 +73,25 @@ def _alarms(ctx: BuildContext) -> list[Block]:
 def alarms(ctx: BuildContext) -> Fragment:
     out = Fragment()
     out.variables.append(variable("alert_email", "string", "E-mail address subscribed to alerts (empty: none)", ""))
-    topic_policy = jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AwsServicesPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]},
-                    "Action": "sns:Publish",
-                    "Resource": ALERTS,
-                }
-            ],
-        }
-    )
+    topic_policy = resource("aws_sns_topic_policy", "alerts", arn=ALERTS.arn)
+
+    def finish(asks: list[Ask]) -> None:
+        # the topic lets each publisher publish, and asks the key to let them encrypt
+        topic_policy.set("policy", ALERTS.policy(grants(asks)))
+        out.ask(*ALERTS.key_grants(grants(asks)))
+
+    out.assemble(ALERTS, finish)
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+    out.ask(ALERTS.publish("cloudwatch.amazonaws.com", "CloudWatchAlarms"))
     out.add(
         "monitoring.tf",
-        resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KMS_ARN),
-        resource("aws_sns_topic_policy", "alerts", arn=ALERTS, policy=topic_policy),
+        resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KEY.arn),
+        topic_policy,
         resource(
             "aws_sns_topic_subscription",
             "alert_email",
             count=Call("length", Call("compact", [var("alert_email")])),
-            topic_arn=ALERTS,
+            topic_arn=ALERTS.arn,
             protocol="email",
             endpoint=var("alert_email"),
         ),
@@ -115,11 +111,16 @@ def alarms(ctx: BuildContext) -> Fragment:
 )
 def budget(ctx: BuildContext) -> Fragment:
     out = Fragment()
+    # https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html
+    out.ask(ALERTS.publish("budgets.amazonaws.com", "BudgetsNotifications", {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": Template("arn:", PARTITION, ":budgets::", ACCOUNT, ":*")},
+    }))
     amount = ctx.req.budget_usd or (1000 if ctx.req.production else 200)
     out.variables.append(variable("monthly_budget_usd", "number", "Monthly cost budget in USD", amount))
     notes = [
-        block("notification", comparison_operator="GREATER_THAN", threshold=80, threshold_type="PERCENTAGE", notification_type="ACTUAL", subscriber_sns_topic_arns=[ALERTS]),
-        block("notification", comparison_operator="GREATER_THAN", threshold=100, threshold_type="PERCENTAGE", notification_type="FORECASTED", subscriber_sns_topic_arns=[ALERTS]),
+        block("notification", comparison_operator="GREATER_THAN", threshold=80, threshold_type="PERCENTAGE", notification_type="ACTUAL", subscriber_sns_topic_arns=[ALERTS.arn]),
+        block("notification", comparison_operator="GREATER_THAN", threshold=100, threshold_type="PERCENTAGE", notification_type="FORECASTED", subscriber_sns_topic_arns=[ALERTS.arn]),
     ]
     out.add(
         "monitoring.tf",
@@ -161,7 +162,7 @@ def backup(ctx: BuildContext) -> Fragment:
     rule.add(block("lifecycle", delete_after=days))
     out.add(
         "backup.tf",
-        resource("aws_backup_vault", "main", name=Template(local("name"), "-vault"), kms_key_arn=KMS_ARN),
+        resource("aws_backup_vault", "main", name=Template(local("name"), "-vault"), kms_key_arn=KEY.arn),
         resource("aws_backup_plan", "main", rule, name=Template(local("name"), "-daily")),
         resource("aws_iam_role", "backup", name=Template(local("name"), "-backup"), assume_role_policy=assume_role("backup.amazonaws.com")),
         resource(

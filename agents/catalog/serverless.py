@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
 from agents.catalog.iam import app_policy_statements, role_with_policy
+from agents.catalog.shared import KEY, log_group
 from core.terraform.model import (
     Block,
     Ref,
@@ -56,19 +57,17 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             type="zip",
             output_path=Template(Ref("path", "module"), "/build/function.zip"),
         ),
-        resource(
-            "aws_cloudwatch_log_group",
-            "lambda",
-            name=Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
-            retention_in_days=log_retention(ctx),
-            kms_key_id=KMS_ARN,
+        log_group(
+            out, "lambda",
+            Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
+            log_retention(ctx),
         ),
         resource(
             "aws_sqs_queue",
             "lambda_dlq",
             name=Template(local("name"), "-fn-dlq"),
             message_retention_seconds=1209600,
-            kms_master_key_id=KMS_ARN,
+            kms_master_key_id=KEY.arn,
         ),
         *role_with_policy("lambda", "lambda.amazonaws.com", statements),
         fn,
@@ -110,7 +109,7 @@ def _function(name: Any, rt: str, handler: str) -> Block:
         source_code_hash=Ref("data", "archive_file", "lambda", "output_base64sha256"),
         memory_size=var("lambda_memory_mb"),
         timeout=30,
-        kms_key_arn=KMS_ARN,
+        kms_key_arn=KEY.arn,
         depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
     )
     fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
@@ -176,13 +175,7 @@ def apigw(ctx: BuildContext) -> Fragment:
     }
     blocks = [
         resource("aws_apigatewayv2_api", "main", name=ctx.name("apigw", "api"), protocol_type="HTTP"),
-        resource(
-            "aws_cloudwatch_log_group",
-            "api",
-            name=Template("/aws/apigateway/", local("name")),
-            retention_in_days=log_retention(ctx),
-            kms_key_id=KMS_ARN,
-        ),
+        log_group(out, "api", Template("/aws/apigateway/", local("name")), log_retention(ctx)),
         resource(
             "aws_apigatewayv2_integration",
             "lambda",
