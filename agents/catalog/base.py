@@ -151,8 +151,12 @@ def environment_skips(fragment: Fragment, req: Requirements) -> Fragment:
         kind = item.labels[0] if item.type == "resource" and item.labels else ""
         if kind == "aws_cloudwatch_log_group":
             item.skip("CKV_AWS_338", f"{req.environment} environment: 30 days of logs keep cost down; production keeps a year")
-        elif kind in {"aws_db_instance", "aws_rds_cluster"} and not item.attrs.get("multi_az", True):
-            item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
+        elif kind in {"aws_db_instance", "aws_rds_cluster"}:
+            if not item.attrs.get("multi_az", True):
+                item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
+            if item.attrs.get("deletion_protection") is False:
+                item.skip("CKV_AWS_293" if kind == "aws_db_instance" else "CKV_AWS_139",
+                          f"{req.environment} environment: no deletion protection, so the stack can be torn down; production has it")
         elif kind in {"aws_elasticache_replication_group"} and not item.attrs.get("multi_az_enabled", True):
             item.skip("CKV2_AWS_50", f"{req.environment} environment: one cache node; production adds a replica with failover")
         elif kind == "aws_cloudfront_distribution" and "web_acl_id" not in item.attrs:

@@ -87,8 +87,8 @@ def connection_notes(binds: list[Binding]) -> list[str]:
     names = sorted({name for b in binds for name in (*b.env, *b.secrets)})
     if not names:
         return []
-    return ["The instances get no container environment: read the stores' endpoints from the module's outputs and "
-            f"their secrets from Secrets Manager (the instance role may read them) for {', '.join(names)}."]
+    return [f"The module gives instances no environment: your start-up script or configuration sets {', '.join(names)} "
+            "from the module's outputs (endpoints) and Secrets Manager (secrets, which the instance role may read)."]
 
 
 ARM64_IMAGE_NOTE = (

@@ -61,8 +61,15 @@ def _iam_auth(ctx: BuildContext) -> bool:
     return any(ctx.has(c) for c in APP_ROLES)
 
 
-def _no_iam_auth_skip(ctx: BuildContext, db: Block, check: str) -> None:
-    if not _iam_auth(ctx):
+def _no_iam_auth_skip(ctx: BuildContext, out: Fragment, db: Block, check: str) -> None:
+    if _iam_auth(ctx):
+        out.notes.append(
+            f"IAM database authentication is on and the application role may connect as `{IAM_DB_USER}`: create that "
+            f"user once (PostgreSQL: `CREATE USER {IAM_DB_USER}; GRANT rds_iam TO {IAM_DB_USER};`, MySQL: "
+            f"`CREATE USER {IAM_DB_USER} IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';`), or use the master "
+            "password the containers get from Secrets Manager."
+        )
+    else:
         db.skip(check, "no application role in this design could connect with IAM; the master password lives in Secrets Manager")
 
 
@@ -135,7 +142,7 @@ def rds(ctx: BuildContext) -> Fragment:
     )
     if prod:
         db.set("final_snapshot_identifier", Template(local("name"), "-final"))
-    _no_iam_auth_skip(ctx, db, "CKV_AWS_161")
+    _no_iam_auth_skip(ctx, out, db, "CKV_AWS_161")
     out.ask(_bind(spec, Ref("aws_db_instance", "main", "address"), Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn")))
     if klass.split(".")[-1] in {"micro", "small"}:
         db.skip("CKV_AWS_353", f"Performance Insights is not offered on {klass}")
@@ -211,7 +218,7 @@ def aurora(ctx: BuildContext) -> Fragment:
         iam_database_authentication_enabled=_iam_auth(ctx),
         enabled_cloudwatch_logs_exports=spec["logs"],
     )
-    _no_iam_auth_skip(ctx, cluster, "CKV_AWS_162")
+    _no_iam_auth_skip(ctx, out, cluster, "CKV_AWS_162")
     out.ask(_bind(spec, Ref("aws_rds_cluster", "main", "endpoint"), Ref("aws_rds_cluster", "main", "master_user_secret", 0, "secret_arn")))
     if prod:
         cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))

@@ -7,6 +7,7 @@ from agents.catalog.iam import assume_role
 from agents.catalog.shared import (
     ACCOUNT,
     ALERTS,
+    APP,
     KEY,
     LOG_BUCKET,
     PARTITION,
@@ -86,6 +87,7 @@ def secrets(ctx: BuildContext) -> Fragment:
             recovery_window_in_days=30 if ctx.req.production else 7,
         ).skip("CKV2_AWS_57", "rotation needs a function that knows the application's secret; add aws_secretsmanager_secret_rotation with it"),
     )
+    out.ask(APP.bind("secret", secrets={"APP_SECRETS": (Ref("aws_secretsmanager_secret", "app", "arn"), None)}))
     out.outputs.append(output("app_secret_arn", Ref("aws_secretsmanager_secret", "app", "arn"), "Secret to fill with application secrets"))
     out.node("aws_secretsmanager_secret.app", "App secrets", "secretsmanager")
     return out

@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
 from agents.catalog.iam import app_policy_statements, role_with_policy
-from agents.catalog.shared import KEY, log_group
+from agents.catalog.shared import APP, KEY, Ask, bindings, log_group
 from core.terraform.model import (
     Block,
     Ref,
@@ -49,6 +49,16 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     statements = _statements(ctx)
     out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
     fn = _function(name, rt, handler)
+
+    def finish(asks: list[Ask]) -> None:
+        # the function finds what it uses in its environment; secrets by ARN, read at run time
+        env: dict[str, Any] = {"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}
+        for b in bindings(asks):
+            env.update(b.env)
+            env.update({f"{k}_SECRET_ARN": arn for k, (arn, _key) in b.secrets.items()})
+        next(c for c in fn.blocks if c.type == "environment").set("variables", env)
+
+    out.assemble(APP, finish)
     blocks: list[Block] = [
         data(
             "archive_file",
@@ -74,6 +84,8 @@ def lambda_function(ctx: BuildContext) -> Fragment:
         *_event_sources(ctx),
     ]
     out.add("lambda.tf", *blocks)
+    out.notes.append("The function runs on Graviton (`arm64`): package native dependencies built for arm64 "
+                     "(e.g. `pip install --platform manylinux2014_aarch64 --only-binary=:all:`); the starter code is a placeholder.")
     out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))
     out.node("aws_lambda_function.main", "Lambda function", "lambda", "region")
     return out
