@@ -8,7 +8,18 @@ from typing import Any
 from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import app_policy_statements, assume_role, role_with_policy
-from agents.catalog.shared import ACCOUNT, APP, KEY, PARTITION, Ask, Binding, bindings, log_group
+from agents.catalog.shared import (
+    ACCOUNT,
+    ALERTS,
+    APP,
+    KEY,
+    PARTITION,
+    Alarm,
+    Ask,
+    Binding,
+    bindings,
+    log_group,
+)
 from core.terraform.model import (
     Block,
     Call,
@@ -154,6 +165,8 @@ def ecs(ctx: BuildContext) -> Fragment:
 
     out.assemble(APP, finish)
     out.notes.append(ARM64_IMAGE_NOTE)
+    dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
+    ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
     out.node("aws_ecs_service.app", "ECS Fargate service", "ecs", "private")
     return out

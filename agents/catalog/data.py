@@ -7,7 +7,7 @@ from typing import Any
 from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import APP, KEY
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm
 from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
 ENGINES: dict[str, dict[str, Any]] = {
@@ -156,6 +156,12 @@ def rds(ctx: BuildContext) -> Fragment:
         *_store_sg("db", spec["port"], ctx, "Database"),
         *_parameters_and_monitoring(spec, ctx),
         db,
+    )
+    dim = {"DBInstanceIdentifier": Ref("aws_db_instance", "main", "identifier")}
+    ALERTS.alarms(
+        ctx, out,
+        Alarm("db_cpu", "The database runs hot", "AWS/RDS", "CPUUtilization", dim, 80),
+        Alarm("db_storage", "Less than 5 GB of database storage left", "AWS/RDS", "FreeStorageSpace", dim, 5368709120, "LessThanThreshold"),
     )
     out.outputs += [
         output("db_endpoint", Ref("aws_db_instance", "main", "address"), "Database host name"),

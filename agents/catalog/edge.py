@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint
-from agents.catalog.shared import ACCOUNT, LOG_BUCKET
+from agents.catalog.shared import ACCOUNT, ALERTS, LOG_BUCKET, Alarm
 from core.terraform.model import (
     Block,
     ForList,
@@ -199,6 +199,13 @@ def alb(ctx: BuildContext) -> Fragment:
         deregistration_delay=30,
     )
     out.add("edge.tf", *_alb_security_group(https, behind_cdn), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
+    lb_dim = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
+    ALERTS.alarms(
+        ctx, out,
+        Alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb_dim, 10, statistic="Sum"),
+        Alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime",
+              {**lb_dim, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, 1),
+    )
     out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
     out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.catalog.base import BuildContext, Fragment, blueprint
-from agents.catalog.shared import ACCOUNT, APP, KEY
+from agents.catalog.shared import ACCOUNT, ALERTS, APP, KEY, Alarm
 from core.terraform.model import Ref, Template, jsonencode, output, resource
 
 
@@ -40,6 +40,9 @@ def sqs(ctx: BuildContext) -> Fragment:
         ),
     )
     out.ask(APP.bind("queue", env={"QUEUE_URL": Ref("aws_sqs_queue", "main", "url")}))
+    ALERTS.alarms(ctx, out, Alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS",
+                                  "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, 0,
+                                  statistic="Maximum", periods=1))
     out.outputs.append(output("queue_url", Ref("aws_sqs_queue", "main", "url"), "URL of the work queue"))
     out.node("aws_sqs_queue.main", "SQS queue + DLQ", "sqs", "region")
     return out

@@ -8,7 +8,6 @@ from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.iam import assume_role
 from agents.catalog.shared import ACCOUNT, ALERTS, KEY, PARTITION, Ask, grants
 from core.terraform.model import (
-    Block,
     Call,
     Ref,
     Template,
@@ -20,55 +19,14 @@ from core.terraform.model import (
 )
 
 
-def _alarm(rid: str, description: str, namespace: str, metric: str, dims: dict[str, Any], op: str, threshold: float, stat: str = "Average", periods: int = 3) -> Block:
-    return resource(
-        "aws_cloudwatch_metric_alarm",
-        rid,
-        alarm_name=Template(local("name"), f"-{rid.replace('_', '-')}"),
-        alarm_description=description,
-        namespace=namespace,
-        metric_name=metric,
-        dimensions=dims,
-        statistic=stat,
-        period=300,
-        evaluation_periods=periods,
-        comparison_operator=op,
-        threshold=threshold,
-        treat_missing_data="notBreaching",
-        alarm_actions=[ALERTS.arn],
-        ok_actions=[ALERTS.arn],
-    )
-
-
-def _alarms(ctx: BuildContext) -> list[Block]:
-    gt = "GreaterThanThreshold"
-    out: list[Block] = []
-    if ctx.has("alb"):
-        lb = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
-        out.append(_alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, gt, 10, "Sum"))
-        out.append(_alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime", {**lb, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, gt, 1))
-    if ctx.has("ecs"):
-        dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
-        out.append(_alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, gt, 85))
-    if ctx.has("rds"):
-        db = {"DBInstanceIdentifier": Ref("aws_db_instance", "main", "identifier")}
-        out.append(_alarm("db_cpu", "The database runs hot", "AWS/RDS", "CPUUtilization", db, gt, 80))
-        out.append(_alarm("db_storage", "Less than 5 GB of database storage left", "AWS/RDS", "FreeStorageSpace", db, "LessThanThreshold", 5368709120))
-    if ctx.has("sqs"):
-        out.append(_alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, gt, 0, "Maximum", 1))
-    if ctx.has("lambda"):
-        out.append(_alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors", {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, gt, 5, "Sum", 1))
-    return out
-
-
 @blueprint(
     "alarms",
     title="CloudWatch alarms",
     concern="monitoring.tf",
-    why="Errors, latency, saturation and failed work raise alarms to one encrypted SNS topic; "
-    "subscribe an e-mail or a chat channel to hear about problems before users do.",
+    why="Errors, latency, saturation and failed work raise alarms (each blueprint watches its own "
+    "metrics) to one encrypted SNS topic; subscribe an e-mail or a chat channel to hear about "
+    "problems before users do.",
     requires=("kms",),
-    after=("alb", "ecs", "rds", "sqs", "lambda"),
 )
 def alarms(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -81,8 +39,6 @@ def alarms(ctx: BuildContext) -> Fragment:
         out.ask(*ALERTS.key_grants(grants(asks)))
 
     out.assemble(ALERTS, finish)
-    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
-    out.ask(ALERTS.publish("cloudwatch.amazonaws.com", "CloudWatchAlarms"))
     out.add(
         "monitoring.tf",
         resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KEY.arn),
@@ -95,7 +51,6 @@ def alarms(ctx: BuildContext) -> Fragment:
             protocol="email",
             endpoint=var("alert_email"),
         ),
-        *_alarms(ctx),
     )
     out.node("aws_sns_topic.alerts", "Alerts (SNS)", "sns", "region")
     return out

@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
 from agents.catalog.iam import app_policy_statements, role_with_policy
-from agents.catalog.shared import APP, KEY, Ask, bindings, log_group
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm, Ask, bindings, log_group
 from core.terraform.model import (
     Block,
     Ref,
@@ -84,6 +84,8 @@ def lambda_function(ctx: BuildContext) -> Fragment:
         *_event_sources(ctx),
     ]
     out.add("lambda.tf", *blocks)
+    ALERTS.alarms(ctx, out, Alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors",
+                                  {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, 5, statistic="Sum", periods=1))
     out.notes.append("The function runs on Graviton (`arm64`): package native dependencies built for arm64 "
                      "(e.g. `pip install --platform manylinux2014_aarch64 --only-binary=:all:`); the starter code is a placeholder.")
     out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))

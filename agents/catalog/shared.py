@@ -204,6 +204,43 @@ class Bucket(Shared):
         ]
 
 
+GT = "GreaterThanThreshold"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A CloudWatch alarm a blueprint raises on its own metrics, to the alert topic."""
+
+    rid: str
+    description: str
+    namespace: str
+    metric: str
+    dimensions: Mapping[str, Any]
+    threshold: float
+    comparison: str = GT
+    statistic: str = "Average"
+    periods: int = 3
+
+    def block(self, topic: Ref) -> Block:
+        return resource(
+            "aws_cloudwatch_metric_alarm",
+            self.rid,
+            alarm_name=Template(Ref("local", "name"), f"-{self.rid.replace('_', '-')}"),
+            alarm_description=self.description,
+            namespace=self.namespace,
+            metric_name=self.metric,
+            dimensions=dict(self.dimensions),
+            statistic=self.statistic,
+            period=300,
+            evaluation_periods=self.periods,
+            comparison_operator=self.comparison,
+            threshold=self.threshold,
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic],
+            ok_actions=[topic],
+        )
+
+
 @dataclass(frozen=True)
 class Topic(Shared):
     """The alert topic: its policy lets each publisher publish; the key lets them encrypt."""
@@ -216,8 +253,21 @@ class Topic(Shared):
         return Grant(self.id, sid, {"Service": service}, ("sns:Publish",),
                      condition or {"StringEquals": {"aws:SourceAccount": ACCOUNT}})
 
+    def alarms(self, ctx: Any, out: Any, *alarms: Alarm) -> None:
+        """Raise ``alarms`` to the topic when the design has it (CloudWatch may then publish)."""
+        if not alarms or not ctx.has(self.id):
+            return
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+        out.ask(self.publish("cloudwatch.amazonaws.com", "CloudWatchAlarms"))
+        out.add("monitoring.tf", *(a.block(self.arn) for a in alarms))
+
     def policy(self, grants: list[Grant]) -> Call:
-        return jsonencode({"Version": "2012-10-17", "Statement": [g.statement(self.arn) for g in grants]})
+        statements = [g.statement(self.arn) for g in grants]
+        if not statements:  # nothing publishes yet: the account alone may
+            statements = [{"Sid": "AccountPublishes", "Effect": "Allow",
+                           "Principal": {"AWS": Template("arn:", PARTITION, ":iam::", ACCOUNT, ":root")},
+                           "Action": "sns:Publish", "Resource": self.arn}]
+        return jsonencode({"Version": "2012-10-17", "Statement": statements})
 
     def key_grants(self, grants: list[Grant]) -> list[Grant]:
         """What the key must allow each publisher of the encrypted topic."""
