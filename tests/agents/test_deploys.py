@@ -20,7 +20,18 @@ from langgraph.checkpoint.memory import MemorySaver
 from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import Recorder, text
-from tests.agents.test_corpus import OPTS
+from tests.agents.deploy_facts import (
+    OPTS,
+    as_list,
+    blocks,
+    container,
+    deploy_defects,
+    granted,
+    one,
+    policy,
+    sse,
+    statements,
+)
 
 DESIGNS = {
     "web": "a SaaS web app with Postgres and Redis for the project called shop in us-east-1, production",
@@ -50,56 +61,12 @@ def designs() -> dict[str, dict[str, str]]:
     return asyncio.run(design_all())
 
 
-def blocks(files: dict[str, str], kind: str = "resource") -> dict[str, dict[str, Any]]:
-    """Every resource (or data source) by address with its parsed arguments."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, body in files.items():
-        if name.endswith(".tf"):
-            for item in hcl2.loads(body, serialization_options=OPTS).get(kind, []):
-                for rtype, named in item.items():
-                    for rname, attrs in named.items():
-                        out[f"{rtype}.{rname}"] = attrs
-    return out
-
-
-def policy(value: str) -> dict[str, Any]:
-    """The document inside ``jsonencode({...})``, parsed as the HCL object it is."""
-    assert value.startswith("${jsonencode(") and value.endswith(")}"), value[:80]
-    return hcl2.loads("x = " + value[len("${jsonencode("):-2], serialization_options=OPTS)["x"]
-
-
-def statements(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["Sid"]: s for s in doc["Statement"]}
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def one(value: Any) -> Any:
-    """A nested block (python-hcl2 gives each as a list of one)."""
-    return value[0] if isinstance(value, list) and len(value) == 1 else value
-
-
-def sse(res: dict[str, dict[str, Any]], rid: str) -> str:
-    rule = one(res[f"aws_s3_bucket_server_side_encryption_configuration.{rid}"]["rule"])
-    return one(rule["apply_server_side_encryption_by_default"])["sse_algorithm"]
-
-
 def key_policy(files: dict[str, str]) -> dict[str, dict[str, Any]]:
     return statements(policy(blocks(files)["aws_kms_key.main"]["policy"]))
 
 
 def bucket_policy(files: dict[str, str], rid: str = "logs") -> dict[str, dict[str, Any]]:
     return statements(policy(blocks(files)[f"aws_s3_bucket_policy.{rid}"]["policy"]))
-
-
-def granted(stmts: dict[str, dict[str, Any]], principal_kind: str, needle: str) -> list[dict[str, Any]]:
-    def principals(s: dict[str, Any]) -> list[Any]:
-        principal = s.get("Principal", {})
-        return as_list(principal.get(principal_kind, [])) if isinstance(principal, dict) else []
-
-    return [s for s in stmts.values() if s["Effect"] == "Allow" and any(needle in p for p in principals(s))]
 
 
 def test_a_key_that_encrypts_log_groups_lets_the_regional_logs_principal_use_it(designs: dict[str, dict[str, str]]) -> None:
@@ -234,19 +201,13 @@ def test_an_autoscaled_ecs_service_leaves_its_task_count_to_autoscaling(designs:
         assert one(res["aws_ecs_service.app"]["lifecycle"])["ignore_changes"] == ["desired_count"]
 
 
-def _container(files: dict[str, str]) -> dict[str, Any]:
-    value = blocks(files)["aws_ecs_task_definition.app"]["container_definitions"]
-    assert value.startswith("${jsonencode([") and value.endswith("])}")
-    return hcl2.loads("x = " + value[len("${jsonencode(["):-3], serialization_options=OPTS)["x"]
-
-
 def test_containers_get_the_endpoints_and_secret_references_of_what_they_use(designs: dict[str, dict[str, str]]) -> None:
     files = designs["web"]
-    container = _container(files)
-    env = {e["name"]: e["value"] for e in container["environment"]}
+    app = container(files)
+    env = {e["name"]: e["value"] for e in app["environment"]}
     assert env["DB_HOST"] == "${aws_db_instance.main.address}" and env["DB_PORT"] == "5432" and env["DB_NAME"] == "app"
     assert env["REDIS_HOST"] == "${aws_elasticache_replication_group.main.primary_endpoint_address}"
-    secrets = {s["name"]: s["valueFrom"] for s in container["secrets"]}
+    secrets = {s["name"]: s["valueFrom"] for s in app["secrets"]}
     assert secrets["DB_PASSWORD"] == "${aws_db_instance.main.master_user_secret[0].secret_arn}:password::"
     assert secrets["REDIS_AUTH_TOKEN"] == "${aws_secretsmanager_secret.redis.arn}"
     # the execution role reads exactly those secrets and decrypts them with the key
@@ -260,7 +221,7 @@ def test_containers_get_the_endpoints_and_secret_references_of_what_they_use(des
     assert {(b["from_port"], b.get("referenced_security_group_id", b.get("cidr_ipv4"))) for b in egress.values()} == {
         (443, "0.0.0.0/0"), (5432, "${aws_security_group.db.id}"), (6379, "${aws_security_group.redis.id}")}
     # a queue worker gets the queue's URL
-    worker_env = {e["name"]: e["value"] for e in _container(designs["workers"])["environment"]}
+    worker_env = {e["name"]: e["value"] for e in container(designs["workers"])["environment"]}
     assert worker_env["QUEUE_URL"] == "${aws_sqs_queue.main.url}"
 
 
@@ -316,6 +277,21 @@ def test_two_environments_of_one_project_share_no_state_bucket_name_or_singleton
         assert res["aws_config_delivery_channel.main"]["count"] == "${var.create_config_recorder ? 1 : 0}"
         for variable in ("create_guardduty_detector", "create_config_recorder"):
             assert re.search(rf'variable "{variable}" {{[^}}]*default\s+=\s+{created}', variables), (key, variable)
+
+
+def test_no_design_has_an_apply_time_defect(designs: dict[str, dict[str, str]]) -> None:
+    assert {key: deploy_defects(files) for key, files in designs.items()} == {key: [] for key in designs}
+
+
+def test_the_defect_reader_finds_what_the_old_catalog_wrote(designs: dict[str, dict[str, str]]) -> None:
+    """The reader is not vacuous: the old global logs principal, no ELB account, no ignore_changes."""
+    files = dict(designs["web"])
+    files["security.tf"] = files["security.tf"].replace("logs.${data.aws_region.current.region}.amazonaws.com", "logs.amazonaws.com")
+    files["logging.tf"] = files["logging.tf"].replace("data.aws_elb_service_account.main.arn", '"arn:aws:iam::127311923021:root"')
+    files["compute.tf"] = re.sub(r"lifecycle \{\s*ignore_changes = \[desired_count\]\s*\}", "", files["compute.tf"])
+    found = deploy_defects(files)
+    assert any("regional CloudWatch Logs" in d for d in found) and any("logs.amazonaws.com" in d for d in found)
+    assert any("regional ELB account" in d for d in found) and any("task count" in d for d in found)
 
 
 def test_each_design_plans_with_terraform_and_passes_the_policy_checks(designs: dict[str, dict[str, str]]) -> None:
