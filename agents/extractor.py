@@ -233,6 +233,18 @@ def _context(text: str, req: Requirements) -> None:
         candidate = m.group(1).lower()
         if not candidate.startswith(("db.", "cache.")) and not INSTANCE_RE.fullmatch(candidate):
             req.domain = candidate
+            if req.project is None:
+                req.project = project_of_domain(candidate)
+
+
+def project_of_domain(domain: str) -> str | None:
+    """The product a domain names (``app.acme.io`` -> ``acme``): the project's name when the
+    request gives none, so two products never share a state key or resource names."""
+    labels = domain.split(".")
+    # a two-part public suffix (co.uk, com.au) leaves the label before it
+    name = labels[-3] if len(labels) >= 3 and labels[-2] in {"co", "com", "org", "net", "ac", "gov"} else labels[-2] if len(labels) >= 2 else ""
+    slug = re.sub(r"[^a-z0-9-]", "-", name.lower()).strip("-")[:31]
+    return slug if slug and slug[0].isalpha() and slug != "example" else None
 
 
 def extract(text: str, current: Requirements | None = None) -> Requirements:

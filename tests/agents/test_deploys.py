@@ -314,3 +314,14 @@ def test_each_design_has_no_checkov_failure_except_written_skips(designs: dict[s
         findings = check_checkov_many({key: files})[key]
         assert [(f.check_id, f.address, f.message) for f in findings if f.failing] == [], key
         assert all(f.skip_reason for f in findings), key
+
+
+def test_a_domain_names_the_project_so_two_products_share_no_state(designs: dict[str, dict[str, str]]) -> None:
+    from agents.extractor import extract
+
+    assert extract("a static website for acme.io").project == "acme"
+    assert extract("a web app for app.globex.co.uk").project == "globex"
+    assert extract("a web app called billing for app.acme.io").project == "billing"
+    assert extract("a web app for shop.example.com").project is None
+    backend = hcl2.loads(designs["site"]["versions.tf"], serialization_options=OPTS)["terraform"][0]["backend"][0]["s3"]
+    assert backend["key"] == "acme/production/terraform.tfstate"
