@@ -9,6 +9,13 @@ from agents.catalog.edge import US_EAST_1
 from agents.catalog.shared import AWSLOGSDELIVERY, LOG_BUCKET, log_group
 from core.terraform.model import Block, Ref, Template, block, data, local, output, resource, var
 
+# regions whose buckets CloudFront delivers no standard logs to
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html)
+NO_STANDARD_LOGS = frozenset({
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+    "ca-west-1", "eu-south-1", "eu-south-2", "eu-central-2", "il-central-1", "me-south-1", "me-central-1", "mx-central-1",
+})
+
 
 @blueprint(
     "cloudfront",
@@ -49,7 +56,11 @@ def cloudfront(ctx: BuildContext) -> Fragment:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
         dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
-    if ctx.has(LOG_BUCKET.id):
+    if ctx.has(LOG_BUCKET.id) and ctx.req.region in NO_STANDARD_LOGS:
+        dist.skip("CKV_AWS_86", f"CloudFront delivers no standard logs to buckets in {ctx.req.region}, where the log bucket is")
+        out.notes.append(f"CloudFront access logs are off: CloudFront delivers no standard logs to S3 buckets in {ctx.req.region}; "
+                         "turn on its CloudWatch Logs delivery (v2) in us-east-1 if you need them.")
+    elif ctx.has(LOG_BUCKET.id):
         # standard logs are written by awslogsdelivery through the bucket ACL: the log bucket
         # keeps ACLs on and grants it, before the distribution is created
         # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html)

@@ -38,6 +38,7 @@ DESIGNS = {
     "web_new_region": "a SaaS web app with Postgres and Redis for the project called shop in il-central-1, production",
     "web_staging": "a SaaS web app with Postgres and Redis for the project called shop in us-east-1, staging, SOC 2",
     "site": "host our marketing site at www.acme.io, static html",
+    "site_new_region": "a static website in il-central-1",
     "workers": "queue workers on ECS with SQS",
     "asg": "EC2 auto scaling group behind an ALB with MySQL",
     "lambda": "API on Lambda with DynamoDB",
@@ -180,6 +181,10 @@ def test_cloudfront_standard_logs_go_to_a_bucket_with_acls_and_the_awslogsdelive
     acl = str(res["aws_s3_bucket_acl.logs"])
     assert "c4c1ede66af53448b93c283ce9448c4ba468c9432aa01d700d3878632f77d2d0" in acl and "FULL_CONTROL" in acl
     assert "aws_s3_bucket_acl.logs" in str(res["aws_cloudfront_distribution.main"]["depends_on"])
+    # where CloudFront cannot deliver standard logs, it is not asked to, and the README says so
+    other = blocks(designs["site_new_region"])
+    assert "logging_config" not in other["aws_cloudfront_distribution.main"]
+    assert "aws_s3_bucket_acl.logs" not in other and "CloudFront access logs are off" in designs["site_new_region"]["README.md"]
     # without CloudFront the log bucket keeps ACLs off
     assert one(blocks(designs["workers"])["aws_s3_bucket_ownership_controls.logs"]["rule"])["object_ownership"] == "BucketOwnerEnforced"
 
