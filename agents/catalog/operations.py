@@ -39,6 +39,9 @@ def alarms(ctx: BuildContext) -> Fragment:
         out.ask(*ALERTS.key_grants(grants(asks)))
 
     out.assemble(ALERTS, finish)
+    # the topic is where CloudWatch alarms go, the design's and any the team adds later
+    # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
+    out.ask(ALERTS.publish("cloudwatch.amazonaws.com", "CloudWatchAlarms"))
     out.add(
         "monitoring.tf",
         resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KEY.arn),

@@ -34,9 +34,9 @@ from core.terraform.model import (
     "kms",
     title="KMS key",
     concern="security.tf",
-    why="One customer-managed key with yearly rotation encrypts logs, queues, topics, secrets and "
-    "databases, so access to data is governed by IAM and audited by CloudTrail; its policy grants "
-    "each AWS service exactly what the design's resources ask of it.",
+    why="One customer-managed key with yearly rotation encrypts the module's data at rest, so access "
+    "to data is governed by IAM and audited; its policy grants each AWS service exactly what the "
+    "design's resources ask of it (CloudWatch Logs in this region, the alert topic's publishers...).",
 )
 def kms(ctx: BuildContext) -> Fragment:
     out = Fragment()

@@ -103,9 +103,9 @@ def tls_only_statement(rid: str) -> dict[str, Any]:
     "logs_bucket",
     title="Log bucket",
     concern="logging.tf",
-    why="Access logs, CloudTrail and AWS Config land in one private, versioned, SSE-S3 bucket "
-    "(the encryption every AWS log delivery accepts) that moves old logs to cheaper storage and "
-    "expires them; its policy lets in exactly the log writers the design has.",
+    why="The module's access and audit logs land in one private, versioned, SSE-S3 bucket (the "
+    "encryption every AWS log delivery accepts) that moves old logs to cheaper storage and expires "
+    "them; its policy lets in exactly the log writers the design has.",
 )
 def logs_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
