@@ -14,6 +14,7 @@ from typing import Any
 import hcl2
 
 from core.logging import get_logger
+from core.terraform.findings import FAILING, SEVERITIES
 
 log = get_logger(__name__)
 
@@ -109,3 +110,36 @@ def check_and_repair(
         "plan": plan,  # Terraform's own "Plan: N to add, ..." when the plan check ran
         "checks": sorted(wanted) if wanted else ["all"],
     }
+
+
+def review_checks() -> tuple[str, ...]:
+    """Every check of the review (empty when the review is not installed)."""
+    review_mod = _review_module()
+    return tuple(review_mod.CHECKS) if review_mod is not None else ()
+
+
+def checkov_many(modules: list[dict[str, str]]) -> list[list[dict[str, Any]]]:
+    """checkov over several modules in one run (one start-up); each module's findings, in order."""
+    from core.terraform.checkov_scan import check_checkov_many
+
+    found = check_checkov_many({str(i): files for i, files in enumerate(modules)})
+    return [[_finding_dict(f) for f in found[str(i)]] for i in range(len(modules))]
+
+
+def failing(finding: dict[str, Any]) -> bool:
+    return str(finding.get("severity")) in FAILING and not finding.get("skip_reason")
+
+
+def with_checkov(report: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The review's report with checkov's findings added; None when one of them fails (then the
+    whole review runs again, repairs included, as :func:`check_and_repair` does it)."""
+    if any(failing(f) for f in found):
+        return None
+    findings = sorted([*report["findings"], *found], key=_order)
+    return {**report, "findings": findings, "checks": ["all"]}
+
+
+def _order(finding: dict[str, Any]) -> tuple[int, str, int]:
+    severity = str(finding.get("severity"))
+    rank = SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+    return (rank, str(finding.get("file") or ""), int(finding.get("line") or 0))

@@ -36,7 +36,8 @@ SECRETS = re.compile(
 )
 PASTED_SECRET = re.compile(
     r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])|-----BEGIN [A-Z ]*PRIVATE KEY-----|"
-    r"\b(password|passwd|secret|token)\s*(=|:|is)\s*[\"']?[^\s\"']{6,}",
+    r"\b(password|passwd|secret|token)\s*(=|:|is)\s*[\"']?[^\s\"']{6,}|"
+    r"\[redacted: [^\]]{1,40}\]",  # what the Submitter left where it removed a credential
     _I,
 )
 INJECTION = re.compile(

@@ -7,6 +7,7 @@ event sequence, which the worker deduplicates by position.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents.engine import Engine, OfflineEngine
@@ -15,6 +16,8 @@ from agents.state import RunContext
 from core.context import RequestContext
 from core.errors import ArchopsError
 from core.logging import bind_ids, get_logger
+from core.offload import in_thread
+from core.redaction import redact_envelope
 
 log = get_logger(__name__)
 
@@ -23,9 +26,20 @@ class AgentHandler:
     """``await handler(ctx)`` handles one request: a message, an answer, or a follow-up."""
 
     def __init__(
-        self, checkpointer: Any, settings: Any, engine: Engine | None = None, *, review_checks: set[str] | None = None
+        self,
+        checkpointer: Any,
+        settings: Any,
+        engine: Engine | None = None,
+        *,
+        review_checks: set[str] | None = None,
+        offload: Callable[..., Awaitable[Any]] | None = None,
+        checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None,
     ) -> None:
         self.settings = settings
+        # where CPU-bound work runs (the worker's process pool); None: a thread
+        self.offload = offload or in_thread
+        # checkov batched across concurrent requests (the worker's); None: inside the review
+        self.checkov = checkov
         # which review checks the fixer runs (None: all of them, checkov included)
         self.review_checks = review_checks
         self.engine = engine or OfflineEngine()
@@ -43,7 +57,7 @@ class AgentHandler:
 
     async def __call__(self, ctx: RequestContext, *, answers: dict[str, str] | None = None) -> None:
         """Handle one delivery; ``answers`` (question id -> value) apply with a text message."""
-        env = ctx.envelope
+        env, _removed = redact_envelope(ctx.envelope)  # the Submitter did; checkpoints too
         with bind_ids(request_id=env.request_id, conversation_id=env.conversation_id):
             base = await ctx.once("agents.base_checkpoint", lambda: self._head(env.conversation_id))
             configurable: dict[str, Any] = {"thread_id": env.conversation_id}
@@ -74,6 +88,8 @@ class AgentHandler:
                 max_chars=getattr(self.settings, "max_message_chars", 8000),
                 default_region=getattr(self.settings, "aws_region", "us-east-1"),
                 review_checks=self.review_checks,
+                offload=self.offload,
+                checkov=self.checkov,
             )
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)

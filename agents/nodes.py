@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agents.combiner import combine, render_fragment
-from agents.fixer import check_and_repair
+from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
 from agents.state import AgentState, RunContext
@@ -133,7 +133,7 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
-    combined = combine(req, state["resource_plan"], state["scripts"])
+    combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
     await runtime.context.ctx.emit("status", f"Combined {len(combined['files'])} files", node="resource_combiner")
     return {"final_script": combined["files"], "diagram": combined["diagram"]}
 
@@ -141,7 +141,7 @@ async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     await run.ctx.emit("status", "Checking the module", node="terraform_fixer")
-    files, report = await asyncio.to_thread(check_and_repair, dict(state["final_script"]), run.fix_rounds, run.review_checks)
+    files, report = await review(run, dict(state["final_script"]))
     req = Requirements.model_validate(state["gathered_requirements"])
     version = int(state.get("design_version") or 0) + 1
     await run.ctx.emit(
@@ -167,6 +167,23 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         "design_version": version,
         "messages": [{"role": "assistant", "text": summary}],
     }
+
+
+async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The review off the event loop; with a batched checkov, the review's other checks first
+    and checkov together with the other requests' modules (one checkov start-up for many)."""
+    every = set(review_checks())
+    wanted = every if run.review_checks is None else set(run.review_checks)
+    if run.checkov is None or "checkov" not in wanted or "checkov" not in every:
+        return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
+    own = wanted - {"checkov"}
+    fixed, report = await run.offload(check_and_repair, files, run.fix_rounds, own)
+    if report["passed"]:
+        merged = with_checkov(report, await run.checkov(fixed))
+        if merged is not None:
+            return fixed, merged
+    # something fails: the whole review with its repair rounds, as without batching
+    return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
 
 
 def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -> str:

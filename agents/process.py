@@ -13,13 +13,17 @@ from dataclasses import dataclass
 
 from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
+from core.datadir import make_private
 from core.logging import bind_ids, get_logger
+from core.offload import Batcher, CpuPool
 from core.redis_client import make_redis
 from core.settings import Settings
 from core.store import Store, open_checkpointer
 from core.tracing import extract_context, span
 
 log = get_logger("archops.worker")
+# imported by each CPU pool process when it starts, so the first review pays no import
+WARM = ("agents.fixer", "agents.combiner", "core.terraform.review")
 
 
 @dataclass
@@ -53,20 +57,28 @@ class RecordingHandler:
 @contextlib.asynccontextmanager
 async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handler]]:
     """The store and the agent handler, opened on the settings' database."""
+    from agents.fixer import checkov_many
     from agents.handler import AgentHandler
 
+    pool = CpuPool(settings.cpu_pool, settings.cpu_workers, warm=WARM).start()
     store = await Store.open(settings.effective_database_url)
     try:
         async with open_checkpointer(settings.effective_database_url) as checkpointer:
-            agent = AgentHandler(checkpointer, settings)
+            checkov = Batcher(lambda modules: pool.run(checkov_many, modules),
+                              max_batch=16, parallel=pool.workers)
+            agent = AgentHandler(
+                checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run,
+                checkov=checkov,
+            )
             yield store, RecordingHandler(store, agent)
     finally:
         await store.close()
+        await asyncio.to_thread(pool.close)
 
 
 async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
     """Consume the ingress streams until ``stop`` is set."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     redis = make_redis(redis_url, retries=5)
     bus = bus_from_settings(redis, settings)
     try:
@@ -78,6 +90,7 @@ async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) ->
                 lease_ttl_ms=settings.lease_ttl_ms,
                 max_deliveries=settings.max_deliveries,
                 concurrency=settings.worker_concurrency,
+                max_per_user=settings.admit_per_user,
             )
             await worker.run(stop)
     finally:

@@ -9,10 +9,12 @@ chat_message_id), ``trace`` (trace_id, span_id, sampled), ``messages``, ``gather
 from __future__ import annotations
 
 import operator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
 from core.context import RequestContext
+from core.offload import in_thread
 
 
 class AgentState(TypedDict, total=False):
@@ -45,3 +47,7 @@ class RunContext:
     fix_rounds: int = 3
     default_region: str = "us-east-1"
     review_checks: set[str] | None = None
+    # runs CPU-bound work (the review, combining) off the event loop: the worker's CpuPool.run
+    offload: Callable[..., Awaitable[Any]] = in_thread
+    # checkov for one module, batched with the other requests' (None: inside the review)
+    checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None

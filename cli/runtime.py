@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import Awaitable, Callable
 
+from core.datadir import make_private, private_umask
 from core.errors import ServiceUnavailable
 from core.redis_client import ping
-from core.redis_server import EmbeddedRedis
+from core.redis_server import EmbeddedRedis, embedded_password, with_embedded_password
 from core.settings import Settings
 
 
@@ -30,19 +32,41 @@ def run(main: Callable[[asyncio.Event], Awaitable[int | None]]) -> int:
         return asyncio.run(runner())
 
 
+def private_data_dir(settings: Settings) -> None:
+    """The data folder and what is in it private (0700/0600), and so is what we create next."""
+    private_umask()
+    make_private(settings.data_dir)
+
+
+def running_up_redis(settings: Settings) -> str | None:
+    """The Redis of the `archops up` running on this data folder (from its up.json), if any."""
+    try:
+        state = json.loads((settings.data_dir / "up.json").read_text())
+    except (OSError, ValueError):
+        return None
+    redis = state.get("redis") if isinstance(state, dict) else None
+    return redis if isinstance(redis, str) and redis else None
+
+
 def redis_for(settings: Settings, *, embed: bool) -> tuple[str, EmbeddedRedis | None]:
-    """The Redis URL to use: ARCHOPS_REDIS_URL, else (with ``embed``) a redis-server we start."""
-    if settings.redis_url:
-        problem = ping(settings.redis_url, timeout=1.0)
+    """The Redis URL to use: ARCHOPS_REDIS_URL, else (with ``embed``) a redis-server we start,
+    else the one a running `archops up` started. A loopback URL without a password gets the
+    embedded Redis' password from the data folder."""
+    private_data_dir(settings)
+    url = settings.redis_url or (None if embed else running_up_redis(settings))
+    if url:
+        url = with_embedded_password(url, settings.data_dir)
+        problem = ping(url, timeout=1.0)
         if problem:
             raise ServiceUnavailable(
                 f"Redis does not answer at ARCHOPS_REDIS_URL: {problem}",
                 hint="start it, fix the URL, or unset it to let `archops up` run its own",
             )
-        return settings.redis_url, None
+        return url, None
     if not embed:
         raise ServiceUnavailable(
             "no Redis configured", hint="set ARCHOPS_REDIS_URL, or use `archops up`"
         )
-    server = EmbeddedRedis(settings.data_dir / "redis").start()
-    return server.url, server
+    password = embedded_password(settings.data_dir)
+    server = EmbeddedRedis(settings.data_dir / "redis", password=password).start()
+    return server.auth_url, server

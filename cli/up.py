@@ -14,7 +14,9 @@ import os
 import sys
 
 from cli import runtime
+from core.datadir import write_private
 from core.logging import get_logger
+from core.redis_server import without_password
 from core.settings import Settings
 from core.tracing import setup_tracing, shutdown_tracing
 
@@ -52,7 +54,8 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
         web_task.result()
         return 1
     url = ready.result()
-    state_file(settings).write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    write_private(state_file(settings), json.dumps(
+        {"url": url, "pid": os.getpid(), "redis": without_password(redis_url)}))
     sign_in = await sign_in_url(settings, redis_url, url)  # works once: opens a session
     print(f"archops is up: {url}\n  open the web chat (link works once):  {sign_in}\n"
           f"  chat from a terminal:  archops chat\n"
@@ -86,7 +89,7 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
 def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.web_host = args.host or settings.web_host
     settings.web_port = args.port if args.port is not None else settings.web_port
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime.private_data_dir(settings)
     redis_url, embedded = runtime.redis_for(settings, embed=True)
     if embedded:
         print(f"started redis-server {embedded.url} (AOF in {embedded.data_dir})", flush=True)

@@ -106,11 +106,10 @@ class Signer:
         if not isinstance(payload, dict) or payload.get("v") != 1:
             raise Forbidden("the link's token is malformed")
         kid = payload.get("k")
-        key = self._keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
+        if not isinstance(kid, str) or kid not in self._keys:
             raise Forbidden("the link was signed with a key this server no longer accepts",
                             hint="ask for a new link")
-        if not hmac.compare_digest(self._mac(key, kid, body), mac):
+        if not hmac.compare_digest(self._mac(self._keys[kid], kid, body), mac):
             raise Forbidden("the link's signature does not match")
         exp = payload.get("exp")
         if not isinstance(exp, int) or isinstance(exp, bool) or exp <= self._now():

@@ -140,8 +140,11 @@ def check_database(settings: Settings) -> Check:
 
 def check_redis(settings: Settings) -> Check:
     if settings.redis_url:
+        from core.redis_server import with_embedded_password
+
         shown = _mask_url(settings.redis_url)
-        problem = ping_redis(settings.redis_url)
+        # the embedded Redis' password is in the data folder; the printed URL leaves it out
+        problem = ping_redis(with_embedded_password(settings.redis_url, settings.data_dir))
         if problem is None:
             return Check("redis", "ok", f"{shown} answers PING", required=True)
         return Check(

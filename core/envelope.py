@@ -40,7 +40,7 @@ class Action(BaseModel):
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: Literal[1] = ENVELOPE_VERSION
+    version: Literal[1] = 1  # ENVELOPE_VERSION
     request_id: str = Field(default_factory=lambda: new_id("req"), min_length=1, max_length=200)
     # what makes a submission the same submission (a Slack event id, a client's message id)
     idempotency_key: str = Field(default_factory=lambda: new_id("idem"), min_length=1, max_length=300)

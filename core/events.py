@@ -64,6 +64,8 @@ class Event(BaseModel):
         body = fields.get("body") if "body" in fields else fields.get(b"body")
         if isinstance(body, bytes):
             body = body.decode()
+        if not isinstance(body, str):
+            raise ValueError("an event entry without a body")
         data = json.loads(body)
         data["id"] = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
         return cls.model_validate(data)

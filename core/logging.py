@@ -7,7 +7,6 @@ Bind ``request_id``, ``conversation_id`` and ``trace_id`` at each entry point wi
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,24 +14,7 @@ from typing import Any
 
 import structlog
 
-_SECRET_PATTERNS = [
-    re.compile(r"xox[abprs]-[A-Za-z0-9-]{6,}"),  # Slack tokens
-    re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),  # GitHub tokens
-    re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # OpenAI-style keys
-    re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),  # AWS access key ids
-    re.compile(r"(?i)(password|secret|token|api_key)=([^\s&]+)"),
-]
-
-
-def redact(text: str) -> str:
-    """Mask anything that looks like a credential."""
-    for pattern in _SECRET_PATTERNS:
-        if pattern.groups >= 2:
-            text = pattern.sub(lambda m: f"{m.group(1)}=***", text)
-        else:
-            text = pattern.sub("***", text)
-    return text
+from core.redaction import redact  # noqa: F401 - re-exported: the log redactor
 
 
 def _redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:

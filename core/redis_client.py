@@ -46,7 +46,8 @@ def make_redis(url: str, *, retries: int = 3, max_connections: int | None = None
         health_check_interval=15,
         max_connections=max_connections,
         protocol=2,
-        **({"connection_class": _HiredisPackingConnection} if _use_fast_packing(url) else {}),
+        **({"connection_class": _HiredisPackingConnection}  # type: ignore[arg-type]
+           if _use_fast_packing(url) else {}),
     )
 
 

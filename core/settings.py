@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=3, ge=1, le=100)
     max_message_chars: int = Field(default=8000, ge=100)
     worker_concurrency: int = Field(default=64, ge=1)
+    # CPU-bound review work runs in a pool the worker owns: "process" (frees the event loop
+    # fully, so leases are renewed on time) or "thread"; size 0 means one per core
+    cpu_pool: str = "process"
+    cpu_workers: int = Field(default=0, ge=0, le=64)
+    # which review checks a worker runs, comma-separated (unset: all of them, checkov included)
+    review_checks: str | None = None
+    # admission: requests accepted but unfinished, per user and in all, beyond which the user
+    # is told "busy, queued as #N" (the request is kept and runs in its turn)
+    admit_per_user: int = Field(default=4, ge=1)
+    admit_total: int = Field(default=32, ge=1)
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
 
     # egress
@@ -126,6 +136,19 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not Slack user ids (U... or W...): {', '.join(map(str, bad))}")
         return frozenset(value)
+
+    @field_validator("cpu_pool")
+    @classmethod
+    def _cpu_pool(cls, value: str) -> str:
+        if value not in {"process", "thread"}:
+            raise ValueError("must be process or thread")
+        return value
+
+    @property
+    def review_check_set(self) -> set[str] | None:
+        if not self.review_checks:
+            return None
+        return {c.strip() for c in self.review_checks.split(",") if c.strip()}
 
     @field_validator("log_format")
     @classmethod

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tfplugin.aws_facts import AZ_LETTERS, ELB_ACCOUNTS, ZONE_PREFIX
 from tfplugin.values import (
     UNKNOWN,
     dynamic,
@@ -27,32 +28,6 @@ from tfplugin.values import (
 )
 
 ACCOUNT_ID = "123456789012"
-
-# Availability zones per region (names; zone ids follow the region's short form)
-_AZ_LETTERS: dict[str, str] = {
-    "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "ac", "us-west-2": "abcd",
-    "ap-northeast-1": "acd", "ap-northeast-2": "abcd", "ap-northeast-3": "abc",
-    "ap-southeast-1": "abc", "ap-southeast-2": "abc", "ap-south-1": "abc",
-    "eu-west-1": "abc", "eu-west-2": "abc", "eu-west-3": "abc", "eu-central-1": "abc",
-    "eu-north-1": "abc", "ca-central-1": "abd", "sa-east-1": "abc",
-}
-_ZONE_PREFIX = {"us-east-1": "use1", "us-east-2": "use2", "us-west-1": "usw1", "us-west-2": "usw2",
-                "ap-northeast-1": "apne1", "ap-northeast-2": "apne2", "ap-northeast-3": "apne3",
-                "ap-southeast-1": "apse1", "ap-southeast-2": "apse2", "ap-south-1": "aps1",
-                "eu-west-1": "euw1", "eu-west-2": "euw2", "eu-west-3": "euw3",
-                "eu-central-1": "euc1", "eu-north-1": "eun1", "ca-central-1": "cac1",
-                "sa-east-1": "sae1"}
-# the regional Elastic Load Balancing accounts (for access logs in regions before August 2022)
-ELB_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
-    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864",
-    "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
-    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
-    "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-west-1": "156460612806",
-    "eu-west-2": "652711504416", "eu-west-3": "009996457667", "eu-south-1": "635631232127",
-    "eu-north-1": "897822967062", "me-south-1": "076674570225", "sa-east-1": "507241528517",
-}
 
 
 @dataclass
@@ -246,8 +221,8 @@ def _plausible_string(name: str, context: str, region: str, index: int = 0) -> s
 
 
 def _availability_zones(config: dict[str, Any], region: str) -> dict[str, Any]:
-    letters = _AZ_LETTERS.get(region, "abc")
-    prefix = _ZONE_PREFIX.get(region, region.replace("-", "")[:6])
+    letters = AZ_LETTERS.get(region, "abc")
+    prefix = ZONE_PREFIX.get(region, region.replace("-", "")[:6])
     return {"names": [f"{region}{c}" for c in letters],
             "zone_ids": [f"{prefix}-az{i + 1}" for i in range(len(letters))],
             "group_names": [region], "id": region}
@@ -260,8 +235,8 @@ def _caller_identity(config: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def _region(config: dict[str, Any], region: str) -> dict[str, Any]:
-    name = config.get("name") if isinstance(config.get("name"), str) else region
-    name = config.get("region") if isinstance(config.get("region"), str) else name
+    name: str = config["name"] if isinstance(config.get("name"), str) else region
+    name = config["region"] if isinstance(config.get("region"), str) else name
     suffix = "amazonaws.com.cn" if name.startswith("cn-") else "amazonaws.com"
     return {"name": name, "region": name, "id": name, "description": name,
             "endpoint": f"ec2.{name}.{suffix}"}
@@ -275,7 +250,7 @@ def _partition(config: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 def _elb_service_account(config: dict[str, Any], region: str) -> dict[str, Any]:
-    r = config.get("region") if isinstance(config.get("region"), str) else region
+    r: str = config["region"] if isinstance(config.get("region"), str) else region
     account = ELB_ACCOUNTS.get(r, "127311923021")
     return {"id": account, "arn": f"arn:{partition_of(r)}:iam::{account}:root"}
 

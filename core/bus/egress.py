@@ -23,6 +23,7 @@ from core.bus import scripts
 from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
+from core.redaction import redact_data, redact_text
 
 # The registry rows of many clients of one instance in one call (a connect burst, a TTL tick).
 # ARGV: instance, ttl_s, expires_ms, retention_s, client prefix, watchers prefix,
@@ -69,6 +70,10 @@ class EventLog:
 
         ``lease`` is (lease key, token): the append is refused once that lease is lost.
         """
+        event = event.model_copy(update={
+            "text": redact_text(event.text).text if event.text else event.text,
+            "data": redact_data(event.data),
+        })
         lease_key, token = lease or ("", "")
         request_key = self.keys.request(event.request_id or "-")
         return str(
@@ -99,7 +104,8 @@ class EventLog:
         """Events of a conversation after stream id ``after`` (exclusive), oldest first."""
         start = f"({after}" if after else "-"
         entries = await self.redis.xrange(self.keys.events(conversation_id), start, "+", count)
-        return [Event.from_fields(entry_id, fields) for entry_id, fields in entries]
+        return [Event.from_fields(str(entry_id), dict(fields or {}))
+                for entry_id, fields in entries or []]
 
     async def exchange(
         self,

@@ -23,6 +23,22 @@ class Keys:
     def lease(self, partition: int) -> str:
         return f"{self.prefix}:lease:{partition}"
 
+    def lease_owner(self, partition: int) -> str:
+        """Who acquired the partition's lease last (outlives the lease; see scripts.RENEW)."""
+        return f"{self.prefix}:lease:{partition}:owner"
+
+    @property
+    def queue(self) -> str:
+        """Sorted set of accepted, unfinished request ids, scored by acceptance time (ms)."""
+        return f"{self.prefix}:queue"
+
+    def user_queue_prefix(self) -> str:
+        return f"{self.prefix}:queue:user:"
+
+    def user_queue(self, user: str) -> str:
+        """The accepted, unfinished requests of one user."""
+        return f"{self.user_queue_prefix()}{user}"
+
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"

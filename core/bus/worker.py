@@ -14,19 +14,28 @@ How the three guarantees are kept:
   worker that lost its lease cannot reply, record or acknowledge anything.
 
 A request that fails (an exception, or a crash on every delivery) ``max_deliveries`` times is
-moved to the dead-letter stream and the user is told.
+moved to the dead-letter stream and the user is told. A delivery cut short because this worker
+lost the lease while alive (it was slow, not broken) does not count: it is forgiven
+(:data:`core.bus.scripts.FORGIVE`). A lease that expired while no one else took it is taken
+back at the next heartbeat (:data:`core.bus.scripts.RENEW`), so a stall costs no redelivery.
+
+Admission: at most ``max_per_user`` requests of one user run at once (the others wait in their
+lanes, in order); the Submitter tells a user whose request waits its place in the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import secrets
 import time
 import zlib
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -41,6 +50,7 @@ from core.envelope import Envelope
 from core.errors import LeaseLost, MalformedEnvelope
 from core.events import Event
 from core.logging import bind_ids, get_logger
+from core.redaction import redact
 from core.redis_client import RETRYABLE
 
 log = get_logger("archops.worker")
@@ -56,7 +66,8 @@ class Partition:
     active: bool = False  # pending entries claimed; new entries may be read
     draining: bool = False  # being given back: read nothing new
     inflight: set[str] = field(default_factory=set)  # entries dispatched to a lane, unfinished
-    acks: list[tuple[str, str, str]] = field(default_factory=list)  # (request key, entry, status)
+    # (request key, entry, status, request id, user)
+    acks: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     flushing: asyncio.Task[None] | None = None
     begin: Coalescer | None = None  # BEGIN for every request of this partition starting this turn
 
@@ -66,6 +77,7 @@ class Delivery:
     part: Partition  # the ownership it was delivered under
     entry_id: str
     fields: dict[str, str]
+    begun: bool = False  # BEGIN counted this delivery (so a lease loss must forgive it)
 
 
 class Worker:
@@ -83,6 +95,7 @@ class Worker:
         batch: int = 100,
         retry_backoff_s: float = 0.2,
         trim_interval_s: float = 30.0,
+        max_per_user: int | None = None,
     ) -> None:
         self.redis = redis
         self.keys = keys
@@ -94,6 +107,8 @@ class Worker:
         self.batch = batch
         self.retry_backoff_s = retry_backoff_s
         self.capacity = asyncio.Semaphore(concurrency)
+        self.max_per_user = max_per_user
+        self._users: dict[str, asyncio.Semaphore] = {}
         self.partitions: dict[int, Partition] = {}
         self.lanes: dict[str, deque[Delivery]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +118,12 @@ class Worker:
         self._renew = pipe.script(scripts.RENEW)
         self._release = pipe.script(scripts.RELEASE)
         self._record = pipe.script(scripts.RECORD)
+        self._acquire_lease = pipe.script(scripts.ACQUIRE)
+        self._forgive = pipe.script(scripts.FORGIVE)
         self.processed = 0
+        self.leases_lost = 0
+        self.leases_revived = 0
+        self.max_heartbeat_gap_s = 0.0  # the longest time between two heartbeats (loop stalls)
         self.trim_interval_s = trim_interval_s
         self._last_trim = time.monotonic()
 
@@ -112,8 +132,12 @@ class Worker:
         """Work until ``stop`` is set, then finish in-flight requests and give partitions back."""
         log.info("worker started", consumer=self.consumer)
         reader = asyncio.create_task(self._read_loop(stop))
+        last = time.monotonic()
         try:
             while not stop.is_set():
+                now = time.monotonic()
+                self.max_heartbeat_gap_s = max(self.max_heartbeat_gap_s, now - last)
+                last = now
                 try:
                     await self._heartbeat()
                 except RETRYABLE as exc:
@@ -125,7 +149,9 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
             await self._shutdown()
-        log.info("worker stopped", consumer=self.consumer, processed=self.processed)
+        log.info("worker stopped", consumer=self.consumer, processed=self.processed,
+                 leases_lost=self.leases_lost, leases_revived=self.leases_revived,
+                 max_heartbeat_gap_ms=round(self.max_heartbeat_gap_s * 1000))
 
     async def _shutdown(self) -> None:
         for part in self.partitions.values():
@@ -135,12 +161,15 @@ class Worker:
         for part in list(self.partitions.values()):
             with contextlib.suppress(*RETRYABLE, ResponseError):
                 await self._flush(part)
-                await self._release(keys=[self.keys.lease(part.number)], args=[part.token])
+                await self._release(keys=self._lease_keys(part.number), args=[part.token])
         with contextlib.suppress(*RETRYABLE):
             await self.redis.zrem(self.keys.workers, self.consumer)
         self.partitions.clear()
 
     # -- leases ----------------------------------------------------------------------------
+    def _lease_keys(self, number: int) -> list[str]:
+        return [self.keys.lease(number), self.keys.lease_owner(number)]
+
     async def _heartbeat(self) -> None:
         now = int(time.time() * 1000)
         await self.redis.zadd(self.keys.workers, {self.consumer: now})
@@ -148,12 +177,16 @@ class Worker:
         live = max(1, await self.redis.zcard(self.keys.workers))
         target = math.ceil(self.keys.partitions / live)
         for part in list(self.partitions.values()):
-            renewed = await self._renew(
-                keys=[self.keys.lease(part.number)], args=[part.token, self.lease_ttl_ms]
-            )
-            if not int(renewed):
+            renewed = int(await self._renew(
+                keys=self._lease_keys(part.number), args=[part.token, self.lease_ttl_ms]
+            ))
+            if renewed == 2:
+                self.leases_revived += 1
+                log.warning("lease expired and taken back (the worker was slow)",
+                            partition=part.number)
+            elif not renewed:
                 log.warning("lease lost", partition=part.number)
-                self.partitions.pop(part.number, None)
+                self._drop(part)
         owned = [p for p in self.partitions.values() if not p.draining]
         for part in owned[target:]:
             part.draining = True
@@ -195,7 +228,9 @@ class Worker:
             if number in self.partitions:
                 continue
             token = f"{self.consumer}:{secrets.token_hex(4)}"
-            if await self.redis.set(self.keys.lease(number), token, nx=True, px=self.lease_ttl_ms):
+            if int(await self._acquire_lease(
+                keys=self._lease_keys(number), args=[token, self.lease_ttl_ms]
+            )):
                 part = Partition(number, token)
                 self.partitions[number] = part
                 wanted -= 1
@@ -205,7 +240,7 @@ class Worker:
         while part.inflight:
             await asyncio.sleep(0.01)
         await self._flush(part)
-        await self._release(keys=[self.keys.lease(part.number)], args=[part.token])
+        await self._release(keys=self._lease_keys(part.number), args=[part.token])
         if self.partitions.get(part.number) is part:
             del self.partitions[part.number]
         log.info("partition given back", partition=part.number)
@@ -254,8 +289,9 @@ class Worker:
                 await asyncio.sleep(0.005)
                 continue
             try:
-                reply = await self.redis.xreadgroup(
-                    GROUP, self.consumer, readable, count=min(self.batch, free), block=100
+                reply: Any = await self.redis.xreadgroup(
+                    GROUP, self.consumer, readable,  # type: ignore[arg-type]
+                    count=min(self.batch, free), block=100,
                 )
             except RETRYABLE as exc:
                 # Redis may have delivered entries whose reply never reached us: they are
@@ -303,20 +339,86 @@ class Worker:
                 delivery = lane[0]
                 part = delivery.part
                 try:
-                    if self.partitions.get(part.number) is part:
-                        await self._settle(part, delivery)
-                    # else: that ownership ended; the partition's owner claims the entry again
-                except LeaseLost:
-                    log.warning("lease lost while processing; the entry is claimed again",
-                                partition=part.number)
-                    if self.partitions.get(part.number) is part:
-                        del self.partitions[part.number]  # skip the rest of this ownership
+                    # when that ownership ended, the partition's owner claims the entry again
+                    while self.partitions.get(part.number) is part:
+                        try:
+                            async with self._user_slot(delivery):
+                                await self._settle(part, delivery)
+                            break
+                        except LeaseLost:
+                            if delivery.begun:  # cut short by our slowness: not a failure
+                                delivery.begun = False
+                                await self._forgive_lost(delivery)
+                            if await self._still_ours(part):
+                                log.warning("lease expired mid-request and was taken back; "
+                                            "running the request again", partition=part.number)
+                                continue
+                            log.warning("lease lost while processing; the entry is claimed "
+                                        "again", partition=part.number)
+                            self._drop(part)  # skip the rest of this ownership
                 finally:
                     lane.popleft()
                     part.inflight.discard(delivery.entry_id)
                     self.capacity.release()
         finally:
             self.lanes.pop(conversation, None)
+
+    @contextlib.asynccontextmanager
+    async def _user_slot(self, delivery: Delivery) -> AsyncIterator[None]:
+        """At most ``max_per_user`` requests of one user run at once; the rest wait, in order."""
+        user = _user_of(delivery.fields) if self.max_per_user else None
+        if user is None:
+            yield
+            return
+        slot = self._users.get(user)
+        if slot is None:
+            slot = self._users[user] = asyncio.Semaphore(self.max_per_user or 1)
+        async with slot:
+            yield
+        if not slot.locked() and slot._value == self.max_per_user:  # noqa: SLF001 - idle
+            self._users.pop(user, None)
+
+    async def _still_ours(self, part: Partition) -> bool:
+        """After a fenced write was refused: renew (or take back) the lease if no one took it."""
+        if self.partitions.get(part.number) is not part:
+            return False
+        try:
+            renewed = int(await self._renew(
+                keys=self._lease_keys(part.number), args=[part.token, self.lease_ttl_ms]
+            ))
+        except (*RETRYABLE, ResponseError):
+            return False
+        if renewed == 2:
+            self.leases_revived += 1
+        return bool(renewed) and self.partitions.get(part.number) is part
+
+    def _drop(self, part: Partition) -> None:
+        """This ownership ended: forget it; finished requests it could not acknowledge did not
+        fail, so their next delivery must not count them."""
+        if self.partitions.get(part.number) is not part:
+            return
+        del self.partitions[part.number]
+        self.leases_lost += 1
+        finished = [key for key, _e, status, _r, _u in part.acks if key and status == "done"]
+        part.acks = []
+        if finished:
+            self._spawn(self._forgive(keys=finished, args=[REQUEST_TTL_S]))
+
+    async def _recount(self, request_key: str) -> int:
+        """The counted deliveries again, two lease periods later: a worker that lost this request
+        to slowness (its loop stalled past the lease, and we took the partition meanwhile)
+        forgives its delivery when it wakes; until then it looks like a crash."""
+        await asyncio.sleep(2 * self.lease_ttl_ms / 1000)
+        attempts, forgiven = await self.redis.hmget(request_key, ["attempts", "forgiven"])
+        return int(attempts or 0) - int(forgiven or 0)
+
+    async def _forgive_lost(self, delivery: Delivery) -> None:
+        """This delivery ended because we lost the lease, not because it failed."""
+        envelope_rid = delivery.fields.get("request_id")
+        if not envelope_rid:
+            return
+        with contextlib.suppress(*RETRYABLE, ResponseError):
+            await self._forgive(keys=[self.keys.request(envelope_rid)], args=[REQUEST_TTL_S])
 
     async def _settle(self, part: Partition, delivery: Delivery) -> None:
         """Process a delivery until it is done or dead-lettered; a lane never drops one.
@@ -350,8 +452,11 @@ class Worker:
         while True:
             attempts, status = await self._begin_one(part, request_key)
             if status in ("done", "dead"):
-                self._ack(part, "", delivery.entry_id, status)
+                self._ack(part, "", delivery.entry_id, status, envelope)
                 return
+            delivery.begun = True
+            if attempts > self.max_deliveries:
+                attempts = await self._recount(request_key)
             if attempts > self.max_deliveries:
                 await self._dead_letter(
                     part, delivery, envelope, f"failed {attempts - 1} times; giving up"
@@ -361,10 +466,11 @@ class Worker:
                 request_id=envelope.request_id, conversation_id=envelope.conversation_id
             ):
                 if not await self._attempt(part, envelope, attempts):
+                    delivery.begun = False  # that delivery failed: it counts
                     await asyncio.sleep(self.retry_backoff_s * attempts)
                     continue
             self.processed += 1
-            self._ack(part, request_key, delivery.entry_id, "done")
+            self._ack(part, request_key, delivery.entry_id, "done", envelope)
             return
 
     async def _attempt(self, part: Partition, envelope: Envelope, attempt: int) -> bool:
@@ -426,7 +532,7 @@ class Worker:
                 "entry_id": delivery.entry_id,
                 "conversation_id": delivery.fields.get("conversation_id", ""),
                 "request_id": envelope.request_id if envelope else delivery.fields.get("request_id", ""),
-                "body": delivery.fields.get("body", "")[:20_000],
+                "body": redact(delivery.fields.get("body", "")[:20_000]),
             },
         )
         request_key = ""
@@ -445,11 +551,15 @@ class Worker:
                 once_field="ev:dead",
             )
         log.warning("request dead-lettered", reason=reason, entry=delivery.entry_id)
-        self._ack(part, request_key, delivery.entry_id, "dead")
+        self._ack(part, request_key, delivery.entry_id, "dead", envelope)
 
     # -- acknowledgements, batched ------------------------------------------------------------
-    def _ack(self, part: Partition, request_key: str, entry_id: str, status: str) -> None:
-        part.acks.append((request_key, entry_id, status))
+    def _ack(
+        self, part: Partition, request_key: str, entry_id: str, status: str,
+        envelope: Envelope | None = None,
+    ) -> None:
+        rid, user = (envelope.request_id, envelope.user) if envelope else ("", "")
+        part.acks.append((request_key, entry_id, status, rid, user))
         if part.flushing is None or part.flushing.done():
             part.flushing = asyncio.create_task(self._flush_soon(part))
 
@@ -461,17 +571,21 @@ class Worker:
         while part.acks:
             batch, part.acks = part.acks, []
             by_status: dict[str, list[str]] = {}
-            for request_key, entry_id, status in batch:
-                by_status.setdefault(status, []).extend([request_key, entry_id])
-            for status, pairs in by_status.items():
+            for request_key, entry_id, status, rid, user in batch:
+                by_status.setdefault(status, []).extend([request_key, entry_id, rid, user])
+            for status, quads in by_status.items():
                 try:
                     await self._finish(
-                        keys=[self.keys.lease(part.number), self.keys.ingress(part.number)],
-                        args=[part.token, GROUP, status, *pairs],
+                        keys=[self.keys.lease(part.number), self.keys.ingress(part.number),
+                              self.keys.queue],
+                        args=[part.token, GROUP, status, self.keys.user_queue_prefix(), *quads],
                     )
                 except ResponseError as exc:
                     if lease_errors(exc):
+                        # kept for the next flush: the next heartbeat takes the lease back if
+                        # no one else took it, or drops this ownership (see _drop)
                         log.warning("lease lost before acknowledging", partition=part.number)
+                        part.acks = batch + part.acks
                         return
                     raise
                 except RETRYABLE:
@@ -488,3 +602,12 @@ class Worker:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("worker task failed", error=repr(task.exception()))
+
+
+def _user_of(fields: dict[str, str]) -> str | None:
+    """The user of a stream entry (None when the entry is malformed: it is rejected later)."""
+    try:
+        user = json.loads(fields.get("body") or "").get("user")
+    except (ValueError, AttributeError):
+        return None
+    return user if isinstance(user, str) else None

@@ -69,7 +69,7 @@ async def _postgres_saver(db: DatabaseUrl, pool_size: int) -> AsyncIterator[Asyn
     async with lock_conn:
         try:
             await pool.open(wait=True, timeout=10)
-            saver = AsyncPostgresSaver(pool)
+            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]  # rows are dicts (kwargs)
             # setup() is not safe when two workers start at once: queue on the store's lock
             await lock_conn.execute("SELECT pg_advisory_lock(%s)", (PG_LOCK_KEY,))
             await saver.setup()

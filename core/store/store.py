@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from core.datadir import private_files
 from core.envelope import Envelope
 from core.errors import NotFound, ServiceUnavailable, ValidationError
-from core.logging import redact
+from core.redaction import redact, redact_data
 from core.store.migrate import sqlite_pragmas, upgrade
 from core.store.models import (
     CONVERSATION_STATUSES,
@@ -73,6 +74,10 @@ class Store:
         try:
             async with engine.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
+            if db.backend == "sqlite":  # conversations and checkpoints: the owner's only
+                path = db.sqlite_path
+                private_files(path, path.with_name(path.name + "-wal"),
+                              path.with_name(path.name + "-shm"))
         except OperationalError as exc:
             await engine.dispose()
             raise ServiceUnavailable(
@@ -177,7 +182,7 @@ class Store:
             project_id=project_id,
             source=source,
             user=user,
-            title=_title(title),
+            title=_title(redact(title) if title else title),
             status="open",
             created_at=now,
             updated_at=now,
@@ -205,7 +210,7 @@ class Store:
         if status is not None:
             values["status"] = status
         if title is not None:
-            values["title"] = _title(title)
+            values["title"] = _title(redact(title))
         async with self._writing() as session:
             result = await session.execute(
                 update(Conversation).where(Conversation.id == conversation_id).values(**values)
@@ -249,7 +254,7 @@ class Store:
             project_id=known_project if envelope.project_id else None,
             source=envelope.source,
             user=envelope.user,
-            title=_title(envelope.text),
+            title=_title(redact(envelope.text) if envelope.text else None),
             status="open",
             created_at=now,
             updated_at=now,
@@ -265,8 +270,9 @@ class Store:
                 idempotency_key=envelope.idempotency_key,
                 source=envelope.source,
                 user=envelope.user,
-                text=envelope.text,
-                action=envelope.action.model_dump() if envelope.action else None,
+                text=redact(envelope.text) if envelope.text else envelope.text,
+                action=redact_data(envelope.action.model_dump(), labelled=True)
+                if envelope.action else None,
                 status="accepted",
                 attempts=0,
                 trace_id=_trace_id(envelope.trace),

@@ -273,9 +273,10 @@ def resource(rtype: str, name: str, /, *children: Block, **attrs: Any) -> Block:
     """A ``resource "type" "name"`` block; ``depends_on``/``lifecycle`` go last as convention says."""
     check_identifier(rtype, "resource type")
     check_identifier(name, "resource name")
-    meta = {k: attrs.pop(k) for k in ("count", "for_each", "provider") if k in attrs}
+    meta: dict[str, Any] = {k: attrs.pop(k) for k in ("count", "for_each", "provider") if k in attrs}
     depends_on = attrs.pop("depends_on", None)
-    out = Block("resource", (rtype, name), {**meta, **attrs}, list(children))
+    merged: dict[str, Any] = {**meta, **attrs}
+    out = Block("resource", (rtype, name), merged, list(children))
     if depends_on:
         out.attrs["depends_on"] = list(depends_on)
     return out

@@ -102,7 +102,8 @@ def terraform_diagnostics(files: dict[str, str]) -> list[Finding]:
     """Terraform's own verdict on the configuration, as ``parse`` findings."""
     diags, bridge_error = native.load_config(files)
     if bridge_error is None:
-        raw = [_from_config_diag(d, "") for d in diags if d.get("Severity") == 1]
+        raw: list[Finding | None] = [
+            _from_config_diag(d, "") for d in diags if d.get("Severity") == 1]
     else:  # its JSON bridge fails on some operators: terraform validate answers instead
         result = native.validate(files)
         raw = [_from_validate_diag(d) for d in result.get("diagnostics", [])]

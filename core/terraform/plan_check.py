@@ -37,6 +37,8 @@ class PlanResult:
     change: int = 0
     destroy: int = 0
     planned: bool = False
+    # Terraform's `show -json` of the plan (planned_values, configuration, resource_changes)
+    show: dict[str, Any] | None = None
 
     @property
     def summary(self) -> str:
@@ -159,6 +161,8 @@ def check_plan(module: ParsedModule) -> PlanResult:
             result.add, result.change = int(changes.get("add", 0)), int(changes.get("change", 0))
             result.destroy = int(changes.get("remove", 0))
             result.planned = True
+        elif event.get("type") == "show":
+            result.show = event.get("show")
         elif event.get("type") == "diagnostic":
             diag = event.get("diagnostic") or {}
             if str(diag.get("summary", "")).strip() in _IGNORED:

@@ -660,17 +660,18 @@ def _argument_paths(module: ParsedModule) -> list[tuple[str, Hit]]:
             if backend.labels[:1] != ["local"]:
                 continue
             for arg in ("path", "workspace_dir"):
-                attr = backend.attrs.get(arg)
-                verdict = classify_path(attr.text, module) if attr else None
-                if attr and verdict and verdict.verdict != "inside":
-                    out.append((verdict.verdict, _path_hit(item, f"backend.local.{arg}", attr.line, verdict,
-                                                           "the local backend writes the state to")))
+                state_path = backend.attrs.get(arg)
+                state_verdict = classify_path(state_path.text, module) if state_path else None
+                if state_path and state_verdict and state_verdict.verdict != "inside":
+                    out.append((state_verdict.verdict, _path_hit(
+                        item, f"backend.local.{arg}", state_path.line, state_verdict,
+                        "the local backend writes the state to")))
     for item, block, dtype in data_blocks(module):
         if dtype != "terraform_remote_state":
             continue
-        backend = block.attrs.get("backend")
+        backend_attr = block.attrs.get("backend")
         config = block.attrs.get("config")
-        if backend is None or _unquote(backend.text) != "local" or config is None:
+        if backend_attr is None or _unquote(backend_attr.text) != "local" or config is None:
             continue
         match = re.search(r"\bpath\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^\s,}]+)", config.text)
         if match:

@@ -24,8 +24,10 @@ def _port(value: Any) -> int | None:
 
 
 def _open_ingress_hit(item: Item, block: Block, values: dict[str, Any], arg: str) -> Hit | None:
-    cidrs = [c for key in ("cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6")
-             for c in (values.get(key) if isinstance(values.get(key), list) else [values.get(key)])]
+    cidrs: list[Any] = []
+    for key in ("cidr_blocks", "ipv6_cidr_blocks", "cidr_ipv4", "cidr_ipv6"):
+        value = values.get(key)
+        cidrs += value if isinstance(value, list) else [value]
     if not _WORLD & {c for c in cidrs if isinstance(c, str)}:
         return None
     low, high = _port(values.get("from_port")), _port(values.get("to_port"))

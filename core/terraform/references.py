@@ -174,9 +174,9 @@ def check_references(module: ParsedModule, schema: ProviderSchema | None) -> lis
             out += _meta_usage(item)
     for cycle in find_cycles(module):
         first = declared[cycle[0]]
-        ref = next((r for r in first.references if r.target in cycle), None)
+        cyclic = next((r for r in first.references if r.target in cycle), None)
         chain = " -> ".join(cycle + [cycle[0]])
-        out.append(_finding(first, ref, "reference_cycle",
+        out.append(_finding(first, cyclic, "reference_cycle",
                             f"dependency cycle: {chain}",
                             "break the cycle: move the shared rule into its own resource "
                             "(e.g. aws_security_group_rule) or drop one reference"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from core.terraform.edit import Edit, apply_edits, set_value
+from core.terraform.edit import Edit, add_attribute, add_block, apply_edits, set_value
 from core.terraform.findings import Finding, Review
 from core.terraform.format import format_files
 from core.terraform.parse import Item, ParsedModule, parse_module, terraform_diagnostics
@@ -99,6 +99,24 @@ def _splat_edit(module: ParsedModule, item: Item, finding: Finding) -> tuple[Edi
     return None
 
 
+def _keep_desired_count(module: ParsedModule, item: Item) -> tuple[Edit, str] | None:
+    """An autoscaled ECS service: apply must leave desired_count to the autoscaler."""
+    text = module.files[item.file]
+    what = f"{item.address}: lifecycle ignores desired_count (the autoscaler owns it)"
+    lifecycles = item.block.children("lifecycle")
+    if not lifecycles:
+        return add_block(item, item.block, "lifecycle", {"ignore_changes": "[desired_count]"},
+                         text), what
+    current = lifecycles[0].attrs.get("ignore_changes")
+    if current is None:
+        return add_attribute(item, lifecycles[0], "ignore_changes", "[desired_count]", text), what
+    inner = current.text.strip()
+    if inner.startswith("[") and inner.endswith("]"):
+        items = [x for x in (p.strip() for p in inner[1:-1].split(",")) if x]
+        return set_value(item, current, "[" + ", ".join([*items, "desired_count"]) + "]"), what
+    return None
+
+
 def _keys(review: Review) -> set[tuple[str, str]]:
     return {(f.check_id, f.address) for f in review.failing}
 
@@ -131,6 +149,8 @@ def repair(files: dict[str, str], review: Review) -> tuple[dict[str, str], list[
             continue
         if finding.check_id == "terraform_plan":
             planned += [e for e in [_splat_edit(module, item, finding)] if e]
+        elif finding.check_id == "DEPLOY_ECS_DESIRED_COUNT":
+            planned += [e for e in [_keep_desired_count(module, item)] if e]
         elif finding.check_id.startswith(("schema_", "reference_")):
             planned += [e for e in [_schema_edit(item, finding, module.files[item.file])] if e]
     planned += _policy_edits(module, review)

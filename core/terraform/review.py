@@ -8,7 +8,8 @@
 Checks: ``parse`` (Terraform's parser, always first: nothing else runs on a module that does not
 parse), ``schema`` (the real AWS provider schema), ``references`` (every reference resolves, no
 cycles), ``plan`` (Terraform core plans a private copy offline against archops' schema-only
-provider plugins), ``policy`` (archops' Well-Architected rules), ``checkov``, ``cost``. ``plan``
+provider plugins), ``deploy`` (what AWS enforces at apply time, judged on what Terraform
+planned), ``policy`` (archops' Well-Architected rules), ``checkov``, ``cost``. ``plan``
 and ``checkov`` run at the same time: each waits on a helper process. A check whose tool is
 missing (schema not derived, checkov not installed, no provider plugin) reports a failing notice
 that says how to set it up: a review never passes silently.
@@ -24,6 +25,7 @@ from typing import Any
 from core.errors import ConfigurationError, ValidationError
 from core.terraform.checkov_scan import check_checkov
 from core.terraform.cost import estimate
+from core.terraform.deploy import check_deploy
 from core.terraform.findings import SEVERITIES, Finding, Review
 from core.terraform.parse import parse_module
 from core.terraform.paths import SETUP_HINT
@@ -35,7 +37,9 @@ from core.terraform.schema import ProviderSchema, load_schema
 from core.terraform.schema_check import check_schema
 from core.terraform.source import read_dir
 
-CHECKS: tuple[str, ...] = ("parse", "schema", "references", "plan", "policy", "checkov", "cost")
+CHECKS: tuple[str, ...] = (
+    "parse", "schema", "references", "plan", "deploy", "policy", "checkov", "cost",
+)
 # checks that wait on a helper process, started together and collected in CHECKS order
 _CONCURRENT = ("plan", "checkov")
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archops-review")
@@ -83,15 +87,20 @@ def review_module(
         schema, notices = _schema_or_notice()
         review.findings += notices
 
+    planned: dict[str, Any] = {}
+
     def plan() -> list[Finding]:
         result = check_plan(module)
         review.plan = result.summary if result.planned else None
-        return result.findings
+        planned["show"] = result.show if result.planned else None
+        return result.findings if "plan" in wanted else []
 
     steps: dict[str, Any] = {
         "schema": lambda: check_schema(module, schema) if schema else [],
         "references": lambda: check_references(module, schema),
         "plan": plan,
+        # what AWS enforces at apply time, judged on what Terraform planned (after "plan")
+        "deploy": lambda: check_deploy(planned.get("show"), module),
         "policy": lambda: check_policy(module),
         "checkov": lambda: check_checkov(module.files, module, strict),
     }
@@ -101,10 +110,14 @@ def review_module(
         found = steps[name]()
         return found, time.perf_counter() - t0
 
+    background = set(_CONCURRENT) & (wanted | ({"plan"} if "deploy" in wanted else set()))
     started_in_background: dict[str, Future[tuple[list[Finding], float]]] = {
-        name: _POOL.submit(timed, name) for name in _CONCURRENT if name in wanted
+        name: _POOL.submit(timed, name) for name in _CONCURRENT if name in background
     }
     for name in CHECKS:
+        if name == "plan" and name not in wanted and name in started_in_background:
+            started_in_background[name].result()  # the deploy check reads what it planned
+            continue
         if name not in wanted or name == "parse":
             continue
         if name in started_in_background:

