@@ -22,7 +22,7 @@ def bucket_policy(rid: str, statements: list[dict[str, Any]]) -> Block:
     )
 
 def secure_bucket(
-    rid: str, bucket: Any, *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
+    rid: str, bucket: dict[str, Any], *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
 ) -> list[Block]:
     """A bucket with public access blocked, versioning, default encryption and a lifecycle."""
     ref = Ref("aws_s3_bucket", rid, "id")
@@ -39,7 +39,7 @@ def secure_bucket(
         lifecycle.add(block("expiration", days=expire_days))
     lifecycle.add(block("noncurrent_version_expiration", noncurrent_days=90))
     lifecycle.add(block("abort_incomplete_multipart_upload", days_after_initiation=7))
-    bucket_block = resource("aws_s3_bucket", rid, bucket=bucket)
+    bucket_block = resource("aws_s3_bucket", rid, **bucket)
     bucket_block.skip("CKV_AWS_144", "versioning and S3's own durability protect the data; cross-region replication would double storage cost")
     bucket_block.skip("CKV2_AWS_62", "no consumer of object events in this design")
     return [
@@ -60,12 +60,18 @@ def secure_bucket(
     ]
 
 
-def bucket_name(ctx: BuildContext, component: str, suffix: str) -> Any:
-    """A globally unique bucket name: ``<project>-<env>-<suffix>-<account id>``, or the user's."""
+def bucket_name(ctx: BuildContext, out: Fragment, component: str, suffix: str) -> dict[str, Any]:
+    """A globally unique bucket name: ``<project>-<env>-<suffix>-<account id>``; a name the
+    user gave keeps its words and gains the account id too (anyone can take a bare name first),
+    which the README says."""
     explicit = ctx.req.names.get(component)
-    if explicit:
-        return explicit
-    return Template(Ref("local", "name"), f"-{suffix}-", ACCOUNT)
+    if not explicit:
+        return {"bucket": Template(Ref("local", "name"), f"-{suffix}-", ACCOUNT)}
+    out.notes.append(f"S3 bucket names are global: the bucket asked for as `{explicit}` is named `{explicit}-<account id>` "
+                     "so that no other account can hold the name first.")
+    if len(explicit) <= 50:
+        return {"bucket": Template(explicit, "-", ACCOUNT)}
+    return {"bucket_prefix": explicit[:36] + "-"}
 
 
 def access_logs(ctx: BuildContext, out: Fragment, rid: str) -> list[Block]:
@@ -110,7 +116,7 @@ def tls_only_statement(rid: str) -> dict[str, Any]:
 def logs_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = LOG_BUCKET.rid
-    blocks = secure_bucket(rid, bucket_name(ctx, "logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
     blocks[0].skip("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")
     blocks[0].skip("CKV_AWS_145", "load balancer access logs can only be delivered to SSE-S3 encrypted buckets")
     ownership = next(b for b in blocks if b.labels[0] == "aws_s3_bucket_ownership_controls")
@@ -146,7 +152,7 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
 def app_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = "app"
-    blocks = secure_bucket(rid, bucket_name(ctx, "s3", "data"), kms=True)
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "s3", "data"), kms=True)
     blocks.append(
         resource(
             "aws_s3_bucket_policy",
@@ -205,7 +211,7 @@ def _uploads(names: list[str], rid: str) -> list[Block]:
 def site_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = "site"
-    blocks = secure_bucket(rid, bucket_name(ctx, "site", "site"), kms=False, archive_days=None)
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "site", "site"), kms=False, archive_days=None)
     blocks[0].skip("CKV_AWS_145", "the site's files are public through CloudFront; SSE-S3 avoids a KMS request per cache miss")
     blocks += access_logs(ctx, out, rid)
     statements: list[dict[str, Any]] = [tls_only_statement(rid)]

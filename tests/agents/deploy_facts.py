@@ -155,7 +155,7 @@ def deploy_defects(files: dict[str, str]) -> list[str]:  # noqa: C901 - one rule
     for address, bucket in res.items():
         if address.startswith("aws_s3_bucket.") and "bucket_prefix" not in bucket:
             name = str(bucket.get("bucket"))
-            if "${local.name}" in name and "account_id" not in name:
+            if "account_id" not in name:
                 defects.append(f"{address} has a name other accounts can take")
     for address in ("aws_guardduty_detector.main", "aws_config_configuration_recorder.main", "aws_config_delivery_channel.main"):
         if address in res and "count" not in res[address]:
