@@ -1,16 +1,19 @@
-"""Shared resources and the grants blueprints ask of them.
+"""Shared resources and what blueprints ask of them.
 
-A blueprint that uses a shared resource (the module's KMS key, the log bucket, the alert topic)
-refers to it through its typed handle here (``KEY.arn``, ``LOG_BUCKET.id``, ``ALERTS.arn``) and
-asks, next to the block that needs it, for what AWS requires at apply time::
+A blueprint that uses a shared resource (the module's KMS key, the log bucket, the alert topic,
+the application) refers to it through its typed handle here (``KEY.arn``, ``LOG_BUCKET.id_ref``,
+``ALERTS.arn``) and asks, next to the block that needs it, for what AWS requires at apply time::
 
-    out.add("x.tf", log_group(out, "app", name, retention))   # asks KEY.logs()
-    out.ask(LOG_BUCKET.write("ElbAccessLogs", ..."), ALERTS.publish("cloudwatch.amazonaws.com"))
+    out.add("x.tf", log_group(out, "app", name, retention))    # asks KEY.logs()
+    out.ask(LOG_BUCKET.write("ElbLogDelivery", {"Service": ...}, ("alb/AWSLogs/", ACCOUNT, "/*")))
+    ALERTS.alarms(ctx, out, Alarm(...))                         # asks ALERTS.publish(cloudwatch)
+    out.ask(APP.bind("database", env={...}, secrets={...}, port=5432, security_group=sg))
 
-The blueprint owning the shared resource assembles its policy from every grant the design asks
-(:meth:`agents.catalog.base.Fragment.assemble`), so a new blueprint brings its own grants and
-nothing central changes. A shared resource may forward grants: the alert topic asks the key to
-let each of its publishers encrypt messages.
+The blueprint owning the shared resource assembles it from every ask of the design
+(:meth:`agents.catalog.base.Fragment.assemble`): the key and bucket policies, the bucket ACL,
+the topic policy, the container's environment, secrets and egress. A new blueprint brings its
+own asks and nothing central changes. A shared resource may forward asks: the alert topic asks
+the key to let each of its publishers encrypt messages.
 
 The AWS facts behind each grant are cited where the grant is made.
 """

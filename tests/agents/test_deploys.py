@@ -296,11 +296,11 @@ def test_the_defect_reader_finds_what_the_old_catalog_wrote(designs: dict[str, d
     assert any("regional ELB account" in d for d in found) and any("task count" in d for d in found)
 
 
-def test_each_design_plans_with_terraform_and_passes_the_policy_checks(designs: dict[str, dict[str, str]]) -> None:
+def test_each_design_plans_with_terraform_and_passes_the_deploy_and_policy_checks(designs: dict[str, dict[str, str]]) -> None:
     from core.terraform.review import review_module
 
     for key, files in designs.items():
-        review = review_module(files, {"parse", "schema", "references", "plan", "policy"})
+        review = review_module(files, {"parse", "schema", "references", "plan", "deploy", "policy"})
         assert review.passed, (key, [(f.check_id, f.address, f.message) for f in review.failing][:5])
         assert review.plan and " 0 to destroy" in review.plan, key
 
