@@ -327,3 +327,50 @@ def test_a_domain_names_the_project_so_two_products_share_no_state(designs: dict
     assert extract("a web app for shop.example.com").project is None
     backend = hcl2.loads(designs["site"]["versions.tf"], serialization_options=OPTS)["terraform"][0]["backend"][0]["s3"]
     assert backend["key"] == "acme/production/terraform.tfstate"
+
+
+def _sids(fragment: Any, address: str) -> set[str]:
+    """The Sids of the policy a fragment's block holds (the typed jsonencode argument)."""
+    rtype, name = address.split(".")
+    item = next(b for _f, b in fragment.blocks if b.labels == (rtype, name))
+    return {s["Sid"] for s in item.attrs["policy"].args[0]["Statement"]}
+
+
+def test_a_new_blueprint_brings_its_own_grants_and_nothing_central_changes() -> None:
+    """Register a blueprint the catalog never heard of: the key, the log bucket and the alert
+    topic assemble what it asks (the topic forwarding its publisher to the key)."""
+    from agents.catalog.base import CATALOG, BuildContext, Fragment, blueprint
+    from agents.catalog.shared import ALERTS, LOG_BUCKET, log_group
+    from agents.requirements import Requirements
+
+    @blueprint("toy_stream", title="Toy", concern="toy.tf", why="a test blueprint")
+    def toy(ctx: BuildContext) -> Fragment:
+        out = Fragment()
+        out.add("toy.tf", log_group(out, "toy", "/toy", 30))
+        out.ask(LOG_BUCKET.write("ToyWritesLogs", {"Service": "toy.amazonaws.com"}, ("toy/*",)),
+                ALERTS.publish("toy.amazonaws.com", "ToyPublishes"))
+        return out
+
+    try:
+        req = Requirements(project="p", environment="dev", region="eu-west-1", workload="custom")
+        present = frozenset({"kms", "logs_bucket", "alarms", "toy_stream"})
+        ctx = BuildContext(req, present)
+        key = CATALOG["kms"].fragment(ctx)
+        assert {"CloudWatchLogsEncryptLogGroups", "ToyPublishesEncrypt", "CloudWatchAlarmsEncrypt"} <= _sids(key, "aws_kms_key.main")
+        assert "ToyWritesLogs" in _sids(CATALOG["logs_bucket"].fragment(ctx), "aws_s3_bucket_policy.logs")
+        assert "ToyPublishes" in _sids(CATALOG["alarms"].fragment(ctx), "aws_sns_topic_policy.alerts")
+        # without the blueprint, none of it
+        without = BuildContext(req, present - {"toy_stream"})
+        assert not {"CloudWatchLogsEncryptLogGroups", "ToyPublishesEncrypt"} & _sids(CATALOG["kms"].fragment(without), "aws_kms_key.main")
+    finally:
+        del CATALOG["toy_stream"]
+
+
+def test_two_different_grants_may_not_share_a_sid() -> None:
+    from agents.catalog.shared import KEY, merge_grants
+    from core.errors import ValidationError
+
+    same = KEY.service("Publishers", "a.amazonaws.com")
+    assert merge_grants([same, same]) == [same]
+    with pytest.raises(ValidationError):
+        merge_grants([same, KEY.service("Publishers", "b.amazonaws.com")])
