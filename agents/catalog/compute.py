@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
 from agents.catalog.edge import ingress_rule
-from agents.catalog.iam import app_policy_statements, assume_role, role_with_policy
+from agents.catalog.iam import app_statements, assembled_role, assume_role
 from agents.catalog.shared import (
     ACCOUNT,
     ALERTS,
@@ -145,7 +145,7 @@ def ecs(ctx: BuildContext) -> Fragment:
         service.add(block("load_balancer", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), container_name="app", container_port=8080))
         service.set("health_check_grace_period_seconds", 60)
     cluster = resource("aws_ecs_cluster", "main", block("setting", name="containerInsights", value="enabled"), name=ctx.name("ecs", "cluster"))
-    task_blocks, container, task = _task_definition(ctx, out)
+    task_blocks, container, task, task_policy = _task_definition(ctx, out)
     out.add("compute.tf", *app_security_group(ctx), cluster, *task_blocks, service, *_service_scaling(ctx, desired))
 
     def finish(asks: list[Ask]) -> None:
@@ -161,6 +161,7 @@ def ecs(ctx: BuildContext) -> Fragment:
             container["secrets"] = [{"name": k, "valueFrom": Template(arn, f":{key}::") if key else arn} for k, (arn, key) in secrets.items()]
             out.add("compute.tf", _execution_secrets(sorted({id(a): a for a, _ in secrets.values()}.values(), key=repr)))
         task.set("container_definitions", jsonencode([container]))
+        task_policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": app_statements(binds)}))
         out.add("compute.tf", *store_egress(binds))
 
     out.assemble(APP, finish)
@@ -187,7 +188,7 @@ def _execution_secrets(arns: list[Any]) -> Block:
     )
 
 
-def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dict[str, Any], Block]:
+def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dict[str, Any], Block, Block]:
     """Graviton task, read-only root file system (a scratch volume at /tmp), logs to CloudWatch."""
     container: dict[str, Any] = {
         "name": "app",
@@ -205,6 +206,7 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
             },
         },
     }
+    role_blocks, task_policy = assembled_role("task", "ecs-tasks.amazonaws.com")
     task = resource(
         "aws_ecs_task_definition",
         "app",
@@ -228,10 +230,10 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
             role=Ref("aws_iam_role", "task_execution", "name"),
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
         ),
-        *role_with_policy("task", "ecs-tasks.amazonaws.com", app_policy_statements(ctx)),
+        *role_blocks,
         task,
     ]
-    return blocks, container, task
+    return blocks, container, task, task_policy
 
 
 def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
@@ -292,10 +294,19 @@ def _ami_id(ctx: BuildContext) -> Ref:
     return Ref("data", "aws_ami", "os", "id")
 
 
-def _instance_profile(ctx: BuildContext) -> list[Block]:
-    """The instances' role: Session Manager, plus what the application may do (iam.py)."""
+def _instance_profile(ctx: BuildContext, out: Fragment) -> list[Block]:
+    """The instances' role: Session Manager, plus what the stores they use allow them."""
+    role_blocks, policy = assembled_role("instance", "ec2.amazonaws.com")
+
+    def finish(asks: list[Ask]) -> None:
+        binds = bindings(asks)
+        policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": app_statements(binds)}))
+        out.add("compute.tf", *store_egress(binds))
+        out.notes.extend(connection_notes(binds))
+
+    out.assemble(APP, finish)
     return [
-        *role_with_policy("instance", "ec2.amazonaws.com", app_policy_statements(ctx)),
+        *role_blocks,
         resource(
             "aws_iam_role_policy_attachment",
             "instance_ssm",
@@ -307,14 +318,7 @@ def _instance_profile(ctx: BuildContext) -> list[Block]:
 
 
 def _instances_use(ctx: BuildContext, out: Fragment) -> None:
-    """Instances reach the stores they use; what they must read themselves goes in the README."""
-
-    def finish(asks: list[Ask]) -> None:
-        binds = bindings(asks)
-        out.add("compute.tf", *store_egress(binds))
-        out.notes.extend(connection_notes(binds))
-
-    out.assemble(APP, finish)
+    """Instances on Graviton: what the team installs must be built for arm64."""
     if is_graviton(instance_type(ctx)):
         out.notes.append(f"Instances are Graviton (`{instance_type(ctx)}`, arm64): software you install on them must be built for arm64.")
 
@@ -403,7 +407,7 @@ def asg(ctx: BuildContext) -> Fragment:
         autoscaling_group_name=Ref("aws_autoscaling_group", "app", "name"),
         policy_type="TargetTrackingScaling",
     )
-    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx), _autoscaling_uses_key(ctx, out), template, group, scaling)
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), _autoscaling_uses_key(ctx, out), template, group, scaling)
     _instances_use(ctx, out)
     out.outputs.append(output("asg_name", Ref("aws_autoscaling_group", "app", "name"), "Auto Scaling group name"))
     out.node("aws_autoscaling_group.app", f"Auto Scaling group ({count}+)", "asg", "private")
@@ -439,7 +443,7 @@ def ec2(ctx: BuildContext) -> Fragment:
         tags=tags(ctx.name("ec2", "app")),
         **attrs,
     )
-    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx), instance)
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), instance)
     _instances_use(ctx, out)
     if ctx.has("alb"):
         attach: dict[str, Any] = {"count": count, "target_id": Ref("aws_instance", "app", Ref("count", "index"), "id")} if count > 1 else {"target_id": Ref("aws_instance", "app", "id")}

@@ -7,7 +7,7 @@ from typing import Any
 from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import ALERTS, APP, KEY, Alarm
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm, account_arn
 from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
 ENGINES: dict[str, dict[str, Any]] = {
@@ -57,7 +57,7 @@ IAM_DB_USER = "app_iam"
 
 def _iam_auth(ctx: BuildContext) -> bool:
     """IAM database authentication where an application role gets ``rds-db:connect`` for it
-    (iam.app_policy_statements); with no such role it stays off."""
+    (the database's binding asks it for them); with no such role it stays off."""
     return any(ctx.has(c) for c in APP_ROLES)
 
 
@@ -73,14 +73,19 @@ def _no_iam_auth_skip(ctx: BuildContext, out: Fragment, db: Block, check: str) -
         db.skip(check, "no application role in this design could connect with IAM; the master password lives in Secrets Manager")
 
 
-def _bind(spec: dict[str, Any], host: Any, secret_arn: Any) -> Any:
-    """The database's endpoint, port and name as environment, its master password by reference."""
+def _bind(ctx: BuildContext, spec: dict[str, Any], host: Any, secret_arn: Any, resource_id: Ref) -> Any:
+    """The database's endpoint, port and name as environment, its master password by reference,
+    and, with IAM authentication on, ``rds-db:connect`` as the IAM user
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html)."""
+    connect = ({"Sid": "ConnectToDatabaseWithIam", "Effect": "Allow", "Action": ["rds-db:connect"],
+                "Resource": account_arn("rds-db", "dbuser:", resource_id, f"/{IAM_DB_USER}")},) if _iam_auth(ctx) else ()
     return APP.bind(
         "database",
         env={"DB_HOST": host, "DB_PORT": str(spec["port"]), "DB_NAME": "app", "DB_USER": "app_admin"},
         secrets={"DB_PASSWORD": (secret_arn, "password")},
         port=spec["port"],
         security_group=Ref("aws_security_group", "db", "id"),
+        statements=connect,
     )
 
 
@@ -143,7 +148,8 @@ def rds(ctx: BuildContext) -> Fragment:
     if prod:
         db.set("final_snapshot_identifier", Template(local("name"), "-final"))
     _no_iam_auth_skip(ctx, out, db, "CKV_AWS_161")
-    out.ask(_bind(spec, Ref("aws_db_instance", "main", "address"), Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn")))
+    out.ask(_bind(ctx, spec, Ref("aws_db_instance", "main", "address"), Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn"),
+                  Ref("aws_db_instance", "main", "resource_id")))
     if klass.split(".")[-1] in {"micro", "small"}:
         db.skip("CKV_AWS_353", f"Performance Insights is not offered on {klass}")
     else:
@@ -225,7 +231,8 @@ def aurora(ctx: BuildContext) -> Fragment:
         enabled_cloudwatch_logs_exports=spec["logs"],
     )
     _no_iam_auth_skip(ctx, out, cluster, "CKV_AWS_162")
-    out.ask(_bind(spec, Ref("aws_rds_cluster", "main", "endpoint"), Ref("aws_rds_cluster", "main", "master_user_secret", 0, "secret_arn")))
+    out.ask(_bind(ctx, spec, Ref("aws_rds_cluster", "main", "endpoint"), Ref("aws_rds_cluster", "main", "master_user_secret", 0, "secret_arn"),
+                  Ref("aws_rds_cluster", "main", "cluster_resource_id")))
     if prod:
         cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))
     cluster.set("db_cluster_parameter_group_name", Ref("aws_rds_cluster_parameter_group", "main", "name"))
@@ -364,7 +371,14 @@ def dynamodb(ctx: BuildContext) -> Fragment:
         deletion_protection_enabled=ctx.req.production,
     )
     out.add("dynamodb.tf", table)
-    out.ask(APP.bind("table", env={"TABLE_NAME": Ref("aws_dynamodb_table", "main", "name")}))
+    arn = Ref("aws_dynamodb_table", "main", "arn")
+    out.ask(APP.bind("table", env={"TABLE_NAME": Ref("aws_dynamodb_table", "main", "name")}, statements=({
+        "Sid": "Table",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
+                   "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+        "Resource": [arn, Template(arn, "/index/*")],
+    },)))
     out.outputs.append(output("table_name", Ref("aws_dynamodb_table", "main", "name"), "DynamoDB table"))
     out.node("aws_dynamodb_table.main", "DynamoDB table", "dynamodb", "region")
     return out

@@ -39,7 +39,12 @@ def sqs(ctx: BuildContext) -> Fragment:
             redrive_policy=jsonencode({"deadLetterTargetArn": Ref("aws_sqs_queue", "dlq", "arn"), "maxReceiveCount": 5}),
         ),
     )
-    out.ask(APP.bind("queue", env={"QUEUE_URL": Ref("aws_sqs_queue", "main", "url")}))
+    out.ask(APP.bind("queue", env={"QUEUE_URL": Ref("aws_sqs_queue", "main", "url")}, statements=({
+        "Sid": "Queue",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+        "Resource": Ref("aws_sqs_queue", "main", "arn"),
+    },)))
     ALERTS.alarms(ctx, out, Alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS",
                                   "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, 0,
                                   statistic="Maximum", periods=1))
@@ -94,7 +99,8 @@ def sns(ctx: BuildContext) -> Fragment:
                 ),
             ),
         )
-    out.ask(APP.bind("topic", env={"EVENTS_TOPIC_ARN": Ref("aws_sns_topic", "events", "arn")}))
+    out.ask(APP.bind("topic", env={"EVENTS_TOPIC_ARN": Ref("aws_sns_topic", "events", "arn")}, statements=(
+        {"Sid": "Topic", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": Ref("aws_sns_topic", "events", "arn")},)))
     out.outputs.append(output("events_topic_arn", Ref("aws_sns_topic", "events", "arn"), "SNS topic for application events"))
     out.node("aws_sns_topic.events", "SNS topic", "sns", "region")
     return out

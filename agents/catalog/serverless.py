@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
-from agents.catalog.iam import app_policy_statements, role_with_policy
-from agents.catalog.shared import ALERTS, APP, KEY, Alarm, Ask, bindings, log_group
+from agents.catalog.iam import app_statements, assembled_role
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm, Ask, Binding, bindings, log_group
 from core.terraform.model import (
     Block,
     Ref,
@@ -46,7 +46,7 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     filename, handler, source = STARTER["nodejs" if rt.startswith("nodejs") else "python"]
     out.providers.add("archive")
     name = ctx.name("lambda", "fn")
-    statements = _statements(ctx)
+    role_blocks, role_policy = assembled_role("lambda", "lambda.amazonaws.com")
     out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
     fn = _function(name, rt, handler)
 
@@ -57,6 +57,7 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             env.update(b.env)
             env.update({f"{k}_SECRET_ARN": arn for k, (arn, _key) in b.secrets.items()})
         next(c for c in fn.blocks if c.type == "environment").set("variables", env)
+        role_policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": _statements(bindings(asks))}))
 
     out.assemble(APP, finish)
     blocks: list[Block] = [
@@ -79,7 +80,7 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             message_retention_seconds=1209600,
             kms_master_key_id=KEY.arn,
         ),
-        *role_with_policy("lambda", "lambda.amazonaws.com", statements),
+        *role_blocks,
         fn,
         *_event_sources(ctx),
     ]
@@ -93,9 +94,9 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     return out
 
 
-def _statements(ctx: BuildContext) -> list[dict[str, Any]]:
-    """The function's own needs (logs, dead letters, traces) plus the app's resources."""
-    statements = app_policy_statements(ctx)
+def _statements(binds: list[Binding]) -> list[dict[str, Any]]:
+    """The function's own needs (logs, dead letters, traces) plus what the stores it uses allow."""
+    statements = app_statements(binds)
     statements.append(
         {
             "Sid": "WriteLogs",

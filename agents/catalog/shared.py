@@ -289,6 +289,8 @@ class Binding:
     secrets: Mapping[str, tuple[Any, str | None]] = field(default_factory=dict)
     port: int | None = None
     security_group: Ref | None = None
+    # what the application's role may do on the store (IAM statements)
+    statements: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -297,8 +299,9 @@ class App(Shared):
 
     def bind(self, sid: str, *, env: Mapping[str, Any] | None = None,
              secrets: Mapping[str, tuple[Any, str | None]] | None = None,
-             port: int | None = None, security_group: Ref | None = None) -> Binding:
-        return Binding(self.id, sid, env or {}, secrets or {}, port, security_group)
+             port: int | None = None, security_group: Ref | None = None,
+             statements: tuple[Mapping[str, Any], ...] = ()) -> Binding:
+        return Binding(self.id, sid, env or {}, secrets or {}, port, security_group, statements)
 
 
 Ask = Grant | Binding

@@ -165,7 +165,11 @@ def app_bucket(ctx: BuildContext) -> Fragment:
     blocks += access_logs(ctx, out, rid)
     blocks += _uploads(ctx.req.uploads, rid)
     out.add("storage.tf", *blocks)
-    out.ask(APP.bind("bucket", env={"BUCKET_NAME": Ref("aws_s3_bucket", rid, "id")}))
+    arn = Ref("aws_s3_bucket", rid, "arn")
+    out.ask(APP.bind("bucket", env={"BUCKET_NAME": Ref("aws_s3_bucket", rid, "id")}, statements=(
+        {"Sid": "AppBucket", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": Template(arn, "/*")},
+        {"Sid": "AppBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn},
+    )))
     out.outputs.append(output("app_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Bucket for application files"))
     out.node("aws_s3_bucket.app", "App bucket", "s3")
     return out
