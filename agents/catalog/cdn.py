@@ -175,9 +175,9 @@ def waf(ctx: BuildContext) -> Fragment:
     rate.add(block("statement").add(block("rate_based_statement", limit=2000, aggregate_key_type="IP")))
     rate.add(_visibility("rate-limit"))
     acl.add(rate, _visibility(Template(local("name"), "-web-acl")))
-    group = log_group(out, "waf", Template("aws-waf-logs-", local("name")), log_retention(ctx), encrypted=not cdn, **provider)
+    logs = log_group(out, "waf", Template("aws-waf-logs-", local("name")), log_retention(ctx), encrypted=not cdn, **provider)
     if cdn:
-        group.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
+        logs.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
     logging = resource(
         "aws_wafv2_web_acl_logging_configuration",
         "main",
@@ -185,7 +185,7 @@ def waf(ctx: BuildContext) -> Fragment:
         resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
         **provider,
     )
-    blocks = [acl, group, logging]
+    blocks = [acl, logs, logging]
     if ctx.has("alb") and not cdn:
         blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=Ref("aws_lb", "main", "arn"), web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
     out.add("waf.tf", *blocks)

@@ -175,7 +175,7 @@ def ecs(ctx: BuildContext) -> Fragment:
 
 def _execution_secrets(arns: list[Any]) -> Block:
     """The task execution role reads exactly the container's secrets, decrypting with the key."""
-    statements = [
+    statements: list[dict[str, Any]] = [
         {"Sid": "ReadContainerSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": arns},
         {"Sid": "DecryptContainerSecrets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": KEY.arn},
     ]

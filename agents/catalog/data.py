@@ -206,7 +206,7 @@ def _parameters_and_monitoring(spec: dict[str, Any], ctx: BuildContext) -> list[
 )
 def aurora(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    spec = ENGINES[ctx.req.database if (ctx.req.database or "").startswith("aurora") else "aurora-postgresql"]
+    spec = ENGINES[ctx.req.database if ctx.req.database and ctx.req.database.startswith("aurora") else "aurora-postgresql"]
     prod = ctx.req.production
     cluster = resource(
         "aws_rds_cluster",

@@ -130,7 +130,7 @@ class Key(Shared):
 
     def policy(self, grants: list[Grant]) -> Call:
         """The key policy: the account administers the key (IAM policies apply), plus each grant."""
-        admin = {
+        admin: dict[str, Any] = {
             "Sid": "AccountAdministration",
             "Effect": "Allow",
             "Principal": {"AWS": Template("arn:", PARTITION, ":iam::", ACCOUNT, ":root")},
