@@ -9,9 +9,12 @@ from langgraph.runtime import Runtime
 
 from agents.combiner import combine, render_fragment
 from agents.fixer import check_and_repair, review_checks, with_checkov
+from agents.honesty import not_built
+from agents.messages import t
 from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
 from agents.state import AgentState, RunContext
+from agents.text import language
 
 R = Runtime[RunContext]
 
@@ -19,20 +22,32 @@ R = Runtime[RunContext]
 async def route(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     request = state.get("request") or {}
-    await run.ctx.emit("status", "Reading the request", node="route")
+    lang = _lang(state, request.get("text"))
+    await run.ctx.emit("status", t("status.route", lang), node="route")
     action = request.get("action")
     if action:
         open_q = state.get("pending_question")
         if not open_q or open_q.get("id") != action.get("question_id"):
-            return {"route": "refuse", "route_reason": f"There is no open question {action.get('question_id')!r} in this conversation; send a new request instead."}
+            return {"route": "refuse", "route_reason": t("err.no_question", lang, question=action.get("question_id"))}
         return {"route": "answer", "route_reason": ""}
     has_design = bool(state.get("gathered_requirements"))
     verdict = run.engine.classify(request.get("text"), has_design=has_design, max_chars=run.max_chars)
+    if verdict.route == "refuse" and getattr(verdict, "key", "") and lang != "en":
+        # the guard's refusal, in the conversation's language
+        from agents.guard import localized
+
+        verdict = localized(verdict, lang)
     if verdict.route == "question":
         text = describe_design(state)
         await run.ctx.emit("done", text)
         return {"route": "question", "route_reason": "", "final_response": text, "messages": [{"role": "assistant", "text": text}]}
     return {"route": verdict.route, "route_reason": verdict.reason}
+
+
+def _lang(state: AgentState, text: str | None = None) -> str:
+    """The language to answer in: the message's own, else the conversation's so far."""
+    known = (state.get("gathered_requirements") or {}).get("language")
+    return language(text, known) if text else (known or "en")
 
 
 def route_after_route(state: AgentState) -> str:
@@ -45,7 +60,7 @@ def route_after_route(state: AgentState) -> str:
 
 
 async def invalid_request(state: AgentState, runtime: R) -> dict[str, Any]:
-    reason = state.get("route_reason") or "archops cannot do that."
+    reason = state.get("route_reason") or t("err.cannot", _lang(state))
     await runtime.context.ctx.emit("error", reason, refused=True)
     return {"final_response": reason, "messages": [{"role": "assistant", "text": reason}]}
 
@@ -53,7 +68,7 @@ async def invalid_request(state: AgentState, runtime: R) -> dict[str, Any]:
 async def requirement_gatherer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     request = state.get("request") or {}
-    await run.ctx.emit("status", "Gathering requirements", node="requirement_gatherer")
+    await run.ctx.emit("status", t("status.gather", _lang(state, request.get("text"))), node="requirement_gatherer")
     base = None if state.get("route") == "new" else state.get("gathered_requirements")
     req = Requirements.model_validate(base) if base else None
     if request.get("action"):
@@ -64,10 +79,7 @@ async def requirement_gatherer(state: AgentState, runtime: R) -> dict[str, Any]:
     for qid, value in (request.get("answers") or {}).items():
         req = apply_answer(req, qid, value)
     if req.workload is None:
-        text = (
-            "archops could not find infrastructure to build in that request. Describe what you "
-            "want to run, e.g. 'a SaaS web app with Postgres', 'a static website' or 'an API on Lambda'."
-        )
+        text = t("err.no_workload", req.language)
         await run.ctx.emit("error", text)
         return {"final_response": text, "pending_question": None, "gathered_requirements": {}}
     if request.get("non_interactive"):
@@ -109,8 +121,8 @@ async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
     plan = run.engine.plan(req)
     titles = ", ".join(item["title"] for item in plan["items"])
-    await run.ctx.emit("status", f"Planned {len(plan['items'])} blueprints in {len(plan['levels'])} levels: {titles}", node="resource_planner")
-    await run.ctx.emit("artifact", "Resource plan", kind="plan", plan=plan, assumed=req.assumed)
+    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
+    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan, assumed=req.assumed)
     return {"resource_plan": plan}
 
 
@@ -127,26 +139,28 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
     for number, level in enumerate(plan["levels"], start=1):
         parts = await asyncio.gather(*(asyncio.to_thread(build, bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
-        await run.ctx.emit("status", f"Level {number}/{len(plan['levels'])}: {', '.join(level)}", node="level_executor")
+        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan["levels"]), ids=", ".join(level)), node="level_executor")
     return {"scripts": scripts}
 
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
     combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
-    await runtime.context.ctx.emit("status", f"Combined {len(combined['files'])} files", node="resource_combiner")
+    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(combined["files"])), node="resource_combiner")
     return {"final_script": combined["files"], "diagram": combined["diagram"]}
 
 
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
-    await run.ctx.emit("status", "Checking the module", node="terraform_fixer")
-    files, report = await review(run, dict(state["final_script"]))
     req = Requirements.model_validate(state["gathered_requirements"])
+    await run.ctx.emit("status", t("status.check", req.language), node="terraform_fixer")
+    files, report = await review(run, dict(state["final_script"]))
     version = int(state.get("design_version") or 0) + 1
+    missing = not_built(req, state["resource_plan"], files, report.get("cost"))
+    files = _readme_not_built(files, missing, req.language)
     await run.ctx.emit(
         "artifact",
-        "Terraform module",
+        t("art.module", req.language),
         kind="module",
         files=files,
         diagram=state.get("diagram"),
@@ -156,8 +170,10 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         cost=report.get("cost"),
         assumed=req.assumed,
         version=version,
+        not_built=[{"what": what, "why": why} for what, why in missing],
+        language=req.language,
     )
-    summary = summarise(req, state["resource_plan"], report)
+    summary = summarise(req, state["resource_plan"], report, missing)
     await run.ctx.emit("done", summary, passed=report["passed"])
     return {
         "final_script": files,
@@ -186,35 +202,59 @@ async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str]
     return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
 
 
-def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any]) -> str:
+def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], missing: list[tuple[str, str]] | None = None) -> str:
+    """The reply, in the conversation's language, from the final module: what was built, the
+    review, the cost, and under "Not built" each thing the request named that it lacks (never
+    "All checks passed" alone while that list is not empty)."""
+    lang = req.language
     open_findings = [f for f in report["findings"] if not f.get("skip_reason")]
     skipped = len(report["findings"]) - len(open_findings)
     failing = [f for f in open_findings if str(f.get("severity", "")).lower() in {"error", "high", "critical"}]
-    kind = req.workload.replace("_", " ") if req.workload and req.workload != "custom" else "infrastructure"
-    head = f"Designed {kind} for {req.project} ({req.environment}, {req.region}): {len(plan['items'])} blueprints."
+    kind = t(f"sum.kind.{req.workload}" if req.workload and req.workload != "custom" else "sum.kind.infrastructure", lang)
+    environment = t(f"env.{req.environment}", lang) if req.environment else req.environment
+    head = t("sum.head", lang, kind=kind, project=req.project, environment=environment, region=req.region, count=len(plan["items"]))
     if report["passed"]:
-        check = "All checks passed"
+        check = t("sum.passed_partial" if missing else "sum.passed", lang)
     else:
-        check = f"{len(open_findings)} findings remain ({len(failing)} failing)"
-    check += f", {skipped} documented skips." if skipped else "."
+        check = t("sum.findings", lang, open=len(open_findings), failing=len(failing))
+    check += t("sum.skips", lang, skipped=skipped) if skipped else t("sum.end", lang)
     if report.get("plan") and report["passed"]:
-        check += f" Terraform {report['plan'][0].lower()}{report['plan'][1:]}"
+        check += t("sum.plan", lang, plan=f"{report['plan'][0].lower()}{report['plan'][1:]}")
     cost = report.get("cost")
     if cost and cost.get("monthly_total") is not None:
-        check += f" Estimated ≈ ${cost['monthly_total']:,.0f}/month before usage-based charges."
+        check += t("sum.cost", lang, total=f"{cost['monthly_total']:,.0f}")
     assumed = ""
     if req.assumed:
-        assumed = " Assumed: " + ", ".join(f"{k}={v}" for k, v in sorted(req.assumed.items())) + "."
-    return f"{head} {check}{assumed}{uploads_note(req)}"
+        assumed = t("sum.assumed", lang, items=", ".join(f"{_field(k, lang)}={v}" for k, v in sorted(req.assumed.items())))
+    gaps = ""
+    if missing:
+        gaps = "\n" + "\n".join([t("sum.not_built", lang), *(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing)])
+    return f"{head} {check}{assumed}{uploads_note(req)}{gaps}"
+
+
+def _readme_not_built(files: dict[str, str], missing: list[tuple[str, str]], lang: str) -> dict[str, str]:
+    """The module's README says what was not built, as the reply does."""
+    if not missing or "README.md" not in files:
+        return files
+    head = t("sum.not_built", lang).rstrip(":")
+    section = f"\n## {head}\n\n" + "\n".join(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing) + "\n"
+    return {**files, "README.md": files["README.md"].rstrip("\n") + "\n" + section}
+
+
+def _field(name: str, lang: str) -> str:
+    """A requirement's name as the summary says it (``region``, ``리전``)."""
+    from agents.messages import has
+
+    return t(f"field.{name}", lang) if lang != "en" and has(f"field.{name}") else name
 
 
 def uploads_note(req: Requirements) -> str:
     """What the user must know about the files to upload: names in the module's folder."""
     if not req.uploads:
         return ""
-    note = (f" Files to upload: {', '.join(req.uploads)}. Put them in the module's folder, next to "
-            "the .tf files: archops' Terraform reads files only from inside the module, never a path")
-    renamed = [f"{path} is taken as {name} in the module's folder" for name, path in sorted(req.upload_paths.items())
+    lang = req.language
+    note = t("sum.uploads", lang, names=", ".join(req.uploads))
+    renamed = [t("sum.uploads.renamed", lang, path=path, name=name) for name, path in sorted(req.upload_paths.items())
                if name in req.uploads]
     return note + (f" ({'; '.join(renamed)})." if renamed else ".")
 
@@ -224,7 +264,7 @@ def describe_design(state: AgentState) -> str:
     plan = state.get("resource_plan") or {"items": []}
     parts = [f"{item['title']}: {item['why']}" for item in plan["items"]]
     if not parts:
-        return "There is no design yet. Describe what you want to run."
-    return f"The current design for {req.project} ({req.environment}, {req.region}):\n- " + "\n- ".join(parts)
+        return t("design.none", req.language)
+    return t("design.current", req.language, project=req.project, environment=req.environment, region=req.region) + "\n- " + "\n- ".join(parts)
 
 

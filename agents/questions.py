@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agents.messages import t
 from agents.requirements import Requirements
 from core.errors import ValidationError
 from core.events import Choice, Question
@@ -28,10 +29,15 @@ class Ask:
     free_text: bool = False
 
     def question(self, req: Requirements) -> Question:
+        """The question in the conversation's language (agents.messages: ``q.<id>``)."""
+        lang = req.language
         return Question(
             id=self.id,
-            prompt=self.prompt,
-            choices=list(self.choices),
+            prompt=t(f"q.{self.id}", lang),
+            choices=[
+                Choice(value=c.value, label=t(f"q.{self.id}.{c.value}", lang), detail=t(f"q.{self.id}.{c.value}.detail", lang))
+                for c in self.choices
+            ],
             default=self.default(req),
             free_text=self.free_text,
         )
@@ -39,10 +45,11 @@ class Ask:
     def apply(self, req: Requirements, value: str) -> Requirements:
         value = value.strip()
         allowed = {c.value for c in self.choices}
+        lang = req.language
         if not self.free_text and value not in allowed:
             raise ValidationError(
-                f"{value!r} is not an answer to {self.id!r}",
-                hint="choose one of: " + ", ".join(sorted(allowed)),
+                t("q.not_an_answer", lang, value=value, question=self.id),
+                hint=t("q.not_an_answer.hint", lang, choices=", ".join(sorted(allowed))),
             )
         out = req.model_copy(deep=True)
         if self.id == "domain" and value == "none":
@@ -51,7 +58,7 @@ class Ask:
             from agents.extractor import DOMAIN_RE
 
             if not DOMAIN_RE.fullmatch(value.lower()):
-                raise ValidationError(f"{value!r} is not a domain name", hint="e.g. app.example.com, or 'none'")
+                raise ValidationError(t("q.not_a_domain", lang, value=value), hint=t("q.not_a_domain.hint", lang))
             out.domain = value.lower()
         else:
             setattr(out, self.field, value)
@@ -59,6 +66,22 @@ class Ask:
         if self.id == "database":
             out.wants_database = True
         return out
+
+
+def _choices(qid: str, *values: str) -> tuple[Choice, ...]:
+    """A question's choices, worded in English here and per language when asked."""
+    return tuple(Choice(value=v, label=t(f"q.{qid}.{v}"), detail=t(f"q.{qid}.{v}.detail")) for v in values)
+
+
+def environment_default(req: Requirements) -> str:
+    """The recommended environment: production, unless what the request says about its size
+    says otherwise (a handful of users or a budget of $300/month or less is a dev-sized design;
+    a copy of production is staging)."""
+    if req.copy_of == "production":
+        return "staging"
+    small_budget = req.budget_usd is not None and req.budget_usd <= 300
+    few_users = req.users is not None and req.users <= 10
+    return "dev" if small_budget or few_users else "production"
 
 
 def _needs_network(req: Requirements) -> bool:
@@ -72,43 +95,32 @@ QUESTIONS: dict[str, Ask] = {
     for a in (
         Ask(
             id="environment",
-            prompt="Which environment is this for? Production gets Multi-AZ, deletion protection and longer backups.",
-            choices=(
-                Choice(value="production", label="Production", detail="Multi-AZ database, 2+ tasks, 35-day backups: roughly 2x the cost of dev"),
-                Choice(value="staging", label="Staging", detail="Like production, single-AZ database"),
-                Choice(value="dev", label="Development", detail="Smallest sizes, one NAT gateway, 7-day backups"),
-            ),
+            prompt=t("q.environment"),
+            choices=_choices("environment", "production", "staging", "dev"),
             field="environment",
             matters=lambda r: r.environment is None,
-            default=lambda r: "production",
+            default=lambda r: environment_default(r),
         ),
         Ask(
             id="database",
-            prompt="Which database engine should the application use?",
-            choices=(
-                Choice(value="postgres", label="RDS PostgreSQL", detail="from ≈ $15/month (db.t4g.micro) single-AZ, ≈ 2x Multi-AZ"),
-                Choice(value="mysql", label="RDS MySQL", detail="same price as PostgreSQL"),
-                Choice(value="aurora-postgresql", label="Aurora PostgreSQL", detail="from ≈ $60/month (db.t4g.medium), faster failover, storage grows itself"),
-            ),
+            prompt=t("q.database"),
+            choices=_choices("database", "postgres", "mysql", "aurora-postgresql"),
             field="database",
             matters=lambda r: r.wants_database and r.database is None,
             default=lambda r: "postgres",
         ),
         Ask(
             id="nat",
-            prompt="Private subnets reach the internet through NAT gateways. One per AZ survives an AZ outage; one in total costs less.",
-            choices=(
-                Choice(value="per_az", label="One NAT gateway per AZ", detail="≈ $33/month each plus data processing; no single point of failure"),
-                Choice(value="single", label="One NAT gateway", detail="≈ $33/month; an AZ outage cuts private subnets off the internet"),
-            ),
+            prompt=t("q.nat"),
+            choices=_choices("nat", "per_az", "single"),
             field="nat",
             matters=lambda r: r.nat is None and r.production and _needs_network(r),
             default=lambda r: "per_az" if r.production else "single",
         ),
         Ask(
             id="domain",
-            prompt="Which domain name should serve the application over HTTPS? (an ACM certificate is issued for it; 'none' keeps AWS's own hostname)",
-            choices=(Choice(value="none", label="No custom domain", detail="HTTPS on the CloudFront hostname only"),),
+            prompt=t("q.domain"),
+            choices=_choices("domain", "none"),
             field="domain",
             matters=lambda r: r.domain is None and "domain" not in r.answers and r.workload in {"web_app", "static_site"},
             default=lambda r: "none",

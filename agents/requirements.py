@@ -112,6 +112,22 @@ class Requirements(BaseModel):
     # question id -> answer, and what archops assumed without asking
     answers: dict[str, str] = Field(default_factory=dict)
     assumed: dict[str, str] = Field(default_factory=dict)
+    # the language the conversation is answered in (questions, summaries, errors)
+    language: Literal["en", "ko"] = "en"
+    # capabilities the request names (agents.honesty.CAPABILITIES): each is either in the
+    # design or listed under "Not built" with the reason
+    asked: list[str] = Field(default_factory=list)
+    # the environment this one copies the shape of ("a staging copy of production")
+    copy_of: Environment | None = None
+    # how many people use it, when the request says ("only our 3 developers", "200 customers")
+    users: int | None = Field(default=None, ge=1)
+    # exact values the request states that the blueprints may not all take yet; the summary
+    # says which were not applied
+    db_storage_type: Literal["gp2", "gp3", "io1", "io2", "standard", "magnetic"] | None = None
+    cache_node_type: str | None = None
+    ports: list[int] = Field(default_factory=list)
+    tenancy: Literal["default", "dedicated", "host"] | None = None
+    apply_immediately: bool | None = None
 
     @field_validator("project")
     @classmethod
@@ -126,6 +142,19 @@ class Requirements(BaseModel):
         if value is not None and not _REGION.match(value):
             raise ValueError(f"{value!r} is not an AWS region name such as eu-west-1")
         return value
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        bad = [p for p in value if not 1 <= p <= 65535]
+        if bad:
+            raise ValueError(f"ports out of range {bad}")
+        return sorted(set(value))
+
+    @field_validator("asked")
+    @classmethod
+    def _asked(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
     @field_validator("uploads")
     @classmethod

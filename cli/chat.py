@@ -125,9 +125,17 @@ class Printer:
     def _question(self, question: dict[str, Any], text: str) -> None:
         print(f"? {question.get('prompt') or text}", file=self.out)
         for number, choice in enumerate(question.get("choices") or [], 1):
-            mark = " (recommended)" if choice.get("value") == question.get("default") else ""
+            mark = f" {_recommended(question)}" if choice.get("value") == question.get("default") else ""
             detail = f" — {choice['detail']}" if choice.get("detail") else ""
             print(f"  {number}. {choice.get('label')}{mark}{detail}", file=self.out)
+
+
+def _recommended(question: dict[str, Any]) -> str:
+    """"(recommended)" in the question's language."""
+    from agents.messages import t
+    from agents.text import language
+
+    return t("cli.recommended", language(question.get("prompt")))
 
 
 def choose(question: dict[str, Any], line: str) -> str | None:

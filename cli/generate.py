@@ -94,11 +94,25 @@ async def _handle(handler: Any, ctx: LocalContext, answers: dict[str, str]) -> N
     await handler(ctx, answers=answers)
 
 
+def t(key: str, lang: str, **fields: Any) -> str:
+    """A message of agents' catalogs in ``lang`` (imported when first needed)."""
+    from agents.messages import t as message
+
+    return message(key, lang, **fields)
+
+
+def _t(key: str, question: dict[str, Any], **fields: Any) -> str:
+    """A CLI message in the question's language (Korean when its prompt is)."""
+    from agents.text import language
+
+    return t(key, language(question.get("prompt")), **fields)
+
+
 def _ask(question: dict[str, Any]) -> str | None:
     if not sys.stdin.isatty():
         return None
     _print_question(question, None)
-    reply = input(f"answer [{question.get('default')}]: ").strip()
+    reply = input(_t("cli.answer", question, value=question.get("default"))).strip()
     return reply or question.get("default")
 
 
@@ -107,9 +121,9 @@ def _print_question(question: dict[str, Any], conversation: str | None) -> None:
     for choice in question.get("choices", []):
         detail = f" — {choice['detail']}" if choice.get("detail") else ""
         print(f"  {choice['value']}: {choice['label']}{detail}")
-    print(f"  (default: {question.get('default')})")
+    print(f"  {_t('cli.default', question, value=question.get('default'))}")
     if conversation:
-        print(f"archops: an answer is needed: re-run with --answer {question['id']}=VALUE, or --non-interactive to take the defaults", file=sys.stderr)
+        print(f"archops: {_t('cli.needs_answer', question, id=question['id'])}", file=sys.stderr)
 
 
 def _finish(ctx: LocalContext, args: argparse.Namespace) -> int:
@@ -125,27 +139,29 @@ def _finish(ctx: LocalContext, args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, text in module["files"].items():
         (out / name).write_text(text, encoding="utf-8")
-    print("Plan:")
+    lang = module.get("language") or "en"
+    print(t("cli.plan", lang))
     for item in module["plan"]["items"]:
         print(f"  - {item['title']} ({item['file']})")
     if module.get("assumed"):
-        print("Assumed defaults:")
+        print(t("cli.assumed", lang))
         for key, value in sorted(module["assumed"].items()):
             print(f"  - {key} = {value}")
     cost = module.get("cost")
     if cost:
-        print(f"Estimated cost: ${cost.get('monthly_total', 0):,.2f}/month in {cost.get('region')} ({cost.get('price_source') or 'list prices'} {cost.get('price_date') or ''})".rstrip())
+        source = f"{cost.get('price_source') or 'list prices'} {cost.get('price_date') or ''}".rstrip()
+        print(t("cli.cost", lang, total=f"{cost.get('monthly_total', 0):,.2f}", region=cost.get("region"), source=source))
         for item in cost.get("items", [])[:30]:
             print(f"  - {item.get('address')}: ${item.get('monthly_usd', 0):,.2f}")
         for assumption in cost.get("assumptions", [])[:10]:
             print(f"  * {assumption}")
     findings = module.get("findings") or []
-    print(f"Findings: {len(findings)}")
+    print(t("cli.findings", lang, count=len(findings)))
     for f in findings[:40]:
         where = f.get("address") or f.get("file") or ""
         print(f"  - [{f.get('severity')}] {f.get('check_id')} {where}: {f.get('message')}")
     print(final[1] or "")
-    print(f"Wrote {len(module['files'])} files to {out}")
+    print(t("cli.wrote", lang, count=len(module["files"]), out=out))
     return 2 if args.strict and findings else 0
 
 

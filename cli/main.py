@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "doctor": "cli.doctor",
     "generate": "cli.generate",
     "validate": "cli.validate",
+    "scan": "cli.scan",
+    "tags": "cli.tags",
 }
 
 

@@ -96,8 +96,10 @@ def plan_resource(state: ProviderState, type_name: str, block: dict[str, Any],
                   proposed: Any, prior: Any) -> Any:
     if proposed is None:  # a destroy
         return None
-    if prior is not None:  # an update: keep what is known, as no refresh happened
-        return proposed
+    if prior is not None and not _imported(prior):
+        return proposed  # an update: keep what is known, as no refresh happened
+    # a create, or an import: what the configuration leaves to the provider is known after apply
+    # (an imported object holds only its id here: this provider reads no account)
     planned = plan_block(block, proposed)
     attrs = block.get("attributes", {})
     if "region" in attrs and is_unknown(planned.get("region")) and state.region:
@@ -111,6 +113,22 @@ def plan_resource(state: ProviderState, type_name: str, block: dict[str, Any],
     if type_name == "aws_acm_certificate":
         planned = _plan_certificate(planned, proposed)
     return planned
+
+
+def import_resource(type_name: str, block: dict[str, Any], import_id: str) -> dict[str, Any]:
+    """The object an ``import`` block adopts: its id, every other attribute null (not unknown:
+    a state holds no unknowns) and nested blocks empty; ReadResource passes it on unchanged."""
+    state = empty_block(block)
+    if "id" in block.get("attributes", {}):
+        state["id"] = import_id
+    return state
+
+
+def _imported(prior: Any) -> bool:
+    """A prior state that holds nothing but an id: one :func:`import_resource` made."""
+    if not isinstance(prior, dict) or not isinstance(prior.get("id"), str):
+        return False
+    return all(v is None or v == [] or v == {} for k, v in prior.items() if k != "id")
 
 
 def _plan_certificate(planned: dict[str, Any], proposed: dict[str, Any]) -> dict[str, Any]:

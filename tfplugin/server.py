@@ -168,8 +168,17 @@ def make_servicer(provider: str) -> Any:
                 "the real provider.")])
 
         def ImportResourceState(self, request: Any, context: Any) -> Any:
-            return pb.ImportResourceState.Response(diagnostics=[_diag(
-                "archops' provider plugin cannot import", "Import with the real provider.")])
+            # an `import` block: the object is the import id and nothing else the account holds
+            # (this provider reads no account); ReadResource then passes it through, and the
+            # plan fills what the configuration leaves to the provider as unknown
+            block = self.schemas.get("resources", request.type_name)
+            if block is None:
+                return pb.ImportResourceState.Response(
+                    diagnostics=[_diag(f"unknown resource type {request.type_name}")])
+            state = behaviour.import_resource(request.type_name, block, request.id)
+            return pb.ImportResourceState.Response(imported_resources=[
+                pb.ImportResourceState.ImportedResource(
+                    type_name=request.type_name, state=pb.DynamicValue(msgpack=encode(state)))])
 
         def ReadDataSource(self, request: Any, context: Any) -> Any:
             block = self.schemas.get("data_sources", request.type_name)

@@ -1,0 +1,57 @@
+"""moto's standalone server (the real AWS wire protocol on loopback), seeded once per session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.scanner.seed import seed
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AWS_ACCESS_KEY_ID", "testing")  # dummy credentials, for the whole session
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        patch.delenv(name, raising=False)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def account(moto_url: str) -> dict[str, Any]:
+    return seed(moto_url)
+
+
+@pytest.fixture(scope="session")
+def plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache folder of the suite's own for the offline plan: the derived schemas are linked
+    from the shared cache, the provider executables (which name the code they run) are ours."""
+    from core.terraform.paths import SETUP_HINT, cache_dir
+
+    shared = cache_dir()
+    if not (shared / "plugin" / "plugin-schema-aws.pb").is_file():
+        pytest.fail(f"the provider plugin schemas are missing: {SETUP_HINT}")
+    own = tmp_path_factory.mktemp("archops-cache")
+    (own / "plugin").mkdir()
+    for name in ("aws-provider-schema.json",):
+        (own / name).symlink_to(shared / name)
+    for f in (shared / "plugin").iterdir():
+        if f.name.startswith("plugin-") and f.is_file():
+            (own / "plugin" / f.name).symlink_to(f)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ARCHOPS_CACHE_DIR", str(own))
+    yield own
+    patch.undo()
