@@ -41,5 +41,5 @@ class OfflineEngine:
         return planner.plan(req)
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment:
-        fragment = CATALOG[blueprint_id].build(BuildContext(req, present))
+        fragment = CATALOG[blueprint_id].fragment(BuildContext(req, present))
         return environment_skips(fragment, req)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
 from agents.catalog.edge import US_EAST_1
+from agents.catalog.shared import AWSLOGSDELIVERY, LOG_BUCKET, log_group
 from core.terraform.model import Block, Ref, Template, block, data, local, output, resource, var
+
+# regions whose buckets CloudFront delivers no standard logs to
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html)
+NO_STANDARD_LOGS = frozenset({
+    "af-south-1", "ap-east-1", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
+    "ca-west-1", "eu-south-1", "eu-south-2", "eu-central-2", "il-central-1", "me-south-1", "me-central-1", "mx-central-1",
+})
 
 
 @blueprint(
@@ -48,8 +56,17 @@ def cloudfront(ctx: BuildContext) -> Fragment:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
         dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
-    if ctx.has("logs_bucket"):
-        dist.add(block("logging_config", bucket=Ref("aws_s3_bucket", "logs", "bucket_domain_name"), prefix="cloudfront/", include_cookies=False))
+    if ctx.has(LOG_BUCKET.id) and ctx.req.region in NO_STANDARD_LOGS:
+        dist.skip("CKV_AWS_86", f"CloudFront delivers no standard logs to buckets in {ctx.req.region}, where the log bucket is")
+        out.notes.append(f"CloudFront access logs are off: CloudFront delivers no standard logs to S3 buckets in {ctx.req.region}; "
+                         "turn on its CloudWatch Logs delivery (v2) in us-east-1 if you need them.")
+    elif ctx.has(LOG_BUCKET.id):
+        # standard logs are written by awslogsdelivery through the bucket ACL: the log bucket
+        # keeps ACLs on and grants it, before the distribution is created
+        # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html)
+        out.ask(LOG_BUCKET.acl("CloudFrontStandardLogs", AWSLOGSDELIVERY))
+        dist.add(block("logging_config", bucket=LOG_BUCKET.domain_name, prefix="cloudfront/", include_cookies=False))
+        dist.set("depends_on", [Ref("aws_s3_bucket_acl", LOG_BUCKET.rid)])
     _skips(dist, to_site, custom_domain)
     headers = data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy")
     out.add("cdn.tf", *origin_blocks, headers, dist)
@@ -158,17 +175,9 @@ def waf(ctx: BuildContext) -> Fragment:
     rate.add(block("statement").add(block("rate_based_statement", limit=2000, aggregate_key_type="IP")))
     rate.add(_visibility("rate-limit"))
     acl.add(rate, _visibility(Template(local("name"), "-web-acl")))
-    log_group = resource(
-        "aws_cloudwatch_log_group",
-        "waf",
-        name=Template("aws-waf-logs-", local("name")),
-        retention_in_days=log_retention(ctx),
-        **provider,
-    )
+    logs = log_group(out, "waf", Template("aws-waf-logs-", local("name")), log_retention(ctx), encrypted=not cdn, **provider)
     if cdn:
-        log_group.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
-    else:
-        log_group.set("kms_key_id", KMS_ARN)
+        logs.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
     logging = resource(
         "aws_wafv2_web_acl_logging_configuration",
         "main",
@@ -176,7 +185,7 @@ def waf(ctx: BuildContext) -> Fragment:
         resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
         **provider,
     )
-    blocks = [acl, log_group, logging]
+    blocks = [acl, logs, logging]
     if ctx.has("alb") and not cdn:
         blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=Ref("aws_lb", "main", "arn"), web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
     out.add("waf.tf", *blocks)

@@ -5,12 +5,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
 from agents.catalog.edge import ingress_rule
-from agents.catalog.iam import app_policy_statements, assume_role, role_with_policy
+from agents.catalog.iam import app_statements, assembled_role, assume_role
+from agents.catalog.shared import (
+    ACCOUNT,
+    ALERTS,
+    APP,
+    KEY,
+    PARTITION,
+    Alarm,
+    Ask,
+    Binding,
+    bindings,
+    log_group,
+)
 from core.terraform.model import (
     Block,
     Call,
+    Cond,
     Ref,
     Template,
     block,
@@ -36,7 +49,8 @@ def instance_type(ctx: BuildContext) -> str:
 
 
 def app_security_group(ctx: BuildContext) -> list[Block]:
-    """The application's security group: in from the ALB only, out over HTTPS and to the VPC."""
+    """The application's security group: in from the load balancer only; out over HTTPS (AWS
+    APIs, images) and to the ports of the stores it uses (:func:`store_egress`), nothing else."""
     blocks = [
         resource(
             "aws_security_group",
@@ -55,20 +69,44 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
             to_port=443,
             cidr_ipv4="0.0.0.0/0",
         ),
-        resource(
-            "aws_vpc_security_group_egress_rule",
-            "app_vpc",
-            security_group_id=APP_SG,
-            description="To data stores inside the VPC",
-            ip_protocol="tcp",
-            from_port=0,
-            to_port=65535,
-            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
-        ),
     ]
     if ctx.has("alb"):
         blocks.append(ingress_rule("app_from_alb", APP_SG, 8080, "From the load balancer", source_sg=Ref("aws_security_group", "alb", "id")))
     return blocks
+
+
+def store_egress(binds: list[Binding]) -> list[Block]:
+    """Out to each store the application uses, on its port, to its security group only."""
+    return [
+        resource(
+            "aws_vpc_security_group_egress_rule",
+            f"app_to_{b.sid}",
+            security_group_id=APP_SG,
+            description=f"To the {b.sid} on port {b.port}",
+            ip_protocol="tcp",
+            from_port=b.port,
+            to_port=b.port,
+            referenced_security_group_id=b.security_group,
+        )
+        for b in binds
+        if b.port is not None and b.security_group is not None
+    ]
+
+
+def connection_notes(binds: list[Binding]) -> list[str]:
+    """What instances (no container environment) must read themselves."""
+    names = sorted({name for b in binds for name in (*b.env, *b.secrets)})
+    if not names:
+        return []
+    return [f"The module gives instances no environment: your start-up script or configuration sets {', '.join(names)} "
+            "from the module's outputs (endpoints) and Secrets Manager (secrets, which the instance role may read)."]
+
+
+ARM64_IMAGE_NOTE = (
+    "`container_image` is a placeholder (`nginxinc/nginx-unprivileged`, port 8080): set it to your application's "
+    "image before you apply. Tasks run on Graviton (`ARM64`): build the image for `linux/arm64` "
+    "(`docker buildx build --platform linux/arm64`) or as a multi-architecture image; it must listen on 8080."
+)
 
 
 @blueprint(
@@ -101,17 +139,56 @@ def ecs(ctx: BuildContext) -> Fragment:
         launch_type="FARGATE",
         propagate_tags="SERVICE",
     )
+    # application autoscaling owns the task count once the service exists
+    service.add(block("lifecycle", ignore_changes=[Ref("desired_count")]))
     if ctx.has("alb"):
         service.add(block("load_balancer", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), container_name="app", container_port=8080))
         service.set("health_check_grace_period_seconds", 60)
     cluster = resource("aws_ecs_cluster", "main", block("setting", name="containerInsights", value="enabled"), name=ctx.name("ecs", "cluster"))
-    out.add("compute.tf", *app_security_group(ctx), cluster, *_task_definition(ctx), service, *_service_scaling(ctx, desired))
+    task_blocks, container, task, task_policy = _task_definition(ctx, out)
+    out.add("compute.tf", *app_security_group(ctx), cluster, *task_blocks, service, *_service_scaling(ctx, desired))
+
+    def finish(asks: list[Ask]) -> None:
+        binds = bindings(asks)
+        env: dict[str, Any] = {"APP_ENV": var("environment")}
+        secrets: dict[str, tuple[Any, str | None]] = {}
+        for b in binds:
+            env.update(b.env)
+            secrets.update(b.secrets)
+        container["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+        if secrets:
+            # ECS reads each secret at task start: valueFrom is the ARN (and JSON key), never a value
+            container["secrets"] = [{"name": k, "valueFrom": Template(arn, f":{key}::") if key else arn} for k, (arn, key) in secrets.items()]
+            out.add("compute.tf", _execution_secrets(sorted({id(a): a for a, _ in secrets.values()}.values(), key=repr)))
+        task.set("container_definitions", jsonencode([container]))
+        task_policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": app_statements(binds)}))
+        out.add("compute.tf", *store_egress(binds))
+
+    out.assemble(APP, finish)
+    out.notes.append(ARM64_IMAGE_NOTE)
+    dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
+    ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
     out.node("aws_ecs_service.app", "ECS Fargate service", "ecs", "private")
     return out
 
 
-def _task_definition(ctx: BuildContext) -> list[Block]:
+def _execution_secrets(arns: list[Any]) -> Block:
+    """The task execution role reads exactly the container's secrets, decrypting with the key."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadContainerSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": arns},
+        {"Sid": "DecryptContainerSecrets", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": KEY.arn},
+    ]
+    return resource(
+        "aws_iam_role_policy",
+        "task_execution_secrets",
+        name="read-container-secrets",
+        role=Ref("aws_iam_role", "task_execution", "id"),
+        policy=jsonencode({"Version": "2012-10-17", "Statement": statements}),
+    )
+
+
+def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dict[str, Any], Block, Block]:
     """Graviton task, read-only root file system (a scratch volume at /tmp), logs to CloudWatch."""
     container: dict[str, Any] = {
         "name": "app",
@@ -129,8 +206,23 @@ def _task_definition(ctx: BuildContext) -> list[Block]:
             },
         },
     }
-    return [
-        resource("aws_cloudwatch_log_group", "app", name=Template("/ecs/", local("name")), retention_in_days=log_retention(ctx), kms_key_id=KMS_ARN),
+    role_blocks, task_policy = assembled_role("task", "ecs-tasks.amazonaws.com")
+    task = resource(
+        "aws_ecs_task_definition",
+        "app",
+        block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
+        block("volume", name="tmp"),
+        family=local("name"),
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu=var("task_cpu"),
+        memory=var("task_memory"),
+        execution_role_arn=Ref("aws_iam_role", "task_execution", "arn"),
+        task_role_arn=Ref("aws_iam_role", "task", "arn"),
+        container_definitions=jsonencode([container]),
+    )
+    blocks = [
+        log_group(out, "app", Template("/ecs/", local("name")), log_retention(ctx)),
         resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
         resource(
             "aws_iam_role_policy_attachment",
@@ -138,22 +230,10 @@ def _task_definition(ctx: BuildContext) -> list[Block]:
             role=Ref("aws_iam_role", "task_execution", "name"),
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
         ),
-        *role_with_policy("task", "ecs-tasks.amazonaws.com", app_policy_statements(ctx)),
-        resource(
-            "aws_ecs_task_definition",
-            "app",
-            block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
-            block("volume", name="tmp"),
-            family=local("name"),
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=var("task_cpu"),
-            memory=var("task_memory"),
-            execution_role_arn=Ref("aws_iam_role", "task_execution", "arn"),
-            task_role_arn=Ref("aws_iam_role", "task", "arn"),
-            container_definitions=jsonencode([container]),
-        ),
+        *role_blocks,
+        task,
     ]
+    return blocks, container, task, task_policy
 
 
 def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
@@ -214,9 +294,19 @@ def _ami_id(ctx: BuildContext) -> Ref:
     return Ref("data", "aws_ami", "os", "id")
 
 
-def _instance_profile() -> list[Block]:
+def _instance_profile(ctx: BuildContext, out: Fragment) -> list[Block]:
+    """The instances' role: Session Manager, plus what the stores they use allow them."""
+    role_blocks, policy = assembled_role("instance", "ec2.amazonaws.com")
+
+    def finish(asks: list[Ask]) -> None:
+        binds = bindings(asks)
+        policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": app_statements(binds)}))
+        out.add("compute.tf", *store_egress(binds))
+        out.notes.extend(connection_notes(binds))
+
+    out.assemble(APP, finish)
     return [
-        resource("aws_iam_role", "instance", name=Template(local("name"), "-instance"), assume_role_policy=assume_role("ec2.amazonaws.com")),
+        *role_blocks,
         resource(
             "aws_iam_role_policy_attachment",
             "instance_ssm",
@@ -227,8 +317,43 @@ def _instance_profile() -> list[Block]:
     ]
 
 
+def _instances_use(ctx: BuildContext, out: Fragment) -> None:
+    """Instances on Graviton: what the team installs must be built for arm64."""
+    if is_graviton(instance_type(ctx)):
+        out.notes.append(f"Instances are Graviton (`{instance_type(ctx)}`, arm64): software you install on them must be built for arm64.")
+
+
+AUTOSCALING_ROLE = Template(
+    "arn:", PARTITION, ":iam::", ACCOUNT, ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+)
+
+
+def _autoscaling_uses_key(ctx: BuildContext, out: Fragment) -> Block:
+    """Auto Scaling launches instances whose EBS volumes the module's key encrypts: the key lets
+    its service-linked role use the key and create grants for EC2
+    (https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html).
+    The role must exist before the key policy names it: a new account creates it here."""
+    out.variables.append(variable(
+        "create_autoscaling_service_linked_role", "bool",
+        "Create AWSServiceRoleForAutoScaling (true only in an account that never used EC2 Auto Scaling)", False))
+    out.notes.append(
+        "`create_autoscaling_service_linked_role` (default `false`): the key policy names the account's "
+        "AWSServiceRoleForAutoScaling; in an account that never used EC2 Auto Scaling set it `true` "
+        "(or run `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com`)."
+    )
+    role = Ref("aws_iam_service_linked_role", "autoscaling")
+    out.ask(
+        KEY.role("AutoScalingUsesKeyForEbs", AUTOSCALING_ROLE,
+                 ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"), after=(role,)),
+        KEY.role("AutoScalingCreatesGrantsForEbs", AUTOSCALING_ROLE, ("kms:CreateGrant",),
+                 {"Bool": {"kms:GrantIsForAWSResource": True}}, after=(role,)),
+    )
+    return resource("aws_iam_service_linked_role", "autoscaling", count=Cond(var("create_autoscaling_service_linked_role"), 1, 0),
+                    aws_service_name="autoscaling.amazonaws.com")
+
+
 def _root_volume(size: int) -> dict[str, Any]:
-    return {"volume_type": "gp3", "volume_size": size, "encrypted": True, "kms_key_id": KMS_ARN, "delete_on_termination": True}
+    return {"volume_type": "gp3", "volume_size": size, "encrypted": True, "kms_key_id": KEY.arn, "delete_on_termination": True}
 
 
 @blueprint(
@@ -282,7 +407,8 @@ def asg(ctx: BuildContext) -> Fragment:
         autoscaling_group_name=Ref("aws_autoscaling_group", "app", "name"),
         policy_type="TargetTrackingScaling",
     )
-    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(), template, group, scaling)
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), _autoscaling_uses_key(ctx, out), template, group, scaling)
+    _instances_use(ctx, out)
     out.outputs.append(output("asg_name", Ref("aws_autoscaling_group", "app", "name"), "Auto Scaling group name"))
     out.node("aws_autoscaling_group.app", f"Auto Scaling group ({count}+)", "asg", "private")
     return out
@@ -317,7 +443,8 @@ def ec2(ctx: BuildContext) -> Fragment:
         tags=tags(ctx.name("ec2", "app")),
         **attrs,
     )
-    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(), instance)
+    out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), instance)
+    _instances_use(ctx, out)
     if ctx.has("alb"):
         attach: dict[str, Any] = {"count": count, "target_id": Ref("aws_instance", "app", Ref("count", "index"), "id")} if count > 1 else {"target_id": Ref("aws_instance", "app", "id")}
         out.add(

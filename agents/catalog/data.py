@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import assume_role
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm, account_arn
 from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
 ENGINES: dict[str, dict[str, Any]] = {
@@ -50,6 +51,44 @@ def _store_sg(rid: str, port: int, ctx: BuildContext, what: str) -> list[Block]:
     ]
 
 
+APP_ROLES = ("ecs", "asg", "ec2")
+IAM_DB_USER = "app_iam"
+
+
+def _iam_auth(ctx: BuildContext) -> bool:
+    """IAM database authentication where an application role gets ``rds-db:connect`` for it
+    (the database's binding asks it for them); with no such role it stays off."""
+    return any(ctx.has(c) for c in APP_ROLES)
+
+
+def _no_iam_auth_skip(ctx: BuildContext, out: Fragment, db: Block, check: str) -> None:
+    if _iam_auth(ctx):
+        out.notes.append(
+            f"IAM database authentication is on and the application role may connect as `{IAM_DB_USER}`: create that "
+            f"user once (PostgreSQL: `CREATE USER {IAM_DB_USER}; GRANT rds_iam TO {IAM_DB_USER};`, MySQL: "
+            f"`CREATE USER {IAM_DB_USER} IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS';`), or use the master "
+            "password the containers get from Secrets Manager."
+        )
+    else:
+        db.skip(check, "no application role in this design could connect with IAM; the master password lives in Secrets Manager")
+
+
+def _bind(ctx: BuildContext, spec: dict[str, Any], host: Any, secret_arn: Any, resource_id: Ref) -> Any:
+    """The database's endpoint, port and name as environment, its master password by reference,
+    and, with IAM authentication on, ``rds-db:connect`` as the IAM user
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html)."""
+    connect = ({"Sid": "ConnectToDatabaseWithIam", "Effect": "Allow", "Action": ["rds-db:connect"],
+                "Resource": account_arn("rds-db", "dbuser:", resource_id, f"/{IAM_DB_USER}")},) if _iam_auth(ctx) else ()
+    return APP.bind(
+        "database",
+        env={"DB_HOST": host, "DB_PORT": str(spec["port"]), "DB_NAME": "app", "DB_USER": "app_admin"},
+        secrets={"DB_PASSWORD": (secret_arn, "password")},
+        port=spec["port"],
+        security_group=Ref("aws_security_group", "db", "id"),
+        statements=connect,
+    )
+
+
 def _db_class(ctx: BuildContext, aurora: bool) -> str:
     if ctx.req.db_instance_class:
         return ctx.req.db_instance_class
@@ -83,11 +122,11 @@ def rds(ctx: BuildContext) -> Fragment:
         max_allocated_storage=max(100, (ctx.req.db_storage_gb or 20) * 5),
         storage_type="gp3",
         storage_encrypted=True,
-        kms_key_id=KMS_ARN,
+        kms_key_id=KEY.arn,
         db_name="app",
         username="app_admin",
         manage_master_user_password=True,
-        master_user_secret_kms_key_id=KMS_ARN,
+        master_user_secret_kms_key_id=KEY.arn,
         port=spec["port"],
         db_subnet_group_name=Ref("aws_db_subnet_group", "main", "name"),
         vpc_security_group_ids=[Ref("aws_security_group", "db", "id")],
@@ -100,7 +139,7 @@ def rds(ctx: BuildContext) -> Fragment:
         deletion_protection=prod,
         skip_final_snapshot=not prod,
         auto_minor_version_upgrade=True,
-        iam_database_authentication_enabled=True,
+        iam_database_authentication_enabled=_iam_auth(ctx),
         enabled_cloudwatch_logs_exports=spec["logs"],
         monitoring_interval=60,
         monitoring_role_arn=Ref("aws_iam_role", "rds_monitoring", "arn"),
@@ -108,18 +147,27 @@ def rds(ctx: BuildContext) -> Fragment:
     )
     if prod:
         db.set("final_snapshot_identifier", Template(local("name"), "-final"))
+    _no_iam_auth_skip(ctx, out, db, "CKV_AWS_161")
+    out.ask(_bind(ctx, spec, Ref("aws_db_instance", "main", "address"), Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn"),
+                  Ref("aws_db_instance", "main", "resource_id")))
     if klass.split(".")[-1] in {"micro", "small"}:
         db.skip("CKV_AWS_353", f"Performance Insights is not offered on {klass}")
     else:
         # the 7-day Performance Insights history is free
         db.set("performance_insights_enabled", True)
-        db.set("performance_insights_kms_key_id", KMS_ARN)
+        db.set("performance_insights_kms_key_id", KEY.arn)
     out.add(
         "database.tf",
         resource("aws_db_subnet_group", "main", name=Template(local("name"), "-db"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
         *_store_sg("db", spec["port"], ctx, "Database"),
         *_parameters_and_monitoring(spec, ctx),
         db,
+    )
+    dim = {"DBInstanceIdentifier": Ref("aws_db_instance", "main", "identifier")}
+    ALERTS.alarms(
+        ctx, out,
+        Alarm("db_cpu", "The database runs hot", "AWS/RDS", "CPUUtilization", dim, 80),
+        Alarm("db_storage", "Less than 5 GB of database storage left", "AWS/RDS", "FreeStorageSpace", dim, 5368709120, "LessThanThreshold"),
     )
     out.outputs += [
         output("db_endpoint", Ref("aws_db_instance", "main", "address"), "Database host name"),
@@ -158,7 +206,7 @@ def _parameters_and_monitoring(spec: dict[str, Any], ctx: BuildContext) -> list[
 )
 def aurora(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    spec = ENGINES[ctx.req.database if (ctx.req.database or "").startswith("aurora") else "aurora-postgresql"]
+    spec = ENGINES[ctx.req.database if ctx.req.database and ctx.req.database.startswith("aurora") else "aurora-postgresql"]
     prod = ctx.req.production
     cluster = resource(
         "aws_rds_cluster",
@@ -169,9 +217,9 @@ def aurora(ctx: BuildContext) -> Fragment:
         database_name="app",
         master_username="app_admin",
         manage_master_user_password=True,
-        master_user_secret_kms_key_id=KMS_ARN,
+        master_user_secret_kms_key_id=KEY.arn,
         storage_encrypted=True,
-        kms_key_id=KMS_ARN,
+        kms_key_id=KEY.arn,
         db_subnet_group_name=Ref("aws_db_subnet_group", "main", "name"),
         vpc_security_group_ids=[Ref("aws_security_group", "db", "id")],
         backup_retention_period=35 if prod else 7,
@@ -179,9 +227,12 @@ def aurora(ctx: BuildContext) -> Fragment:
         copy_tags_to_snapshot=True,
         deletion_protection=prod,
         skip_final_snapshot=not prod,
-        iam_database_authentication_enabled=True,
+        iam_database_authentication_enabled=_iam_auth(ctx),
         enabled_cloudwatch_logs_exports=spec["logs"],
     )
+    _no_iam_auth_skip(ctx, out, cluster, "CKV_AWS_162")
+    out.ask(_bind(ctx, spec, Ref("aws_rds_cluster", "main", "endpoint"), Ref("aws_rds_cluster", "main", "master_user_secret", 0, "secret_arn"),
+                  Ref("aws_rds_cluster", "main", "cluster_resource_id")))
     if prod:
         cluster.set("final_snapshot_identifier", Template(local("name"), "-final"))
     cluster.set("db_cluster_parameter_group_name", Ref("aws_rds_cluster_parameter_group", "main", "name"))
@@ -199,7 +250,7 @@ def aurora(ctx: BuildContext) -> Fragment:
         publicly_accessible=False,
         auto_minor_version_upgrade=True,
         performance_insights_enabled=True,
-        performance_insights_kms_key_id=KMS_ARN,
+        performance_insights_kms_key_id=KEY.arn,
         monitoring_interval=60,
         monitoring_role_arn=Ref("aws_iam_role", "rds_monitoring", "arn"),
     )
@@ -261,7 +312,7 @@ def redis(ctx: BuildContext) -> Fragment:
         subnet_group_name=Ref("aws_elasticache_subnet_group", "main", "name"),
         security_group_ids=[Ref("aws_security_group", "redis", "id")],
         at_rest_encryption_enabled=True,
-        kms_key_id=KMS_ARN,
+        kms_key_id=KEY.arn,
         transit_encryption_enabled=True,
         auth_token=Ref("random_password", "redis", "result"),
         snapshot_retention_limit=7 if prod else 1,
@@ -272,7 +323,7 @@ def redis(ctx: BuildContext) -> Fragment:
         resource("aws_elasticache_subnet_group", "main", name=Template(local("name"), "-cache"), subnet_ids=Ref("aws_subnet", "data", "*", "id")),
         *_store_sg("redis", 6379, ctx, "Redis"),
         resource("random_password", "redis", length=48, special=False),
-        resource("aws_secretsmanager_secret", "redis", name_prefix=Template(local("name"), "-redis-auth-"), kms_key_id=KMS_ARN).skip(
+        resource("aws_secretsmanager_secret", "redis", name_prefix=Template(local("name"), "-redis-auth-"), kms_key_id=KEY.arn).skip(
             "CKV2_AWS_57", "the AUTH token is generated by Terraform; rotate it by replacing random_password.redis"
         ),
         resource(
@@ -283,6 +334,13 @@ def redis(ctx: BuildContext) -> Fragment:
         ),
         group,
     )
+    out.ask(APP.bind(
+        "cache",
+        env={"REDIS_HOST": Ref("aws_elasticache_replication_group", "main", "primary_endpoint_address"), "REDIS_PORT": "6379", "REDIS_TLS": "true"},
+        secrets={"REDIS_AUTH_TOKEN": (Ref("aws_secretsmanager_secret", "redis", "arn"), None)},
+        port=6379,
+        security_group=Ref("aws_security_group", "redis", "id"),
+    ))
     out.outputs.append(output("redis_endpoint", Ref("aws_elasticache_replication_group", "main", "primary_endpoint_address"), "Redis primary endpoint"))
     out.node("aws_elasticache_replication_group.main", "ElastiCache Redis", "redis", "data")
     return out
@@ -304,7 +362,7 @@ def dynamodb(ctx: BuildContext) -> Fragment:
         block("attribute", name="pk", type="S"),
         block("attribute", name="sk", type="S"),
         block("point_in_time_recovery", enabled=True),
-        block("server_side_encryption", enabled=True, kms_key_arn=KMS_ARN),
+        block("server_side_encryption", enabled=True, kms_key_arn=KEY.arn),
         block("ttl", attribute_name="expires_at", enabled=True),
         name=ctx.name("dynamodb", "table"),
         billing_mode="PAY_PER_REQUEST",
@@ -313,6 +371,14 @@ def dynamodb(ctx: BuildContext) -> Fragment:
         deletion_protection_enabled=ctx.req.production,
     )
     out.add("dynamodb.tf", table)
+    arn = Ref("aws_dynamodb_table", "main", "arn")
+    out.ask(APP.bind("table", env={"TABLE_NAME": Ref("aws_dynamodb_table", "main", "name")}, statements=({
+        "Sid": "Table",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query",
+                   "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
+        "Resource": [arn, Template(arn, "/index/*")],
+    },)))
     out.outputs.append(output("table_name", Ref("aws_dynamodb_table", "main", "name"), "DynamoDB table"))
     out.node("aws_dynamodb_table.main", "DynamoDB table", "dynamodb", "region")
     return out

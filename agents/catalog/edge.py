@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, blueprint
+from agents.catalog.shared import ACCOUNT, ALERTS, LOG_BUCKET, Alarm
 from core.terraform.model import (
     Block,
     ForList,
@@ -27,6 +28,33 @@ CDN_ORIGIN_REASON = (
     "viewers get HTTPS at CloudFront"
 )
 CF_PREFIX_LIST = Ref("data", "aws_ec2_managed_prefix_list", "cloudfront", "id")
+
+# Regions opened before August 2022 deliver load balancer access logs as a regional ELB account
+# (data.aws_elb_service_account); later ones as the log delivery service principal
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)
+ELB_ACCOUNT_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1",
+    "me-south-1", "sa-east-1", "us-gov-west-1", "us-gov-east-1",
+})
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+
+
+def elb_access_logs(ctx: BuildContext, out: Fragment, lb: Block, prefix: str) -> None:
+    """Access logs of load balancer ``lb`` into the log bucket (SSE-S3, as ELB requires), asking
+    the bucket to let the region's ELB log writer put them: the log delivery principal always,
+    and the regional ELB account where the region has one. The load balancer waits for the
+    policy: ELB checks it can write when access logs are switched on."""
+    if not ctx.has(LOG_BUCKET.id):
+        return
+    path = (f"{prefix}/AWSLogs/", ACCOUNT, "/*")
+    out.ask(LOG_BUCKET.write("ElbLogDelivery", {"Service": ELB_LOG_DELIVERY}, path))
+    if (ctx.req.region or "") in ELB_ACCOUNT_REGIONS:
+        out.add("edge.tf", data("aws_elb_service_account", "main"))
+        out.ask(LOG_BUCKET.write("ElbRegionalAccount", {"AWS": Ref("data", "aws_elb_service_account", "main", "arn")}, path))
+    lb.add(block("access_logs", bucket=LOG_BUCKET.id_ref, prefix=prefix, enabled=True))
+    lb.set("depends_on", [LOG_BUCKET.policy_ref])
 
 
 def domain_variable(ctx: BuildContext) -> Block:
@@ -158,8 +186,7 @@ def alb(ctx: BuildContext) -> Fragment:
         drop_invalid_header_fields=True,
         enable_deletion_protection=ctx.req.production,
     )
-    if ctx.has("logs_bucket"):
-        lb.add(block("access_logs", bucket=Ref("aws_s3_bucket", "logs", "id"), prefix="alb", enabled=True))
+    elb_access_logs(ctx, out, lb, "alb")
     target_group = resource(
         "aws_lb_target_group",
         "app",
@@ -172,6 +199,13 @@ def alb(ctx: BuildContext) -> Fragment:
         deregistration_delay=30,
     )
     out.add("edge.tf", *_alb_security_group(https, behind_cdn), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
+    lb_dim = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
+    ALERTS.alarms(
+        ctx, out,
+        Alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb_dim, 10, statistic="Sum"),
+        Alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime",
+              {**lb_dim, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, 1),
+    )
     out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
     out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
     return out

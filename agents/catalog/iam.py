@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext
+from agents.catalog.shared import KEY, Binding
 from core.terraform.model import Block, Call, Ref, Template, jsonencode, local, resource
 
 
@@ -36,45 +36,18 @@ def role_with_policy(rid: str, service: str, statements: list[dict[str, Any]]) -
     return blocks
 
 
-def app_policy_statements(ctx: BuildContext) -> list[dict[str, Any]]:
-    """What the application may do: only the actions it needs, only on this module's resources."""
-    out: list[dict[str, Any]] = []
-    if ctx.has("s3"):
-        arn = Ref("aws_s3_bucket", "app", "arn")
-        out.append({"Sid": "AppBucket", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": Template(arn, "/*")})
-        out.append({"Sid": "AppBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn})
-    if ctx.has("sqs"):
-        out.append(
-            {
-                "Sid": "Queue",
-                "Effect": "Allow",
-                "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-                "Resource": Ref("aws_sqs_queue", "main", "arn"),
-            }
-        )
-    if ctx.has("sns"):
-        out.append({"Sid": "Topic", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": Ref("aws_sns_topic", "events", "arn")})
-    if ctx.has("dynamodb"):
-        arn = Ref("aws_dynamodb_table", "main", "arn")
-        out.append(
-            {
-                "Sid": "Table",
-                "Effect": "Allow",
-                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
-                "Resource": [arn, Template(arn, "/index/*")],
-            }
-        )
-    secrets: list[Any] = []
-    if ctx.has("secrets"):
-        secrets.append(Ref("aws_secretsmanager_secret", "app", "arn"))
-    if ctx.has("rds"):
-        secrets.append(Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn"))
-    if ctx.has("aurora"):
-        secrets.append(Ref("aws_rds_cluster", "main", "master_user_secret", 0, "secret_arn"))
-    if ctx.has("redis"):
-        secrets.append(Ref("aws_secretsmanager_secret", "redis", "arn"))
+def app_statements(binds: list[Binding]) -> list[dict[str, Any]]:
+    """What the application may do: what each store it uses allows it (the store's own
+    statements), reading the secrets they hand it, and using the module's key; nothing else."""
+    out: list[dict[str, Any]] = [dict(st) for b in binds for st in b.statements]
+    secrets = list(dict.fromkeys(arn for b in binds for arn, _key in b.secrets.values()))
     if secrets:
         out.append({"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets})
-    if ctx.has("kms"):
-        out.append({"Sid": "UseKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KMS_ARN})
+    out.append({"Sid": "UseKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY.arn})
     return out
+
+
+def assembled_role(rid: str, service: str) -> tuple[list[Block], Block]:
+    """A role for ``service`` and its inline policy, whose statements are set once assembled."""
+    policy = resource("aws_iam_role_policy", rid, name="least-privilege", role=Ref("aws_iam_role", rid, "id"))
+    return [*role_with_policy(rid, service, []), policy], policy

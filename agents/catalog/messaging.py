@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Fragment, blueprint
+from agents.catalog.shared import ACCOUNT, ALERTS, APP, KEY, Alarm
 from core.terraform.model import Ref, Template, jsonencode, output, resource
 
 
@@ -24,7 +25,7 @@ def sqs(ctx: BuildContext) -> Fragment:
             "dlq",
             name=Template(name, "-dlq") if isinstance(name, str) else Template(Ref("local", "name"), "-jobs-dlq"),
             message_retention_seconds=1209600,
-            kms_master_key_id=KMS_ARN,
+            kms_master_key_id=KEY.arn,
         ),
         resource(
             "aws_sqs_queue",
@@ -33,11 +34,20 @@ def sqs(ctx: BuildContext) -> Fragment:
             visibility_timeout_seconds=180,
             message_retention_seconds=345600,
             receive_wait_time_seconds=20,
-            kms_master_key_id=KMS_ARN,
+            kms_master_key_id=KEY.arn,
             kms_data_key_reuse_period_seconds=300,
             redrive_policy=jsonencode({"deadLetterTargetArn": Ref("aws_sqs_queue", "dlq", "arn"), "maxReceiveCount": 5}),
         ),
     )
+    out.ask(APP.bind("queue", env={"QUEUE_URL": Ref("aws_sqs_queue", "main", "url")}, statements=({
+        "Sid": "Queue",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+        "Resource": Ref("aws_sqs_queue", "main", "arn"),
+    },)))
+    ALERTS.alarms(ctx, out, Alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS",
+                                  "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, 0,
+                                  statistic="Maximum", periods=1))
     out.outputs.append(output("queue_url", Ref("aws_sqs_queue", "main", "url"), "URL of the work queue"))
     out.node("aws_sqs_queue.main", "SQS queue + DLQ", "sqs", "region")
     return out
@@ -53,8 +63,12 @@ def sqs(ctx: BuildContext) -> Fragment:
 )
 def sns(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    out.add("messaging.tf", resource("aws_sns_topic", "events", name=ctx.name("sns", "events"), kms_master_key_id=KMS_ARN))
+    out.add("messaging.tf", resource("aws_sns_topic", "events", name=ctx.name("sns", "events"), kms_master_key_id=KEY.arn))
     if ctx.has("sqs"):
+        # SNS delivers to the queue encrypted with the key: the key lets SNS use it
+        # (https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html)
+        out.ask(KEY.service("SnsDeliversToEncryptedQueues", "sns.amazonaws.com",
+                            condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}}))
         out.add(
             "messaging.tf",
             resource(
@@ -85,6 +99,8 @@ def sns(ctx: BuildContext) -> Fragment:
                 ),
             ),
         )
+    out.ask(APP.bind("topic", env={"EVENTS_TOPIC_ARN": Ref("aws_sns_topic", "events", "arn")}, statements=(
+        {"Sid": "Topic", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": Ref("aws_sns_topic", "events", "arn")},)))
     out.outputs.append(output("events_topic_arn", Ref("aws_sns_topic", "events", "arn"), "SNS topic for application events"))
     out.node("aws_sns_topic.events", "SNS topic", "sns", "region")
     return out

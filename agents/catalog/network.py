@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
 from agents.catalog.iam import assume_role
+from agents.catalog.shared import log_group
 from core.terraform.model import (
     Block,
     Call,
@@ -81,7 +82,7 @@ def vpc(ctx: BuildContext) -> Fragment:
         *_subnets("data", 8),
         *_nat_gateways(nats),
         *_route_tables(nats),
-        *_flow_logs(ctx),
+        *_flow_logs(ctx, out),
     ]
     out.add("network.tf", *blocks)
     out.outputs += [
@@ -156,17 +157,11 @@ def _route_tables(nats: int) -> list[Block]:
     ]
 
 
-def _flow_logs(ctx: BuildContext) -> list[Block]:
+def _flow_logs(ctx: BuildContext, out: Fragment) -> list[Block]:
     assume = assume_role("vpc-flow-logs.amazonaws.com")
     group = Ref("aws_cloudwatch_log_group", "flow_logs", "arn")
     return [
-        resource(
-            "aws_cloudwatch_log_group",
-            "flow_logs",
-            name=Template("/aws/vpc/", local("name"), "/flow-logs"),
-            retention_in_days=log_retention(ctx),
-            kms_key_id=KMS_ARN,
-        ),
+        log_group(out, "flow_logs", Template("/aws/vpc/", local("name"), "/flow-logs"), log_retention(ctx)),
         resource("aws_iam_role", "flow_logs", name=Template(local("name"), "-flow-logs"), assume_role_policy=assume),
         resource(
             "aws_iam_role_policy",

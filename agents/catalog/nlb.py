@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment
+from agents.catalog.shared import ACCOUNT, LOG_BUCKET
 from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -26,8 +27,18 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
         enable_cross_zone_load_balancing=True,
         enable_deletion_protection=ctx.req.production,
     )
-    if ctx.has("logs_bucket"):
-        lb.add(block("access_logs", bucket=Ref("aws_s3_bucket", "logs", "id"), prefix="nlb", enabled=True))
+    if ctx.has(LOG_BUCKET.id):
+        # NLB access logs (written for TLS listeners) come from the log delivery service, which
+        # checks the bucket policy when they are switched on
+        # (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-access-logs.html)
+        path = ("nlb/AWSLogs/", ACCOUNT, "/*")
+        out.ask(
+            LOG_BUCKET.read_acl("LogDeliveryAclCheck", "delivery.logs.amazonaws.com", {"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
+            LOG_BUCKET.write("LogDeliveryWrite", {"Service": "delivery.logs.amazonaws.com"}, path,
+                             {"StringEquals": {"aws:SourceAccount": ACCOUNT, "s3:x-amz-acl": "bucket-owner-full-control"}}),
+        )
+        lb.add(block("access_logs", bucket=LOG_BUCKET.id_ref, prefix="nlb", enabled=True))
+        lb.set("depends_on", [LOG_BUCKET.policy_ref])
     listener_attrs: dict[str, Any] = {"load_balancer_arn": Ref("aws_lb", "main", "arn"), "port": port, "protocol": "TLS" if tls else "TCP"}
     if tls:
         listener_attrs |= {"ssl_policy": TLS_POLICY, "certificate_arn": Ref("aws_acm_certificate_validation", "main", "certificate_arn")}

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import ALERTS, KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Fragment, blueprint
 from agents.catalog.iam import assume_role
+from agents.catalog.shared import ACCOUNT, ALERTS, KEY, PARTITION, Ask, grants
 from core.terraform.model import (
-    Block,
     Call,
     Ref,
     Template,
     block,
-    jsonencode,
     local,
     resource,
     var,
@@ -20,86 +19,41 @@ from core.terraform.model import (
 )
 
 
-def _alarm(rid: str, description: str, namespace: str, metric: str, dims: dict[str, Any], op: str, threshold: float, stat: str = "Average", periods: int = 3) -> Block:
-    return resource(
-        "aws_cloudwatch_metric_alarm",
-        rid,
-        alarm_name=Template(local("name"), f"-{rid.replace('_', '-')}"),
-        alarm_description=description,
-        namespace=namespace,
-        metric_name=metric,
-        dimensions=dims,
-        statistic=stat,
-        period=300,
-        evaluation_periods=periods,
-        comparison_operator=op,
-        threshold=threshold,
-        treat_missing_data="notBreaching",
-        alarm_actions=[ALERTS],
-        ok_actions=[ALERTS],
-    )
-
-
-def _alarms(ctx: BuildContext) -> list[Block]:
-    gt = "GreaterThanThreshold"
-    out: list[Block] = []
-    if ctx.has("alb"):
-        lb = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
-        out.append(_alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, gt, 10, "Sum"))
-        out.append(_alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime", {**lb, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, gt, 1))
-    if ctx.has("ecs"):
-        dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
-        out.append(_alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, gt, 85))
-    if ctx.has("rds"):
-        db = {"DBInstanceIdentifier": Ref("aws_db_instance", "main", "identifier")}
-        out.append(_alarm("db_cpu", "The database runs hot", "AWS/RDS", "CPUUtilization", db, gt, 80))
-        out.append(_alarm("db_storage", "Less than 5 GB of database storage left", "AWS/RDS", "FreeStorageSpace", db, "LessThanThreshold", 5368709120))
-    if ctx.has("sqs"):
-        out.append(_alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, gt, 0, "Maximum", 1))
-    if ctx.has("lambda"):
-        out.append(_alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors", {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, gt, 5, "Sum", 1))
-    return out
-
-
 @blueprint(
     "alarms",
     title="CloudWatch alarms",
     concern="monitoring.tf",
-    why="Errors, latency, saturation and failed work raise alarms to one encrypted SNS topic; "
-    "subscribe an e-mail or a chat channel to hear about problems before users do.",
+    why="Errors, latency, saturation and failed work raise alarms (each blueprint watches its own "
+    "metrics) to one encrypted SNS topic; subscribe an e-mail or a chat channel to hear about "
+    "problems before users do.",
     requires=("kms",),
-    after=("alb", "ecs", "rds", "sqs", "lambda"),
 )
 def alarms(ctx: BuildContext) -> Fragment:
     out = Fragment()
     out.variables.append(variable("alert_email", "string", "E-mail address subscribed to alerts (empty: none)", ""))
-    topic_policy = jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AwsServicesPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "events.amazonaws.com"]},
-                    "Action": "sns:Publish",
-                    "Resource": ALERTS,
-                }
-            ],
-        }
-    )
+    topic_policy = resource("aws_sns_topic_policy", "alerts", arn=ALERTS.arn)
+
+    def finish(asks: list[Ask]) -> None:
+        # the topic lets each publisher publish, and asks the key to let them encrypt
+        topic_policy.set("policy", ALERTS.policy(grants(asks)))
+        out.ask(*ALERTS.key_grants(grants(asks)))
+
+    out.assemble(ALERTS, finish)
+    # the topic is where CloudWatch alarms go, the design's and any the team adds later
+    # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
+    out.ask(ALERTS.publish("cloudwatch.amazonaws.com", "CloudWatchAlarms"))
     out.add(
         "monitoring.tf",
-        resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KMS_ARN),
-        resource("aws_sns_topic_policy", "alerts", arn=ALERTS, policy=topic_policy),
+        resource("aws_sns_topic", "alerts", name=Template(local("name"), "-alerts"), kms_master_key_id=KEY.arn),
+        topic_policy,
         resource(
             "aws_sns_topic_subscription",
             "alert_email",
             count=Call("length", Call("compact", [var("alert_email")])),
-            topic_arn=ALERTS,
+            topic_arn=ALERTS.arn,
             protocol="email",
             endpoint=var("alert_email"),
         ),
-        *_alarms(ctx),
     )
     out.node("aws_sns_topic.alerts", "Alerts (SNS)", "sns", "region")
     return out
@@ -115,11 +69,16 @@ def alarms(ctx: BuildContext) -> Fragment:
 )
 def budget(ctx: BuildContext) -> Fragment:
     out = Fragment()
+    # https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html
+    out.ask(ALERTS.publish("budgets.amazonaws.com", "BudgetsNotifications", {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": Template("arn:", PARTITION, ":budgets::", ACCOUNT, ":*")},
+    }))
     amount = ctx.req.budget_usd or (1000 if ctx.req.production else 200)
     out.variables.append(variable("monthly_budget_usd", "number", "Monthly cost budget in USD", amount))
     notes = [
-        block("notification", comparison_operator="GREATER_THAN", threshold=80, threshold_type="PERCENTAGE", notification_type="ACTUAL", subscriber_sns_topic_arns=[ALERTS]),
-        block("notification", comparison_operator="GREATER_THAN", threshold=100, threshold_type="PERCENTAGE", notification_type="FORECASTED", subscriber_sns_topic_arns=[ALERTS]),
+        block("notification", comparison_operator="GREATER_THAN", threshold=80, threshold_type="PERCENTAGE", notification_type="ACTUAL", subscriber_sns_topic_arns=[ALERTS.arn]),
+        block("notification", comparison_operator="GREATER_THAN", threshold=100, threshold_type="PERCENTAGE", notification_type="FORECASTED", subscriber_sns_topic_arns=[ALERTS.arn]),
     ]
     out.add(
         "monitoring.tf",
@@ -161,7 +120,7 @@ def backup(ctx: BuildContext) -> Fragment:
     rule.add(block("lifecycle", delete_after=days))
     out.add(
         "backup.tf",
-        resource("aws_backup_vault", "main", name=Template(local("name"), "-vault"), kms_key_arn=KMS_ARN),
+        resource("aws_backup_vault", "main", name=Template(local("name"), "-vault"), kms_key_arn=KEY.arn),
         resource("aws_backup_plan", "main", rule, name=Template(local("name"), "-daily")),
         resource("aws_iam_role", "backup", name=Template(local("name"), "-backup"), assume_role_policy=assume_role("backup.amazonaws.com")),
         resource(

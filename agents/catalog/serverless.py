@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint, log_retention
-from agents.catalog.iam import app_policy_statements, role_with_policy
+from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.iam import app_statements, assembled_role
+from agents.catalog.shared import ALERTS, APP, KEY, Alarm, Ask, Binding, bindings, log_group
 from core.terraform.model import (
     Block,
     Ref,
@@ -45,9 +46,20 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     filename, handler, source = STARTER["nodejs" if rt.startswith("nodejs") else "python"]
     out.providers.add("archive")
     name = ctx.name("lambda", "fn")
-    statements = _statements(ctx)
+    role_blocks, role_policy = assembled_role("lambda", "lambda.amazonaws.com")
     out.variables.append(variable("lambda_memory_mb", "number", "Memory of the function in MB (CPU scales with it)", ctx.req.memory_mb or 512))
     fn = _function(name, rt, handler)
+
+    def finish(asks: list[Ask]) -> None:
+        # the function finds what it uses in its environment; secrets by ARN, read at run time
+        env: dict[str, Any] = {"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}
+        for b in bindings(asks):
+            env.update(b.env)
+            env.update({f"{k}_SECRET_ARN": arn for k, (arn, _key) in b.secrets.items()})
+        next(c for c in fn.blocks if c.type == "environment").set("variables", env)
+        role_policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": _statements(bindings(asks))}))
+
+    out.assemble(APP, finish)
     blocks: list[Block] = [
         data(
             "archive_file",
@@ -56,33 +68,35 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             type="zip",
             output_path=Template(Ref("path", "module"), "/build/function.zip"),
         ),
-        resource(
-            "aws_cloudwatch_log_group",
-            "lambda",
-            name=Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
-            retention_in_days=log_retention(ctx),
-            kms_key_id=KMS_ARN,
+        log_group(
+            out, "lambda",
+            Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
+            log_retention(ctx),
         ),
         resource(
             "aws_sqs_queue",
             "lambda_dlq",
             name=Template(local("name"), "-fn-dlq"),
             message_retention_seconds=1209600,
-            kms_master_key_id=KMS_ARN,
+            kms_master_key_id=KEY.arn,
         ),
-        *role_with_policy("lambda", "lambda.amazonaws.com", statements),
+        *role_blocks,
         fn,
         *_event_sources(ctx),
     ]
     out.add("lambda.tf", *blocks)
+    ALERTS.alarms(ctx, out, Alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors",
+                                  {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, 5, statistic="Sum", periods=1))
+    out.notes.append("The function runs on Graviton (`arm64`): package native dependencies built for arm64 "
+                     "(e.g. `pip install --platform manylinux2014_aarch64 --only-binary=:all:`); the starter code is a placeholder.")
     out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))
     out.node("aws_lambda_function.main", "Lambda function", "lambda", "region")
     return out
 
 
-def _statements(ctx: BuildContext) -> list[dict[str, Any]]:
-    """The function's own needs (logs, dead letters, traces) plus the app's resources."""
-    statements = app_policy_statements(ctx)
+def _statements(binds: list[Binding]) -> list[dict[str, Any]]:
+    """The function's own needs (logs, dead letters, traces) plus what the stores it uses allow."""
+    statements = app_statements(binds)
     statements.append(
         {
             "Sid": "WriteLogs",
@@ -110,7 +124,7 @@ def _function(name: Any, rt: str, handler: str) -> Block:
         source_code_hash=Ref("data", "archive_file", "lambda", "output_base64sha256"),
         memory_size=var("lambda_memory_mb"),
         timeout=30,
-        kms_key_arn=KMS_ARN,
+        kms_key_arn=KEY.arn,
         depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
     )
     fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
@@ -176,13 +190,7 @@ def apigw(ctx: BuildContext) -> Fragment:
     }
     blocks = [
         resource("aws_apigatewayv2_api", "main", name=ctx.name("apigw", "api"), protocol_type="HTTP"),
-        resource(
-            "aws_cloudwatch_log_group",
-            "api",
-            name=Template("/aws/apigateway/", local("name")),
-            retention_in_days=log_retention(ctx),
-            kms_key_id=KMS_ARN,
-        ),
+        log_group(out, "api", Template("/aws/apigateway/", local("name")), log_retention(ctx)),
         resource(
             "aws_apigatewayv2_integration",
             "lambda",

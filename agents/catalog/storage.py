@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.catalog.base import KMS_ARN, BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Fragment, blueprint
+from agents.catalog.shared import ACCOUNT, APP, KEY, LOG_BUCKET, Ask, grants
 from agents.requirements import upload_name
 from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, output, resource
-
-ELB_ACCOUNT_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
-
 
 
 def bucket_policy(rid: str, statements: list[dict[str, Any]]) -> Block:
@@ -24,12 +22,12 @@ def bucket_policy(rid: str, statements: list[dict[str, Any]]) -> Block:
     )
 
 def secure_bucket(
-    rid: str, bucket: Any, *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
+    rid: str, bucket: dict[str, Any], *, kms: bool, expire_days: int | None = None, archive_days: int | None = 90
 ) -> list[Block]:
     """A bucket with public access blocked, versioning, default encryption and a lifecycle."""
     ref = Ref("aws_s3_bucket", rid, "id")
     sse: dict[str, Any] = (
-        {"sse_algorithm": "aws:kms", "kms_master_key_id": KMS_ARN} if kms else {"sse_algorithm": "AES256"}
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": KEY.arn} if kms else {"sse_algorithm": "AES256"}
     )
     rule = block("rule", bucket_key_enabled=True) if kms else block("rule")
     rule.add(block("apply_server_side_encryption_by_default", **sse))
@@ -41,7 +39,7 @@ def secure_bucket(
         lifecycle.add(block("expiration", days=expire_days))
     lifecycle.add(block("noncurrent_version_expiration", noncurrent_days=90))
     lifecycle.add(block("abort_incomplete_multipart_upload", days_after_initiation=7))
-    bucket_block = resource("aws_s3_bucket", rid, bucket=bucket)
+    bucket_block = resource("aws_s3_bucket", rid, **bucket)
     bucket_block.skip("CKV_AWS_144", "versioning and S3's own durability protect the data; cross-region replication would double storage cost")
     bucket_block.skip("CKV2_AWS_62", "no consumer of object events in this design")
     return [
@@ -62,6 +60,39 @@ def secure_bucket(
     ]
 
 
+def bucket_name(ctx: BuildContext, out: Fragment, component: str, suffix: str) -> dict[str, Any]:
+    """A globally unique bucket name: ``<project>-<env>-<suffix>-<account id>``; a name the
+    user gave keeps its words and gains the account id too (anyone can take a bare name first),
+    which the README says."""
+    explicit = ctx.req.names.get(component)
+    if not explicit:
+        return {"bucket": Template(Ref("local", "name"), f"-{suffix}-", ACCOUNT)}
+    out.notes.append(f"S3 bucket names are global: the bucket asked for as `{explicit}` is named `{explicit}-<account id>` "
+                     "so that no other account can hold the name first.")
+    if len(explicit) <= 50:
+        return {"bucket": Template(explicit, "-", ACCOUNT)}
+    return {"bucket_prefix": explicit[:36] + "-"}
+
+
+def access_logs(ctx: BuildContext, out: Fragment, rid: str) -> list[Block]:
+    """S3 server access logs of bucket ``rid`` into the log bucket, asking it to let the S3
+    logging service write them (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html)."""
+    if not ctx.has(LOG_BUCKET.id):
+        return []
+    out.ask(LOG_BUCKET.write("S3ServerAccessLogs", {"Service": "logging.s3.amazonaws.com"}, ("s3/*",),
+                             {"StringEquals": {"aws:SourceAccount": ACCOUNT}}))
+    return [
+        resource(
+            "aws_s3_bucket_logging",
+            rid,
+            bucket=Ref("aws_s3_bucket", rid, "id"),
+            target_bucket=LOG_BUCKET.id_ref,
+            target_prefix=f"s3/{rid}/",
+            depends_on=[LOG_BUCKET.policy_ref],
+        )
+    ]
+
+
 def tls_only_statement(rid: str) -> dict[str, Any]:
     arn = Ref("aws_s3_bucket", rid, "arn")
     return {
@@ -78,35 +109,33 @@ def tls_only_statement(rid: str) -> dict[str, Any]:
     "logs_bucket",
     title="Log bucket",
     concern="logging.tf",
-    why="Access logs, CloudTrail and AWS Config land in one private, versioned bucket that moves "
-    "old logs to cheaper storage and expires them, so audits have evidence at low cost.",
+    why="The module's access and audit logs land in one private, versioned, SSE-S3 bucket (the "
+    "encryption every AWS log delivery accepts) that moves old logs to cheaper storage and expires "
+    "them; its policy lets in exactly the log writers the design has.",
 )
 def logs_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    rid = "logs"
-    arn = Ref("aws_s3_bucket", rid, "arn")
-    account = Ref("data", "aws_caller_identity", "current", "account_id")
-    statements: list[dict[str, Any]] = [
-        tls_only_statement(rid),
-        {
-            "Sid": "ServiceLogDelivery",
-            "Effect": "Allow",
-            "Principal": {"Service": ["cloudtrail.amazonaws.com", "config.amazonaws.com", "delivery.logs.amazonaws.com", ELB_ACCOUNT_PRINCIPAL]},
-            "Action": ["s3:PutObject", "s3:GetBucketAcl", "s3:ListBucket"],
-            "Resource": [arn, Template(arn, "/*")],
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-        },
-    ]
-    blocks = secure_bucket(rid, ctx.name("logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
+    rid = LOG_BUCKET.rid
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "logs", "logs"), kms=False, expire_days=730 if ctx.req.production else 90)
     blocks[0].skip("CKV_AWS_18", "this is the access-log bucket; logging it into itself would loop")
     blocks[0].skip("CKV_AWS_145", "load balancer access logs can only be delivered to SSE-S3 encrypted buckets")
-    if ctx.has("cloudfront"):
-        # CloudFront standard logs are written through a bucket ACL (awslogsdelivery)
-        ownership = next(b for b in blocks if b.labels[0] == "aws_s3_bucket_ownership_controls")
-        ownership.blocks[0].set("object_ownership", "BucketOwnerPreferred")
-        ownership.skip("CKV2_AWS_65", "CloudFront standard logs can only be delivered through a bucket ACL")
-    blocks.append(bucket_policy(rid, statements))
+    ownership = next(b for b in blocks if b.labels[0] == "aws_s3_bucket_ownership_controls")
+    policy = bucket_policy(rid, [tls_only_statement(rid)])
+
+    def finish(asks: list[Ask]) -> None:
+        statements = [tls_only_statement(rid), *LOG_BUCKET.policy_blocks(grants(asks))]
+        policy.set("policy", jsonencode({"Version": "2012-10-17", "Statement": statements}))
+        acl = LOG_BUCKET.acl_blocks(grants(asks))
+        if acl:
+            # a writer delivers through the bucket ACL (CloudFront standard logs): ACLs stay on
+            ownership.blocks[0].set("object_ownership", "BucketOwnerPreferred")
+            ownership.skip("CKV2_AWS_65", "CloudFront standard logs can only be delivered through a bucket ACL")
+            out.add("logging.tf", *acl)
+
+    out.assemble(LOG_BUCKET, finish)
+    blocks.append(policy)
     out.add("logging.tf", *blocks)
+    out.outputs.append(output("log_bucket_name", LOG_BUCKET.id_ref, "Bucket receiving the module's logs"))
     out.node("aws_s3_bucket.logs", "Log bucket", "s3")
     return out
 
@@ -123,7 +152,7 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
 def app_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = "app"
-    blocks = secure_bucket(rid, ctx.name("s3", "data"), kms=True)
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "s3", "data"), kms=True)
     blocks.append(
         resource(
             "aws_s3_bucket_policy",
@@ -133,18 +162,14 @@ def app_bucket(ctx: BuildContext) -> Fragment:
             depends_on=[Ref("aws_s3_bucket_public_access_block", rid)],
         )
     )
-    if ctx.has("logs_bucket"):
-        blocks.append(
-            resource(
-                "aws_s3_bucket_logging",
-                rid,
-                bucket=Ref("aws_s3_bucket", rid, "id"),
-                target_bucket=Ref("aws_s3_bucket", "logs", "id"),
-                target_prefix="s3/app/",
-            )
-        )
+    blocks += access_logs(ctx, out, rid)
     blocks += _uploads(ctx.req.uploads, rid)
     out.add("storage.tf", *blocks)
+    arn = Ref("aws_s3_bucket", rid, "arn")
+    out.ask(APP.bind("bucket", env={"BUCKET_NAME": Ref("aws_s3_bucket", rid, "id")}, statements=(
+        {"Sid": "AppBucket", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": Template(arn, "/*")},
+        {"Sid": "AppBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn},
+    )))
     out.outputs.append(output("app_bucket_name", Ref("aws_s3_bucket", rid, "id"), "Bucket for application files"))
     out.node("aws_s3_bucket.app", "App bucket", "s3")
     return out
@@ -190,18 +215,9 @@ def _uploads(names: list[str], rid: str) -> list[Block]:
 def site_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rid = "site"
-    blocks = secure_bucket(rid, ctx.name("site", "site"), kms=False, archive_days=None)
+    blocks = secure_bucket(rid, bucket_name(ctx, out, "site", "site"), kms=False, archive_days=None)
     blocks[0].skip("CKV_AWS_145", "the site's files are public through CloudFront; SSE-S3 avoids a KMS request per cache miss")
-    if ctx.has("logs_bucket"):
-        blocks.append(
-            resource(
-                "aws_s3_bucket_logging",
-                rid,
-                bucket=Ref("aws_s3_bucket", rid, "id"),
-                target_bucket=Ref("aws_s3_bucket", "logs", "id"),
-                target_prefix="s3/site/",
-            )
-        )
+    blocks += access_logs(ctx, out, rid)
     statements: list[dict[str, Any]] = [tls_only_statement(rid)]
     if ctx.has("cloudfront"):
         arn = Ref("aws_s3_bucket", rid, "arn")

@@ -17,6 +17,7 @@ from langgraph.checkpoint.memory import MemorySaver
 from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import Recorder, text
+from tests.agents.deploy_facts import deploy_defects
 
 SCENARIOS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "scenarios.json").read_text())
 CORPUS_CHECKS = {"parse", "schema", "references"}
@@ -81,6 +82,7 @@ async def test_scenario(scenario: dict[str, Any]) -> None:
     failing = [f for f in module["findings"] if f.get("severity") in {"error", "critical", "high"} and not f.get("skip_reason")]
     assert failing == [], failing[:3]
     assert no_execution(files) == []
+    assert deploy_defects(files) == []
     parsed = resources(files)
     found = {address.split(".")[0] for address in parsed}
     missing = set(scenario.get("expect", [])) - found
