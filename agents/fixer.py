@@ -73,9 +73,9 @@ def check_and_repair(
     """
     review_mod = _review_module()
     if review_mod is None:
-        findings = parse_diagnostics(files)
-        passed = not any(f["severity"] == "error" for f in findings)
-        return files, {"passed": passed, "findings": findings, "repairs": [], "checks": ["terraform_parse", "hcl2_parse"]}
+        parsed = parse_diagnostics(files)
+        ok = not any(f["severity"] == "error" for f in parsed)
+        return files, {"passed": ok, "findings": parsed, "repairs": [], "checks": ["terraform_parse", "hcl2_parse"]}
     wanted = None if checks is None else set(checks) | {"parse"}
     repairs: list[str] = []
     findings: list[dict[str, Any]] = []

@@ -197,22 +197,16 @@ def check_checkov(files: dict[str, str], module: ParsedModule, strict: bool = Fa
 
 
 def check_checkov_many(modules: dict[str, dict[str, str]], strict: bool = False) -> dict[str, list[Finding]]:
-    """One checkov run over several modules (one start-up, ~3 s, instead of one per module);
-    each module's findings keyed as given, with its own file names."""
+    """checkov's findings for several modules, each keyed as given with its own file names.
+
+    Each module is scanned on its own by the warm helper (a few hundred milliseconds once
+    checkov is loaded): scanned together in one directory tree, checkov mixes up resources of
+    different modules that share an address (a ``count = 0`` in one changed another's result).
+    """
     if not checkov_available():
         return {key: [notice_missing()] for key in modules}
-    dirs = {f"m{i}": key for i, key in enumerate(modules)}
-    files = {f"{d}/{name}": text for d, key in dirs.items() for name, text in modules[key].items()
-             if name.endswith(".tf")}
-    report = run_checkov(files)
-    failure = _failure(report)
-    out: dict[str, list[Finding]] = {key: list(failure) for key in modules}
-    if "error" in report:
-        return out
-    parsed = {d: parse_module(modules[key]) for d, key in dirs.items()}
-    for check, reason in _results(report):
-        folder, _, rest = check.get("file_path", "").lstrip("/").partition("/")
-        if folder in dirs:
-            local = dict(check, file_path=rest)
-            out[dirs[folder]].append(_finding(local, parsed[folder], reason, strict))
+    out: dict[str, list[Finding]] = {}
+    for key, files in modules.items():
+        tf = {name: text for name, text in files.items() if name.endswith(".tf")}
+        out[key] = check_checkov(tf, parse_module(files), strict)
     return out
