@@ -219,10 +219,12 @@ export class ConversationView {
       h("ul", { class: "resources" }, items.map((item) =>
         h("li", {}, h("strong", {}, item.title), h("code", {}, item.file), h("span", { class: "why" }, item.why))))));
 
-    const open = (module.findings || []).filter((f) => !f.skip_reason);
-    const skipped = (module.findings || []).length - open.length;
+    // every finding by pillar, as the review reports them: open ones, then the documented skips
+    // with their reasons (a clean design still shows what it waived and why)
+    const all = module.findings || [];
+    const open = all.filter((f) => !f.skip_reason);
     const byPillar = new Map();
-    for (const finding of open) {
+    for (const finding of all) {
       const key = pillarOf(finding);
       if (!byPillar.has(key)) byPillar.set(key, []);
       byPillar.get(key).push(finding);
@@ -230,12 +232,17 @@ export class ConversationView {
     const findings = h("div", { class: "findings" });
     if (!open.length) findings.append(h("p", {}, t("no_findings")));
     for (const [pillar, list] of byPillar) {
+      const opened = list.filter((f) => !f.skip_reason);
+      const waived = list.length - opened.length;
+      const label = [opened.length ? t("findings_open", { n: opened.length }) : "",
+                     waived ? t("findings_skipped", { n: waived }) : ""].filter(Boolean).join(" · ");
       findings.append(h("details", { class: "pillar", dataset: { pillar } },
-        h("summary", {}, `${t("pillar_" + pillar)} · ${t("findings_open", { n: list.length })}`),
-        h("ul", {}, list.map((f) => h("li", { class: `severity-${String(f.severity || "").toLowerCase()}` },
-          h("code", {}, f.check_id), " ", h("code", {}, f.address || ""), " ", f.message)))));
+        h("summary", {}, `${t("pillar_" + pillar)} · ${label}`),
+        h("ul", {}, [...opened, ...list.filter((f) => f.skip_reason)].map((f) => h("li", {
+          class: f.skip_reason ? "skipped" : `severity-${String(f.severity || "").toLowerCase()}`,
+        }, h("code", {}, f.check_id), " ", h("code", {}, f.address || ""), " ", f.message,
+          f.skip_reason ? h("span", { class: "why" }, ` — ${f.skip_reason}`) : "")))));
     }
-    if (skipped) findings.append(h("p", { class: "note" }, t("findings_skipped", { n: skipped })));
     card.append(h("h3", {}, t("findings")), findings);
 
     const notBuilt = module.not_built || [];
