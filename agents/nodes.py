@@ -209,7 +209,9 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], m
     lang = req.language
     open_findings = [f for f in report["findings"] if not f.get("skip_reason")]
     skipped = len(report["findings"]) - len(open_findings)
-    failing = [f for f in open_findings if str(f.get("severity", "")).lower() in {"error", "high", "critical"}]
+    # failing as the review counts it: every open finding but a notice (core.terraform.findings)
+    failing = [f for f in open_findings
+               if str(f.get("severity", "")).lower() in {"error", "critical", "high", "medium", "low"}]
     kind = t(f"sum.kind.{req.workload}" if req.workload and req.workload != "custom" else "sum.kind.infrastructure", lang)
     environment = t(f"env.{req.environment}", lang) if req.environment else req.environment
     head = t("sum.head", lang, kind=kind, project=req.project, environment=environment, region=req.region, count=len(plan["items"]))
