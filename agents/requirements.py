@@ -128,6 +128,9 @@ class Requirements(BaseModel):
     ports: list[int] = Field(default_factory=list)
     tenancy: Literal["default", "dedicated", "host"] | None = None
     apply_immediately: bool | None = None
+    # the application is for people inside the company only ("internal admin tool"): no public
+    # edge, an internal load balancer, reached through the VPC (VPN, Session Manager)
+    internal: bool | None = None
 
     @field_validator("project")
     @classmethod
