@@ -270,6 +270,14 @@ class Access:
             raise Forbidden("this conversation is not yours",
                             hint="ask its owner for a link")
 
+    async def recheck(self, request: web.Request, conversation_id: str) -> None:
+        """Ask again, for a long-lived response (an SSE stream), whether the credential the
+        request came with still grants reading: a link may have expired, a session closed."""
+        principal = await self.authenticate(request)
+        if principal is None:
+            raise Forbidden("the credential this stream was opened with is gone")
+        await self.authorize_read(principal, conversation_id)
+
     async def authorize_write(self, principal: Principal, conversation_id: str) -> None:
         """Claim a new conversation for ``principal`` or check it already owns it."""
         if not principal.can_write:
