@@ -46,17 +46,21 @@ def own(access_store) -> Callable[[str], object]:
 
 
 @pytest.fixture
-async def make_server(redis, keys, signer) -> AsyncIterator[Callable[..., object]]:
+async def make_server(redis, redis_url, keys, signer) -> AsyncIterator[Callable[..., object]]:
+    """A web instance on a free port, sharing the tests' redis-server (``hub`` options go to
+    its :class:`Hub`: heartbeat interval, write timeout...)."""
     servers: list[TestServer] = []
 
     async def make(instance_id: str, public_url: str | None = None,
-                   slack_sign_in: object = None) -> TestServer:
+                   slack_sign_in: object = None, drain_timeout_s: float = 5.0,
+                   **hub: object) -> TestServer:
         events = EventLog(redis, keys, client_ttl_s=30)
         submitter = Submitter(redis, keys, max_text_chars=1000)
         await submitter.ensure_groups()
         access = Access(AccessStore(redis, keys.prefix), signer, cli_token=CLI_TOKEN,
                         public_url=public_url, slack_sign_in=slack_sign_in)
-        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id, access=access)
+        ctx = WebContext(submitter, events, Hub(events, instance_id, **hub), instance_id,  # type: ignore[arg-type]
+                         access=access, redis_url=redis_url, drain_timeout_s=drain_timeout_s)
         server = TestServer(create_app(ctx))
         await server.start_server()
         servers.append(server)
