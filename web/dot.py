@@ -48,6 +48,9 @@ MAX_EDGES = 400
 # aligning the AZs (rank=same across clusters) needs Graphviz's newrank, which is slow on
 # large graphs: only views this small get it
 ALIGN_MAX_NODES = 150
+# a cluster with more nodes than this lays them out as a grid (rows of about the square root
+# of their number), not as one row as wide as all of them
+ROW_MAX = 8
 REPEAT_MIN = 4
 SHOWN_MIN = 10  # an open group cut short still shows this many members
 
@@ -456,14 +459,16 @@ def draw(diagram: dict[str, Any], *, region: str | None = None, azs: int = 2,
         writer.box(box, "  ", out)
     # a generated design's tiers stack inside each AZ (public above private above data), the
     # AZs side by side
-    chains: dict[int, list[str]] = {}
+    chains: dict[int, list[Box]] = {}
     for box in (b for root in top for b in root.walk() if b.kind == "tier"):
-        chains.setdefault(box.copy or 1, []).append(writer.first[box.id])
-    for chain in chains.values():
+        chains.setdefault(box.copy or 1, []).append(box)
+    for chain in chains.values():  # the bottom of a tier above the top of the next
         for upper, lower in zip(chain, chain[1:], strict=False):
-            out.append(f"  {quote(upper)} -> {quote(lower)} [style=invis, weight=10];")
+            out.append(f"  {quote(writer.last[upper.id])} -> {quote(writer.first[lower.id])} "
+                       "[style=invis, weight=10];")
     if len(chains) > 1 and align:
-        for level in zip(*chains.values(), strict=False):
+        for level in zip(*([writer.first[b.id] for b in chain] for chain in chains.values()),
+                         strict=False):
             out.append("  { rank=same; " + " ".join(quote(name) for name in level) + " }")
     for source, target in kept:
         out.append(f"  {quote(source)} -> {quote(target)} ["
@@ -484,6 +489,7 @@ class _Writer:
         self.folding = folding
         self.status = status
         self.first: dict[str, str] = {}  # cluster id -> the first node drawn in it
+        self.last: dict[str, str] = {}  # cluster id -> the last (the bottom row's)
 
     def box(self, box: Box, indent: str, out: list[str]) -> None:
         style, colour = STYLES.get(box.kind, ("rounded", "#9a9a9a"))
@@ -497,6 +503,7 @@ class _Writer:
             **{"class": klass}) + "];")
         inner = indent + "  "
         seen: set[str] = set()
+        names: list[str] = []
         for node in box.nodes:
             name = self.folding.into.get(node["id"], node["id"])
             if name in seen:
@@ -506,7 +513,12 @@ class _Writer:
                 out.append(inner + self.node(node, box.copy))
             else:
                 out.append(inner + self.group(name, box.copy))
+            names.append(self.named(name, box.copy))
             self.first.setdefault(box.id, self.named(name, box.copy))
+        if len(names) > ROW_MAX:  # invisible edges stack each row under the one before
+            cols = max(ROW_MAX, math.ceil(math.sqrt(len(names))))
+            for upper, lower in zip(names, names[cols:], strict=False):
+                out.append(f"{inner}{quote(upper)} -> {quote(lower)} [style=invis];")
         if not box.nodes and not box.boxes:  # an empty cluster is not drawn: show the place
             name = f"subnet:{box.tier}:az{box.copy or 1}" if box.tier else f"empty:{box.id}"
             out.append(inner + f"{quote(name)} [" + attrs(
@@ -514,6 +526,9 @@ class _Writer:
                 style="rounded,dashed", fontsize="9", color="#9a9a9a",
                 **{"class": "subnet placeholder"}) + "];")
             self.first.setdefault(box.id, name)
+            names.append(name)
+        if names:
+            self.last[box.id] = names[-1]
         for child in box.boxes:
             self.box(child, inner, out)
         out.append(f"{indent}}}")

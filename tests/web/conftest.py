@@ -53,7 +53,7 @@ async def make_server(redis, redis_url, keys, signer) -> AsyncIterator[Callable[
 
     async def make(instance_id: str, public_url: str | None = None,
                    slack_sign_in: object = None, drain_timeout_s: float = 5.0,
-                   **hub: object) -> TestServer:
+                   port: int | None = None, **hub: object) -> TestServer:
         events = EventLog(redis, keys, client_ttl_s=30)
         submitter = Submitter(redis, keys, max_text_chars=1000)
         await submitter.ensure_groups()
@@ -61,7 +61,7 @@ async def make_server(redis, redis_url, keys, signer) -> AsyncIterator[Callable[
                         public_url=public_url, slack_sign_in=slack_sign_in)
         ctx = WebContext(submitter, events, Hub(events, instance_id, **hub), instance_id,  # type: ignore[arg-type]
                          access=access, redis_url=redis_url, drain_timeout_s=drain_timeout_s)
-        server = TestServer(create_app(ctx))
+        server = TestServer(create_app(ctx), port=port)
         await server.start_server()
         servers.append(server)
         return server

@@ -249,3 +249,29 @@ async def test_a_later_version_marks_what_it_added_changed_and_removed(redis, ke
     assert latest["nodes"]["aws_cloudtrail.main"]["removed"] is True
     assert first["version"] == 1 and first["changes"]["against"] is None
     assert " added" not in first["dot"]
+
+
+async def test_every_page_runs_only_the_apps_own_scripts(redis, keys, make_server, cli_headers,
+                                                         own):
+    """The CSP allows scripts from this origin and WebAssembly compilation, nothing inline; the
+    pages (one layout: the same head on each) need nothing more."""
+    server = await make_server("web-a")
+    conversation = await design(redis, keys, own, "c-csp")
+    heads = set()
+    pages = {"/": "chat", f"/c/{conversation}": "stream", f"/c/{conversation}/diagram": "diagram"}
+    for path, name in pages.items():
+        status, headers, body = await fetch(server, path, {**cli_headers, **HTML})
+        page = body.decode()
+        assert status == 200, path
+        directives = dict(d.strip().split(" ", 1) for d in
+                          headers["Content-Security-Policy"].split(";"))
+        assert directives["script-src"] == "'self' 'wasm-unsafe-eval'", path
+        assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), path  # no inline script
+        assert not re.search(r"\son[a-z]+=", page) and "style=" not in page, path
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
+        assert len(scripts) == 1 and re.fullmatch(rf"/static/[0-9a-f]{{12}}/{name}\.js",
+                                                  scripts[0]), scripts
+        heads.add(re.sub(r'<script[^>]*></script>', "", page.split("</head>")[0]))
+    assert len(heads) == 1  # the same head on every page

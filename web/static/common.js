@@ -61,11 +61,16 @@ export function money(value) {
 const TYPES = ["status", "token", "question", "artifact", "error", "done"];
 
 // Follow a conversation's events. EventSource resumes with Last-Event-ID by itself after a
-// dropped connection; the server replays from there, so nothing is missed or repeated.
+// dropped connection; the server replays from there, so nothing is missed or repeated. An
+// answer other than the stream (a 503 from an instance that is stopping) closes an EventSource
+// for good: then the page asks whether it may still read, and opens a new one after the last
+// event it has (?after=), unless the answer is no (401/403: the link expired).
 export function follow(conversationId, onEvent, onState = () => {}) {
-  const source = new EventSource(api(`/api/conversations/${encodeURIComponent(conversationId)}/events`));
+  const path = `/api/conversations/${encodeURIComponent(conversationId)}`;
   const seen = new Set();
   const stats = { received: 0, duplicates: 0, opens: 0, goodbyes: 0 };
+  let last = null;
+  let source = null;
   // for operators and tests: received,duplicates,connections opened
   const record = () => { document.body.dataset.stream = `${stats.received},${stats.duplicates},${stats.opens}`; };
   const handle = (message) => {
@@ -77,24 +82,36 @@ export function follow(conversationId, onEvent, onState = () => {}) {
       return;
     }
     seen.add(message.lastEventId);
+    last = message.lastEventId;
     record();
     onEvent(JSON.parse(message.data));
   };
-  for (const type of TYPES) source.addEventListener(type, handle);
-  source.addEventListener("open", () => { stats.opens += 1; record(); onState("open"); });
-  // the server ends a stream on purpose with "reconnect" (it is stopping, or the link expired):
-  // the browser reconnects by itself after the retry it was given, with Last-Event-ID
-  source.addEventListener("reconnect", () => {
-    stats.goodbyes += 1;
-    document.body.dataset.goodbyes = String(stats.goodbyes);
-    onState("moving");
-  });
-  source.addEventListener("error", (e) => {
-    if (e.data !== undefined) return;
-    // a refused reconnect (403: the link expired) closes the source for good
-    onState(source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
-  });
-  return source;
+  const reopen = async () => {
+    const probe = await fetch(api(`${path}/history${last ? `?after=${encodeURIComponent(last)}` : ""}`),
+      { headers: { Accept: "application/json" } }).catch(() => null);
+    if (probe && (probe.status === 401 || probe.status === 403)) return onState("closed");
+    if (!probe || !probe.ok) return setTimeout(reopen, 1000 + Math.random() * 2000);
+    open();
+  };
+  const open = () => {
+    source = new EventSource(api(`${path}/events${last ? `?after=${encodeURIComponent(last)}` : ""}`));
+    for (const type of TYPES) source.addEventListener(type, handle);
+    source.addEventListener("open", () => { stats.opens += 1; record(); onState("open"); });
+    // the server ends a stream on purpose with "reconnect" (it is stopping, or the link
+    // expired): the browser reconnects by itself after the retry it was given
+    source.addEventListener("reconnect", () => {
+      stats.goodbyes += 1;
+      document.body.dataset.goodbyes = String(stats.goodbyes);
+      onState("moving");
+    });
+    source.addEventListener("error", (e) => {
+      if (e.data !== undefined) return;
+      onState("reconnecting");
+      if (source.readyState === EventSource.CLOSED) setTimeout(reopen, 500 + Math.random() * 1500);
+    });
+  };
+  open();
+  return { close: () => source.close() };
 }
 
 function pillarOf(finding) {
