@@ -7,7 +7,6 @@ and a conversation's events come back as server-sent events. It holds no convers
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import re
@@ -92,7 +91,7 @@ def envelope_from_json(payload: Any, principal: Principal) -> Envelope:
     conversation_id = payload.get("conversation_id")
     if conversation_id is None:
         conversation_id = new_id("conv")
-    fields = {
+    fields: dict[str, Any] = {
         "conversation_id": _checked_id(conversation_id, "conversation_id"),
         "source": principal.source,
         "user": principal.id,
@@ -189,9 +188,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     principal = request[PRINCIPAL]
     expires_at = principal.capability.expires_at if principal.capability is not None else None
     # the right to read is asked again whenever the stream resumes after a gap
-    recheck = functools.partial(request.app[ACCESS].recheck, request, conversation_id)
     return await serve(request, ctx.hub, conversation_id, client_id, after,
-                       expires_at=expires_at, recheck=recheck)
+                       expires_at=expires_at, access=request.app[ACCESS])
 
 
 async def health(_request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from core.errors import ValidationError
-from web.dot import COPY, GROUP, KINDS, MAX_NODES, TIERS, build_dot, draw
+from web.dot import COPY, GROUP, KINDS, MAX_EDGES, MAX_NODES, TIERS, build_dot, draw
 
 __all__ = ["COPY", "GROUP", "KINDS", "MAX_NODES", "TIERS", "az_count", "build_dot", "changes",
            "diagram_view", "latest_module", "module_by_version", "module_versions",
@@ -161,7 +161,7 @@ def parse_expand(value: str | None) -> frozenset[str]:
 def diagram_view(module: dict[str, Any], versions: list[int],
                  previous: dict[str, Any] | None = None, *,
                  expand: frozenset[str] = frozenset(),
-                 max_nodes: int = MAX_NODES) -> dict[str, Any]:
+                 max_nodes: int | None = MAX_NODES) -> dict[str, Any]:
     """What the diagram page fetches: the DOT graph, the nodes' details, the clusters, the
     groups repeated resources are folded into (``expand`` keeps some open), and what changed
     since ``previous`` (the version before)."""
@@ -170,7 +170,7 @@ def diagram_view(module: dict[str, Any], versions: list[int],
     cost = module.get("cost") or {}
     azs = az_count(module.get("files"))
     drawing = draw(diagram, region=cost.get("region"), azs=azs, change=change, expand=expand,
-                   max_nodes=max_nodes)
+                   max_nodes=max_nodes, max_edges=None if max_nodes is None else MAX_EDGES)
     nodes = {**{n["id"]: {**n, "findings": [], "cost": [], "removed": True}
                 for n in change.get("removed_nodes", [])}, **node_details(module)}
     groups = {}

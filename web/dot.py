@@ -279,8 +279,9 @@ class Folding:
 
 
 def fold(top: list[Box], expand: frozenset[str] = frozenset(),
-         max_nodes: int = MAX_NODES) -> Folding:
-    """Decide which repeated resources are drawn as groups (see the module docstring)."""
+         max_nodes: int | None = MAX_NODES) -> Folding:
+    """Decide which repeated resources are drawn as groups (see the module docstring);
+    ``max_nodes=None`` folds nothing (every resource its own node)."""
     scopes: dict[str, list[dict[str, Any]]] = {}
     copies: dict[str, int] = {}
     empty = 0
@@ -345,6 +346,8 @@ def fold(top: list[Box], expand: frozenset[str] = frozenset(),
 
     kind_folds = sorted((f for f in folds.values() if not f.kind.startswith("category:")),
                         key=lambda f: (-(len(f.members) - 1) * f.copies, f.id))
+    if max_nodes is None:
+        return Folding(folds, {}, count())
     for item in kind_folds:  # what comes by the dozen is grouped anyway
         if not item.pinned and len(item.members) >= REPEAT_MIN and REPEATED.search(item.kind):
             item.collapsed = True
@@ -420,7 +423,7 @@ class Drawing:
 
 def draw(diagram: dict[str, Any], *, region: str | None = None, azs: int = 2,
          change: dict[str, Any] | None = None, expand: frozenset[str] = frozenset(),
-         max_nodes: int = MAX_NODES, max_edges: int = MAX_EDGES) -> Drawing:
+         max_nodes: int | None = MAX_NODES, max_edges: int | None = MAX_EDGES) -> Drawing:
     """The DOT graph of a diagram (see the module docstring); with ``change``
     (:func:`web.diagram.changes`) what was added or changed is outlined and what was removed
     is drawn as a ghost."""

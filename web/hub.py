@@ -90,15 +90,14 @@ class Stream:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    async def wait(self) -> None:
-        """Until there is something to do (events, a resync, a heartbeat, a cut, a goodbye)."""
+    def idle(self) -> asyncio.Future[None] | None:
+        """A future that completes when there is something to do (events, a resync, a
+        heartbeat, a cut, a goodbye), or None when there is already. The caller awaits it
+        itself: an idle stream then holds no coroutine frame of its own (0.2 KiB each)."""
         if self.pending or self.resync or self.heartbeat or self.cut or self.farewell:
-            return
+            return None
         self.waiter = asyncio.get_running_loop().create_future()
-        try:
-            await self.waiter
-        finally:
-            self.waiter = None
+        return self.waiter
 
     def take(self) -> bytes:
         """The queued events newer than what was sent, as one write; advances the position."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr
 
 from core.errors import Forbidden
 from core.logging import get_logger
@@ -19,20 +20,26 @@ __all__ = ["format_event", "parse_sse", "serve", "stream_id_key"]
 
 log = get_logger("archops.web.sse")
 
-# re-checks the reader's right to the conversation (the credential may have expired or been
-# closed since the stream opened); raises Forbidden
-Recheck = Callable[[], Awaitable[None]]
+
+
+class Recheck(Protocol):
+    """Asks again whether the request's credential still grants reading the conversation (it
+    may have expired or been closed since the stream opened); raises Forbidden if not."""
+
+    async def recheck(self, request: web.Request, conversation_id: str) -> None: ...
+
 REFUSED = frozenset({"expired", "forbidden"})  # goodbyes after which nothing more is sent
 
 
+STREAM_HEADERS = {  # istr names: no lower-cased copy kept per open stream
+    hdrs.CONTENT_TYPE: "text/event-stream",
+    hdrs.CACHE_CONTROL: "no-cache",
+    istr("X-Accel-Buffering"): "no",
+}
+
+
 async def open_stream(request: web.Request, retry_ms: int) -> web.StreamResponse:
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
+    response = web.StreamResponse(headers=STREAM_HEADERS)
     await response.prepare(request)
     await response.write(retry(retry_ms))
     return response
@@ -44,14 +51,14 @@ class _Cut(Exception):
 
 async def serve(
     request: web.Request, hub: Hub, conversation_id: str, client_id: str, after: str | None,
-    *, expires_at: float | None = None, recheck: Recheck | None = None,
+    *, expires_at: float | None = None, access: Recheck | None = None,
 ) -> web.StreamResponse:
     """Replay what the client missed (after ``after``), then live events, deduplicated.
 
     The connection never waits on Redis alone: registration and replay reads go through the
     hub's shared pipeline; live events come from the hub's one subscription, queued per stream.
     ``expires_at`` (unix time) ends the stream when the credential stops granting it; before
-    every replay after the first (the hub resyncs after a gap) ``recheck`` asks again.
+    every replay after the first (the hub resyncs after a gap) ``access`` is asked again.
     """
     if hub.draining:
         return _unavailable("this instance is shutting down; reconnect")
@@ -66,12 +73,17 @@ async def serve(
         stream.written = time.monotonic()
         await _replay(hub, stream, response)
         while True:
-            await stream.wait()
+            waiter = stream.idle()
+            if waiter is not None:
+                try:
+                    await waiter
+                finally:
+                    stream.waiter = None
             if stream.cut:
                 break
             if stream.resync:
                 stream.resync = False
-                if recheck is not None and not await _still_allowed(recheck, stream):
+                if access is not None and not await _still_allowed(access, request, stream):
                     stream.take()
                     await _write(hub, stream, response, goodbye("forbidden", hub.retry_ms))
                     break
@@ -103,9 +115,9 @@ async def serve(
             await hub.unfollow(stream)
 
 
-async def _still_allowed(recheck: Recheck, stream: Stream) -> bool:
+async def _still_allowed(access: Recheck, request: web.Request, stream: Stream) -> bool:
     try:
-        await recheck()
+        await access.recheck(request, stream.conversation_id)
     except Forbidden as exc:
         log.info("SSE stream ended: no longer allowed", client_id=stream.client_id,
                  reason=exc.message)
