@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -255,7 +254,13 @@ async def test_an_instance_letting_go_of_a_client_leaves_it_routed_to_the_other(
         task_b.cancel()
 
 
-def test_the_shutdown_settings_have_safe_defaults():
-    settings = Settings(data_dir=Path("/nonexistent"))
-    assert settings.sse_heartbeat_s == 15 and settings.web_drain_delay_s == 0
-    assert settings.web_drain_timeout_s == 5
+async def test_the_web_process_takes_its_heartbeat_and_drain_from_the_settings(
+        tmp_path, redis_url, prefix):
+    assert Settings(data_dir=tmp_path).sse_heartbeat_s == 15  # most proxies allow 60 s idle
+    settings = Settings(data_dir=tmp_path, redis_prefix=prefix, sse_heartbeat_s=0.2,
+                        web_drain_timeout_s=1.5)
+    app = service.build_app(settings, redis_url)
+    ctx = app[CTX]
+    assert ctx.hub.keepalive_s == 0.2 and ctx.hub.check_s == 0.05
+    assert ctx.drain_timeout_s == 1.5 and ctx.redis_url == redis_url
+    await ctx.events.redis.aclose()

@@ -44,6 +44,9 @@ async def test_stream_page_follows_a_slack_link_and_resumes_after_a_dropped_conn
     assert f"/c/{conversation}?cap=" in page.url
     assert await until_count(page, "#events li", 3) == 3
     await page.wait_for_selector("#connection[data-state=open]")
+    # the page's own links carry the link on: its diagram opens for the same reader
+    diagram = await page.locator("#diagram-link").get_attribute("href")
+    assert diagram == f"/c/{conversation}/diagram?cap={quote(cap)}"
 
     # live: an event appended now is pushed to the open page
     ids.append(await log.append(status(conversation, 3)))
