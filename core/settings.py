@@ -25,8 +25,11 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
+    # ARCHOPS_SECRETS_DIR: a folder of files named like the variables (``archops_github_token``),
+    # as a Kubernetes Secret mounted as a volume gives them; the environment wins over a file
     model_config = SettingsConfigDict(
-        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        secrets_dir=os.environ.get("ARCHOPS_SECRETS_DIR") or None,
     )
 
     # where archops keeps its files (SQLite database, embedded Redis AOF, generated modules)
@@ -59,6 +62,14 @@ class Settings(BaseSettings):
     event_retention_s: int = Field(default=7 * 24 * 3600, ge=60)
     event_maxlen: int = Field(default=10_000, ge=100)
     client_ttl_s: int = Field(default=60, ge=5)
+
+    # health, readiness and Prometheus metrics of processes without an HTTP server of their own
+    # (the worker, the monitor): /healthz, /readyz, /metrics; unset serves none
+    probe_host: str = "127.0.0.1"
+    probe_port: int | None = Field(default=None, ge=0, le=65535)
+    # how long a stopping worker may finish the requests in hand before handing them back
+    # (keep it under the pod's terminationGracePeriodSeconds)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
 
     # web
     web_host: str = "127.0.0.1"
