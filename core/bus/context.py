@@ -60,6 +60,7 @@ class DeliveryContext:
         ids = current_trace_ids()
         event = Event(
             trace_id=ids[0] if ids else None,
+            span_id=ids[1] if ids else None,
             type=type,
             conversation_id=self.envelope.conversation_id,
             request_id=self.envelope.request_id,
