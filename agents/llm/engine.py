@@ -225,6 +225,8 @@ def merge(offline: Requirements, base: Requirements, out: ExtractOut, text: str)
     screen({k: v for k, v in patch.items() if k not in {"region", "workload", "environment"}}, "requirements")
     data = offline.model_dump()
     rules_read = set(_changed(offline, base))
+    if offline.workload == "custom":  # the rules' fallback when they read no workload
+        rules_read.discard("workload")
     for field, value in patch.items():
         if field == "components":
             data["components"] = sorted({*data["components"], *(c for c in value if c not in offline.removed or c in base.removed)})

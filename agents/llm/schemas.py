@@ -9,7 +9,7 @@ never changes a rule.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -49,7 +49,11 @@ def _patch_model() -> type[BaseModel]:
         annotation: Any = info.annotation
         if name in {"components", "removed"}:
             annotation = list[Literal[tuple(COMPONENTS)]]  # type: ignore[misc,valid-type]
-        fields[name] = (annotation | None, Field(default=None, description=info.description))
+        if info.metadata:  # the field's own bounds (ge, le...)
+            annotation = Annotated[(annotation | None, *info.metadata)]
+        else:
+            annotation = annotation | None
+        fields[name] = (annotation, Field(default=None, description=info.description))
     return create_model("RequirementsPatch", __config__=ConfigDict(extra="forbid"), **fields)
 
 

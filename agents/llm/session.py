@@ -34,7 +34,7 @@ class MeteredContext:
         self.attempt = inner.attempt
 
     async def emit(self, type: Any, text: str | None = None, **data: Any) -> None:
-        if type in TERMINAL_TYPES and self.usage.calls:
+        if type in TERMINAL_TYPES and (self.usage.calls or self.usage.fallbacks):
             data = {**data, "llm": self.usage.summary()}
         await self._inner.emit(type, text, **data)
 
