@@ -138,7 +138,8 @@ class Asker:
         why = str(record.get("why") or "no answer")
         self.usage.fallbacks.append((step.name, why))
         log.info("model_step_fallback", step=step.name, why=why)
-        await self.ctx.emit("status", say("fallback", self.lang(), step=step.name, why=why), node="llm", step=step.name)
+        key = "fallback" if step.out is not None else "fallback.part"
+        await self.ctx.emit("status", say(key, self.lang(), step=step.name, why=why), node="llm", step=step.name)
         return None, why
 
     async def _fresh(self, step: Step) -> dict[str, Any]:

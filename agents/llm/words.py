@@ -7,6 +7,7 @@ from typing import Any
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "fallback": "The model could not answer ({step}: {why}); archops' offline engine answered that step.",
+        "fallback.part": "The model could not write a part ({step}: {why}); it is left out and listed under Not built.",
         "budget": "this conversation's model token budget ({budget:,}) is spent",
         "extra.not_clean": "the model's Terraform for it did not pass archops' review after {rounds} repair round(s): {problem}",
         "extra.no_model": "the model could not write its Terraform ({why})",
@@ -15,6 +16,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ko": {
         "fallback": "모델이 응답하지 못해({step}: {why}) 이 단계는 archops 오프라인 엔진이 처리했습니다.",
+        "fallback.part": "모델이 일부를 작성하지 못해({step}: {why}) 그 부분은 빠지고 '만들지 않은 것'에 적었습니다.",
         "budget": "이 대화의 모델 토큰 예산({budget:,})을 모두 사용했습니다",
         "extra.not_clean": "모델이 작성한 Terraform이 {rounds}번의 수정 후에도 archops 검토를 통과하지 못했습니다: {problem}",
         "extra.no_model": "모델이 Terraform을 작성하지 못했습니다({why})",

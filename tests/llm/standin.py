@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -69,6 +70,11 @@ def _step(body: dict[str, Any]) -> str:
     tools = body.get("tools") or []
     if tools:
         return str(tools[0].get("function", {}).get("name", ""))
+    # a plain-text answer: the step archops names in its prompt (for scripting only)
+    for message in body.get("messages") or []:
+        found = re.match(r"Step: (\w+)", str(message.get("content") or ""))
+        if found:
+            return found.group(1)
     return ""
 
 
