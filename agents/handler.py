@@ -98,13 +98,18 @@ class AgentHandler:
                 offload=self.offload,
                 checkov=self.checkov,
             )
+            finished = False
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)
+                finished = True
             except ArchopsError as exc:
                 log.info("request_failed", error=str(exc))
                 await ctx.emit("error", exc.message, hint=exc.hint)
+                finished = True
             finally:
-                await session.close(self.graph, env.conversation_id)
+                # what the model cost is kept only by a delivery that finished (a failed one is
+                # delivered again, and replays its recorded answers)
+                await session.close(self.graph, env.conversation_id, keep=finished)
 
 
 def _said(env: Any) -> str:

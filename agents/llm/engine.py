@@ -23,6 +23,7 @@ Every step that fails falls back to the offline engine's answer for that step al
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -137,6 +138,7 @@ class RequestEngine:
         self.params: dict[str, dict[str, Any]] = {}
         self.extras: dict[str, dict[str, Any]] = {}
         self.fragments: dict[str, Fragment] = {}
+        self._done: dict[str, asyncio.Event] = {}
 
     # -- route -------------------------------------------------------------------------------
     async def classify(self, text: str | None, *, has_design: bool, max_chars: int) -> guard.Verdict:
@@ -207,12 +209,24 @@ class RequestEngine:
         if blueprint_id in self.extras:
             from agents.llm.extra import write_extra
 
-            return write_extra(self, self.extras[blueprint_id], req)
+            return self._in_turn(blueprint_id, write_extra(self, self.extras[blueprint_id], req))
         chosen = self.params.get(blueprint_id)
         use = Requirements.model_validate({**req.model_dump(), **chosen}) if chosen else req
         fragment = self.offline.build(blueprint_id, use, present)
         self.fragments[blueprint_id] = fragment
         return fragment
+
+
+    async def _in_turn(self, blueprint_id: str, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """Model-written parts one after another in plan order, so that their events come in
+        the same order on every delivery."""
+        order = list(self.extras)
+        for earlier in order[: order.index(blueprint_id)]:
+            await self._done.setdefault(earlier, asyncio.Event()).wait()
+        try:
+            return await work
+        finally:
+            self._done.setdefault(blueprint_id, asyncio.Event()).set()
 
 
 # -- checks of the model's answers (pure: the same answer always gives the same value) -------------

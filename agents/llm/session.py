@@ -50,12 +50,14 @@ class Session:
     spent: int = 0
     _token: Any = None
 
-    async def close(self, graph: Any, conversation_id: str) -> None:
+    async def close(self, graph: Any, conversation_id: str, *, keep: bool = True) -> None:
+        """Put the usage on the request's span and, when ``keep``, add the tokens to what the
+        conversation spent."""
         if self.usage is None:
             return
         reset_request_usage(self._token)
         trace.get_current_span().set_attributes(self.usage.attributes())
-        if self.usage.tokens:
+        if keep and self.usage.tokens:
             await graph.aupdate_state({"configurable": {"thread_id": conversation_id}},
                                       {"llm_spent": self.spent + self.usage.tokens}, as_node="terraform_fixer")
 
