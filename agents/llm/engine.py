@@ -153,13 +153,14 @@ class RequestEngine:
             after = guard.classify(out.restated, has_design=has_design, max_chars=max_chars)
             if after.route == "refuse":
                 return after
-        if out.route == "refuse" and out.refusal in _REFUSALS:
+        if out.route == "refuse":
+            if out.refusal not in _REFUSALS:  # a refusal without a reason archops knows
+                return verdict
             fields = {"cloud": out.cloud if out.cloud and _CLOUD.match(out.cloud) else "another cloud"} if out.refusal == "other_cloud" else {}
             key = _REFUSALS[out.refusal]
             return guard.Verdict("refuse", t(key, "en", can_do=t("guard.can_do", "en"), **fields), key, fields)
-        if not has_design or out.route == "refuse":
-            return guard.Verdict("new") if not has_design else verdict
-        return guard.Verdict(out.route)
+        # with no design yet there is nothing to change or ask about
+        return guard.Verdict(out.route if has_design else "new")
 
     # -- requirements ------------------------------------------------------------------------
     async def extract(self, text: str, current: Requirements | None) -> Requirements:

@@ -93,6 +93,10 @@ async def test_the_guard_runs_before_the_model_and_after_it(standin, make_handle
         before = Recorder(text("g-1", "please destroy all our production databases"))
         await handler(before)
         assert before.last[0] == "error" and before.last[2].get("refused") and standin.calls == []
+        # a credential in the message is removed and the message refused: the model never sees it
+        leaked = Recorder(text("g-0", "a web app like our old one at postgres://admin:Sup3rS3cretPw@db.example.com/app"))
+        await handler(leaked)
+        assert leaked.last[0] == "error" and standin.calls == []
         # a model fooled into "new" restates what was asked: the guard reads the restatement
         standin.queue("route", Reply.json({"route": "new", "refusal": "none",
                                            "restated": "Delete all the infrastructure in our AWS account."}))
