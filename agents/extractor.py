@@ -86,14 +86,15 @@ KO_GLOSS: list[tuple[str, str]] = [
 # "no need for high availability", "HA isn't needed", "without multi-AZ"
 _HA = r"(?:high(?:ly)?[- ]availab\w*|multi[- ]?az|\bha\b|redundan\w*|fail-?over|fault[- ]toleran\w*)"
 NO_HA_RE = re.compile(
-    rf"\b(?:no|not|without|don'?t|do not|doesn'?t|does not|won'?t|needn'?t|never|skip|forget)\b(?:\s+\w+){{0,4}}?\s+{_HA}|"
-    rf"{_HA}\s+(?:is\s+|are\s+)?(?:not\s+(?:needed|required|necessary|important|a priority)|isn'?t\s+(?:needed|required|necessary|important)|unnecessary|overkill|optional)|"
+    rf"\b(?:no|not|without|don'?t|do not|doesn'?t|does not|won'?t|needn'?t|isn'?t|aren'?t|never|skip|forget)\b(?:\s+\w+){{0,4}}?\s+{_HA}|"
+    rf"{_HA}\s+(?:is\s+|are\s+)?(?:not\s+(?:needed|required|necessary|important|a (?:priority|must|requirement|concern))|"
+    rf"isn'?t\s+(?:needed|required|necessary|important|a (?:priority|must|requirement|concern))|unnecessary|overkill|optional|can wait)|"
     rf"\bno\s+{_HA}|{_HA}\s*:\s*no\b",
     _W,
 )
 HA_RE = re.compile(rf"{_HA}|across (?:two|three|2|3|multiple) (?:availability zones|azs)", _W)
 USERS_RE = re.compile(
-    r"\b(?:only\s+)?(?:our|my|the|about|around|roughly|~|just|for|with)?\s*(?:first\s+)?(\d[\d,]*|a (?:few|couple of) (?:hundred|thousand)|hundreds of|thousands of|a handful of|two|three|four|five|six|ten|few)\s*(k\b)?\s*"
+    r"\b(?:only\s+)?(?:our|my|the|about|around|roughly|~|just|for|with)?\s*(?:first\s+)?(\d[\d,]*(?:\.\d+)?|a (?:few|couple of) (?:hundred|thousand)|hundreds of|thousands of|a handful of|two|three|four|five|six|ten|few)\s*(k\b|thousand\b|m\b|million\b)?\s*"
     r"(?:\w+\s+){0,2}?(developers|devs|engineers|employees|staff|people|users|customers|visitors|clients|members|admins|testers|teammates)\b(?:\s+(?:a|per)\s+(day|month|week))?",
     _W,
 )
@@ -199,6 +200,24 @@ COMPUTE_WORDS: list[tuple[str, str]] = [
 ]
 REMOVE_RE = re.compile(r"\b(?:remove|drop|delete from the design|without|get rid of|no longer need|don'?t need|do not need|doesn'?t need|won'?t need|no need for|no|skip|leave out|exclude)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so|to|from)\b|[,.;!?]|$)", _W)
 FROM_TO_RE = re.compile(r"\b(?:from|replace)\s+[\w.-]+(?:\s+[\w.-]+)?\s+(?:to|with|by)\b", _W)
+# the application is for the public after all ("make it public", "open it to our customers")
+PUBLIC_RE = re.compile(
+    r"\bmake (?:it|the app|the tool|the site) public\b|\bpublic[- ]facing\b|\bopen (?:it )?(?:up )?to (?:the public|the internet|our customers|everyone)\b|"
+    r"\bnot (?:an? )?internal(?:[- ]only)?\b|외부\s*(?:에|로)?\s*(?:공개|오픈)|공개\s*(?:서비스|로\s*(?:바꿔|전환|해))",
+    _W,
+)
+# "backups are not needed", "a CDN isn't necessary", "the queue would be overkill"
+NOT_NEEDED_RE = re.compile(
+    r"([a-z0-9/-]+(?:\s+[a-z0-9/-]+){0,3}?)\s+(?:(?:is|are|would be|will be)\s+(?:not|n't)\s+(?:needed|required|necessary|wanted|a priority)|"
+    r"(?:isn'?t|aren'?t|won'?t be)\s+(?:needed|required|necessary|wanted|a priority)|(?:is|are|would be|seems?)\s+(?:unnecessary|overkill)|not\s+(?:needed|required|necessary))\b",
+    _W,
+)
+# "no NAT gateway", "skip the NAT", "we don't need NAT gateways", "NAT is not needed"
+NO_NAT_RE = re.compile(
+    r"\b(?:no|without|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?|don'?t need(?:\s+(?:a|the|any))?|no need for(?:\s+(?:a|the|any))?)\s+nat\b|"
+    r"\bnat(?:\s+gateways?)?\s+(?:is|are)?\s*(?:not needed|unnecessary|not required)|\bno[- ]nat\b",
+    _W,
+)
 INSTEAD_RE = re.compile(r"\binstead of\s+([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so)\b|[,.;!?]|$)", _W)
 
 
@@ -222,7 +241,7 @@ def _database(text: str) -> tuple[str | None, bool]:
 def _removed(text: str) -> set[str]:
     """Components the text takes away ("remove the cache", "without a queue")."""
     out: set[str] = set()
-    for match in [*REMOVE_RE.finditer(text), *INSTEAD_RE.finditer(text)]:
+    for match in [*REMOVE_RE.finditer(text), *INSTEAD_RE.finditer(text), *NOT_NEEDED_RE.finditer(text)]:
         phrase = match.group(1)
         for component, pattern in COMPONENT_WORDS:
             if _has(pattern, phrase):
@@ -274,13 +293,38 @@ def _sizes(text: str, req: Requirements) -> None:
             req.vpc_cidr = m.group(1)
             break
     for engine, version in VERSION_RE.findall(text):
-        engine = engine.lower()
-        if engine.startswith("node"):
-            req.lambda_runtime = f"nodejs{version.split('.')[0]}.x"
-        elif engine == "python":
-            req.lambda_runtime = f"python{version}" if "." in version else req.lambda_runtime
-        elif engine != "redis":
+        if engine.lower() in {"postgres", "postgresql", "mysql"}:
             req.db_version = version
+    _runtime(text, req)
+
+
+# the language a function is written in -> (AWS Lambda runtime id for a version, the current one)
+RUNTIMES: list[tuple[str, re.Pattern[str]]] = [
+    ("node", re.compile(r"\bnode(?:\.?js)?\s*v?(\d{2})\b|\bnode\.?js\b|\bnode\s+js\b|\b(?:in|with|using|on)\s+node\b|\bnode\s+(?:lambda|api|backend|app|service|function|handler)s?\b|"
+                        r"\btype\s?script\b|\bjavascript\b|\bexpress(?:\.js)?\s+(?:api|app|server|backend)|\bnestjs\b|노드|자바\s*스크립트|타입\s*스크립트", _W)),
+    ("python", re.compile(r"\bpython\s*v?(3\.\d{1,2})\b|\bpython\b|\bdjango\b|\bflask\b|\bfastapi\b|파이썬", _W)),
+    ("java", re.compile(r"\bjava\s*v?(\d{1,2})\b|\bjava\b(?!\s*script)|\bkotlin\b|\bspring(?:\s+boot)?\b|자바(?!\s*스크립트)|코틀린|스프링", _W)),
+    ("go", re.compile(r"\bgolang\b|\b(?:in|with|using|written in)\s+Go\b(?!\s+live)|\bGo\s+(?:lambdas?|apis?|services?|functions?|backends?|binar(?:y|ies)|apps?|servers?|code|handlers?)\b|고랭|Go\s*(?:언어|로)|\brust\b|러스트")),
+    ("ruby", re.compile(r"\bruby\b|\brails\b|루비", _W)),
+    ("dotnet", re.compile(r"\.net\b|\bc#|\bdotnet\b|닷넷", _W)),
+]
+RUNTIME_IDS = {"node": ("nodejs{}.x", {"18", "20", "22"}, "nodejs22.x"), "python": ("python{}", {"3.9", "3.10", "3.11", "3.12", "3.13"}, "python3.13"),
+               "java": ("java{}", {"8", "11", "17", "21"}, "java21"), "go": ("", set(), "provided.al2023"), "ruby": ("", set(), "ruby3.3"),
+               "dotnet": ("", set(), "dotnet8")}
+
+
+def _runtime(text: str, req: Requirements) -> None:
+    """The Lambda runtime of the language the text names ("Node.js", "노드", "Go", "Java 17"):
+    the version's runtime when the text states a supported one, else the current runtime, which
+    the summary then lists as assumed."""
+    for language, pattern in RUNTIMES:
+        if m := pattern.search(text):
+            template, supported, current = RUNTIME_IDS[language]
+            version = next((g for g in m.groups() if g), None) if m.groups() else None
+            stated = template.format(version) if version and version in supported else None
+            req.lambda_runtime = stated or current
+            req.assumed = {k: v for k, v in req.assumed.items() if k != "lambda_runtime"} | ({} if stated else {"lambda_runtime": current})
+            return
 
 
 def _details(text: str, req: Requirements) -> None:
@@ -326,7 +370,9 @@ def _context(text: str, req: Requirements) -> None:
         req.availability = "single_az"
     elif HA_RE.search(text):
         req.availability = "multi_az"
-    if _has(r"(one|single|1) nat|nat per vpc|cheap nat", text):
+    if NO_NAT_RE.search(text):
+        req.nat = "none"
+    elif _has(r"(one|single|1) nat|nat per vpc|cheap nat", text):
         req.nat = "single"
     elif _has(r"nat (gateway )?(per|in each|for each) (az|availability zone)", text):
         req.nat = "per_az"
@@ -386,6 +432,14 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
     if req.copy_of is not None and (current is None or current.copy_of != req.copy_of or current.environment != req.environment):
         _copy_shape(text, req)
     req.asked = sorted({*req.asked, *asked_in(said)} - _unasked(said, req))
+    if PUBLIC_RE.search(text):
+        # "make it public after all": no longer internal-only
+        req.internal = False
+        req.asked = [a for a in req.asked if a != "internal"]
+    elif "internal" in req.asked:
+        req.internal = True
+    if req.workload is None and req.internal:
+        req.workload = "web_app"  # "a tool only employees can use"
     if req.workload is None and (req.components or req.compute or req.wants_database):
         req.workload = "custom"
     if current is not None:
@@ -489,9 +543,10 @@ def users_in(text: str) -> tuple[int, str | None] | None:
     if m := USERS_RE.search(text):
         raw = m.group(1).lower()
         digits = raw.replace(",", "")
-        count = _FEW[raw] if raw in _FEW else int(digits) if digits.isdigit() else None
+        scale = {"k": 1000, "thousand": 1000, "m": 1_000_000, "million": 1_000_000}.get((m.group(2) or "").lower(), 1)
+        count = _FEW[raw] if raw in _FEW else float(digits) if re.fullmatch(r"\d+(?:\.\d+)?", digits) else None
         if count:
-            return count * (1000 if m.group(2) else 1), (m.group(4) or "").lower() or None
+            return max(1, int(count * scale)), (m.group(4) or "").lower() or None
     if m := KO_USERS_RE.search(text):
         if m.group(1):
             count = int(float(m.group(1).replace(",", "")) * {"천": 1000, "만": 10000}.get(m.group(2) or "", 1))
@@ -524,7 +579,7 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
             req.traffic = "low"
         elif big:
             req.traffic = "high"
-        elif (users is not None and users <= 20000) or (amount is not None and amount >= 1000):
+        elif (users is not None and users < 100_000) or (amount is not None and amount >= 1000):
             req.traffic = "medium"
     if few and not big and (req.availability is None or (req.availability == before.availability and not HA_RE.search(text))):
         # a handful of users or a small budget: single-AZ, unless this message asks for HA
@@ -612,7 +667,9 @@ def _exact(text: str, req: Requirements) -> None:
 
 
 def _strip_removed(text: str) -> str:
-    """The text without its "remove X"/"instead of X" phrases, so X is not added back."""
+    """The text without its "remove X"/"instead of X"/"X is not needed" phrases, so X is not
+    added back."""
     text = INSTEAD_RE.sub(" ", text)
     text = FROM_TO_RE.sub(" to ", text)
+    text = NOT_NEEDED_RE.sub(" ", text)
     return REMOVE_RE.sub(" ", text)

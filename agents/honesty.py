@@ -40,6 +40,24 @@ def _public_edge(tf: str) -> bool:
         '"aws_lb"' in tf and not re.search(r"\binternal\s*=\s*true", tf))
 
 
+# for people inside the company only: "internal admin tool", "only employees", "사내용", "내부 전용"
+INTERNAL_RE = re.compile(
+    r"internal[- ](?:only|use)|\binternal (?:admin |back-?office |ops |company )?(?:tools?|apps?|applications?|dashboards?|services?|apis?|portals?|wiki|site)|"
+    r"only (?:be )?(?:reachable|accessible|available|visible) (?:from |inside |within |internally|through|on|via|to)|"
+    r"(?:only|just) (?:our |the |company )?(?:employees|staff|team members|coworkers|colleagues|people (?:inside|in) the company)\b|"
+    r"(?:for )?(?:employees|staff) only|not (?:be )?(?:public|exposed to the internet|reachable from the internet)|no public (?:access|endpoint|ip|url)|"
+    r"behind (?:our|the|a) (?:corporate |company |office )?vpn|(?:company|corporate|office) network only|"
+    r"사내\s*(?:전용|용|툴|도구|시스템|망|에서만)|내부\s*(?:전용|용|망|에서만)|(?:임|직)원\s*(?:들)?\s*(?:만|전용)|외부\s*(?:접근|노출|공개)[은는이가을를]?\s*(?:없|막|차단|불가|안|하지)",
+    _I,
+)
+# a password written into the request ("set the db password to hunter2", what the Submitter
+# left of one: "password=[redacted: secret]", "비밀번호는 hunter22로")
+LITERAL_PASSWORD_RE = re.compile(
+    r"(?:\bpass(?:word|wd|phrase)|\bpwd|비밀\s*번호|패스워드|암호)\s*(?:[:=]|\b(?:to|is|as|of)\b|[은는을를]|(?:로|으로)\s*)\s*[\"'`]?"
+    r"(?:\[redacted: [^\]]{1,40}\]|(?=[^\s\"'`,;]*[\d!@#$%^&*])[^\s\"'`,;]{4,})",
+    _I,
+)
+
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("gpu", re.compile(r"\bgpus?\b|\bcuda\b|\b(?:g[4-6][a-z]*|p[3-5][a-z]*)\.\d*x?large\b|fine-?tuned (?:\w+ )?model|model (?:serving|server|inference)|serve (?:a |our |the )?(?:\w+ ){0,2}model|\bllm\b|그래픽\s*카드|모델\s*서빙|추론\s*서버", _I),
                _has(r'"(?:g[4-6][a-z]*|p[3-5][a-z]*|inf[12]|trn1)\.\w+"')),
@@ -56,7 +74,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("websocket", re.compile(r"web ?sockets?|real-?time chat|wss://|웹\s*소켓|실시간\s*채팅", _I), _has(r'protocol_type\s*=\s*"WEBSOCKET"')),
     Capability("vpn", re.compile(r"\bvpn\b", _I), _has(r"aws_ec2_client_vpn_endpoint")),
     Capability("session_manager", re.compile(r"session manager|\bssm\b|contractors?\b|외주|협력사", _I), _has(r"aws_ssm_document|AmazonSSMManagedInstanceCore")),
-    Capability("internal", re.compile(r"internal[- ]only|\binternal (?:admin |back-?office )?(?:tool|app|application|dashboard|service|api|portal)|only (?:reachable|accessible) (?:from |inside |within |internally|through)|not (?:be )?(?:public|exposed to the internet)|no public (?:access|endpoint|ip)|사내\s*(?:전용|용|툴|도구|시스템)|내부\s*(?:전용|용|망)|외부\s*(?:접근|노출)[은는이가을를]?\s*(?:없|막|차단|불가|안)", _I),
+    Capability("internal", INTERNAL_RE,
                lambda tf: not _public_edge(tf)),
     Capability("kubernetes", re.compile(r"kubernetes(?!-free)|\bk8s\b|\beks\b|\bhelm\b|쿠버네티스", _I), _has(r"aws_eks_cluster")),
     Capability("email", re.compile(r"send(?:ing)? (?:\w+ )?e-?mails?|transactional e-?mails?|\bses\b|e-?mail notifications?|newsletters?|(?:이메일|메일)\s*(?:발송|전송|보내)", _I), _has(r"aws_sesv?2?_")),
@@ -72,11 +90,13 @@ CAPABILITIES: tuple[Capability, ...] = (
                _has(r"from_port\s*=\s*(?:22|3389)\b[^}]*0\.0\.0\.0/0")),
     Capability("public_database", re.compile(r"public(?:ly accessible)? (?:database|db|rds|postgres|mysql)|(?:database|db|rds)\s+(?:that is |is )?(?:public(?:ly accessible)?|reachable from the internet|open to the internet)|(?:DB|데이터베이스)[를을]?\s*(?:외부에?\s*)?공개", _I),
                _has(r"publicly_accessible\s*=\s*true")),
+    Capability("literal_password", LITERAL_PASSWORD_RE, lambda tf: False),
     Capability("wildcard_iam", re.compile(r"\"\*\"\s*actions?|actions?\s*[:=]\s*\"?\*\"?|administratoraccess|full admin (?:access|rights)|admin rights|all permissions|모든\s*권한", _I),
                _has(r'"Action"\s*[:=]\s*"\*"|actions\s*=\s*\["\*"\]|AdministratorAccess')),
 )
 # what is built instead of an insecure ask
-INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam"}
+INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam",
+           "literal_password": "why.literal_password"}
 BY_ID = {c.id: c for c in CAPABILITIES}
 
 # components the request named, and how the summary names them

@@ -95,6 +95,8 @@ MESSAGES: dict[str, str] = {
     "cap.single_az": "단일 AZ 설계 (고가용성 없음)",
     "cap.budget": "월 ${value} 예산",
     'cap.open_ssh': '인터넷에 열린 SSH/RDP',
+    'cap.literal_password': '요청에 적힌 비밀번호',
+    'why.literal_password': 'archops는 비밀번호를 Terraform에 쓰지 않으며 이 비밀번호도 사용하지 않았습니다. 데이터베이스의 마스터 비밀번호는 RDS가 생성해 Secrets Manager에 보관하고, 애플리케이션은 실행 중에 그것을 읽습니다. 적은 비밀번호가 실제라면 바꿔 주세요.',
     'cap.public_database': '공개 접근 가능한 데이터베이스',
     'cap.wildcard_iam': '"*" IAM 액션 (전체 관리자 권한)',
     'why.open_ssh': '보안 규칙상 archops는 SSH나 RDP를 인터넷에 열지 않습니다. 대신 Session Manager(IAM 인증, 기록됨)로 인스턴스에 접속합니다.',
