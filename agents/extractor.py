@@ -448,6 +448,19 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
     return req
 
 
+def named_components(text: str) -> set[str]:
+    """The components a message names as wanted ("add a nightly backup", "캐시 추가"), the
+    database as ``rds``/``aurora``: what a change list checks against the previous design."""
+    said = normalize(text)
+    body = _strip_removed(_strip_scale(gloss(said) + _type_words(said)))
+    removed = _removed(gloss(said))
+    found = {c for c, pattern in COMPONENT_WORDS if _has(pattern, body) and c not in removed}
+    engine, wants = _database(body)
+    if (engine or wants) and "database" not in removed:
+        found.add("aurora" if (engine or "").startswith("aurora") else "rds")
+    return found
+
+
 def gloss(text: str) -> str:
     """The text with English glosses of its Korean phrases appended, so the rules read them:
     "서울에 운영 환경, 캐시 없이" reads also as "production. without redis cache." """

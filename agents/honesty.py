@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents.changes import component_name
 from agents.messages import t
 from agents.requirements import Requirements
 
@@ -184,6 +185,8 @@ def _exact_values(req: Requirements, tf: str) -> list[tuple[str, str]]:
         missing.append(("db_storage_type", req.db_storage_type))
     if req.tenancy and req.tenancy != "default" and not re.search(rf'tenancy\s*=\s*"{req.tenancy}"', tf):
         missing.append(("tenancy", req.tenancy))
+    if req.lambda_runtime and '"aws_lambda_function"' in tf and not re.search(rf'runtime\s*=\s*"{re.escape(req.lambda_runtime)}"', tf):
+        missing.append(("lambda_runtime", req.lambda_runtime))
     if req.apply_immediately is not None and not re.search(rf"apply_immediately\s*=\s*{str(req.apply_immediately).lower()}", tf):
         missing.append(("apply_immediately", str(req.apply_immediately).lower()))
     insecure = {22, 3389} if "open_ssh" in req.asked else set()
@@ -197,3 +200,29 @@ def _exact_values(req: Requirements, tf: str) -> list[tuple[str, str]]:
         if key not in tf or value not in tf:
             missing.append(("tag", f"{key}={value}"))
     return missing
+
+
+def kept(req: Requirements, plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(what, why) for each component the request left out that the design still holds: another
+    blueprint needs it, or archops' baseline keeps it ("no monitoring" keeps the alarms)."""
+    lang = req.language
+    items = plan.get("items", [])
+    planned = {item["id"] for item in items}
+    out: list[tuple[str, str]] = []
+    for component in req.removed:
+        if component not in planned:
+            continue
+        users = [component_name(item["id"], lang) for item in items if component in item.get("depends_on", [])]
+        why = t("why.kept_needed", lang, by=", ".join(users)) if users else t("why.kept_baseline", lang)
+        out.append((component_name(component, lang), why))
+    return out
+
+
+def readme_section(missing: list[tuple[str, str]], lang: str, held: list[tuple[str, str]] | None = None) -> str:
+    """The "Not built" (and "Kept") part of the module's README and of the pull request body, in
+    the conversation's language, as the reply says it; empty when there is nothing to say."""
+    parts: list[str] = []
+    for head, rows in ((t("sum.not_built", lang), missing), (t("sum.kept", lang), held or [])):
+        if rows:
+            parts.append(f"## {head.rstrip(':')}\n\n" + "\n".join(t("sum.not_built.item", lang, what=w, why=y) for w, y in rows) + "\n")
+    return "\n".join(parts)

@@ -35,6 +35,8 @@ class AgentState(TypedDict, total=False):
     final_response: str
     diagram: dict[str, Any]
     design_version: int
+    # the last design delivered, to list what a follow-up changes (agents.changes.snapshot)
+    design_snapshot: dict[str, Any]
 
 
 @dataclass
