@@ -49,10 +49,20 @@ def snapshot(req: Requirements, plan: dict[str, Any], files: dict[str, str], cos
     return {
         "blocks": blocks,
         "blueprints": sorted(item["id"] for item in plan.get("items", [])),
-        "settings": {field: getattr(req, field) for field in SETTINGS},
+        "settings": _settings(req, {item["id"] for item in plan.get("items", [])}),
         "components": sorted(c for c in req.components if c not in req.removed),
         "monthly_total": (cost or {}).get("monthly_total"),
     }
+
+
+def _settings(req: Requirements, blueprints: set[str]) -> dict[str, Any]:
+    """The settings as the design applies them: NAT only where there is a VPC, availability
+    only where something runs in more than one AZ, the runtime only with a function."""
+    out: dict[str, Any] = {field: getattr(req, field) for field in SETTINGS}
+    out["nat"] = (req.nat or ("per_az" if req.production else "single")) if "vpc" in blueprints else None
+    out["availability"] = ("multi_az" if req.multi_az else "single_az") if blueprints & {"rds", "aurora", "redis", "ecs", "asg"} else None
+    out["lambda_runtime"] = req.lambda_runtime if "lambda" in blueprints else None
+    return out
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

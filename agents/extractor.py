@@ -300,14 +300,20 @@ def _sizes(text: str, req: Requirements) -> None:
 
 # the language a function is written in -> (AWS Lambda runtime id for a version, the current one)
 RUNTIMES: list[tuple[str, re.Pattern[str]]] = [
-    ("node", re.compile(r"\bnode(?:\.?js)?\s*v?(\d{2})\b|\bnode\.?js\b|\bnode\s+js\b|\b(?:in|with|using|on)\s+node\b|\bnode\s+(?:lambda|api|backend|app|service|function|handler)s?\b|"
+    ("node", re.compile(r"\bnode\.?js\b|\bnode\s+js\b|\b(?:in|with|using|on)\s+node\b|\bnode\s+(?:lambda|api|backend|app|service|function|handler)s?\b|"
                         r"\btype\s?script\b|\bjavascript\b|\bexpress(?:\.js)?\s+(?:api|app|server|backend)|\bnestjs\b|노드|자바\s*스크립트|타입\s*스크립트", _W)),
-    ("python", re.compile(r"\bpython\s*v?(3\.\d{1,2})\b|\bpython\b|\bdjango\b|\bflask\b|\bfastapi\b|파이썬", _W)),
-    ("java", re.compile(r"\bjava\s*v?(\d{1,2})\b|\bjava\b(?!\s*script)|\bkotlin\b|\bspring(?:\s+boot)?\b|자바(?!\s*스크립트)|코틀린|스프링", _W)),
+    ("python", re.compile(r"\bpython\b|\bdjango\b|\bflask\b|\bfastapi\b|파이썬", _W)),
+    ("java", re.compile(r"\bjava\b(?!\s*script)|\bkotlin\b|\bspring(?:\s+boot)?\b|자바(?!\s*스크립트)|코틀린|스프링", _W)),
     ("go", re.compile(r"\bgolang\b|\b(?:in|with|using|written in)\s+Go\b(?!\s+live)|\bGo\s+(?:lambdas?|apis?|services?|functions?|backends?|binar(?:y|ies)|apps?|servers?|code|handlers?)\b|고랭|Go\s*(?:언어|로)|\brust\b|러스트")),
     ("ruby", re.compile(r"\bruby\b|\brails\b|루비", _W)),
     ("dotnet", re.compile(r"\.net\b|\bc#|\bdotnet\b|닷넷", _W)),
 ]
+# a version stated with the language ("node 20", "Node.js v18", "python 3.12", "Java 17")
+RUNTIME_VERSIONS = {
+    "node": re.compile(r"\bnode(?:\.?js)?\s*v?(\d{2})\b", _W),
+    "python": re.compile(r"\bpython\s*v?(3\.\d{1,2})\b", _W),
+    "java": re.compile(r"\bjava\s*v?(\d{1,2})\b", _W),
+}
 RUNTIME_IDS = {"node": ("nodejs{}.x", {"18", "20", "22"}, "nodejs22.x"), "python": ("python{}", {"3.9", "3.10", "3.11", "3.12", "3.13"}, "python3.13"),
                "java": ("java{}", {"8", "11", "17", "21"}, "java21"), "go": ("", set(), "provided.al2023"), "ruby": ("", set(), "ruby3.3"),
                "dotnet": ("", set(), "dotnet8")}
@@ -318,9 +324,10 @@ def _runtime(text: str, req: Requirements) -> None:
     the version's runtime when the text states a supported one, else the current runtime, which
     the summary then lists as assumed."""
     for language, pattern in RUNTIMES:
-        if m := pattern.search(text):
+        versioned = RUNTIME_VERSIONS[language].search(text) if language in RUNTIME_VERSIONS else None
+        if versioned or pattern.search(text):
             template, supported, current = RUNTIME_IDS[language]
-            version = next((g for g in m.groups() if g), None) if m.groups() else None
+            version = versioned.group(1) if versioned else None
             stated = template.format(version) if version and version in supported else None
             req.lambda_runtime = stated or current
             req.assumed = {k: v for k, v in req.assumed.items() if k != "lambda_runtime"} | ({} if stated else {"lambda_runtime": current})
