@@ -205,11 +205,12 @@ def classify(text: str | None, *, has_design: bool, max_chars: int) -> Verdict:
     variants = (body, joined, _unleet(joined))
     if any(INJECTION.search(v) for v in (raw, *variants)):
         return _refuse("guard.injection")
-    # a password written for the design ("set the db password to hunter2") is answered with
-    # what is built instead (agents.honesty: literal_password); keys and tokens are refused
-    rest = LITERAL_PASSWORD_RE.sub(" ", raw)
-    if PASTED_SECRET.search(rest) or PASTED_SECRET.search(LITERAL_PASSWORD_RE.sub(" ", body)):
-        return _refuse("guard.pasted_secret")
+    if PASTED_SECRET.search(raw) or PASTED_SECRET.search(body):
+        # a labelled password ("password: ...", what the Submitter left of one) is told what
+        # archops does instead; keys and tokens are credentials for archops itself
+        rest = LITERAL_PASSWORD_RE.sub(" ", raw)
+        only_password = not (PASTED_SECRET.search(rest) or PASTED_SECRET.search(LITERAL_PASSWORD_RE.sub(" ", body)))
+        return _refuse("guard.pasted_password" if only_password else "guard.pasted_secret")
     if any(SECRETS.search(v) for v in variants):
         return _refuse("guard.secrets")
     cloud = _other_cloud(body) or _other_cloud(joined)

@@ -64,6 +64,7 @@ MESSAGES: dict[str, str] = {
     "guard.oversize": "The message has {length} characters; archops reads at most {limit}. Describe the infrastructure in fewer words.",
     "guard.injection": "The message contains instructions aimed at archops itself (prompt injection); it was not followed. {can_do}",
     "guard.pasted_secret": "The message seems to contain a credential; archops never puts secrets into code. Rotate it if it was real, and ask again without it: archops creates Secrets Manager entries the application reads at runtime.",
+    'guard.pasted_password': 'The message carried a password, a credential archops never puts into code or keeps: nothing was built from it. archops has the database generate its master password and keep it in Secrets Manager, where the application reads it at runtime. Send the request again without the password and that is what you get; rotate it if it was real.',
     "guard.secrets": "archops does not read, reveal or hand out secrets or credentials. It can create Secrets Manager entries and IAM roles so applications get them at runtime. {can_do}",
     "guard.other_cloud": "archops builds on AWS only, not {cloud}. It can design the AWS equivalent: describe the workload and it will propose AWS services for it.",
     "guard.destroy": "archops does not destroy, delete, empty or shut down infrastructure. It can change a design (e.g. 'remove the Redis cache'), and the pull request shows what would go; applying it stays with you.",

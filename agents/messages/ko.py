@@ -59,6 +59,7 @@ MESSAGES: dict[str, str] = {
     "guard.oversize": "메시지가 {length}자입니다. archops는 최대 {limit}자까지 읽습니다. 인프라를 더 짧게 설명해 주세요.",
     "guard.injection": "메시지에 archops 자체를 겨냥한 지시(프롬프트 인젝션)가 있어 따르지 않았습니다. {can_do}",
     "guard.pasted_secret": "메시지에 자격 증명으로 보이는 값이 있습니다. archops는 비밀 값을 코드에 넣지 않습니다. 실제 값이었다면 교체(rotate)하고, 빼고 다시 요청해 주세요. archops는 애플리케이션이 실행 중에 읽는 Secrets Manager 항목을 만듭니다.",
+    'guard.pasted_password': '메시지에 비밀번호가 있었습니다. archops는 자격 증명을 코드에 넣거나 보관하지 않으므로 이 메시지로는 아무것도 만들지 않았습니다. archops는 데이터베이스가 마스터 비밀번호를 직접 생성해 Secrets Manager에 보관하게 하고, 애플리케이션은 실행 중에 그것을 읽습니다. 비밀번호를 빼고 다시 요청하면 그렇게 만들어 드립니다. 실제 비밀번호였다면 바꿔 주세요.',
     "guard.secrets": "archops는 비밀 값이나 자격 증명을 읽거나 보여주거나 넘겨주지 않습니다. 애플리케이션이 실행 중에 받도록 Secrets Manager 항목과 IAM 역할을 만들 수 있습니다. {can_do}",
     "guard.other_cloud": "archops는 AWS에서만 만듭니다({cloud}은(는) 아닙니다). 워크로드를 설명해 주시면 같은 역할의 AWS 서비스로 설계해 드립니다.",
     "guard.destroy": "archops는 인프라를 삭제, 파기, 비우기, 종료하지 않습니다. 설계를 바꿀 수는 있고(예: 'Redis 캐시 빼 줘'), 무엇이 없어지는지는 풀 리퀘스트에 보입니다. 적용은 사용자가 직접 합니다.",

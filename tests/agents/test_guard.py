@@ -70,7 +70,8 @@ def test_oversize_and_empty() -> None:
 @pytest.mark.parametrize(
     ("text", "route"),
     [("retire the old staging bucket", "refuse"), ("a retirement-planning app with postgres", "new"),
-     ("use the key AKIAIOSFODNN7EXAMPLE to deploy", "refuse"), ("set the database password to hunter2 for our web app", "new")],
+     ("use the key AKIAIOSFODNN7EXAMPLE to deploy", "refuse"), ("set the database password to hunter2 for our web app", "new"),
+     ("password: Hunter2Horse! for our web app", "refuse")],
 )
 def test_plain_words_decide_not_their_look(text: str, route: str) -> None:
     assert classify(text, has_design=False, max_chars=8000).route == route
