@@ -29,6 +29,10 @@ PLACES: dict[str, str] = {
     "sao paulo": "sa-east-1", "são paulo": "sa-east-1", "brazil": "sa-east-1", "bahrain": "me-south-1",
     "cape town": "af-south-1", "hong kong": "ap-east-1", "jakarta": "ap-southeast-3",
     "indonesia": "ap-southeast-3", "south korea": "ap-northeast-2", "korea": "ap-northeast-2",
+    "hyderabad": "ap-south-2", "melbourne": "ap-southeast-4", "uae": "me-central-1", "dubai": "me-central-1",
+    "united arab emirates": "me-central-1", "israel": "il-central-1", "tel aviv": "il-central-1", "calgary": "ca-west-1",
+    "malaysia": "ap-southeast-5", "kuala lumpur": "ap-southeast-5", "thailand": "ap-southeast-7", "bangkok": "ap-southeast-7",
+    "taipei": "ap-east-2", "taiwan": "ap-east-2", "mexico": "mx-central-1", "n. california": "us-west-1", "northern california": "us-west-1",
     "n. virginia": "us-east-1", "northern virginia": "us-east-1", "us east": "us-east-1", "us west": "us-west-2",
 }
 # Korean place names (no word boundaries: a particle follows the noun, as in 서울에, 도쿄로)
@@ -39,7 +43,10 @@ KO_PLACES: dict[str, str] = {
     "프랑크푸르트": "eu-central-1", "독일": "eu-central-1", "아일랜드": "eu-west-1", "런던": "eu-west-2", "영국": "eu-west-2",
     "파리": "eu-west-3", "프랑스": "eu-west-3", "스톡홀름": "eu-north-1", "싱가포르": "ap-southeast-1", "시드니": "ap-southeast-2",
     "호주": "ap-southeast-2", "인도네시아": "ap-southeast-3", "자카르타": "ap-southeast-3", "뭄바이": "ap-south-1", "인도": "ap-south-1",
-    "홍콩": "ap-east-1", "상파울루": "sa-east-1", "브라질": "sa-east-1", "캐나다": "ca-central-1",
+    "홍콩": "ap-east-1", "상파울루": "sa-east-1", "멜버른": "ap-southeast-4", "하이데라바드": "ap-south-2", "말레이시아": "ap-southeast-5",
+    "쿠알라룸푸르": "ap-southeast-5", "태국": "ap-southeast-7", "방콕": "ap-southeast-7", "대만": "ap-east-2", "타이베이": "ap-east-2",
+    "바레인": "me-south-1", "아랍에미리트": "me-central-1", "두바이": "me-central-1", "이스라엘": "il-central-1", "취리히": "eu-central-2",
+    "스위스": "eu-central-2", "밀라노": "eu-south-1", "이탈리아": "eu-south-1", "스페인": "eu-south-2", "멕시코": "mx-central-1", "캘거리": "ca-west-1", "브라질": "sa-east-1", "캐나다": "ca-central-1",
 }
 # Korean phrases -> the English words the rules below read. Nouns that a negation follows
 # ("캐시 없이", "DB는 필요 없어요") become "without <noun>".
@@ -61,7 +68,7 @@ KO_NOUNS: list[tuple[str, str]] = [
     ("로드\\s*밸런서|로드밸런서", "load balancer"),
     ("NAT\\s*게이트웨이", "nat gateway"),
 ]
-_KO_NEG = r"\s*(?:은|는|이|가|도|을|를)?\s*(?:없이|빼고|빼\s*줘|빼주|빼\s*주세요|제외|필요\s*없|필요없|필요하지\s*않|안\s*필요|불필요|없어도|쓰지\s*않|안\s*써|안\s*쓰|말고)"
+_KO_NEG = r"\s*(?:은|는|이|가|도|을|를|만)?\s*(?:없이|빼고|빼\s*줘|빼주|빼\s*주세요|제외|필요\s*없|필요없|필요하지\s*않|안\s*필요|불필요|없어도|쓰지\s*않|안\s*써|안\s*쓰|말고)"
 KO_GLOSS: list[tuple[str, str]] = [
     (r"(?:스테이징|검증)\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a staging copy of production"),
     (r"개발\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a dev copy of production"),
@@ -385,7 +392,7 @@ def _context(text: str, req: Requirements) -> None:
         req.nat = "per_az"
     if _has(r"million|high traffic|heavy traffic|viral|spiky|10k\+? (users|rps)|thousands of requests", text):
         req.traffic = "high"
-    elif _has(r"low traffic|few users|small (?:app|team)|internal tool|hobby|mvp", text):
+    elif _has(r"low traffic|few users|small (?:app|team)|internal tool|hobby|side project|mvp", text):
         req.traffic = "low"
     if (amount := budget(text)) is not None:
         req.budget_usd = amount
@@ -560,6 +567,8 @@ _KO_FEW = {"수백": 300, "수천": 3000, "수만": 30000}
 
 def users_in(text: str) -> tuple[int, str | None] | None:
     """(how many people use it, per day/month or None) when the text says."""
+    if re.search(r"\b(?:me|myself|i) and my (?:co-?founder|partner|friend|colleague)\b|\bjust (?:the )?(?:two|2) of us\b|나(?:와|랑|하고) 공동\s*창업자", text, _W):
+        return 2, None
     if m := USERS_RE.search(text):
         raw = m.group(1).lower()
         digits = raw.replace(",", "")

@@ -278,6 +278,15 @@ def test_corpus_shape() -> None:
         ("use password=[redacted: secret] for the database of my web app", "asked", ["literal_password"]),
         ("DB 비밀번호는 hunter22로 해줘", "asked", ["literal_password"]),
         ("the password is kept in Secrets Manager", "asked", []),
+        ("PostgreSQL 웹 앱, 캐시만 빼고 다 넣어 주세요", "removed", ["redis"]),
+        ("a web app in Hyderabad", "region", "ap-south-2"),
+        ("a web app in Melbourne", "region", "ap-southeast-4"),
+        ("멜버른 리전 웹 앱", "region", "ap-southeast-4"),
+        ("뭄바이 리전에 API", "region", "ap-south-1"),
+        ("시드니에 정적 사이트", "region", "ap-southeast-2"),
+        ("바레인에 API", "region", "me-south-1"),
+        ("인도네시아 리전 API", "region", "ap-southeast-3"),
+        ("a tiny app for me and my cofounder, web app with postgres", "users", 2),
     ],
 )
 def test_what_a_sentence_says(said: str, field: str, expected: object) -> None:
