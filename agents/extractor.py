@@ -647,7 +647,7 @@ def _strip_scale(text: str) -> str:
 def _unasked(text: str, req: Requirements) -> set[str]:
     """Capabilities the text names only to say they are not wanted ("no login needed")."""
     out: set[str] = set()
-    for cid in asked_in(text):
+    for cid in asked_in(text) - {"no_encryption"}:  # "no encryption" is itself the ask
         for m in re.finditer(r"\b(?:no|without|don'?t need|do not need|no need for|skip)\s+(?:\w+\s+){0,2}?(\w[\w -]{1,30})", text, _W):
             if cid in asked_in(m.group(0)):
                 out.add(cid)

@@ -92,12 +92,17 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("public_database", re.compile(r"public(?:ly accessible)? (?:database|db|rds|postgres|mysql)|(?:database|db|rds)\s+(?:that is |is )?(?:public(?:ly accessible)?|reachable from the internet|open to the internet)|(?:DB|데이터베이스)[를을]?\s*(?:외부에?\s*)?공개", _I),
                _has(r"publicly_accessible\s*=\s*true")),
     Capability("literal_password", LITERAL_PASSWORD_RE, lambda tf: False),
+    Capability("public_bucket", re.compile(r"\bpublic(?:ly)?[- ](?:readable |accessible |read )?(?:s3 )?buckets?\b|\bbuckets?\s+(?:that is |is |to be )?(?:public(?:ly (?:readable|accessible))?|open to (?:the )?(?:public|world|internet))\b|"
+                                          r"public[- ]read acl|(?:버킷|S3)[을를이가]?\s*(?:외부에?\s*)?(?:공개|퍼블릭)", _I),
+               _has(r'block_public_acls\s*=\s*false|acl\s*=\s*"public-read')),
+    Capability("no_encryption", re.compile(r"\b(?:without|no|skip|disable|turn off)\s+(?:the\s+)?(?:encryption|kms)\b|\bunencrypted\b|\bencryption\s+(?:is\s+)?(?:not needed|off)\b|암호화\s*(?:없이|안\s*함|끄|하지\s*않|필요\s*없)", _I),
+               _has(r"storage_encrypted\s*=\s*false|encrypted\s*=\s*false")),
     Capability("wildcard_iam", re.compile(r"\"\*\"\s*actions?|actions?\s*[:=]\s*\"?\*\"?|administratoraccess|full admin (?:access|rights)|admin rights|all permissions|모든\s*권한", _I),
                _has(r'"Action"\s*[:=]\s*"\*"|actions\s*=\s*\["\*"\]|AdministratorAccess')),
 )
 # what is built instead of an insecure ask
 INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam",
-           "literal_password": "why.literal_password"}
+           "literal_password": "why.literal_password", "public_bucket": "why.public_bucket", "no_encryption": "why.no_encryption"}
 BY_ID = {c.id: c for c in CAPABILITIES}
 
 # components the request named, and how the summary names them

@@ -193,4 +193,8 @@ MESSAGES: dict[str, str] = {
     'why.kept_baseline': "archops' baseline keeps it in every design of this kind (it is what keeps the rest safe or observable); remove it from the Terraform by hand if you must.",
     'why.kept_needed': 'another part of the design needs it ({by}), so it stays.',
     'chg.cost_same': '- cost: ≈ ${total}/month (unchanged)',
+    'cap.public_bucket': 'a public S3 bucket',
+    'why.public_bucket': 'a security rule keeps S3 Block Public Access on for every bucket; what the public must read is served through CloudFront with origin access control, or shared with presigned URLs.',
+    'cap.no_encryption': 'storage without encryption',
+    'why.no_encryption': 'a security rule encrypts every store at rest (KMS); it costs next to nothing and cannot be turned off afterwards without replacing the store.',
 }

@@ -186,4 +186,8 @@ MESSAGES: dict[str, str] = {
     'why.kept_baseline': 'archops의 기본 구성은 이런 설계마다 이것을 둡니다(나머지를 안전하게, 또는 관찰 가능하게 지키는 부분입니다). 꼭 빼야 한다면 Terraform에서 직접 지워 주세요.',
     'why.kept_needed': '설계의 다른 부분({by})에 필요해 남겼습니다.',
     'chg.cost_same': '- 비용: 월 약 ${total} (변동 없음)',
+    'cap.public_bucket': '공개 S3 버킷',
+    'why.public_bucket': '보안 규칙상 모든 버킷은 S3 퍼블릭 액세스 차단을 켜 둡니다. 외부에서 읽어야 하는 파일은 오리진 액세스 제어를 쓰는 CloudFront로 제공하거나 미리 서명된 URL로 공유합니다.',
+    'cap.no_encryption': '암호화하지 않은 저장소',
+    'why.no_encryption': '보안 규칙상 모든 저장소는 저장 시 암호화(KMS)합니다. 비용은 거의 없고, 나중에 끄려면 저장소를 새로 만들어야 합니다.',
 }
