@@ -136,7 +136,7 @@ def render(changes: dict[str, Any], notes: list[str], lang: str, version: int) -
             shown = [f"{d['argument']}: {_value(d['before'])} → {_value(d['after'])}" for d in diffs[:3]]
             more = f", +{len(diffs) - 3}" if len(diffs) > 3 else ""
             parts.append(f"{address} ({'; '.join(shown)}{more})")
-        lines.append(t("chg.changed", lang, count=len(changes["changed"]), items=_list(parts, 8)))
+        lines.append(t("chg.changed", lang, count=len(changes["changed"]), items=_list(parts, 6)))
     old_cost, new_cost = changes["cost"]
     if old_cost is not None and new_cost is not None and round(old_cost) == round(new_cost):
         lines.append(t("chg.cost_same", lang, total=f"{new_cost:,.0f}"))
@@ -164,7 +164,7 @@ def _delta(amount: float) -> str:
     return f"{'+' if amount >= 0 else '−'}${abs(amount):,.0f}"
 
 
-def _list(items: list[str], limit: int = 12) -> str:
+def _list(items: list[str], limit: int = 10) -> str:
     shown = ", ".join(items[:limit])
     return shown + (f", … (+{len(items) - limit})" if len(items) > limit else "")
 

@@ -251,12 +251,14 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], m
     assumed = ""
     if req.assumed:
         assumed = t("sum.assumed", lang, items=", ".join(f"{_field(k, lang)}={v}" for k, v in sorted(req.assumed.items())))
+    # "Not built" right after the review's verdict (a front end that shortens a long reply keeps
+    # it), then what was kept, then a follow-up's change list
     gaps = ""
-    for heading, rows in ((t("sum.kept", lang), held or []), (t("sum.not_built", lang), missing or [])):
+    for heading, rows in ((t("sum.not_built", lang), missing or []), (t("sum.kept", lang), held or [])):
         if rows:
             gaps += "\n" + "\n".join([heading, *(t("sum.not_built.item", lang, what=w, why=y) for w, y in rows)])
     listed = f"\n{changes}" if changes else ""
-    return f"{head} {check}{assumed}{uploads_note(req)}{listed}{gaps}"
+    return f"{head} {check}{assumed}{uploads_note(req)}{gaps}{listed}"
 
 
 def _readme_not_built(files: dict[str, str], missing: list[tuple[str, str]], lang: str,

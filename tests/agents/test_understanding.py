@@ -10,6 +10,7 @@ request's language.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -46,7 +47,8 @@ def not_built_section(summary: str, lang: str) -> list[str]:
     head = t("sum.not_built", lang)
     if head not in summary:
         return []
-    return [line for line in summary.split(head, 1)[1].splitlines() if line.startswith("- ")]
+    rows = summary.split(head, 1)[1].splitlines()[1:]
+    return list(itertools.takewhile(lambda line: line.startswith("- "), rows))
 
 
 @pytest.mark.parametrize("entry", FOUNDERS, ids=[e["id"] for e in FOUNDERS])
