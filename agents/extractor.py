@@ -77,7 +77,7 @@ KO_GLOSS: list[tuple[str, str]] = [
     (r"스테이징|검증\s*(?:환경|용|서버)|QA\s*환경", "staging"),
     (r"개발\s*(?:환경|용|서버|계)|개발환경|테스트\s*(?:환경|용|서버)|샌드박스|프로토타입|시제품|(?<![A-Za-z])PoC(?![A-Za-z])", "dev"),
     (r"정적\s*(?:웹\s*)?(?:사이트|페이지|웹)|랜딩\s*페이지|회사\s*소개\s*(?:페이지|사이트|홈페이지)|블로그|포트폴리오", "static website"),
-    (r"웹\s*(?:앱|애플리케이션|어플리케이션|서비스)|쇼핑몰|커머스|대시보드|관리자\s*(?:페이지|화면|도구|툴)|어드민|홈페이지|웹\s*사이트|웹사이트", "web app"),
+    (r"웹\s*(?:앱|애플리케이션|어플리케이션|서비스)|쇼핑몰|커머스|대시보드|위키|포털|인트라넷|관리자\s*(?:페이지|화면|도구|툴)|어드민|홈페이지|웹\s*사이트|웹사이트", "web app"),
     (r"백엔드|API\s*서버|API|(?:모델|LLM)\s*(?:을|를)?\s*서빙|추론\s*(?:서버|API|엔드포인트)", "api"),
     (r"사내\s*(?:툴|도구|시스템|앱)|내부\s*(?:툴|도구|시스템)", "internal tool"),
     (r"워커|백그라운드\s*작업|비동기\s*작업|배치\s*작업", "background jobs"),
@@ -172,7 +172,7 @@ WORKLOADS: list[tuple[str, str]] = [
     ("data_pipeline", r"data pipeline|\betl\b|ingest|data lake|analytics pipeline|process(?:ing)? (?:files|uploads|events|data)"),
     ("worker", r"queue workers?|background (?:jobs?|workers?)|job queue|workers? (?:that|to) process|async(?:hronous)? jobs"),
     ("api", r"\bapi\b|rest(?:ful)? (?:api|service)|graphql|webhook|backend service|microservice|mobile backend|backend for (?:our|a|the) (?:mobile|ios|android) app|model serving|inference (?:api|endpoint|server)|serve (?:it|our|a|the) (?:\w+ ){0,2}?(?:model|llm)"),
-    ("web_app", r"web ?app|saas|website|web application|portal|dashboard|admin (?:tool|panel|app)|internal tool|back-?office|\bcrm\b|e-?commerce|\bshop\b|django|rails|laravel|next\.?js|wordpress"),
+    ("web_app", r"web ?app|saas|website|web application|portal|dashboard|admin (?:tool|panel|app)|internal tool|intranet|\bwiki\b|back-?office|\bcrm\b|e-?commerce|\bshop\b|django|rails|laravel|next\.?js|wordpress"),
 ]
 
 # word pattern -> component id

@@ -48,7 +48,7 @@ INTERNAL_RE = re.compile(
     r"(?:only|just) (?:our |the |company )?(?:employees|staff|team members|coworkers|colleagues|people (?:inside|in) the company)\b|"
     r"(?:for )?(?:employees|staff) only|not (?:be )?(?:public|exposed to the internet|reachable from the internet)|no public (?:access|endpoint|ip|url)|"
     r"behind (?:our|the|a) (?:corporate |company |office )?vpn|(?:company|corporate|office) network only|"
-    r"사내\s*(?:전용|용|툴|도구|시스템|망|에서만)|내부\s*(?:전용|용|망|에서만)|(?:임|직)원\s*(?:들)?\s*(?:만|전용)|외부\s*(?:접근|노출|공개)[은는이가을를]?\s*(?:없|막|차단|불가|안|하지)",
+    r"\bintranet\b|사내\s*(?:전용|용|툴|도구|시스템|망|에서만|위키|앱|서비스|포털|대시보드|웹)|인트라넷|내부\s*(?:전용|용|망|에서만)|(?:임|직)원\s*(?:들)?\s*(?:만|전용)|외부\s*(?:접근|노출|공개)[은는이가을를]?\s*(?:없|막|차단|불가|안|하지)",
     _I,
 )
 # a password written into the request ("set the db password to hunter2", what the Submitter
@@ -95,6 +95,8 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("public_bucket", re.compile(r"\bpublic(?:ly)?[- ](?:readable |accessible |read )?(?:s3 )?buckets?\b|\bbuckets?\s+(?:that is |is |to be )?(?:public(?:ly (?:readable|accessible))?|open to (?:the )?(?:public|world|internet))\b|"
                                           r"public[- ]read acl|(?:버킷|S3)[을를이가]?\s*(?:외부에?\s*)?(?:공개|퍼블릭)", _I),
                _has(r'block_public_acls\s*=\s*false|acl\s*=\s*"public-read')),
+    Capability("public_cidr", re.compile(r"\b(?:vpc|cidr|address (?:space|range)|network range)\b[^.\n]{0,30}?(?<![\d.])(?!10\.|172\.(?:1[6-9]|2\d|3[01])\.|192\.168\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|0\.0\.0\.0/0)\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b", _I),
+               lambda tf: False),
     Capability("no_encryption", re.compile(r"\b(?:without|no|skip|disable|turn off)\s+(?:the\s+)?(?:encryption|kms)\b|\bunencrypted\b|\bencryption\s+(?:is\s+)?(?:not needed|off)\b|암호화\s*(?:없이|안\s*함|끄|하지\s*않|필요\s*없)", _I),
                _has(r"storage_encrypted\s*=\s*false|encrypted\s*=\s*false")),
     Capability("wildcard_iam", re.compile(r"\"\*\"\s*actions?|actions?\s*[:=]\s*\"?\*\"?|administratoraccess|full admin (?:access|rights)|admin rights|all permissions|모든\s*권한", _I),
@@ -102,7 +104,8 @@ CAPABILITIES: tuple[Capability, ...] = (
 )
 # what is built instead of an insecure ask
 INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam",
-           "literal_password": "why.literal_password", "public_bucket": "why.public_bucket", "no_encryption": "why.no_encryption"}
+           "literal_password": "why.literal_password", "public_bucket": "why.public_bucket", "no_encryption": "why.no_encryption",
+           "public_cidr": "why.public_cidr"}
 BY_ID = {c.id: c for c in CAPABILITIES}
 
 # components the request named, and how the summary names them

@@ -197,4 +197,6 @@ MESSAGES: dict[str, str] = {
     'why.public_bucket': 'a security rule keeps S3 Block Public Access on for every bucket; what the public must read is served through CloudFront with origin access control, or shared with presigned URLs.',
     'cap.no_encryption': 'storage without encryption',
     'why.no_encryption': 'a security rule encrypts every store at rest (KMS); it costs next to nothing and cannot be turned off afterwards without replacing the store.',
+    'cap.public_cidr': 'a VPC on a public address range',
+    'why.public_cidr': "a VPC takes a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) so its addresses never collide with the internet's; the module uses its default private block (var.vpc_cidr).",
 }

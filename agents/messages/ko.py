@@ -190,4 +190,6 @@ MESSAGES: dict[str, str] = {
     'why.public_bucket': '보안 규칙상 모든 버킷은 S3 퍼블릭 액세스 차단을 켜 둡니다. 외부에서 읽어야 하는 파일은 오리진 액세스 제어를 쓰는 CloudFront로 제공하거나 미리 서명된 URL로 공유합니다.',
     'cap.no_encryption': '암호화하지 않은 저장소',
     'why.no_encryption': '보안 규칙상 모든 저장소는 저장 시 암호화(KMS)합니다. 비용은 거의 없고, 나중에 끄려면 저장소를 새로 만들어야 합니다.',
+    'cap.public_cidr': '공인 주소 대역의 VPC',
+    'why.public_cidr': 'VPC는 인터넷 주소와 겹치지 않도록 사설 대역(10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)을 씁니다. 모듈은 기본 사설 블록(var.vpc_cidr)을 사용합니다.',
 }
