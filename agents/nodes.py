@@ -10,7 +10,9 @@ from langgraph.runtime import Runtime
 
 from agents.combiner import combine, render_fragment
 from agents.fixer import check_and_repair, review_checks, with_checkov
-from agents.honesty import not_built
+from agents.changes import CHEAPER_RE, diff, explain, render, snapshot
+from agents.extractor import named_components
+from agents.honesty import kept, not_built, readme_section
 from agents.messages import t
 from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
@@ -176,9 +178,14 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     await run.ctx.emit("status", t("status.check", req.language), node="terraform_fixer")
     files, report = await review(run, dict(state["final_script"]))
     version = int(state.get("design_version") or 0) + 1
-    missing = not_built(req, state["resource_plan"], files, report.get("cost"))
-    missing += [(what, why) for what, why in state["resource_plan"].get("not_built", []) if (what, why) not in missing]
-    files = _readme_not_built(files, missing, req.language)
+    plan = state["resource_plan"]
+    missing = not_built(req, plan, files, report.get("cost"))
+    # what the model engine planned but could not make clean
+    missing += [(what, why) for what, why in plan.get("not_built", []) if (what, why) not in missing]
+    held = kept(req, plan)
+    files = _readme_not_built(files, missing, req.language, held)
+    after = snapshot(req, plan, files, report.get("cost"))
+    changes, change_text = _changes(state, req, after, version)
     await run.ctx.emit(
         "artifact",
         t("art.module", req.language),
@@ -192,9 +199,11 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         assumed=req.assumed,
         version=version,
         not_built=[{"what": what, "why": why} for what, why in missing],
+        kept=[{"what": what, "why": why} for what, why in held],
+        changes=changes,
         language=req.language,
     )
-    summary = summarise(req, state["resource_plan"], report, missing)
+    summary = summarise(req, plan, report, missing, changes=change_text, held=held)
     await run.ctx.emit("done", summary, passed=report["passed"])
     return {
         "final_script": files,
@@ -202,8 +211,22 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         "validation_output": report,
         "final_response": summary,
         "design_version": version,
+        "design_snapshot": after,
         "messages": [{"role": "assistant", "text": summary}],
     }
+
+
+def _changes(state: AgentState, req: Requirements, after: dict[str, Any], version: int) -> tuple[dict[str, Any] | None, str]:
+    """The change list of a follow-up against the conversation's previous design (none for a
+    conversation's first design or a new one), with why what the message named did not change."""
+    before = state.get("design_snapshot")
+    if not before or state.get("route") == "new":
+        return None, ""
+    changes = diff(before, after)
+    said = (state.get("request") or {}).get("text") or ""
+    notes = explain(changes, before, req, named_components(said) if said else set(), bool(CHEAPER_RE.search(said)))
+    changes["notes"] = notes
+    return changes, render(changes, notes, req.language, version)
 
 
 async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -223,10 +246,11 @@ async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str]
     return await run.offload(check_and_repair, files, run.fix_rounds, run.review_checks)  # type: ignore[no-any-return]
 
 
-def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], missing: list[tuple[str, str]] | None = None) -> str:
+def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], missing: list[tuple[str, str]] | None = None,
+              *, changes: str = "", held: list[tuple[str, str]] | None = None) -> str:
     """The reply, in the conversation's language, from the final module: what was built, the
-    review, the cost, and under "Not built" each thing the request named that it lacks (never
-    "All checks passed" alone while that list is not empty)."""
+    review, the cost, what a follow-up changed, and under "Not built" each thing the request
+    named that it lacks (never "All checks passed" alone while that list is not empty)."""
     lang = req.language
     open_findings = [f for f in report["findings"] if not f.get("skip_reason")]
     skipped = len(report["findings"]) - len(open_findings)
@@ -249,19 +273,23 @@ def summarise(req: Requirements, plan: dict[str, Any], report: dict[str, Any], m
     assumed = ""
     if req.assumed:
         assumed = t("sum.assumed", lang, items=", ".join(f"{_field(k, lang)}={v}" for k, v in sorted(req.assumed.items())))
+    # "Not built" right after the review's verdict (a front end that shortens a long reply keeps
+    # it), then what was kept, then a follow-up's change list
     gaps = ""
-    if missing:
-        gaps = "\n" + "\n".join([t("sum.not_built", lang), *(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing)])
-    return f"{head} {check}{assumed}{uploads_note(req)}{gaps}"
+    for heading, rows in ((t("sum.not_built", lang), missing or []), (t("sum.kept", lang), held or [])):
+        if rows:
+            gaps += "\n" + "\n".join([heading, *(t("sum.not_built.item", lang, what=w, why=y) for w, y in rows)])
+    listed = f"\n{changes}" if changes else ""
+    return f"{head} {check}{assumed}{uploads_note(req)}{gaps}{listed}"
 
 
-def _readme_not_built(files: dict[str, str], missing: list[tuple[str, str]], lang: str) -> dict[str, str]:
-    """The module's README says what was not built, as the reply does."""
-    if not missing or "README.md" not in files:
+def _readme_not_built(files: dict[str, str], missing: list[tuple[str, str]], lang: str,
+                      held: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    """The module's README says what was not built (and what was kept), as the reply does."""
+    section = readme_section(missing, lang, held)
+    if not section or "README.md" not in files:
         return files
-    head = t("sum.not_built", lang).rstrip(":")
-    section = f"\n## {head}\n\n" + "\n".join(t("sum.not_built.item", lang, what=w, why=y) for w, y in missing) + "\n"
-    return {**files, "README.md": files["README.md"].rstrip("\n") + "\n" + section}
+    return {**files, "README.md": files["README.md"].rstrip("\n") + "\n\n" + section}
 
 
 def _field(name: str, lang: str) -> str:

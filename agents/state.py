@@ -37,6 +37,8 @@ class AgentState(TypedDict, total=False):
     design_version: int
     # model tokens the conversation has spent (its budget: ARCHOPS_OPENAI_TOKEN_BUDGET)
     llm_spent: int
+    # the last design delivered, to list what a follow-up changes (agents.changes.snapshot)
+    design_snapshot: dict[str, Any]
 
 
 @dataclass
