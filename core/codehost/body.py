@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.codehost.port import Delta
@@ -94,7 +94,7 @@ def cost_line(design: Design) -> str | None:
 
 
 def _quote(text: str, limit: int) -> str:
-    text = redact(text.strip())
+    text = text.strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
@@ -129,7 +129,15 @@ def render(design: Design, delta: Delta, commit: str, previous: str | None = Non
            limit: int = GITHUB_BODY_LIMIT, full_report: str | None = None) -> str:
     """The body, under ``limit`` characters; ``full_report`` is where what was cut can be read."""
     table = resources(design.files)
-    findings = sorted(design.findings, key=lambda f: (bool(f.get("skip_reason")), _rank(f)))
+    findings = sorted(({**f} for f in design.findings),
+                      key=lambda f: (bool(f.get("skip_reason")), _rank(f)))
+    # what people wrote (and what came of it) is redacted once, before the body is assembled
+    lines = redact("\n".join(_finding(f) for f in findings)).split("\n") if findings else []
+    for f, line in zip(findings, lines, strict=True):
+        f["_line"] = line
+    design = replace(design, asked=[redact(a) for a in design.asked],
+                     decisions={k: redact(v) for k, v in design.decisions.items()},
+                     assumed={k: redact(v) for k, v in design.assumed.items()})
     rows, kept = len(table), len(findings)
     asked_chars = 4000
     while True:
@@ -191,7 +199,7 @@ def _render(design: Design, delta: Delta, commit: str, previous: str | None,
         title = PILLAR_TITLES.get(str(pillar), "Other")
         opened = sum(1 for f in group if not f.get("skip_reason"))
         out += ["", f"### {title}: {opened} open, {len(group) - opened} skipped", ""]
-        out += [_finding(f) for f in group]
+        out += [f.get("_line") or _finding(f) for f in group]
     out += ["", "## Not built", ""]
     if design.not_built:
         out += [f"- **{_cell(what)}**: {_cell(why)}" for what, why in design.not_built]
@@ -227,7 +235,7 @@ def _render(design: Design, delta: Delta, commit: str, previous: str | None,
         out += ["", f"_Cut to fit GitHub's 65,536-character limit: {'; '.join(cut)}{where}._"]
     out += ["", f"<sub>Written by archops for conversation `{_cell(design.conversation_id)}` of "
             f"project `{_cell(design.project_id)}`, version {design.version}.</sub>", ""]
-    return redact("\n".join(out))
+    return "\n".join(out)
 
 
 def title(design: Design) -> str:

@@ -52,7 +52,7 @@ def github_client(auth: Auth.Auth, api_url: str, *, write_interval_s: float = 0.
     content-creating requests a minute: 0.75 s between writes; no pause between reads)."""
     return Github(auth=auth, base_url=api_url.rstrip("/"), timeout=timeout_s, retry=None,
                   seconds_between_requests=read_interval_s,
-                  seconds_between_writes=write_interval_s, per_page=100)
+                  seconds_between_writes=write_interval_s, per_page=100, lazy=True)
 
 
 def app_auth(app_id: int, private_key: str, installation_id: int) -> Auth.Auth:
@@ -104,7 +104,7 @@ class GitHubHost:
         self.full_name = full_name
         # who GitHub is asked as, for messages ("your linked account", "the archops App")
         self.credentials = credentials
-        self._repo = gh.get_repo(full_name, lazy=True)
+        self._repo = gh.get_repo(full_name)  # lazy: read when an attribute is needed
         self._commits: dict[str, GitCommit] = {}
         self._trees: dict[str, GitTree] = {}
         self._pulls: dict[int, GhPullRequest] = {}
@@ -188,8 +188,8 @@ class GitHubHost:
     def repository(self) -> Repository:
         if self._meta is None:
             with self._calling("read the repository", "repository"):
-                repo = self._gh.get_repo(self.full_name)
-                permissions = repo.permissions
+                repo = self._repo
+                permissions = repo.permissions  # the first attribute read fetches it
                 self._meta = Repository(
                     repo.full_name, repo.default_branch or "main", repo.html_url, repo.clone_url,
                     bool(permissions is None or permissions.push),
@@ -272,12 +272,12 @@ class GitHubHost:
     def find_pull(self, branch: str) -> PullRequest | None:
         owner = self.full_name.split("/", 1)[0]
         with self._calling(f"look for the pull request of {branch}", "pulls"):
-            found: list[GhPullRequest] = list(
-                self._repo.get_pulls(state="open", head=f"{owner}:{branch}")[:1])
-        if not found:
-            return None
-        self._pulls[found[0].number] = found[0]
-        return _pull(found[0])
+            first = next(iter(self._repo.get_pulls(state="open", head=f"{owner}:{branch}")),
+                         None)  # only the first page is read
+            if first is None:
+                return None
+            self._pulls[first.number] = first
+            return _pull(first)
 
     def open_pull(self, branch: str, base: str, title: str, body: str,
                   labels: Iterable[str]) -> PullRequest:
