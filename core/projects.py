@@ -41,6 +41,8 @@ class ProjectInvalid(ValidationError):
     """Some fields are wrong; ``errors`` maps each input field to why (nothing was saved)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
+        order = {name: i for i, name in enumerate(("id", *INPUT_FIELDS))}
+        errors = dict(sorted(errors.items(), key=lambda item: order.get(item[0], len(order))))
         self.errors = errors
         listed = "; ".join(f"{field}: {reason}" for field, reason in errors.items())
         super().__init__(f"the project was not saved: {listed}",

@@ -173,8 +173,22 @@ def project_errors(fields: dict[str, Any], current: Any = None) -> dict[str, str
         "created_by": lambda v: None if isinstance(v, str) and 0 < len(v) <= 200
         else "created_by must be a principal id",
     }
+    # a field given alone must still agree with what the project has
+    stored_arn = getattr(current, "aws_role_arn", None)
+    if fields.get("aws_account_id") is not None and fields.get("aws_role_arn") is None \
+            and stored_arn and not account_error(fields["aws_account_id"]):
+        clash = role_arn_error(stored_arn, fields["aws_account_id"])
+        if clash:
+            errors["aws_account_id"] = (f"the project's {clash.replace('role ARN', 'role')}; "
+                                        "change its role ARN too")
+    stored_regions = getattr(current, "aws_regions", None)
+    if fields.get("aws_role_arn") is not None and fields.get("aws_regions") is None \
+            and stored_regions:
+        clash = regions_error(stored_regions, fields["aws_role_arn"])
+        if clash:
+            errors["aws_role_arn"] = f"the project's {clash}"
     for name, value in fields.items():
-        if value is None:
+        if value is None or name in errors:
             continue
         check = checks.get(name)
         if check is None:
