@@ -58,10 +58,10 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
         {"url": url, "pid": os.getpid(), "redis": without_password(redis_url)}))
     sign_in = await sign_in_url(settings, redis_url, url)  # works once: opens a session
     repository = await default_repository(settings)
-    print(f"archops is up: {url}\n  open the web chat (link works once):  {sign_in}\n"
+    print(f"archops is up: {url}\n  designs become pull requests: {repository}\n"
+          f"  open the web chat (link works once):  {sign_in}\n"
           f"  chat from a terminal:  archops chat\n"
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
-          f"  designs become pull requests: {repository}\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
     everything = {web_task, *worker_tasks}
     if settings.slack_bot_token and settings.slack_signing_secret:

@@ -10,7 +10,8 @@ host before it writes anything, which makes it safe to run again after any inter
    commit (a commit whose tree equals the branch head is skipped).
 3. Otherwise one commit (blobs, tree, commit), then the ref: created (RefExists: an earlier try
    created it; start over) or fast-forwarded from the head read in 1 (BranchDiverged if moved).
-4. The open pull request of the branch is looked up and its body updated, or one is opened.
+4. The open pull request of the branch is looked up and its body updated (unless nothing was
+   committed: then nothing at all is written), or one is opened.
 
 :func:`reconcile` answers "did an interrupted earlier try already finish?" from the host alone:
 the branch head carries this request's trailer and an open pull request has it as head.
@@ -131,10 +132,12 @@ def deliver(host: CodeHost, change: Change, *, _again: bool = True) -> Delivered
             pr = host.update_pull(found.number, title=change.title, body=body,
                                   labels=change.labels)
             action = "updated" if moved else "unchanged"
-    else:
+    elif moved:
         if (pr.title, pr.body, set(pr.labels)) != (change.title, body, set(change.labels)):
             pr = host.update_pull(pr.number, title=change.title, body=body, labels=change.labels)
-        action = "updated" if moved else "unchanged"
+        action = "updated"
+    else:
+        action = "unchanged"  # the same design: nothing is written, the body stays
     return Delivered(action, change.branch, commit.sha, pr.number, pr.url, pr.base, delta,
                      previous)
 

@@ -84,8 +84,10 @@ class LocalHost:
         path = Path(path)
         if not (path / "HEAD").is_file():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            subprocess.run(["git", "init", "--quiet", "--bare", f"--initial-branch={DEFAULT_BRANCH}",
-                            str(path)], check=True, capture_output=True, timeout=60)
+            # no template: no sample hooks (nothing executable in the data folder)
+            subprocess.run(["git", "init", "--quiet", "--bare", "--template=",
+                            f"--initial-branch={DEFAULT_BRANCH}", str(path)],
+                           check=True, capture_output=True, timeout=60)
         host = cls(path, project_id, web_base=web_base)
         if host.head(DEFAULT_BRANCH) is None:
             blob = host._git("hash-object", "-w", "--stdin", stdin=README.encode()).stdout.strip()
