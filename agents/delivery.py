@@ -10,7 +10,6 @@ too. :meth:`Deliverer.answer` answers "what changed since the last version?" fro
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from urllib.parse import quote
 from core.codehost import body as pr_body
 from core.codehost.body import Design
 from core.codehost.delivery import Change, history
-from core.codehost.effect import deliver_once, describe
+from core.codehost.effect import deliver_once, describe, off_loop
 from core.codehost.errors import CodeHostError
 from core.codehost.hosts import DEFAULT_PROJECT, Hosts, principal_of, web_address
 from core.codehost.naming import branch_name
@@ -190,7 +189,7 @@ class Deliverer:
             return fallback
         make_host, _credentials = await self.hosts.for_project(project, principal_of(envelope))
         try:
-            versions = await asyncio.to_thread(
+            versions = await off_loop(
                 lambda: history(make_host(), record.branch, envelope.conversation_id, record.path))
         except CodeHostError as exc:
             return f"{fallback}\n(The branch's history cannot be read: {exc.message})"

@@ -88,6 +88,7 @@ class Projects:
     def __init__(self, store: Any, hosts: Hosts) -> None:
         self.store = store
         self.hosts = hosts
+        self._default = asyncio.Lock()  # concurrent first designs create the default once
 
     # -- reading -------------------------------------------------------------------------------
     async def get(self, project_id: str) -> Any:
@@ -180,6 +181,13 @@ class Projects:
     async def ensure_default(self) -> Any:
         """The embedded default's project: ARCHOPS_GITHUB_REPO when set, else a local bare
         repository in the data folder (created with it)."""
+        existing = await self.store.find_project(DEFAULT_PROJECT)
+        if existing is not None:
+            return existing
+        async with self._default:
+            return await self._create_default()
+
+    async def _create_default(self) -> Any:
         existing = await self.store.find_project(DEFAULT_PROJECT)
         if existing is not None:
             return existing

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core.codehost.delivery import Change, deliver, reconcile
 from core.codehost.errors import CodeHostError, HostUnavailable, RateLimited
@@ -31,6 +32,14 @@ from core.logging import get_logger
 log = get_logger("archops.codehost")
 EFFECT = "codehost.pull_request"
 TRANSIENT_TRIES = 3
+T = TypeVar("T")
+# deliveries wait on GitHub or git in threads of their own, so that a burst of them never
+# holds the threads the rest of the worker's blocking calls use (asyncio's default executor)
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="archops-delivery")
+
+
+async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_POOL, fn, *args)
 
 
 def failed(exc: CodeHostError, change: Change, extra_hint: str | None = None) -> dict[str, Any]:
@@ -55,7 +64,7 @@ async def deliver_once(
         while True:
             try:
                 host = make_host()
-                delivered = await asyncio.to_thread(deliver, host, change)
+                delivered = await off_loop(deliver, host, change)
                 log.info("delivered", action=delivered.action, branch=change.branch,
                          number=delivered.number, calls=host.calls.total,
                          writes=host.calls.writes)
@@ -84,7 +93,7 @@ async def deliver_once(
     async def check() -> dict[str, Any] | None:
         try:
             host = make_host()
-            found = await asyncio.to_thread(reconcile, host, change)
+            found = await off_loop(reconcile, host, change)
         except CodeHostError as exc:
             log.warning("could not reconcile with the host; delivering again", error=exc.message)
             return None

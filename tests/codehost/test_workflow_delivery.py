@@ -3,6 +3,7 @@ versions, through the real graph, the worker's request context and the store."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -49,6 +50,12 @@ async def ask(handler, store, redis, keys, env: Envelope):  # type: ignore[no-un
             if e.request_id == env.request_id and e.type in ("artifact", "done")]
 
 
+async def git(repo, *args: str) -> str:  # type: ignore[no-untyped-def]
+    done = await asyncio.to_thread(subprocess.run, ["git", f"--git-dir={repo}", *args],
+                                   capture_output=True, text=True, check=True)
+    return done.stdout
+
+
 def web(conversation: str, text: str) -> Envelope:
     return Envelope(conversation_id=conversation, source="web", user="local", text=text,
                     non_interactive=True)
@@ -70,12 +77,9 @@ async def test_a_conversation_becomes_a_branch_of_the_default_projects_repositor
         pull["branch"], 1, 1)
     assert (await store.get_conversation("conv-a")).project_id == "default"
     repo = settings.data_dir / "repos" / "default.git"
-    files = subprocess.run(["git", f"--git-dir={repo}", "ls-tree", "-r", "--name-only",
-                            pull["branch"], "infra/"], capture_output=True, text=True,
-                           check=True).stdout.split()
+    files = (await git(repo, "ls-tree", "-r", "--name-only", pull["branch"], "infra/")).split()
     assert "infra/versions.tf" in files and "infra/README.md" in files
-    body = subprocess.run(["git", f"--git-dir={repo}", "log", "-1", "--format=%B",
-                           pull["branch"]], capture_output=True, text=True, check=True).stdout
+    body = await git(repo, "log", "-1", "--format=%B", pull["branch"])
     assert body.startswith("v1: a static website for docs.acme.io")
 
     # a follow-up that changes nothing makes no commit; one that does is the next commit
@@ -89,8 +93,7 @@ async def test_a_conversation_becomes_a_branch_of_the_default_projects_repositor
     assert second["action"] == "updated" and second["branch"] == pull["branch"]
     assert second["number"] == 1 and second["previous"] == pull["commit"]
     assert "dynamodb.tf" in second["changes"]["added"]
-    log = subprocess.run(["git", f"--git-dir={repo}", "log", "--format=%s", pull["branch"]],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    log = (await git(repo, "log", "--format=%s", pull["branch"])).splitlines()
     # commits carry the design's version (the web's version picker counts the same): version 2
     # changed nothing, so the branch goes from version 1 to version 3
     assert log[:2] == ["v3: also add a contact form API backed by a DynamoDB table",
