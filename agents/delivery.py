@@ -190,13 +190,14 @@ class Deliverer:
         make_host, _credentials = await self.hosts.for_project(project, principal_of(envelope))
         try:
             versions = await off_loop(
-                lambda: history(make_host(), record.branch, envelope.conversation_id, record.path))
+                lambda: history(make_host(), record.branch, envelope.conversation_id, record.path,
+                                limit=5))
         except CodeHostError as exc:
             return f"{fallback}\n(The branch's history cannot be read: {exc.message})"
         if not versions:
             return fallback
         lines = [f"From the branch {record.branch} (pull request #{record.number}, {record.url}):"]
-        for commit, delta in versions[:5]:
+        for commit, delta in versions:
             subject = (commit.message.splitlines() or [""])[0]
             lines.append(f"- {subject} ({commit.sha[:12]}): {delta.describe()}")
         return "\n".join(lines)
