@@ -63,6 +63,14 @@ def asked_of(state: dict[str, Any], envelope: Envelope) -> list[str]:
     return words
 
 
+def engine_footer() -> str:
+    """How the design was made: the offline engine, or the model and what it spent."""
+    from agents.llm.accounting import footer, request_usage
+
+    usage = request_usage()
+    return usage.footer() if usage is not None else footer(None)
+
+
 class Deliverer:
     def __init__(self, store: Any, hosts: Hosts, signer: Any = None) -> None:
         self.store = store
@@ -141,6 +149,7 @@ class Deliverer:
                                   if version > 1 else None),
             region=req.get("region"), environment=req.get("environment"),
             cost_items=list(cost.get("items") or []), links=links, links_expire=expires,
+            footer=engine_footer(),
         )
         branch = branch_name(project.id, asked[0] if asked else env.text, env.conversation_id)
         record = await self.store.get_pull_request(env.conversation_id)

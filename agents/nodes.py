@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -31,7 +32,7 @@ async def route(state: AgentState, runtime: R) -> dict[str, Any]:
             return {"route": "refuse", "route_reason": t("err.no_question", lang, question=action.get("question_id"))}
         return {"route": "answer", "route_reason": ""}
     has_design = bool(state.get("gathered_requirements"))
-    verdict = run.engine.classify(request.get("text"), has_design=has_design, max_chars=run.max_chars)
+    verdict = await _answer(run.engine.classify(request.get("text"), has_design=has_design, max_chars=run.max_chars))
     if verdict.route == "refuse" and getattr(verdict, "key", "") and lang != "en":
         # the guard's refusal, in the conversation's language
         from agents.guard import localized
@@ -77,7 +78,7 @@ async def requirement_gatherer(state: AgentState, runtime: R) -> dict[str, Any]:
         action = request["action"]
         req = apply_answer(req or Requirements(), action["question_id"], action["value"])
     else:
-        req = run.engine.extract(request.get("text") or "", req)
+        req = await _answer(run.engine.extract(request.get("text") or "", req))
     for qid, value in (request.get("answers") or {}).items():
         req = apply_answer(req, qid, value)
     if req.workload is None:
@@ -121,7 +122,7 @@ def route_after_gatherer(state: AgentState) -> str:
 async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
-    plan = run.engine.plan(req)
+    plan = await _answer(run.engine.plan(req))
     titles = ", ".join(item["title"] for item in plan["items"])
     await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
     await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan, assumed=req.assumed)
@@ -135,14 +136,33 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
     present = frozenset(item["id"] for item in plan["items"])
     scripts: dict[str, Any] = {}
 
-    def build(bid: str) -> dict[str, Any]:
-        return render_fragment(run.engine.build(bid, req, present))
+    def build(bid: str) -> Any:
+        made = run.engine.build(bid, req, present)
+        return made if inspect.isawaitable(made) else render_fragment(made)
+
+    async def one(bid: str) -> dict[str, Any]:
+        return await _answer(await asyncio.to_thread(build, bid))  # type: ignore[no-any-return]
 
     for number, level in enumerate(plan["levels"], start=1):
-        parts = await asyncio.gather(*(asyncio.to_thread(build, bid) for bid in level))
+        parts = await asyncio.gather(*(one(bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
         await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan["levels"]), ids=", ".join(level)), node="level_executor")
-    return {"scripts": scripts}
+    # a part an engine could not build clean (model-written Terraform) leaves the plan, said why
+    dropped = [bid for bid, part in scripts.items() if part.get("not_built")]
+    if not dropped:
+        return {"scripts": scripts}
+    plan = {
+        **plan,
+        "items": [item for item in plan["items"] if item["id"] not in dropped],
+        "levels": [kept for level in plan["levels"] if (kept := [b for b in level if b not in dropped])],
+        "not_built": [*plan.get("not_built", []), *(entry for bid in dropped for entry in scripts[bid]["not_built"])],
+    }
+    return {"scripts": {k: v for k, v in scripts.items() if k not in dropped}, "resource_plan": plan}
+
+
+async def _answer(value: Any) -> Any:
+    """An engine's answer: a value, or an awaitable of it (the model engine asks a model)."""
+    return await value if inspect.isawaitable(value) else value
 
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
@@ -159,6 +179,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     files, report = await review(run, dict(state["final_script"]))
     version = int(state.get("design_version") or 0) + 1
     missing = not_built(req, state["resource_plan"], files, report.get("cost"))
+    missing += [(what, why) for what, why in state["resource_plan"].get("not_built", []) if (what, why) not in missing]
     files = _readme_not_built(files, missing, req.language)
     await run.ctx.emit(
         "artifact",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from core import metrics
 from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
 from core.datadir import make_private
@@ -81,6 +82,13 @@ async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handle
         await asyncio.to_thread(pool.close)
 
 
+def _async(check: Callable[[], str | None]) -> Callable[[], Awaitable[str | None]]:
+    async def probe() -> str | None:
+        return check()
+
+    return probe
+
+
 async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
     """Consume the ingress streams until ``stop`` is set."""
     make_private(settings.data_dir)
@@ -96,7 +104,22 @@ async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) ->
                 max_deliveries=settings.max_deliveries,
                 concurrency=settings.worker_concurrency,
                 max_per_user=settings.admit_per_user,
+                shutdown_grace_s=settings.shutdown_grace_s,
             )
-            await worker.run(stop)
+            probes = None
+            if settings.probe_port is not None:
+                probes = await metrics.serve_probes(
+                    settings.probe_host, settings.probe_port,
+                    ready=_async(worker.readiness), alive=_async(worker.health),
+                    sample=lambda: metrics.sample_queue(redis, bus.keys),
+                )
+            try:
+                await worker.run(stop)
+            finally:
+                if probes is not None:
+                    runner, sampling = probes
+                    if sampling is not None:
+                        sampling.cancel()
+                    await runner.cleanup()
     finally:
         await redis.aclose()

@@ -35,6 +35,8 @@ class AgentState(TypedDict, total=False):
     final_response: str
     diagram: dict[str, Any]
     design_version: int
+    # model tokens the conversation has spent (its budget: ARCHOPS_OPENAI_TOKEN_BUDGET)
+    llm_spent: int
 
 
 @dataclass

@@ -25,8 +25,11 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
+    # ARCHOPS_SECRETS_DIR: a folder of files named like the variables (``archops_github_token``),
+    # as a Kubernetes Secret mounted as a volume gives them; the environment wins over a file
     model_config = SettingsConfigDict(
-        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        secrets_dir=os.environ.get("ARCHOPS_SECRETS_DIR") or None,
     )
 
     # where archops keeps its files (SQLite database, embedded Redis AOF, generated modules)
@@ -60,6 +63,14 @@ class Settings(BaseSettings):
     event_maxlen: int = Field(default=10_000, ge=100)
     client_ttl_s: int = Field(default=60, ge=5)
 
+    # health, readiness and Prometheus metrics of processes without an HTTP server of their own
+    # (the worker, the monitor): /healthz, /readyz, /metrics; unset serves none
+    probe_host: str = "127.0.0.1"
+    probe_port: int | None = Field(default=None, ge=0, le=65535)
+    # how long a stopping worker may finish the requests in hand before handing them back
+    # (keep it under the pod's terminationGracePeriodSeconds)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+
     # web
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
@@ -81,10 +92,29 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "auto"  # auto | json | console
 
-    # LLM (optional: the offline engine runs when no model is configured)
+    # LLM (optional: the offline engine runs when no model is configured). An OpenAI-compatible
+    # endpoint (OpenAI itself when the base URL is unset; vLLM, Ollama... by their /v1 URL), or
+    # Azure OpenAI by endpoint + deployment (the API key is the same setting)
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
+    azure_openai_endpoint: str | None = None
+    azure_openai_deployment: str | None = None
+    azure_openai_api_version: str = "2024-10-21"
+    # how structured answers are asked for: a JSON schema response format, or a forced tool call
+    openai_output: str = "json_schema"
+    # one model call's deadline (connect to last token), retries of a 429/5xx/timeout (with
+    # backoff, honouring Retry-After up to openai_retry_max_s), answers that break their schema
+    # sent back with the error at most this many times, tokens a conversation may spend
+    openai_timeout_s: float = Field(default=60.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+    openai_retry_max_s: float = Field(default=30.0, ge=0)
+    openai_schema_retries: int = Field(default=2, ge=0, le=5)
+    openai_max_output_tokens: int = Field(default=4096, ge=16)
+    openai_token_budget: int = Field(default=200_000, ge=0)
+    # repair rounds of model-written Terraform, each with Terraform's own diagnostics
+    openai_repair_rounds: int = Field(default=2, ge=0, le=5)
+    openai_temperature: float | None = Field(default=None, ge=0, le=2)
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -161,6 +191,23 @@ class Settings(BaseSettings):
         if value not in {"process", "thread"}:
             raise ValueError("must be process or thread")
         return value
+
+    @field_validator("openai_output")
+    @classmethod
+    def _openai_output(cls, value: str) -> str:
+        if value not in {"json_schema", "tools"}:
+            raise ValueError("must be json_schema or tools")
+        return value
+
+    @property
+    def llm_kind(self) -> str | None:
+        """Which model is configured: ``azure``, ``openai`` (any OpenAI-compatible endpoint),
+        or None (the offline engine)."""
+        if self.azure_openai_endpoint and self.azure_openai_deployment:
+            return "azure"
+        if self.openai_model:
+            return "openai"
+        return None
 
     @property
     def review_check_set(self) -> set[str] | None:

@@ -54,6 +54,7 @@ class Design:
     cost_items: list[dict[str, Any]] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)  # slack, stream, diagram
     links_expire: str | None = None  # a date, when the links are signed and expire
+    footer: str | None = None  # how it was designed (the engine, what the model spent)
 
     @property
     def title_words(self) -> str:
@@ -233,6 +234,8 @@ def _render(design: Design, delta: Delta, commit: str, previous: str | None,
         where = f": the whole report is at [the live stream]({full_report})" if full_report else \
             "; the module's files in this pull request hold every resource"
         out += ["", f"_Cut to fit GitHub's 65,536-character limit: {'; '.join(cut)}{where}._"]
+    if design.footer:
+        out += ["", design.footer]
     out += ["", f"<sub>Written by archops for conversation `{_cell(design.conversation_id)}` of "
             f"project `{_cell(design.project_id)}`, version {design.version}.</sub>", ""]
     return "\n".join(out)
