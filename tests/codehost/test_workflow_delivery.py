@@ -132,5 +132,6 @@ async def test_a_channel_bound_project_delivers_to_its_github_repository(parts, 
         assert "https://app.slack.com/client/T1/C0SHOP001/thread/C0SHOP001-1700000000.000100" in pr["body"]
         assert "http://archops.test/c/slack%3AT1%3AC0SHOP001%3A1700000000.000100?cap=" in pr["body"]
         assert any(p.startswith("terraform/") for p in github.files_at("acme/shop", pull["branch"]))
+        assert "Designed by archops' offline engine" in pr["body"]
     finally:
         github.stop()
