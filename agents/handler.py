@@ -35,8 +35,11 @@ class AgentHandler:
         review_checks: set[str] | None = None,
         offload: Callable[..., Awaitable[Any]] | None = None,
         checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None,
+        delivery: Any = None,
     ) -> None:
         self.settings = settings
+        # opens the design's pull request when it is finished (agents.delivery.Deliverer)
+        self.delivery = delivery
         # where CPU-bound work runs (the worker's process pool); None: a thread
         self.offload = offload or in_thread
         # checkov batched across concurrent requests (the worker's); None: inside the review
@@ -97,6 +100,7 @@ class AgentHandler:
                 review_checks=self.review_checks,
                 offload=self.offload,
                 checkov=self.checkov,
+                delivery=self.delivery,
             )
             finished = False
             try:

@@ -42,6 +42,8 @@ async def route(state: AgentState, runtime: R) -> dict[str, Any]:
         verdict = localized(verdict, lang)
     if verdict.route == "question":
         text = describe_design(state)
+        if run.delivery is not None:  # "what changed since the last version?": the branch says
+            text = await run.delivery.answer(run.ctx.envelope, request.get("text"), text)
         await run.ctx.emit("done", text)
         return {"route": "question", "route_reason": "", "final_response": text, "messages": [{"role": "assistant", "text": text}]}
     return {"route": verdict.route, "route_reason": verdict.reason}
@@ -204,7 +206,13 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         language=req.language,
     )
     summary = summarise(req, plan, report, missing, changes=change_text, held=held)
-    await run.ctx.emit("done", summary, passed=report["passed"])
+    done: dict[str, Any] = {}
+    if run.delivery is not None:  # the design reaches its repository as a pull request
+        pull, line = await run.delivery.deliver(run.ctx, state, req.model_dump(), files, report,
+                                                missing, version)
+        summary = f"{summary}\n{line}"
+        done = {"pull_request_url": pull["url"]} if pull.get("url") else {}
+    await run.ctx.emit("done", summary, passed=report["passed"], **done)
     return {
         "final_script": files,
         "terraform_validated": report["passed"],

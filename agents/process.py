@@ -1,4 +1,5 @@
-"""The worker process's composition root: settings -> Redis, store, checkpointer -> the graph.
+"""The worker process's composition root: settings -> Redis, store, checkpointer, code hosts ->
+the graph.
 
 Nothing else in agents/ builds clients; this module wires them once and runs the ingress
 :class:`~core.bus.Worker` with the agent handler, recording every request in the system of record.
@@ -58,8 +59,10 @@ class RecordingHandler:
 @contextlib.asynccontextmanager
 async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handler]]:
     """The store and the agent handler, opened on the settings' database."""
+    from agents.delivery import Deliverer
     from agents.fixer import checkov_many
     from agents.handler import AgentHandler
+    from core.codehost.hosts import Hosts
 
     pool = CpuPool(settings.cpu_pool, settings.cpu_workers, warm=WARM).start()
     store = await Store.open(settings.effective_database_url)
@@ -67,9 +70,11 @@ async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handle
         async with open_checkpointer(settings.effective_database_url) as checkpointer:
             checkov = Batcher(lambda modules: pool.run(checkov_many, modules),
                               max_batch=16, parallel=pool.workers)
+            # finished designs become pull requests on their project's code host
+            delivery = Deliverer(store, Hosts(settings, store), settings.signer())
             agent = AgentHandler(
                 checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run,
-                checkov=checkov,
+                checkov=checkov, delivery=delivery,
             )
             yield store, RecordingHandler(store, agent)
     finally:

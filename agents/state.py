@@ -55,3 +55,6 @@ class RunContext:
     offload: Callable[..., Awaitable[Any]] = in_thread
     # checkov for one module, batched with the other requests' (None: inside the review)
     checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None
+    # takes the finished design to its project's repository (agents.delivery.Deliverer); None:
+    # the design stays in the conversation (tests, `archops generate`)
+    delivery: Any = None

@@ -333,15 +333,26 @@ def check_github(settings: Settings) -> Check:
             f"ARCHOPS_GITHUB_REPO {repo!r} is not owner/name",
             fix="e.g. ARCHOPS_GITHUB_REPO=acme/infrastructure",
         )
-    if settings.github_token is None:
+    app = bool(settings.github_app_id and settings.github_app_installation_id and (
+        settings.github_app_private_key or settings.github_app_private_key_file))
+    oauth = bool(settings.github_client_id and settings.github_client_secret)
+    if settings.github_token is None and not app:
+        detail = "no token or GitHub App: projects without a repository deliver to their " \
+                 "local repository in the data folder"
+        if oauth:
+            detail += "; people who link their GitHub account deliver as themselves"
         return Check(
             "github",
             "missing",
-            "no token: archops cannot open pull requests on GitHub",
-            fix="set ARCHOPS_GITHUB_TOKEN (a token with contents and pull-requests write)",
+            detail,
+            fix="set ARCHOPS_GITHUB_TOKEN (contents and pull-requests write), or "
+                "ARCHOPS_GITHUB_APP_ID, _APP_INSTALLATION_ID and _APP_PRIVATE_KEY(_FILE)",
         )
     where = repo or "the repository of each project"
-    return Check("github", "ok", f"token set for {where} at {settings.github_api_url}; not probed")
+    how = "GitHub App installation" if app else "token"
+    linking = "; account linking on" if oauth else ""
+    return Check("github", "ok", f"{how} set for {where} at {settings.github_api_url}"
+                                 f"{linking}; not probed")
 
 
 def check_aws(settings: Settings) -> Check:

@@ -129,10 +129,27 @@ class Settings(BaseSettings):
     # requester; a project's own approvers will come from the project
     slack_approvers: Annotated[frozenset[str], NoDecode] = frozenset()
 
-    # GitHub
+    # GitHub (core.codehost): a token, or a GitHub App installation; people may also link their
+    # own account through the OAuth web flow (client id/secret), so pull requests are theirs
     github_token: SecretStr | None = None
-    github_api_url: str = "https://api.github.com"
-    github_repo: str | None = None
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    github_repo: str | None = None  # the default project's repository (owner/name)
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None  # the App's PEM private key
+    github_app_private_key_file: Path | None = None
+    github_app_installation_id: int | None = None
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_oauth_url: str = "https://github.com"  # authorize and token endpoints (Enterprise: its host)
+    # GitHub's documented secondary limit: at most 80 content-creating requests a minute, so
+    # 0.75 s between writes; reads have no documented pause (the primary limit is in headers)
+    github_write_interval_s: float = Field(default=0.75, ge=0)
+    github_read_interval_s: float = Field(default=0.0, ge=0)
+    # how long a delivery waits for a rate limit to reset (as the headers say) before giving up
+    github_max_wait_s: int = Field(default=3600, ge=0)
+    # keys that encrypt tokens at rest (Fernet, comma-separated, newest first); when unset a key
+    # is created in data_dir (0600)
+    encryption_keys: SecretStr | None = None
 
     # AWS
     aws_region: str = "us-east-1"
@@ -149,7 +166,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
-        "secret_keys", "slack_client_secret",
+        "secret_keys", "slack_client_secret", "github_client_secret", "github_app_private_key",
+        "encryption_keys",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -218,6 +236,13 @@ class Settings(BaseSettings):
 
         keys = self.secret_keys.get_secret_value() if self.secret_keys else None
         return signer_from(keys, self.data_dir)
+
+    def vault(self) -> Any:
+        """The :class:`core.vault.Vault` that seals tokens at rest (built on demand)."""
+        from core.vault import vault_from
+
+        keys = self.encryption_keys.get_secret_value() if self.encryption_keys else None
+        return vault_from(keys, self.data_dir)
 
     def describe(self) -> dict[str, Any]:
         """Every setting with secrets masked: what `archops doctor` prints."""

@@ -29,7 +29,8 @@ from core.errors import (
 from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE
 from core.tracing import inject_context, span
-from web import pages
+from web import github_link, pages
+from web import projects as web_projects
 from web.auth import (
     ACCESS,
     LOCAL_PRINCIPAL,
@@ -59,6 +60,10 @@ class WebContext:
     client_ttl_s: int = 60
     # who may see and do what (web.auth); create_app refuses to serve without it
     access: Access | None = None
+    # projects (core.projects.Projects) and GitHub account linking (web.github_link); the web
+    # service opens them on the system of record when it starts
+    projects: Any = None
+    github: Any = None
 
 
 CTX = web.AppKey("ctx", WebContext)
@@ -232,7 +237,10 @@ async def index(request: web.Request) -> web.StreamResponse:
                 "whoami": "GET /api/whoami",
                 "sign_out": "POST /api/logout",
             },
-            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram"},
+            "projects": "GET/POST /api/projects, GET/PATCH /api/projects/{id}",
+            "github": "GET /auth/github (link your account), GET/DELETE /api/github",
+            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram",
+                      "projects": "/projects", "github": "/settings/github"},
             "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
@@ -276,6 +284,8 @@ def create_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/api/conversations/{conversation_id}/events", stream_events)
     app.router.add_get("/api/conversations/{conversation_id}/history", get_history)
     pages.add_routes(app)
+    web_projects.add_routes(app, ctx.projects)
+    github_link.add_routes(app, ctx.github)
 
     async def hub_lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await ctx.hub.start()

@@ -41,6 +41,9 @@ class MeteredContext:
     async def once(self, name: str, fn: Callable[[], Awaitable[Any]], **kw: Any) -> Any:
         return await self._inner.once(name, fn, **kw)  # type: ignore[call-arg]
 
+    async def notice(self, key: str, text: str, **data: Any) -> None:
+        await self._inner.notice(key, text, **data)
+
 
 @dataclass
 class Session:

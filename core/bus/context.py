@@ -86,6 +86,25 @@ class DeliveryContext:
         if type in ("done", "error"):
             self.finished = True
 
+    async def notice(self, key: str, text: str, **data: Any) -> None:
+        """A ``status`` event kept out of the request's numbered sequence and sent at most
+        once per ``key``: what an effect says while it waits (a rate limit's reset), which a
+        redelivery that does not wait must not shift the positions of later events for."""
+        ids = current_trace_ids()
+        event = Event(
+            trace_id=ids[0] if ids else None,
+            type="status",
+            conversation_id=self.envelope.conversation_id,
+            request_id=self.envelope.request_id,
+            seq=0,
+            text=text,
+            data=data,
+        )
+        try:
+            await self._events.append(event, lease=self._lease, once_field=f"nt:{key}")
+        except ResponseError as exc:
+            raise (lease_errors(exc) or exc) from exc
+
     async def _put(self, field: str, value: str) -> None:
         try:
             await self._record(

@@ -50,13 +50,14 @@ async def make_server(redis, keys, signer) -> AsyncIterator[Callable[..., object
     servers: list[TestServer] = []
 
     async def make(instance_id: str, public_url: str | None = None,
-                   slack_sign_in: object = None) -> TestServer:
+                   slack_sign_in: object = None, **parts: object) -> TestServer:
         events = EventLog(redis, keys, client_ttl_s=30)
         submitter = Submitter(redis, keys, max_text_chars=1000)
         await submitter.ensure_groups()
         access = Access(AccessStore(redis, keys.prefix), signer, cli_token=CLI_TOKEN,
                         public_url=public_url, slack_sign_in=slack_sign_in)
-        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id, access=access)
+        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id, access=access,
+                         **parts)  # type: ignore[arg-type]
         server = TestServer(create_app(ctx))
         await server.start_server()
         servers.append(server)
