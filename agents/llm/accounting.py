@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import metrics
+
 _CURRENT: ContextVar[Usage | None] = ContextVar("archops_llm_usage", default=None)
 
 
@@ -53,6 +55,11 @@ class Usage:
         self.records.extend(records)
         if replayed:
             self.replayed += len(records)
+            return
+        for record in records:  # what was really sent: the process's metrics
+            metrics.MODEL_SECONDS.labels(model=record.model).observe(record.latency_ms / 1000)
+            metrics.MODEL_TOKENS.labels(model=record.model, direction="in").inc(record.tokens_in)
+            metrics.MODEL_TOKENS.labels(model=record.model, direction="out").inc(record.tokens_out)
 
     @property
     def calls(self) -> int:
