@@ -35,6 +35,10 @@ class AgentState(TypedDict, total=False):
     final_response: str
     diagram: dict[str, Any]
     design_version: int
+    # model tokens the conversation has spent (its budget: ARCHOPS_OPENAI_TOKEN_BUDGET)
+    llm_spent: int
+    # the last design delivered, to list what a follow-up changes (agents.changes.snapshot)
+    design_snapshot: dict[str, Any]
 
 
 @dataclass
@@ -51,3 +55,6 @@ class RunContext:
     offload: Callable[..., Awaitable[Any]] = in_thread
     # checkov for one module, batched with the other requests' (None: inside the review)
     checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None
+    # takes the finished design to its project's repository (agents.delivery.Deliverer); None:
+    # the design stays in the conversation (tests, `archops generate`)
+    delivery: Any = None

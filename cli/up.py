@@ -57,7 +57,9 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
     write_private(state_file(settings), json.dumps(
         {"url": url, "pid": os.getpid(), "redis": without_password(redis_url)}))
     sign_in = await sign_in_url(settings, redis_url, url)  # works once: opens a session
-    print(f"archops is up: {url}\n  open the web chat (link works once):  {sign_in}\n"
+    repository = await default_repository(settings)
+    print(f"archops is up: {url}\n  designs become pull requests: {repository}\n"
+          f"  open the web chat (link works once):  {sign_in}\n"
           f"  chat from a terminal:  archops chat\n"
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
@@ -84,6 +86,24 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
     for failure in failures:
         log.error("component failed", error=repr(failure))
     return 1 if failures else 0
+
+
+async def default_repository(settings: Settings) -> str:
+    """The default project (created on first start) and where its designs' branches go."""
+    from core.codehost.hosts import Hosts
+    from core.projects import Projects
+    from core.store import Store
+
+    store = await Store.open(settings.effective_database_url)
+    try:
+        hosts = Hosts(settings, store)
+        project = await Projects(store, hosts).ensure_default()
+    finally:
+        await store.close()
+    if project.github_repo:
+        return f"{hosts.github_web}/{project.github_repo} (project {project.id})"
+    return (f"git clone {hosts.local_path(project.id)}  (project {project.id}: a branch "
+            f"archops/{project.id}/... per conversation)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -27,7 +27,8 @@ from core.errors import (
 from core.logging import bind_ids, get_logger
 from core.redis_client import RETRYABLE, ping
 from core.tracing import inject_context, span
-from web import pages
+from web import github_link, pages
+from web import projects as web_projects
 from web.auth import (
     ACCESS,
     LOCAL_PRINCIPAL,
@@ -248,7 +249,10 @@ async def index(request: web.Request) -> web.StreamResponse:
                 "whoami": "GET /api/whoami",
                 "sign_out": "POST /api/logout",
             },
-            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram"},
+            "projects": "GET/POST /api/projects, GET/PATCH /api/projects/{id}",
+            "github": "GET /auth/github (link your account), GET/DELETE /api/github",
+            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram",
+                      "projects": "/projects", "github": "/settings/github"},
             "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
@@ -292,6 +296,8 @@ def create_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/api/conversations/{conversation_id}/events", stream_events)
     app.router.add_get("/api/conversations/{conversation_id}/history", get_history)
     pages.add_routes(app)
+    web_projects.add_routes(app, ctx.projects)
+    github_link.add_routes(app, ctx.github)
 
     async def hub_lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await ctx.hub.start()

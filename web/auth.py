@@ -55,7 +55,10 @@ LOGIN_TTL_S = 15 * 60
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 PRINCIPAL_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,150}", re.ASCII)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback"})
+# the OAuth callbacks come back from another site without the (Strict) session cookie: their
+# state, recorded for a signed-in person, says who they are for (web.oidc, web.github_link)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback",
+                          "/auth/github/callback"})
 # the pages' scripts and styles (web.pages): code anyone may read, no data
 PUBLIC_PREFIXES = ("/static/",)
 SIGN_IN_PAGE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +27,10 @@ class WebContext:
     drain_timeout_s: float = 5.0
     # set when the instance begins to stop: readiness answers 503 from then on
     stopping: bool = False
+    # projects (core.projects.Projects) and GitHub account linking (web.github_link); the web
+    # service opens them on the system of record when it starts
+    projects: Any = None
+    github: Any = None
 
 
 CTX = web.AppKey("ctx", WebContext)

@@ -50,7 +50,7 @@ LONG_CACHE = "public, max-age=31536000, immutable"
 PAGE_CACHE = "no-cache"
 MAX_EVENTS = 10_000
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}")
-PAGES = ("chat", "stream", "diagram")
+PAGES = ("chat", "stream", "diagram", "projects")
 
 
 def static_version() -> str:

@@ -32,13 +32,33 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
                    redis_url=redis_url, drain_timeout_s=settings.web_drain_timeout_s)
     )
 
-    async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await submitter.ensure_groups()
+        store = await open_projects(app, settings)
         yield
+        await store.close()
         await redis.aclose()
 
     app.cleanup_ctx.insert(0, lifecycle)
     return app
+
+
+async def open_projects(app: web.Application, settings: Settings):  # type: ignore[no-untyped-def]
+    """The system of record behind the projects pages and GitHub linking (returned to close)."""
+    from core.codehost.hosts import Hosts
+    from core.projects import Projects
+    from core.store import Store
+    from web.github_link import GITHUB, GitHubOAuth
+    from web.projects import PROJECTS
+
+    store = await Store.open(settings.effective_database_url)
+    app[PROJECTS] = Projects(store, Hosts(settings, store))
+    if settings.github_client_id and settings.github_client_secret:
+        app[GITHUB] = GitHubOAuth(settings.github_client_id,
+                                  settings.github_client_secret.get_secret_value(),
+                                  settings.github_oauth_url, settings.github_api_url, store,
+                                  settings.vault())
+    return store
 
 
 def access_from_settings(settings: Settings, redis) -> Access:  # type: ignore[no-untyped-def]
