@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # a comment line on every SSE stream idle this long keeps proxies from closing it (most
+    # close an idle connection after 60 s)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    # stopping: readiness fails at once; the instance keeps serving this long (so a load
+    # balancer notices), then stops accepting and tells SSE clients to reconnect elsewhere,
+    # waiting at most web_drain_timeout_s for them
+    web_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
+    web_drain_timeout_s: float = Field(default=5.0, ge=0, le=300)
     # keys that sign links (capabilities), comma-separated base64url, newest first; when unset a
     # key is created in data_dir (0600). Put a new key first to rotate; drop the old one later.
     secret_keys: SecretStr | None = None

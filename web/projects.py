@@ -114,7 +114,7 @@ async def change_project(request: web.Request) -> web.Response:
 async def page(request: web.Request) -> web.StreamResponse:
     from web.pages import ASSETS
 
-    return request.app[ASSETS].page("projects.html")
+    return request.app[ASSETS].page("projects")
 
 
 async def local_pull(request: web.Request) -> web.Response:
