@@ -35,9 +35,10 @@ from typing import Any
 
 from core.bus import EventLog
 from core.bus.autopipe import Coalescer
-from core.events import Event
+from core.events import TERMINAL_TYPES, Event
 from core.logging import get_logger
 from core.redis_client import RETRYABLE
+from core.tracing import following
 from web.wire import format_event, stream_id_key
 
 log = get_logger("archops.web.hub")
@@ -260,6 +261,11 @@ class Hub:
             if stream.cut and not before:
                 self.cuts += 1
                 log.info("slow SSE client cut", client_id=stream.client_id, reason=stream.cut)
+        if event.type in TERMINAL_TYPES:
+            # the end of a request's answer reaching its readers: part of the request's trace
+            with following(event, "web.stream.deliver", conversation_id=event.conversation_id,
+                           event_type=event.type, streams=len(streams)):
+                pass
 
     def _resync_all(self) -> None:
         for stream in self.streams():
