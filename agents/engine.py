@@ -6,12 +6,12 @@ stay the same.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from agents import extractor, guard, planner
 from agents.catalog import CATALOG, BuildContext, Fragment
-from agents.catalog.base import environment_skips
 from agents.requirements import Requirements
+from agents.state import Plan
 
 
 class Engine(Protocol):
@@ -21,7 +21,7 @@ class Engine(Protocol):
 
     def extract(self, text: str, current: Requirements | None) -> Requirements: ...
 
-    def plan(self, req: Requirements) -> dict[str, Any]: ...
+    def plan(self, req: Requirements) -> Plan: ...
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment: ...
 
@@ -37,9 +37,9 @@ class OfflineEngine:
     def extract(self, text: str, current: Requirements | None) -> Requirements:
         return extractor.extract(text, current)
 
-    def plan(self, req: Requirements) -> dict[str, Any]:
+    def plan(self, req: Requirements) -> Plan:
         return planner.plan(req)
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment:
-        fragment = CATALOG[blueprint_id].fragment(BuildContext(req, present))
-        return environment_skips(fragment, req)
+        """A blueprint's fragment: its environment and region variations are its own."""
+        return CATALOG[blueprint_id].fragment(BuildContext(req, present))

@@ -7,13 +7,14 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.combiner import combine, render_fragment
+from agents.combiner import combine, fragment_data
 from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.honesty import not_built
 from agents.messages import t
+from agents.naming import default_project
 from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
-from agents.state import AgentState, RunContext
+from agents.state import AgentState, Design, Plan, RunContext
 from agents.text import language
 
 R = Runtime[RunContext]
@@ -93,15 +94,16 @@ async def requirement_gatherer(state: AgentState, runtime: R) -> dict[str, Any]:
             "pending_question": question.model_dump(),
             "messages": [{"role": "assistant", "text": question.prompt}],
         }
-    req = _settle(req, run.default_region)
+    req = _settle(req, run.default_region, run.ctx.envelope.conversation_id)
     return {"gathered_requirements": req.model_dump(), "pending_question": None}
 
 
-def _settle(req: Requirements, default_region: str) -> Requirements:
-    """Fill what archops never asks about with defaults, each recorded as assumed."""
+def _settle(req: Requirements, default_region: str, conversation_id: str = "") -> Requirements:
+    """Fill what archops never asks about with defaults, each recorded as assumed (the project's
+    name from the request, else one of the conversation's own: agents.naming)."""
     out = req.model_copy(deep=True)
     assumed = dict(out.assumed)
-    for field, value in (("project", "app"), ("region", default_region), ("environment", "production")):
+    for field, value in (("project", default_project(req, conversation_id)), ("region", default_region), ("environment", "production")):
         if getattr(out, field) is None:
             setattr(out, field, value)
             assumed[field] = value
@@ -119,35 +121,37 @@ def route_after_gatherer(state: AgentState) -> str:
 async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
-    plan = run.engine.plan(req)
-    titles = ", ".join(item["title"] for item in plan["items"])
-    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
-    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan, assumed=req.assumed)
-    return {"resource_plan": plan}
+    plan: Plan = run.engine.plan(req)
+    titles = ", ".join(item.title for item in plan.items)
+    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan.items), levels=len(plan.levels), titles=titles), node="resource_planner")
+    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan.model_dump(), assumed=req.assumed)
+    return {"resource_plan": plan.model_dump()}
 
 
 async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
-    plan = state["resource_plan"]
-    present = frozenset(item["id"] for item in plan["items"])
+    plan = Plan.model_validate(state["resource_plan"])
+    present = frozenset(plan.ids)
     scripts: dict[str, Any] = {}
 
     def build(bid: str) -> dict[str, Any]:
-        return render_fragment(run.engine.build(bid, req, present))
+        # the typed fragment, kept as data that rebuilds it (the checkpoint holds plain data)
+        return fragment_data(run.engine.build(bid, req, present))
 
-    for number, level in enumerate(plan["levels"], start=1):
+    for number, level in enumerate(plan.levels, start=1):
         parts = await asyncio.gather(*(asyncio.to_thread(build, bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
-        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan["levels"]), ids=", ".join(level)), node="level_executor")
+        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan.levels), ids=", ".join(level)), node="level_executor")
     return {"scripts": scripts}
 
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
-    combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
-    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(combined["files"])), node="resource_combiner")
-    return {"final_script": combined["files"], "diagram": combined["diagram"]}
+    plan = Plan.model_validate(state["resource_plan"])
+    design: Design = await runtime.context.offload(combine, req, plan, state["scripts"])
+    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(design.files)), node="resource_combiner")
+    return {"final_script": design.files, "diagram": design.diagram, "design_required": design.required}
 
 
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
@@ -173,7 +177,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         not_built=[{"what": what, "why": why} for what, why in missing],
         language=req.language,
     )
-    summary = summarise(req, state["resource_plan"], report, missing)
+    summary = summarise(req, state["resource_plan"], report, missing) + before_apply(req, state.get("design_required") or {})
     await run.ctx.emit("done", summary, passed=report["passed"])
     return {
         "final_script": files,
@@ -183,6 +187,14 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         "design_version": version,
         "messages": [{"role": "assistant", "text": summary}],
     }
+
+
+def before_apply(req: Requirements, required: dict[str, str]) -> str:
+    """What the team sets before apply (variables with no default), for the reply."""
+    if not required:
+        return ""
+    items = "; ".join(f"`{name}` ({why})" for name, why in required.items())
+    return "\n" + t("sum.before_apply", req.language, items=items)
 
 
 async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:

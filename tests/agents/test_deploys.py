@@ -346,7 +346,7 @@ def test_a_new_blueprint_brings_its_own_grants_and_nothing_central_changes() -> 
     @blueprint("toy_stream", title="Toy", concern="toy.tf", why="a test blueprint")
     def toy(ctx: BuildContext) -> Fragment:
         out = Fragment()
-        out.add("toy.tf", log_group(out, "toy", "/toy", 30))
+        out.add("toy.tf", log_group(ctx, out, "toy", "/toy"))
         out.ask(LOG_BUCKET.write("ToyWritesLogs", {"Service": "toy.amazonaws.com"}, ("toy/*",)),
                 ALERTS.publish("toy.amazonaws.com", "ToyPublishes"))
         return out
