@@ -12,6 +12,13 @@ from agents.catalog import (
     serverless,
     storage,
 )
-from agents.catalog.base import CATALOG, Blueprint, BuildContext, Fragment, component_words, components
+from agents.catalog.base import (
+    CATALOG,
+    Blueprint,
+    BuildContext,
+    Fragment,
+    component_words,
+    components,
+)
 
 __all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "component_words", "components", "cdn", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]

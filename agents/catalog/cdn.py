@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Facts, Fragment, blueprint, hardened, outside_production
+from agents.catalog.base import (
+    BuildContext,
+    Facts,
+    Fragment,
+    blueprint,
+    hardened,
+    outside_production,
+)
 from agents.catalog.edge import US_EAST_1, domain_names
-from agents.catalog.shared import AWSLOGSDELIVERY, CDN, CDN_CERT, LB, LOG_BUCKET, SITE_BUCKET, log_group
+from agents.catalog.shared import (
+    AWSLOGSDELIVERY,
+    CDN,
+    CDN_CERT,
+    LB,
+    LOG_BUCKET,
+    SITE_BUCKET,
+    WEB_ACL,
+    log_group,
+)
 from core.terraform.model import Block, Ref, Template, block, data, local, output, resource, var
 
 # regions whose buckets CloudFront delivers no standard logs to
@@ -65,7 +81,7 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     if custom_domain:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
-        dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
+        dist.set("web_acl_id", WEB_ACL.arn)
     else:
         for check in ("CKV_AWS_68", "CKV2_AWS_47"):
             outside_production(ctx, dist, check, "no WAF (≈ $10/month); production adds one")
@@ -209,12 +225,12 @@ def waf(ctx: BuildContext) -> Fragment:
         "aws_wafv2_web_acl_logging_configuration",
         "main",
         log_destination_configs=[Ref("aws_cloudwatch_log_group", "waf", "arn")],
-        resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
+        resource_arn=WEB_ACL.arn,
         **provider,
     )
     blocks = [acl, logs, logging]
     if ctx.has("alb") and not cdn:
-        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=LB.arn, web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
+        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=LB.arn, web_acl_arn=WEB_ACL.arn))
     out.add("waf.tf", *blocks)
     out.node("aws_wafv2_web_acl.main", "WAF", "waf", "global" if cdn else "region")
     return out

@@ -44,6 +44,7 @@ from core.terraform.model import (
     variable,
 )
 
+
 def is_graviton(instance_type: str) -> bool:
     """Graviton families carry a ``g`` after the generation digit (t4g, m7g, c7gn)."""
     return re.match(r"^[a-z]+\d+g", instance_type) is not None

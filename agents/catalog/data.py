@@ -7,7 +7,19 @@ from typing import Any
 from agents.catalog.base import BuildContext, Facts, Fragment, blueprint, outside_production
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import ALERTS, APP, APP_SG, CACHE_SG, DB_SG, KEY, NETWORK, Alarm, SecurityGroup, account_arn
+from agents.catalog.shared import (
+    ALERTS,
+    APP,
+    APP_SG,
+    BACKUP,
+    CACHE_SG,
+    DB_SG,
+    KEY,
+    NETWORK,
+    Alarm,
+    SecurityGroup,
+    account_arn,
+)
 from agents.requirements import Requirements
 from core.terraform.model import Block, Ref, Template, block, local, output, resource
 
@@ -185,6 +197,7 @@ def rds(ctx: BuildContext) -> Fragment:
         _single_az(ctx, db, "CKV_AWS_157", "a single-AZ database halves cost; production is Multi-AZ")
     outside_production(ctx, db, "CKV_AWS_293", "no deletion protection, so the stack can be torn down; production has it")
     _no_iam_auth_skip(ctx, out, db, "CKV_AWS_161")
+    out.ask(BACKUP.protect("database", Ref("aws_db_instance", "main", "arn")))
     out.ask(_bind(ctx, spec, Ref("aws_db_instance", "main", "address"), Ref("aws_db_instance", "main", "master_user_secret", 0, "secret_arn"),
                   Ref("aws_db_instance", "main", "resource_id")))
     if klass.split(".")[-1] in {"micro", "small"}:
@@ -287,6 +300,7 @@ def aurora(ctx: BuildContext) -> Fragment:
         enabled_cloudwatch_logs_exports=spec["logs"],
     )
     _no_iam_auth_skip(ctx, out, cluster, "CKV_AWS_162")
+    out.ask(BACKUP.protect("cluster", Ref("aws_rds_cluster", "main", "arn")))
     _apply_immediately(ctx, cluster)
     outside_production(ctx, cluster, "CKV_AWS_139", "no deletion protection, so the stack can be torn down; production has it")
     if not ctx.has("backup"):
@@ -445,6 +459,7 @@ def dynamodb(ctx: BuildContext) -> Fragment:
         deletion_protection_enabled=ctx.req.production,
     )
     out.add("dynamodb.tf", table)
+    out.ask(BACKUP.protect("table", Ref("aws_dynamodb_table", "main", "arn")))
     arn = Ref("aws_dynamodb_table", "main", "arn")
     out.ask(APP.bind("table", env={"TABLE_NAME": Ref("aws_dynamodb_table", "main", "name")}, statements=({
         "Sid": "Table",

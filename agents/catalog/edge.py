@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import SERVERS, BuildContext, Facts, Fragment, blueprint, outside_production, runs_on
+from agents.catalog.base import (
+    SERVERS,
+    BuildContext,
+    Facts,
+    Fragment,
+    blueprint,
+    outside_production,
+    runs_on,
+)
 from agents.catalog.shared import (
     ACCOUNT,
     ALERTS,

@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.catalog.base import BuildContext, Fragment, outside_production
 from agents.catalog.shared import ACCOUNT, LB, LB_SG, LOG_BUCKET, NETWORK, REGIONAL_CERT, app_port
-from core.terraform.model import Block, Ref, Template, block, local, output, resource
+from core.terraform.model import Block, Template, block, local, output, resource
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from agents.catalog.base import BuildContext, Facts, Fragment, always, blueprint, hardened
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import ACCOUNT, ALERTS, KEY, PARTITION, Ask, grants
+from agents.catalog.shared import ACCOUNT, ALERTS, BACKUP, KEY, PARTITION, Ask, grants, protections
 from core.terraform.model import (
     Call,
     Ref,
@@ -129,14 +127,20 @@ DATA_STORES = frozenset({"rds", "aurora", "dynamodb"})
 )
 def backup(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    targets: list[Any] = []
-    if ctx.has("rds"):
-        targets.append(Ref("aws_db_instance", "main", "arn"))
-    if ctx.has("aurora"):
-        targets.append(Ref("aws_rds_cluster", "main", "arn"))
-    if ctx.has("dynamodb"):
-        targets.append(Ref("aws_dynamodb_table", "main", "arn"))
     days = 35 if ctx.req.production else 7
+    selection = resource(
+        "aws_backup_selection",
+        "main",
+        name="data-stores",
+        plan_id=Ref("aws_backup_plan", "main", "id"),
+        iam_role_arn=Ref("aws_iam_role", "backup", "arn"),
+    )
+
+    def finish(asks: list[Ask]) -> None:
+        # the stores that asked to be kept, each by its ARN
+        selection.set("resources", [p.arn for p in protections(asks)])
+
+    out.assemble(BACKUP, finish)
     rule = block("rule", rule_name="daily", target_vault_name=Ref("aws_backup_vault", "main", "name"), schedule="cron(0 5 * * ? *)")
     rule.add(block("lifecycle", delete_after=days))
     out.add(
@@ -150,14 +154,7 @@ def backup(ctx: BuildContext) -> Fragment:
             role=Ref("aws_iam_role", "backup", "name"),
             policy_arn="arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
         ),
-        resource(
-            "aws_backup_selection",
-            "main",
-            name="data-stores",
-            plan_id=Ref("aws_backup_plan", "main", "id"),
-            iam_role_arn=Ref("aws_iam_role", "backup", "arn"),
-            resources=targets,
-        ),
+        selection,
     )
     out.node("aws_backup_plan.main", f"AWS Backup ({days} days)", "backup", "region")
     return out

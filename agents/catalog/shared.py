@@ -304,7 +304,24 @@ class App(Shared):
         return Binding(self.id, sid, env or {}, secrets or {}, port, security_group, statements)
 
 
-Ask = Grant | Binding
+@dataclass(frozen=True)
+class Protection:
+    """A store asks the backup plan to keep copies of it (its ARN joins the plan's selection)."""
+
+    to: str
+    sid: str
+    arn: Any
+
+
+@dataclass(frozen=True)
+class BackupPlan(Shared):
+    """The AWS Backup plan: its selection assembles the stores that ask to be backed up."""
+
+    def protect(self, sid: str, arn: Any) -> Protection:
+        return Protection(self.id, sid, arn)
+
+
+Ask = Grant | Binding | Protection
 
 
 def bindings(asks: list[Ask]) -> list[Binding]:
@@ -315,7 +332,12 @@ def grants(asks: list[Ask]) -> list[Grant]:
     return [a for a in asks if isinstance(a, Grant)]
 
 
+def protections(asks: list[Ask]) -> list[Protection]:
+    return [a for a in asks if isinstance(a, Protection)]
+
+
 KEY = Key("kms")
+BACKUP = BackupPlan("backup")
 APP = App("app")
 LOG_BUCKET = Bucket("logs_bucket")
 ALERTS = Topic("alarms", forwards_to=("kms",))
@@ -452,6 +474,15 @@ class Certificate:
 
 
 @dataclass(frozen=True)
+class WebAcl:
+    """The WAF web ACL the edge (CloudFront, or a regional load balancer) is guarded by."""
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_wafv2_web_acl", "main", "arn")
+
+
+@dataclass(frozen=True)
 class Distribution:
     @property
     def arn(self) -> Ref:
@@ -526,6 +557,7 @@ class Queue:
 VISIBILITY_TIMEOUT = 180
 
 NETWORK = Network("vpc")
+WEB_ACL = WebAcl()
 APP_SG = SecurityGroup("app")
 LB_SG = SecurityGroup("alb")
 DB_SG = SecurityGroup("db")

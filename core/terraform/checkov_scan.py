@@ -228,13 +228,21 @@ def check_checkov(files: dict[str, str], module: ParsedModule, strict: bool = Fa
     return failure + [_finding(check, module, reason, strict) for check, reason in _results(report)]
 
 
+# modules one checkov run scans together (a run must answer within TIMEOUT_S)
+TREE_SIZE = 20
+
+
 def check_checkov_many(modules: dict[str, dict[str, str]], strict: bool = False) -> dict[str, list[Finding]]:
     """checkov's findings for several modules, each keyed as given with its own file names,
-    from one checkov run over all of them (:func:`run_checkov_tree`)."""
+    from one checkov run per :data:`TREE_SIZE` of them (:func:`run_checkov_tree`)."""
     if not checkov_available():
         return {key: [notice_missing()] for key in modules}
     tfs = {key: {n: t for n, t in files.items() if n.endswith(".tf")} for key, files in modules.items()}
-    reports = run_checkov_tree(tfs) if len(tfs) > 1 else {key: run_checkov(files) for key, files in tfs.items()}
+    keys = list(tfs)
+    reports: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), TREE_SIZE):
+        part = {key: tfs[key] for key in keys[start:start + TREE_SIZE]}
+        reports.update(run_checkov_tree(part) if len(part) > 1 else {key: run_checkov(files) for key, files in part.items()})
     out: dict[str, list[Finding]] = {}
     for key, files in tfs.items():
         report, module = reports[key], parse_module(files)
