@@ -1,17 +1,12 @@
-"""The offline engine's catalog of Well-Architected blueprints (importing it registers them all)."""
+"""The offline engine's catalog of Well-Architected blueprints.
 
-from agents.catalog import (
-    cdn,
-    compute,
-    data,
-    edge,
-    messaging,
-    network,
-    operations,
-    security,
-    serverless,
-    storage,
-)
+Importing the package imports every module in it, and each ``@blueprint`` registers itself: a
+new blueprint is a new file here, and nothing else changes.
+"""
+
+import importlib
+import pkgutil
+
 from agents.catalog.base import (
     CATALOG,
     Blueprint,
@@ -21,4 +16,7 @@ from agents.catalog.base import (
     components,
 )
 
-__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "component_words", "components", "cdn", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]
+for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "component_words", "components"]

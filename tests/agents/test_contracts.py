@@ -169,3 +169,17 @@ def test_the_contract_context_is_the_smallest_that_fits() -> None:
     assert {"cloudtrail", "guardduty", "config", "waf"} <= context("alb", "production", "us-east-1")[1]
     req, present = context("acm", "dev", "us-east-1")
     assert req.domain and {"acm", "route53"} <= present and present & {"alb", "cloudfront"}
+
+
+def test_every_fragment_rebuilds_from_the_data_a_checkpoint_keeps() -> None:
+    import json
+
+    from core.terraform.hcl import render_block
+    from core.terraform.model import block_from_data
+
+    for bid in sorted(CATALOG):
+        req, present = context(bid, "production", "us-east-1")
+        fragment = CATALOG[bid].fragment(BuildContext(req, present))
+        data = json.loads(json.dumps(fragment_data(fragment)))
+        rebuilt = [(file, render_block(block_from_data(b))) for file, b in data["blocks"]]
+        assert rebuilt == [(file, render_block(b)) for file, b in fragment.blocks], bid
