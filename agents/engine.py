@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from agents import extractor, guard, planner
 from agents.catalog import CATALOG, BuildContext, Fragment
-from agents.catalog.base import environment_skips
 from agents.requirements import Requirements
+from agents.state import Plan
 
 
 class Engine(Protocol):
@@ -23,7 +23,8 @@ class Engine(Protocol):
 
     def extract(self, text: str, current: Requirements | None) -> Requirements | Awaitable[Requirements]: ...
 
-    def plan(self, req: Requirements) -> dict[str, Any] | Awaitable[dict[str, Any]]: ...
+    # the plan, or (the model engine) an awaitable of it as data
+    def plan(self, req: Requirements) -> Plan | Awaitable[dict[str, Any]]: ...
 
     # a fragment, or (a model-written part) an awaitable of its rendered script
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment | Awaitable[dict[str, Any]]: ...
@@ -49,9 +50,9 @@ class OfflineEngine:
     def extract(self, text: str, current: Requirements | None) -> Requirements:
         return extractor.extract(text, current)
 
-    def plan(self, req: Requirements) -> dict[str, Any]:
+    def plan(self, req: Requirements) -> Plan:
         return planner.plan(req)
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment:
-        fragment = CATALOG[blueprint_id].fragment(BuildContext(req, present))
-        return environment_skips(fragment, req)
+        """A blueprint's fragment: its environment and region variations are its own."""
+        return CATALOG[blueprint_id].fragment(BuildContext(req, present))

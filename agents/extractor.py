@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from agents.catalog import component_words
 from agents.honesty import asked_in
 from agents.requirements import Requirements, upload_name
 from agents.text import language, normalize
@@ -168,37 +169,15 @@ TAG_RE = re.compile(r"\btag(?:s|ged)?\b[^=\n]{0,40}?\(?\s*[\"']?([A-Za-z][\w.:/-
 WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 WORKLOADS: list[tuple[str, str]] = [
-    ("static_site", r"static (?:web)?site|landing page|static web|static (?:html|pages?|content)|marketing (?:site|page)|html site|portfolio|docs site|documentation site|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
+    ("static_site", r"static (?:web)?site|static (?:marketing|company|corporate|product|landing|documentation|docs|personal|brochure|informational|simple|small|html) (?:web ?)?site|landing page|static web|static (?:html|pages?|content)|marketing (?:site|page)|html site|portfolio|docs site|documentation site|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
     ("data_pipeline", r"data pipeline|\betl\b|ingest|data lake|analytics pipeline|process(?:ing)? (?:files|uploads|events|data)"),
     ("worker", r"queue workers?|background (?:jobs?|workers?)|job queue|workers? (?:that|to) process|async(?:hronous)? jobs"),
     ("api", r"\bapi\b|rest(?:ful)? (?:api|service)|graphql|webhook|backend service|microservice|mobile backend|backend for (?:our|a|the) (?:mobile|ios|android) app|model serving|inference (?:api|endpoint|server)|serve (?:it|our|a|the) (?:\w+ ){0,2}?(?:model|llm)"),
     ("web_app", r"web ?app|saas|website|web application|portal|dashboard|admin (?:tool|panel|app)|internal tool|intranet|\bwiki\b|back-?office|\bcrm\b|e-?commerce|\bshop\b|django|rails|laravel|next\.?js|wordpress"),
 ]
 
-# word pattern -> component id
-COMPONENT_WORDS: list[tuple[str, str]] = [
-    ("redis", r"redis|elasticache|\bcache\b|caching|session store"),
-    ("dynamodb", r"dynamo ?db|nosql|key[- ]value"),
-    ("sqs", r"\bsqs\b|\bqueues?\b|dead[- ]letter"),
-    ("sns", r"\bsns\b|pub/?sub|notifications? topic|fan[- ]?out|\btopic\b"),
-    ("s3", r"\bs3\b|\bbuckets?\b|uploads?|object storage|file storage|store (?:files|images|assets)"),
-    ("cloudfront", r"cloudfront|\bcdn\b|edge cach"),
-    ("waf", r"\bwaf\b|web application firewall|firewall"),
-    ("route53", r"route ?53|\bdns\b|hosted zone"),
-    ("kms", r"\bkms\b|customer[- ]managed key|encryption key"),
-    ("secrets", r"secrets? manager|store (?:the )?(?:secrets?|passwords?|api keys?)"),
-    ("cloudtrail", r"cloudtrail|audit (?:log|trail)"),
-    ("guardduty", r"guardduty|threat detection"),
-    ("config", r"aws config|config rules|configuration recorder"),
-    ("alarms", r"alarms?|monitoring|alerts?|cloudwatch"),
-    ("budget", r"budget|cost alert|spending limit"),
-    ("backup", r"\bbackups?\b|aws backup|disaster recovery"),
-    ("apigw", r"api gateway|http api|rest api"),
-    ("lambda", r"lambda|serverless|functions?\b"),
-    ("alb", r"load balancer|\balb\b|\belb\b"),
-    ("vpc", r"\bvpc\b|private network|subnets?"),
-    ("acm", r"\bacm\b|certificate|\bhttps\b|\btls\b|\bssl\b"),
-]
+# component id -> the words a request names it by: each blueprint declares its own
+COMPONENT_WORDS: list[tuple[str, str]] = component_words()
 COMPUTE_WORDS: list[tuple[str, str]] = [
     ("lambda", r"lambda|serverless"),
     ("ecs", r"\becs\b|fargate|containers?|docker|kubernetes-free|container image"),

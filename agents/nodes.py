@@ -8,15 +8,16 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.combiner import combine, render_fragment
+from agents.combiner import combine, fragment_data
 from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.changes import CHEAPER_RE, diff, explain, render, snapshot
 from agents.extractor import named_components
 from agents.honesty import kept, not_built, readme_section
 from agents.messages import t
+from agents.naming import default_project
 from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
-from agents.state import AgentState, RunContext
+from agents.state import AgentState, Design, Plan, RunContext
 from agents.text import language
 
 R = Runtime[RunContext]
@@ -98,15 +99,16 @@ async def requirement_gatherer(state: AgentState, runtime: R) -> dict[str, Any]:
             "pending_question": question.model_dump(),
             "messages": [{"role": "assistant", "text": question.prompt}],
         }
-    req = _settle(req, run.default_region)
+    req = _settle(req, run.default_region, run.ctx.envelope.conversation_id)
     return {"gathered_requirements": req.model_dump(), "pending_question": None}
 
 
-def _settle(req: Requirements, default_region: str) -> Requirements:
-    """Fill what archops never asks about with defaults, each recorded as assumed."""
+def _settle(req: Requirements, default_region: str, conversation_id: str = "") -> Requirements:
+    """Fill what archops never asks about with defaults, each recorded as assumed (the project's
+    name from the request, else one of the conversation's own: agents.naming)."""
     out = req.model_copy(deep=True)
     assumed = dict(out.assumed)
-    for field, value in (("project", "app"), ("region", default_region), ("environment", "production")):
+    for field, value in (("project", default_project(req, conversation_id)), ("region", default_region), ("environment", "production")):
         if getattr(out, field) is None:
             setattr(out, field, value)
             assumed[field] = value
@@ -124,42 +126,44 @@ def route_after_gatherer(state: AgentState) -> str:
 async def resource_planner(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
-    plan = await _answer(run.engine.plan(req))
-    titles = ", ".join(item["title"] for item in plan["items"])
-    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan["items"]), levels=len(plan["levels"]), titles=titles), node="resource_planner")
-    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan, assumed=req.assumed)
-    return {"resource_plan": plan}
+    made = await _answer(run.engine.plan(req))
+    plan = made if isinstance(made, Plan) else Plan.model_validate(made)
+    titles = ", ".join(item.title for item in plan.items)
+    await run.ctx.emit("status", t("status.planned", req.language, count=len(plan.items), levels=len(plan.levels), titles=titles), node="resource_planner")
+    await run.ctx.emit("artifact", t("art.plan", req.language), kind="plan", plan=plan.model_dump(exclude_defaults=True), assumed=req.assumed)
+    return {"resource_plan": plan.model_dump()}
 
 
 async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
     run = runtime.context
     req = Requirements.model_validate(state["gathered_requirements"])
-    plan = state["resource_plan"]
-    present = frozenset(item["id"] for item in plan["items"])
+    plan = Plan.model_validate(state["resource_plan"])
+    present = frozenset(plan.ids)
     scripts: dict[str, Any] = {}
 
     def build(bid: str) -> Any:
         made = run.engine.build(bid, req, present)
-        return made if inspect.isawaitable(made) else render_fragment(made)
+        # the typed fragment, kept as data that rebuilds it (the checkpoint holds plain data);
+        # a model-written part arrives as its reviewed text
+        return made if inspect.isawaitable(made) else fragment_data(made)
 
     async def one(bid: str) -> dict[str, Any]:
         return await _answer(await asyncio.to_thread(build, bid))  # type: ignore[no-any-return]
 
-    for number, level in enumerate(plan["levels"], start=1):
+    for number, level in enumerate(plan.levels, start=1):
         parts = await asyncio.gather(*(one(bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
-        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan["levels"]), ids=", ".join(level)), node="level_executor")
+        await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan.levels), ids=", ".join(level)), node="level_executor")
     # a part an engine could not build clean (model-written Terraform) leaves the plan, said why
     dropped = [bid for bid, part in scripts.items() if part.get("not_built")]
     if not dropped:
         return {"scripts": scripts}
-    plan = {
-        **plan,
-        "items": [item for item in plan["items"] if item["id"] not in dropped],
-        "levels": [kept for level in plan["levels"] if (kept := [b for b in level if b not in dropped])],
-        "not_built": [*plan.get("not_built", []), *(entry for bid in dropped for entry in scripts[bid]["not_built"])],
-    }
-    return {"scripts": {k: v for k, v in scripts.items() if k not in dropped}, "resource_plan": plan}
+    kept_plan = plan.model_copy(update={
+        "items": [item for item in plan.items if item.id not in dropped],
+        "levels": [kept for level in plan.levels if (kept := [b for b in level if b not in dropped])],
+        "not_built": [*plan.not_built, *(list(entry) for bid in dropped for entry in scripts[bid]["not_built"])],
+    })
+    return {"scripts": {k: v for k, v in scripts.items() if k not in dropped}, "resource_plan": kept_plan.model_dump()}
 
 
 async def _answer(value: Any) -> Any:
@@ -169,9 +173,10 @@ async def _answer(value: Any) -> Any:
 
 async def resource_combiner(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
-    combined = await runtime.context.offload(combine, req, state["resource_plan"], state["scripts"])
-    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(combined["files"])), node="resource_combiner")
-    return {"final_script": combined["files"], "diagram": combined["diagram"]}
+    plan = Plan.model_validate(state["resource_plan"])
+    design: Design = await runtime.context.offload(combine, req, plan, state["scripts"])
+    await runtime.context.ctx.emit("status", t("status.combined", req.language, count=len(design.files)), node="resource_combiner")
+    return {"final_script": design.files, "diagram": design.diagram, "design_required": design.required}
 
 
 async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
@@ -206,6 +211,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
         language=req.language,
     )
     summary = summarise(req, plan, report, missing, changes=change_text, held=held)
+    summary += before_apply(req, state.get("design_required") or {})
     done: dict[str, Any] = {}
     if run.delivery is not None:  # the design reaches its repository as a pull request
         pull, line = await run.delivery.deliver(run.ctx, state, req.model_dump(), files, report,
@@ -235,6 +241,14 @@ def _changes(state: AgentState, req: Requirements, after: dict[str, Any], versio
     notes = explain(changes, before, req, named_components(said) if said else set(), bool(CHEAPER_RE.search(said)))
     changes["notes"] = notes
     return changes, render(changes, notes, req.language, version)
+
+
+def before_apply(req: Requirements, required: dict[str, str]) -> str:
+    """What the team sets before apply (variables with no default), for the reply."""
+    if not required:
+        return ""
+    items = "; ".join(f"`{name}` ({why})" for name, why in required.items())
+    return "\n" + t("sum.before_apply", req.language, items=items)
 
 
 async def review(run: RunContext, files: dict[str, str]) -> tuple[dict[str, str], dict[str, Any]]:

@@ -38,7 +38,7 @@ from agents.llm.schemas import ExtractOut, ParamsOut, PlanOut, QuestionsOut, Rou
 from agents.llm.steps import Asker, Rejected, Step, screen
 from agents.messages import t
 from agents.questions import ORDER, QUESTIONS
-from agents.requirements import COMPONENTS, Requirements
+from agents.requirements import Requirements, components
 from core.context import RequestContext
 from core.errors import ArchopsError
 from core.offload import in_thread
@@ -102,7 +102,7 @@ class LLMEngine:
         return self.offline.extract(text, current)
 
     def plan(self, req: Requirements) -> dict[str, Any]:
-        return self.offline.plan(req)
+        return self.offline.plan(req).model_dump()
 
     def build(self, blueprint_id: str, req: Requirements, present: frozenset[str]) -> Fragment:
         return self.offline.build(blueprint_id, req, present)
@@ -168,7 +168,7 @@ class RequestEngine:
         self.language = offline.language
         base = current or Requirements()
         read = _changed(offline, base)
-        messages = prompts.extract(text, current=_known(base), read=read, components=COMPONENTS)
+        messages = prompts.extract(text, current=_known(base), read=read, components=components())
         merged, _why = await self.asker.ask(Step("extract", "extract", messages, ExtractOut, lambda v: merge(offline, base, v, text)))
         req = merged if merged is not None else offline
         return await self._answered(req)
@@ -188,7 +188,7 @@ class RequestEngine:
     # -- plan --------------------------------------------------------------------------------
     async def plan(self, req: Requirements) -> dict[str, Any]:
         self.language = req.language
-        plan = self.offline.plan(req)
+        plan = self.offline.plan(req).model_dump()
         ids = [item["id"] for item in plan["items"]]
         choices = {bid: {f: v for f, v in fields.items() if getattr(req, f) is None and f not in req.assumed}
                    for bid, fields in self.shared.sizes.items() if bid in ids}

@@ -96,14 +96,15 @@ def dropped(title: str, why: str) -> dict[str, Any]:
 
 async def write_extra(engine: RequestEngine, item: dict[str, Any], req: Requirements) -> dict[str, Any]:
     """The script of one model-written part: reviewed clean, or dropped with the reason."""
-    from agents.combiner import combine, render_fragment
+    from agents.combiner import combine, fragment_data
+    from agents.state import Plan, PlanItem
 
     lang = req.language
     file = f"extra_{item['id']}.tf"
     catalog_ids = [i for i in engine.fragments]
-    plan = {"items": [{"id": b, "title": b, "why": "", "file": b, "depends_on": []} for b in catalog_ids], "levels": [catalog_ids]}
-    scripts = {b: render_fragment(engine.fragments[b]) for b in catalog_ids}
-    base = (await engine.offload(combine, req, plan, scripts))["files"] if catalog_ids else {}
+    plan = Plan(items=[PlanItem(id=b, title=b, why="", file=b) for b in catalog_ids], levels=[catalog_ids])
+    scripts = {b: fragment_data(engine.fragments[b]) for b in catalog_ids}
+    base = (await engine.offload(combine, req, plan, scripts)).files if catalog_ids else {}
     taken = set(await engine.offload(module_addresses, base)) if base else set()
     excerpt = prompts.schema_excerpt(item["resource_types"])
     context = {"addresses": sorted(taken)[:80], "locals": ["name"], "variables": ["project", "environment", "region"],

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.questions import ORDER
-from agents.requirements import COMPONENTS, Requirements
+from agents.requirements import Requirements, components
 
 ID = r"^[a-z][a-z0-9_]{1,30}$"
 AWS_TYPE = r"^aws_[a-z0-9]+(_[a-z0-9]+)*$"
@@ -48,7 +48,7 @@ def _patch_model() -> type[BaseModel]:
         info = Requirements.model_fields[name]
         annotation: Any = info.annotation
         if name in {"components", "removed"}:
-            annotation = list[Literal[tuple(COMPONENTS)]]  # type: ignore[misc,valid-type]
+            annotation = list[Literal[tuple(components())]]  # type: ignore[misc,valid-type]
         if info.metadata:  # the field's own bounds (ge, le...)
             annotation = Annotated[(annotation | None, *info.metadata)]
         else:

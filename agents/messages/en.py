@@ -48,6 +48,7 @@ MESSAGES: dict[str, str] = {
     "sum.plan": " Terraform {plan}",
     "sum.cost": " Estimated ≈ ${total}/month before usage-based charges.",
     "sum.assumed": " Assumed: {items}.",
+    "sum.before_apply": "Set before you apply: {items}.",
     "sum.not_built": "Not built:",
     "sum.not_built.item": "- {what}: {why}",
     "sum.uploads": " Files to upload: {names}. Put them in the module's folder, next to the .tf files: archops' Terraform reads files only from inside the module, never a path",

@@ -45,6 +45,7 @@ MESSAGES: dict[str, str] = {
     "sum.plan": " Terraform {plan}",
     "sum.cost": " 예상 비용은 사용량 기반 요금을 빼고 월 약 ${total}입니다.",
     "sum.assumed": " 가정한 값: {items}.",
+    "sum.before_apply": "적용 전에 설정하세요: {items}.",
     "sum.not_built": "만들지 않은 것:",
     "sum.not_built.item": "- {what}: {why}",
     "sum.uploads": " 업로드할 파일: {names}. 모듈 폴더의 .tf 파일 옆에 두세요. archops의 Terraform은 모듈 안의 파일만 읽고, 경로는 읽지 않습니다",
