@@ -37,7 +37,7 @@ class PlanItem(BaseModel):
     parameters: dict[str, Any] | None = None
     source: str | None = None
     resource_types: list[str] = Field(default_factory=list)
-    covers: list[str] = Field(default_factory=list)
+    covers: str | None = None
 
 
 class Plan(BaseModel):
