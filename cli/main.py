@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "validate": "cli.validate",
     "scan": "cli.scan",
     "tags": "cli.tags",
+    "monitor": "cli.monitor",
 }
 
 

@@ -116,3 +116,7 @@ class Request(Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     trace_id: Mapped[str | None] = mapped_column(String(32))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# the monitor's tables (core/store/metrics.py) join Base.metadata with this module
+from core.store import metrics as _metrics  # noqa: E402,F401
