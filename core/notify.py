@@ -3,13 +3,9 @@
 The port between a part that has something to say (the monitor) and an edge that says it
 (Slack). The producer publishes a :class:`Notice` to one Redis stream, ``{prefix}:notify``; an
 edge consumes it with :class:`NoticeConsumer` and a ``send`` coroutine of its own. Slack's is
-a few lines over its Web API client::
+:func:`slack_sender` over its Web API client (``chat.postMessage`` of ``notice.slack_message()``)::
 
-    async def send(notice: Notice) -> None:
-        if notice.channel:                       # a project with no channel: nothing to post
-            await client.chat_postMessage(**notice.slack_message())
-
-    await NoticeConsumer(redis, prefix, send, consumer=instance_id).run(stop)
+    await NoticeConsumer(redis, prefix, slack_sender(client), consumer=instance_id).run(stop)
 
 Guarantees:
 
@@ -146,6 +142,20 @@ class Notices:
 Send = Callable[[Notice], Awaitable[None]]
 
 
+def slack_sender(client: Any) -> Send:
+    """The Slack edge's ``send``: ``chat.postMessage`` on its Web API client (a slack_sdk
+    ``AsyncWebClient``); a notice of a project without a channel is dropped. A Slack error
+    raises, so the notice stays pending and is retried."""
+
+    async def send(notice: Notice) -> None:
+        if not notice.channel:
+            log.info("notice without a channel: not posted", notice_id=notice.id)
+            return
+        await client.chat_postMessage(**notice.slack_message())
+
+    return send
+
+
 class NoticeConsumer:
     """Delivers notices to ``send``, once each per group, retrying what failed (see above)."""
 
@@ -230,4 +240,4 @@ def _body(fields: dict[Any, Any]) -> str:
     return body
 
 
-__all__ = ["Notice", "NoticeConsumer", "NoticeItem", "Notices", "stream_key"]
+__all__ = ["Notice", "NoticeConsumer", "NoticeItem", "Notices", "slack_sender", "stream_key"]

@@ -87,7 +87,11 @@ async def send_digest(store: Store, metrics: MetricsStore, notices: Notices, pro
     watched = await metrics.watched(project_id)
     local = now.astimezone(ZoneInfo(watched.timezone))
     week = iso_week(local)
-    due = (local.weekday(), local.hour) >= (weekday, hour) and watched.last_digest_week != week
+    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    target = monday + timedelta(days=weekday, hours=hour)
+    # due from this week's day and hour on (a monitor that was down catches up), once a week;
+    # a project watched after this week's moment gets its first digest next week
+    due = local >= target and watched.last_digest_week != week and watched.created_at <= target
     if not force and (not due or quiet_now(watched.quiet_hours, watched.timezone, now)):
         return None
     summary = await week_of(store, metrics, project_id, now)
