@@ -135,7 +135,7 @@ class Notices:
 
     async def read(self, count: int = 100) -> list[Notice]:
         """The newest notices (newest last), for a page or a test to show."""
-        entries = await self.redis.xrevrange(stream_key(self.prefix), count=count)
+        entries: list[Any] = list(await self.redis.xrevrange(stream_key(self.prefix), count=count) or [])
         return [Notice.model_validate_json(_body(fields)) for _id, fields in reversed(entries)]
 
 
@@ -189,19 +189,19 @@ class NoticeConsumer:
     async def step(self) -> int:
         """Claim stale pending notices, then read new ones; deliver each. How many were acked."""
         done = 0
-        claimed = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
-                                              min_idle_time=self.min_idle_ms, start_id="0-0", count=50)
+        claimed: Any = await self.redis.xautoclaim(self.stream, self.group, self.consumer,
+                                                   min_idle_time=self.min_idle_ms, start_id="0-0", count=50)
         for entry_id, fields in claimed[1]:
             if fields is not None:
                 done += await self._deliver(entry_id, fields, retried=True)
-        answer = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
-                                             count=50, block=self.block_ms)
+        answer: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: ">"},
+                                                  count=50, block=self.block_ms)
         for _stream, entries in answer or []:
             for entry_id, fields in entries:
                 done += await self._deliver(entry_id, fields, retried=False)
         return done
 
-    async def _deliver(self, entry_id: str, fields: dict[str, Any], *, retried: bool) -> int:
+    async def _deliver(self, entry_id: str, fields: dict[Any, Any], *, retried: bool) -> int:
         try:
             notice = Notice.model_validate_json(_body(fields))
         except ValueError as exc:
@@ -222,7 +222,7 @@ class NoticeConsumer:
         await self.redis.xack(self.stream, self.group, entry_id)
         return 1
 
-    async def _dead(self, entry_id: str, fields: dict[str, Any], why: str) -> None:
+    async def _dead(self, entry_id: str, fields: dict[Any, Any] | None, why: str) -> None:
         raw = fields.get("body", fields.get(b"body", "")) if fields else ""
         await self.redis.xadd(f"{self.stream}:dead", {"body": str(raw)[:100_000], "error": why},
                               maxlen=10_000, approximate=True)

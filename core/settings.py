@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     monitor_jitter_s: int = Field(default=60, ge=0)  # spread, so projects do not call AWS at once
     monitor_period_s: int = Field(default=300, ge=60)  # the period of the datapoints asked for
     monitor_backfill_h: int = Field(default=14 * 24, ge=1)  # history read for a series seen first
+    monitor_settle_s: int = Field(default=600, ge=0)  # CloudWatch publishes a period a few minutes late
     monitor_detect_interval_s: int = Field(default=3600, ge=60)
     monitor_lock_ttl_ms: int = Field(default=120_000, ge=1000)
     monitor_raw_retention_days: int = Field(default=15, ge=1)  # 5-minute points, then hourly

@@ -4,7 +4,7 @@ Nothing else in monitor/ builds a client. ``run_monitor`` is what `archops monit
 inside `archops up` run: an apscheduler ``AsyncIOScheduler`` with
 
 - one collection job per watched project, every ``ARCHOPS_MONITOR_INTERVAL_S`` with up to
-  ``ARCHOPS_MONITOR_JITTER_S`` of random delay (and a random first start within the interval),
+  ``ARCHOPS_MONITOR_JITTER_S`` of random delay (and a random first turn within the jitter),
   so that many projects, and many monitor instances, do not call AWS at the same moment; each
   run collects, detects when ``ARCHOPS_MONITOR_DETECT_INTERVAL_S`` has passed, then tells
   (alerts now, the digest when due); several instances may run: the project's lock lets one
@@ -186,7 +186,9 @@ class Monitor:
                 log.warning("cannot list watched projects", error=str(exc))
                 return
             for project_id in wanted - scheduled:
-                first = datetime.now(UTC) + timedelta(seconds=random.uniform(0, min(s.monitor_interval_s, 60)))
+                # a random first turn within the jitter: instances and projects start spread out
+                first = datetime.now(UTC) + timedelta(
+                    seconds=random.uniform(0, min(s.monitor_interval_s, s.monitor_jitter_s)))
                 scheduler.add_job(self.turn, IntervalTrigger(seconds=s.monitor_interval_s,
                                                              jitter=s.monitor_jitter_s, start_date=first),
                                   args=[project_id], id=f"collect:{project_id}", next_run_time=first)
@@ -214,7 +216,8 @@ async def open_monitor(settings: Settings, redis_url: str, *, session: Any = Non
     try:
         metrics = MetricsStore(store)
         lock = ProjectLock(redis, settings.redis_prefix, settings.monitor_lock_ttl_ms)
-        config = CollectorConfig(period=settings.monitor_period_s, backfill_s=settings.monitor_backfill_h * 3600)
+        config = CollectorConfig(period=settings.monitor_period_s, backfill_s=settings.monitor_backfill_h * 3600,
+                                 settle_s=settings.monitor_settle_s)
         collector = Collector(metrics, lock, instance_id=f"{settings.instance_id}-monitor", config=config)
         bus = bus_from_settings(redis, settings)
         yield Monitor(settings, redis, store, metrics, collector, Notices(redis, settings.redis_prefix),
@@ -248,7 +251,7 @@ async def watch(settings: Settings, project_id: str, *, language: str | None = N
                                   quiet_hours=quiet_hours, enabled=enabled)
         if inventory_file:
             try:
-                data = json.loads(Path(inventory_file).read_text())
+                data = json.loads(await asyncio.to_thread(Path(inventory_file).read_text))
                 inventory = Inventory.model_validate(data)
             except (OSError, ValueError) as exc:
                 raise ValidationError(f"{inventory_file} is not an inventory.json: {str(exc)[:200]}",

@@ -11,6 +11,7 @@ from core.bus import bus_from_settings
 from core.logging import get_logger
 from core.redis_client import make_redis
 from core.settings import Settings
+from web import metrics as metrics_page
 from web.app import WebContext, create_app
 from web.auth import Access, AccessStore, ensure_cli_token
 from web.hub import Hub
@@ -28,6 +29,7 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
         WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s,
                    access=access)
     )
+    metrics_page.install(app, settings.effective_database_url)  # /projects/{id}/metrics
 
     async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await submitter.ensure_groups()

@@ -40,7 +40,7 @@ LANGUAGES = ("en", "ko")
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _CHUNK = 500  # rows per INSERT (SQLite allows 32,766 bound parameters)
 # what each statistic becomes when twelve 5-minute points are folded into one hour
-_ROLLUP = {"Sum": func.sum, "Maximum": func.max, "Minimum": func.min, "Average": func.avg,
+_ROLLUP: dict[str, Any] = {"Sum": func.sum, "Maximum": func.max, "Minimum": func.min, "Average": func.avg,
            "SampleCount": func.sum}
 
 

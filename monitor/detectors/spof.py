@@ -66,7 +66,7 @@ def _databases(ctx: Context, now: int) -> list[Finding]:
 
 
 def _nat(ctx: Context, now: int) -> list[Finding]:
-    zone_of = {s.id: s.availability_zone for s in ctx.resources("subnet")}
+    zone_of = {s.id: s.availability_zone for s in ctx.resources("subnet") if s.availability_zone}
     nats_by_vpc: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
     for nat in ctx.resources("nat_gateway"):
         nats_by_vpc[nat.vpc_id or ""].append(nat)
@@ -77,7 +77,7 @@ def _nat(ctx: Context, now: int) -> list[Finding]:
         for route in rt.attrs.get("routes") or []:
             nat_id = route.get("nat_gateway_id")
             if nat_id:
-                routed[nat_id] |= {zone_of[s] for s in rt.subnet_ids if zone_of.get(s)}
+                routed[nat_id] |= {zone_of[s] for s in rt.subnet_ids if s in zone_of}
     out = []
     for vpc, nats in nats_by_vpc.items():
         zones = set().union(*(routed.get(n.id, set()) for n in nats))

@@ -76,7 +76,7 @@ async def test_two_instances_collect_a_project_one_at_a_time(
     assert len(collected) == 3 and len(skipped) == 3  # every round: one collected, one skipped
     assert all("another monitor instance is collecting it" in r.skipped for r in skipped)
     spans = sorted(timeline.spans, key=lambda s: s[1])
-    for (a, s1, e1), (b, s2, _e2) in zip(spans, spans[1:], strict=False):
+    for (a, _s1, e1), (b, s2, _e2) in zip(spans, spans[1:], strict=False):
         assert s2 >= e1 or a == b, f"{a} and {b} were inside GetMetricData at the same time"
     runs = await metrics.runs(project, gen_epoch())
     assert len(runs) == 3
