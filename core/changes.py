@@ -15,7 +15,7 @@ from typing import Any
 
 from core.bus.ingress import SubmitResult, Submitter
 from core.envelope import Envelope, Source
-from core.errors import ValidationError
+from core.errors import Forbidden, ValidationError
 from core.store.metrics_store import MetricsStore
 
 
@@ -49,6 +49,11 @@ async def request_change(metrics: MetricsStore, submitter: Submitter, insight_id
         raise ValidationError(f"insight {insight_id} is resolved: what it found is gone")
     conversation = conversation_id or insight.conversation_id or await metrics.project_conversation(
         insight.project_id)
+    edge = conversation.split(":", 1)[0] if ":" in conversation else None
+    if edge is not None and edge != source:
+        # a Slack thread's requests are answered in Slack, by requests that came from Slack
+        raise Forbidden(f"the project's conversation {conversation} belongs to the {edge} edge",
+                        hint=f"act on the insight from {edge}, where the design is discussed")
     result = await submitter.submit(change_envelope(insight, conversation, user=user, source=source))
     await metrics.mark_acted(insight.id, result.request_id, conversation)
     return result, conversation

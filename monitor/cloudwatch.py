@@ -117,8 +117,10 @@ class CloudWatch:
                 elif status < 500:
                     raise Unavailable(self.region, code or str(status), message) from exc
                 last = (code or str(status), message)
-            except BotoCoreError as exc:  # connection refused, timeouts
+            except BotoCoreError as exc:  # connection refused, timeouts: a few tries only
                 last = (type(exc).__name__, str(exc))
+                if attempt + 1 >= min(self.max_attempts, 3):
+                    break
             if attempt + 1 < self.max_attempts:
                 self.sleep(random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** attempt)))
         raise Unavailable(self.region, last[0], f"still failing after {self.max_attempts} attempts: {last[1]}")

@@ -190,7 +190,8 @@ class Collector:
                 report.datapoints += sum(len(v) for v in fetched.values.values())
                 try:
                     read = {s.id: call.end for qid, s in call.queries.items() if qid not in fetched.failed}
-                    report.stored += await self.metrics.write(project_id, token, points, read_to=read)
+                    new = await self.metrics.write(project_id, token, points, read_to=read)
+                    report.stored += new  # after the await: `+= await` would lose concurrent updates
                 except LeaseLost:
                     report.lost = True
 

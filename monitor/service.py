@@ -110,6 +110,13 @@ class Monitor:
         scanner = Scanner(project.aws_regions, session=self._session(None), role_arn=project.aws_role_arn,
                           endpoint_url=self.settings.aws_endpoint_url)
         inventory = await asyncio.to_thread(scanner.scan)
+        if inventory.partial and watched.inventory is not None:
+            # part of the account could not be read: keep watching what was known (and try again
+            # after the refresh interval) rather than forget what could not be seen this time
+            log.warning("inventory partly unreadable; keeping the previous one", project_id=project_id,
+                        missing=[m.text for m in inventory.missing][:5])
+            await self.metrics.set_inventory(project_id, watched.inventory)
+            return Inventory.model_validate(watched.inventory)
         await self.metrics.set_inventory(project_id, json.loads(inventory.model_dump_json()))
         return inventory
 

@@ -126,3 +126,15 @@ async def test_the_agent_designs_the_change_on_the_projects_module(
     request = await store.get_request(result.request_id)
     assert request.status == "done" and request.text.startswith("Rightsize instance i-0big")
     assert (await store.get_conversation(conversation)).project_id == project
+
+
+async def test_a_slack_threads_conversation_is_acted_on_from_slack_only(store, metrics, project, submitter, redis, keys) -> None:
+    from core.errors import Forbidden
+
+    await store.ensure_conversation("slack:T1:C0SHOP:1700000000.000100", "slack", "U1", project_id=project)
+    await metrics.save_insights(project, [rightsizing()], ["rightsizing"])
+    with pytest.raises(Forbidden, match="belongs to the slack edge"):
+        await request_change(metrics, submitter, "ins_big", user="local", source="cli")
+    assert await entries(redis, keys) == []
+    result, conversation = await request_change(metrics, submitter, "ins_big", user="U1", source="slack")
+    assert result.accepted and conversation.startswith("slack:")

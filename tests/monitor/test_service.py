@@ -125,3 +125,29 @@ async def test_the_scheduled_jobs_collect_detect_and_alert(tmp_path, cw, region,
         assert (await metrics.watched("jobs")).last_detect_at is not None
     finally:
         await store.close()
+
+
+async def test_an_unreadable_account_keeps_the_inventory_it_had(tmp_path, redis_url, prefix, region) -> None:
+    import boto3
+
+    from monitor.service import open_monitor, watch
+
+    def deny(**_: Any) -> Any:
+        class Http:
+            status_code = 403
+            headers: dict[str, str] = {}
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y")
+    session.events.register("before-call", deny)
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}",
+                        redis_prefix=prefix)
+    store = await Store.open(settings.effective_database_url)
+    await store.upsert_project("kept", aws_regions=[region])
+    await store.close()
+    await watch(settings, "kept", inventory_file=str(inventory_file(tmp_path, region, "fn-kept")))
+    async with open_monitor(settings, redis_url, session=session) as monitor:
+        inv = await monitor.inventory("kept", refresh=True)
+        assert [r.id for r in inv.resources] == ["fn-kept"]
+        stored = await monitor.metrics.watched("kept")
+        assert stored.inventory is not None and stored.inventory["resources"][0]["id"] == "fn-kept"

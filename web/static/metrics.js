@@ -59,6 +59,18 @@ function insightCard(insight, language) {
   return card;
 }
 
+// the chart's top value in its unit: 44 MB, 18 %, 1.2 s
+function scale(value, unit) {
+  if (unit === "Bytes") {
+    const steps = ["B", "KB", "MB", "GB", "TB"];
+    let k = 0;
+    while (value >= 1024 && k < steps.length - 1) { value /= 1024; k += 1; }
+    return `${Number(value.toPrecision(3))} ${steps[k]}`;
+  }
+  const short = { Percent: "%", Seconds: "s", Milliseconds: "ms", Count: "", "Count/Second": "/s" };
+  return `${Number(value.toPrecision(3))} ${unit in short ? short[unit] : (unit || "")}`.trim();
+}
+
 function chart(series, window, marks) {
   const width = 340, height = 120, pad = 18;
   const points = series.points;
@@ -78,7 +90,7 @@ function chart(series, window, marks) {
     const path = (i) => points.map((p, k) => `${k ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[i]).toFixed(1)}`).join(" ");
     svg.append(s("path", { class: "peak", d: path(2) }), s("path", { class: "line", d: path(1) }));
   }
-  svg.append(s("text", { x: pad, y: 10 }, `${Number(top.toPrecision(3))} ${series.unit || ""}`));
+  svg.append(s("text", { x: pad, y: 10 }, scale(top, series.unit)));
   return svg;
 }
 
