@@ -51,8 +51,10 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture
 def region() -> str:
-    """A region no other test of this session seeds."""
-    return REGIONS[next(_next_region) % len(REGIONS)]
+    """A region no other test of this session seeds (there are more regions than such tests)."""
+    n = next(_next_region)
+    assert n < len(REGIONS), "more tests seed CloudWatch than there are regions: add regions"
+    return REGIONS[n]
 
 
 @pytest.fixture
@@ -100,8 +102,10 @@ async def metrics(store: Store) -> MetricsStore:
 
 
 @pytest.fixture
-async def project(store: Store, metrics: MetricsStore, region: str) -> str:
-    await store.upsert_project("shop", aws_regions=[region], slack_channel="C0SHOP")
+async def project(store: Store, metrics: MetricsStore) -> str:
+    """A watched project (what is collected comes from the inventory a test gives, not from
+    the project's regions)."""
+    await store.upsert_project("shop", aws_regions=["us-east-1"], slack_channel="C0SHOP")
     await metrics.watch("shop")
     return "shop"
 
