@@ -20,17 +20,17 @@ from core.store.metrics_store import MetricsStore
 
 
 def change_text(insight: Any) -> str:
-    """What the agent is asked: the change, then the evidence it rests on and its effect."""
+    """What the agent is asked: the change alone, then which insight it comes from.
+
+    The evidence and the money stay on the insight (its page, `archops monitor insights`): read
+    by the offline engine, "saves $70 a month" is a wish to spend less (a single NAT, a single
+    zone), which is not what the change is about.
+    """
     if not insight.change_request:
         raise ValidationError(f"insight {insight.id} recommends nothing archops can change in Terraform",
                               hint="its recommendation says what to look at")
-    evidence = insight.recommendation.get("en") or ""
-    effect = ""
-    if insight.monthly_usd is not None:
-        sign = "saves" if insight.monthly_usd < 0 else "adds"
-        effect = f" It {sign} about ${abs(insight.monthly_usd):,.2f} a month."
-    return (f"{insight.change_request[0].upper()}{insight.change_request[1:]}.\n\n"
-            f"Why (archops monitor, insight {insight.id}, {insight.detector}): {evidence}{effect}")
+    change = insight.change_request[0].upper() + insight.change_request[1:]
+    return f"{change} (archops monitor insight {insight.id})."
 
 
 def change_envelope(insight: Any, conversation_id: str, *, user: str, source: Source) -> Envelope:

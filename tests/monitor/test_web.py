@@ -125,8 +125,8 @@ async def test_make_this_change_submits_the_request_once(server, seeded, store, 
     assert status == 202 and answer["accepted"] and answer["conversation_id"] == "conv-design"
     assert answer["url"] == "/c/conv-design"
     entries = [Envelope.from_fields(f) for p in range(keys.partitions) for _i, f in await redis.xrange(keys.ingress(p))]
-    assert [e.text.splitlines()[0] for e in entries] == [
-        "Rightsize instance i-0big (web-1) from m5.xlarge to m5.large."]
+    assert [e.text for e in entries] == [
+        "Rightsize instance i-0big (web-1) from m5.xlarge to m5.large (archops monitor insight ins_00aa11)."]
     assert entries[0].source == "cli" and entries[0].project_id == project
     again = (await call(server, "POST", "/api/projects/shop/insights/ins_00aa11/act", headers, data="{}"))[1]
     assert again["duplicate"] and again["request_id"] == answer["request_id"]

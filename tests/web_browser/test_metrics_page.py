@@ -95,6 +95,6 @@ async def test_the_metrics_page_charts_marks_and_acts(server, metrics, redis, pr
     await page.wait_for_selector("article.insight a[href='/c/project-shop']")
     entries: list[Any] = [Envelope.from_fields(f) for p in range(keys.partitions)
                           for _id, f in await redis.xrange(keys.ingress(p))]
-    assert [e.text.splitlines()[0] for e in entries] == [
-        "Rightsize instance i-0big (web-1) from m5.xlarge to m5.large."]
+    assert [e.text for e in entries] == [
+        "Rightsize instance i-0big (web-1) from m5.xlarge to m5.large (archops monitor insight ins_00bb22)."]
     assert entries[0].source == "web" and entries[0].user == LOCAL_PRINCIPAL
