@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "scan": "cli.scan",
     "tags": "cli.tags",
     "project": "cli.project",
+    "monitor": "cli.monitor",
 }
 
 

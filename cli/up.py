@@ -20,7 +20,7 @@ from core.redis_server import without_password
 from core.settings import Settings
 from core.tracing import setup_tracing, shutdown_tracing
 
-HELP = ("run archops on embedded defaults: Redis, database, a worker and the web app "
+HELP = ("run archops on embedded defaults: Redis, database, a worker, the monitor and the web app "
         "(and the Slack edge when Slack is configured)")
 log = get_logger("archops.up")
 
@@ -37,6 +37,7 @@ def state_file(settings: Settings):  # type: ignore[no-untyped-def]
 
 async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.Event) -> int:
     from agents.process import run_worker
+    from monitor.service import run_monitor
     from web.service import run_web, sign_in_url
 
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -63,7 +64,9 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
           f"  chat from a terminal:  archops chat\n"
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
-    everything = {web_task, *worker_tasks}
+    # the monitor's jobs: idle until a project is watched (archops monitor watch)
+    monitor_task = asyncio.create_task(run_monitor(settings, redis_url, worker_stop))
+    everything = {web_task, *worker_tasks, monitor_task}
     if settings.slack_bot_token and settings.slack_signing_secret:
         from bot.service import run_bot
 

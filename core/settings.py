@@ -163,6 +163,20 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
 
+    # monitor: CloudWatch metrics of watched projects -> insights (monitor/, docs/monitor.md)
+    monitor_interval_s: int = Field(default=300, ge=30)  # how often each project is collected
+    monitor_jitter_s: int = Field(default=60, ge=0)  # spread, so projects do not call AWS at once
+    monitor_period_s: int = Field(default=300, ge=60)  # the period of the datapoints asked for
+    monitor_backfill_h: int = Field(default=14 * 24, ge=1)  # history read for a series seen first
+    monitor_settle_s: int = Field(default=600, ge=0)  # CloudWatch publishes a period a few minutes late
+    monitor_detect_interval_s: int = Field(default=3600, ge=60)
+    monitor_lock_ttl_ms: int = Field(default=120_000, ge=1000)
+    monitor_raw_retention_days: int = Field(default=15, ge=1)  # 5-minute points, then hourly
+    monitor_hourly_retention_days: int = Field(default=455, ge=1)
+    monitor_inventory_refresh_s: int = Field(default=6 * 3600, ge=60)
+    monitor_digest_weekday: int = Field(default=0, ge=0, le=6)  # Monday, in the project's zone
+    monitor_digest_hour: int = Field(default=9, ge=0, le=23)
+
     # the review's allow-lists (comma-separated; core.terraform.policy_exec.Allowances). Empty:
     # no data "http" host and no remote module source is allowed; providers only from hashicorp/
     review_http_hosts: str = ""

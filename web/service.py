@@ -12,6 +12,7 @@ from core.bus import bus_from_settings
 from core.logging import get_logger
 from core.redis_client import make_redis
 from core.settings import Settings
+from web import metrics as metrics_page
 from web.access_log import AccessLogger
 from web.app import CTX, WebContext, begin_shutdown, create_app
 from web.auth import Access, AccessStore, ensure_cli_token
@@ -31,6 +32,7 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
         WebContext(submitter, events, hub, instance_id, settings.client_ttl_s, access=access,
                    redis_url=redis_url, drain_timeout_s=settings.web_drain_timeout_s)
     )
+    metrics_page.install(app, settings.effective_database_url)  # /projects/{id}/metrics
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await submitter.ensure_groups()

@@ -180,3 +180,5 @@ class GitHubAccount(Timestamps, Base):
     scopes: Mapped[str] = mapped_column(String(500), default="", nullable=False)
     # linked | revoked (GitHub refused the token: the person must link again)
     status: Mapped[str] = mapped_column(String(20), default="linked", nullable=False)
+# the monitor's tables (core/store/metrics.py) join Base.metadata with this module
+from core.store import metrics as _metrics  # noqa: E402,F401
