@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if action == "run":
         setup_tracing(settings)
         try:
-            return runtime.run(lambda stop: service.run_monitor(settings, url, stop))
+            return runtime.run(runtime.with_metrics(settings, lambda stop: service.run_monitor(settings, url, stop)))
         finally:
             shutdown_tracing()
     return asyncio.run(_once(action, args, settings, url))
