@@ -248,13 +248,7 @@ def apigw(ctx: BuildContext) -> Fragment:
             integration_uri=FUNCTION.invoke_arn,
             payload_format_version="2.0",
         ),
-        resource(
-            "aws_apigatewayv2_route",
-            "default",
-            api_id=Ref("aws_apigatewayv2_api", "main", "id"),
-            route_key="$default",
-            target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
-        ).skip("CKV_AWS_309", "a public API by request; add a JWT authorizer when users sign in"),
+        _route(ctx),
         resource(
             "aws_apigatewayv2_stage",
             "default",
@@ -278,3 +272,19 @@ def apigw(ctx: BuildContext) -> Fragment:
     out.outputs.append(output("api_url", Ref("aws_apigatewayv2_stage", "default", "invoke_url"), "Where the API answers"))
     out.node("aws_apigatewayv2_api.main", "API Gateway HTTP API", "apigw", "region")
     return out
+
+
+def _route(ctx: BuildContext) -> Block:
+    """Every request to the function: with a user pool in the design, only with a valid token."""
+    route = resource(
+        "aws_apigatewayv2_route",
+        "default",
+        api_id=Ref("aws_apigatewayv2_api", "main", "id"),
+        route_key="$default",
+        target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
+    )
+    if ctx.has("cognito"):
+        route.set("authorization_type", "JWT")
+        route.set("authorizer_id", Ref("aws_apigatewayv2_authorizer", "cognito", "id"))
+        return route
+    return route.skip("CKV_AWS_309", "a public API by request; add a JWT authorizer when users sign in")
