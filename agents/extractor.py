@@ -140,7 +140,8 @@ _NOT_PRODUCTS = {"a", "an", "the", "we", "i", "it", "this", "that", "aws", "our"
 CIDR_RE = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2})\b")
 DB_CLASS_RE = re.compile(r"\b(db\.[a-z0-9]+\.[a-z0-9]+)\b", _W)
 CACHE_CLASS_RE = re.compile(r"\b(cache\.[a-z0-9]+\.[a-z0-9]+)\b", _W)
-INSTANCE_RE = re.compile(r"(?<![.\w])([a-z][0-9][a-z]{0,3}\.(?:nano|micro|small|medium|large|\d*xlarge|metal))\b", _W)
+# (a Korean particle may follow at once: "m5.large로")
+INSTANCE_RE = re.compile(r"(?<![.\w])([a-z][0-9][a-z]{0,3}\.(?:nano|micro|small|medium|large|\d*xlarge|metal))(?![A-Za-z0-9_.])", _W)
 DOMAIN_RE = re.compile(r"(?<![A-Za-z0-9.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|io|dev|app|net|org|co|ai|tech|cloud|shop|store|xyz|me|site|de|uk|fr|eu|kr|jp|sg|in|us|ca|au|info|biz|gg|tv|so|ly|to|link|page|studio|design|online|world|life|team|works|network|systems|games|care|health|finance|money|education|academy|email|chat|social|digital|agency|global|asia|nz|es|it|nl|se|ch|be|at|pl|io))(?![A-Za-z0-9-]|\.[A-Za-z0-9])", _W)
 BUDGET_RE = re.compile(
     # "budget of 300", "budget: $2k"
@@ -261,6 +262,11 @@ def _sizes(text: str, req: Requirements) -> None:
         req.db_instance_class = m.group(1).lower()
     if m := INSTANCE_RE.search(text):
         req.instance_type = m.group(1).lower()
+        # "from m5.xlarge to m5.large" (a rightsizing): the type it goes to
+        moved = (re.search(rf"\bfrom\s+{INSTANCE_RE.pattern}\s+(?:to|into|->|→)\s+{INSTANCE_RE.pattern}", text, _W)
+                 or re.search(rf"{INSTANCE_RE.pattern}\s*에서\s*{INSTANCE_RE.pattern}\s*(?:으로|로)", text, _W))
+        if moved:
+            req.instance_type = moved.group(2).lower()
     if m := STORAGE_RE.search(text):
         size = int(m.group(1)) * (1024 if m.group(2).lower().startswith("t") else 1)
         if 5 <= size <= 65536:

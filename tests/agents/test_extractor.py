@@ -53,3 +53,14 @@ def test_removing_the_database() -> None:
 )
 def test_legitimate_requests_are_not_refused(text: str) -> None:
     assert classify(text, has_design=True, max_chars=8000).route != "refuse"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Rightsize instance i-0big (web-1) from m5.xlarge to m5.large (archops monitor insight ins_1)", "m5.large"),
+    ("m6i.xlarge에서 m6i.large로 줄여 주세요", "m6i.large"),
+    ("two m5.large app servers", "m5.large"),
+])
+def test_a_rightsizing_takes_the_type_it_goes_to(text: str, expected: str) -> None:
+    from agents.extractor import extract
+
+    assert extract(text, None).instance_type == expected
