@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.requirements import Requirements
 from core.errors import ValidationError
-from core.terraform.model import Block, Call, Template, local
+from core.terraform.model import Block, Call, Ref, Template, local
 
 if TYPE_CHECKING:
     from agents.catalog.shared import Ask, Shared
@@ -79,6 +79,11 @@ class BuildContext:
 
     def has(self, blueprint_id: str) -> bool:
         return blueprint_id in self.present
+
+    def program(self) -> Program | None:
+        """What the application is when a blueprint of the plan brings it (WordPress, a model
+        server), else None: the team runs its own image."""
+        return next((CATALOG[b].program for b in sorted(self.present) if b in CATALOG and CATALOG[b].program), None)
 
     def asked_of(self, shared: Shared) -> list[Ask]:
         """Every ask the other blueprints of the plan make of ``shared``, in a stable order.
@@ -186,6 +191,40 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class Program:
+    """What the application is when a blueprint brings it (WordPress, a model server) instead of
+    the team's own image; the compute, the load balancer and the database read it.
+
+    The compute runs it (ECS: ``image``, pinned by tag, on ``architecture``; instances: the AMI
+    from the public SSM parameter ``ami_parameter``, ``instance_type`` unless the request names
+    one, a ``root_gb`` root volume, started by the ``user_data`` local the blueprint defines);
+    the load balancer forwards to ``port`` and asks ``health_path`` for ``health_codes``, gives a
+    response ``timeout`` seconds, and a new task or instance ``warmup`` seconds before its health
+    counts. ``writable_root`` says why the container's root file system stays writable (None: it
+    is read-only); ``requests_per_target`` makes the group scale on the load balancer's requests
+    per target each minute instead of CPU; ``database`` is the engine family it needs.
+    """
+
+    title: str
+    port: int
+    health_path: str = "/"
+    health_codes: str = "200-399"
+    timeout: int = 60
+    warmup: int = 60
+    image: str | None = None
+    architecture: str = "ARM64"
+    writable_root: str | None = None
+    # the smallest task (CPU units, MiB) it runs well in
+    task_size: tuple[int, int] | None = None
+    ami_parameter: str | None = None
+    instance_type: str | None = None
+    root_gb: int | None = None
+    user_data: Ref | None = None
+    requests_per_target: int | None = None
+    database: str | None = None
+
+
+@dataclass(frozen=True)
 class Group:
     """A diagram group (a cluster the web app draws) that a blueprint's nodes sit in."""
 
@@ -218,6 +257,8 @@ class Blueprint:
     facts: Facts = Facts()
     # the diagram groups it draws (its nodes name them)
     groups: tuple[Group, ...] = ()
+    # the application it brings for the compute to run (None: it brings none)
+    program: Program | None = None
 
     def fragment(self, ctx: BuildContext) -> Fragment:
         """Build, then assemble the shared resources this blueprint owns from what is asked."""
@@ -248,13 +289,14 @@ def blueprint(
     words: str | None = None,
     facts: Facts | None = None,
     groups: tuple[Group, ...] = (),
+    program: Program | None = None,
 ) -> Callable[[Build], Build]:
     """Register a build function as a blueprint of the catalog, with everything it owns."""
 
     def register(fn: Build) -> Build:
         if id in CATALOG:
             raise ValidationError(f"blueprint {id!r} registered twice")
-        CATALOG[id] = Blueprint(id, title, concern, why, requires, fn, after, component, words, facts or Facts(), groups)
+        CATALOG[id] = Blueprint(id, title, concern, why, requires, fn, after, component, words, facts or Facts(), groups, program)
         return fn
 
     return register

@@ -126,15 +126,18 @@ def _origin(ctx: BuildContext, to_site: bool) -> tuple[list[Block], Block]:
     # forwarded Host header carries); without one there is no certificate it could present
     https = ctx.req.domain is not None and ctx.has("acm")
     origin = block("origin", domain_name=LB.dns_name, origin_id="app")
-    origin.add(
-        block(
-            "custom_origin_config",
-            http_port=80,
-            https_port=443,
-            origin_protocol_policy="https-only" if https else "http-only",
-            origin_ssl_protocols=["TLSv1.2"],
-        )
+    config = block(
+        "custom_origin_config",
+        http_port=80,
+        https_port=443,
+        origin_protocol_policy="https-only" if https else "http-only",
+        origin_ssl_protocols=["TLSv1.2"],
     )
+    program = ctx.program()
+    if program and program.timeout > 30:
+        # CloudFront waits 30 s for the origin by default, 60 s at most without a quota increase
+        config.set("origin_read_timeout", min(program.timeout, 60))
+    origin.add(config)
     return [], origin
 
 

@@ -22,6 +22,7 @@ from agents.catalog.shared import (
     Alarm,
     Ask,
     Binding,
+    Volume,
     app_port,
     app_ports,
     bindings,
@@ -55,6 +56,9 @@ def instance_type(ctx: BuildContext) -> str:
     on dedicated tenancy (burstable types cannot run as Dedicated Instances)."""
     if ctx.req.instance_type:
         return ctx.req.instance_type
+    program = ctx.program()
+    if program and program.instance_type:
+        return program.instance_type
     if dedicated(ctx):
         return "m7g.large"
     return "t4g.small" if ctx.req.production else "t4g.micro"
@@ -95,8 +99,11 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
         ),
     ]
     if ctx.has("alb"):
-        port = app_port(ctx.req)
-        blocks.append(ingress_rule("app_from_alb", APP_SG.id, port, "From the load balancer", source_sg=LB_SG.id))
+        port = app_port(ctx)
+        rule = ingress_rule("app_from_alb", APP_SG.id, port, "From the load balancer", source_sg=LB_SG.id)
+        if port == 80:
+            rule.skip("CKV_AWS_260", "the source is the load balancer's security group, not the internet")
+        blocks.append(rule)
     return blocks
 
 
@@ -154,12 +161,16 @@ def _runs_on(compute: str) -> Facts:
 )
 def ecs(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    desired = ctx.req.instance_count or (2 if ctx.req.production else 1)
-    port = app_port(ctx.req)
-    # the memory asked for, in the smallest task size Fargate offers for it
-    cpu, memory = fargate_size(512 if ctx.req.production else 256, ctx.req.memory_mb or (1024 if ctx.req.production else 512))
+    desired = replicas(ctx)
+    port = app_port(ctx)
+    program = ctx.program()
+    # the memory asked for, in the smallest task size Fargate offers for it (and the program needs)
+    least_cpu, least_memory = program.task_size if program and program.task_size else (256, 512)
+    cpu, memory = fargate_size(max(512 if ctx.req.production else 256, least_cpu),
+                               ctx.req.memory_mb or max(1024 if ctx.req.production else 512, least_memory))
+    image = program.image if program and program.image else "nginxinc/nginx-unprivileged:stable-alpine"
     out.variables += [
-        variable("container_image", "string", f"Container image the service runs (listens on {port})", "nginxinc/nginx-unprivileged:stable-alpine"),
+        variable("container_image", "string", f"Container image the service runs (listens on {port})", image),
         variable("task_cpu", "number", "vCPU units per task (1024 = 1 vCPU)", cpu),
         variable("task_memory", "number", "Memory per task in MiB (a size Fargate offers for the CPU)", memory),
         variable("desired_count", "number", "Tasks running at steady state", desired),
@@ -180,7 +191,7 @@ def ecs(ctx: BuildContext) -> Fragment:
     service.add(block("lifecycle", ignore_changes=[Ref("desired_count")]))
     if ctx.has("alb"):
         service.add(block("load_balancer", target_group_arn=LB.target_group_arn, container_name="app", container_port=port))
-        service.set("health_check_grace_period_seconds", 60)
+        service.set("health_check_grace_period_seconds", program.warmup if program else 60)
     cluster = resource("aws_ecs_cluster", "main", block("setting", name="containerInsights", value="enabled"), name=ctx.name("ecs", "cluster"))
     task_blocks, container, task, task_policy = _task_definition(ctx, out)
     _worker_variable(ctx, out)
@@ -194,6 +205,7 @@ def ecs(ctx: BuildContext) -> Fragment:
             env.update(b.env)
             secrets.update(b.secrets)
         container["environment"] = [{"name": k, "value": v} for k, v in env.items()]
+        _mount(task, container, [v for b in binds for v in b.volumes])
         if secrets:
             # ECS reads each secret at task start: valueFrom is the ARN (and JSON key), never a value
             container["secrets"] = [{"name": k, "valueFrom": Template(arn, f":{key}::") if key else arn} for k, (arn, key) in secrets.items()]
@@ -203,7 +215,9 @@ def ecs(ctx: BuildContext) -> Fragment:
         out.add("compute.tf", *store_egress(binds))
 
     out.assemble(APP, finish)
-    out.notes.append(image_note(port))
+    out.notes.append(image_note(port) if program is None or not program.image else
+                     f"`container_image` runs {program.title} (`{program.image}`, pinned by tag): move to a newer tag deliberately, "
+                     "after reading its release notes.")
     dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
     ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
@@ -226,14 +240,33 @@ def _execution_secrets(arns: list[Any]) -> Block:
     )
 
 
+def replicas(ctx: BuildContext) -> int:
+    """Tasks or instances at steady state: the number asked, else two (in two AZs) when the
+    design is Multi-AZ, one when it is not (outside production, or a cheap or small one)."""
+    return ctx.req.instance_count or (2 if ctx.req.multi_az else 1)
+
+
+def _mount(task: Block, container: dict[str, Any], volumes: list[Volume]) -> None:
+    """Each file system a binding offers: a task volume (EFS through its access point, TLS in
+    transit, authorised by the task role) mounted into the container at its path."""
+    for v in volumes:
+        config = block("efs_volume_configuration", file_system_id=v.file_system_id, transit_encryption="ENABLED")
+        config.add(block("authorization_config", access_point_id=v.access_point_id, iam="ENABLED"))
+        task.add(block("volume", name=v.name).add(config))
+        container["mountPoints"].append({"sourceVolume": v.name, "containerPath": v.path, "readOnly": False})
+
+
 def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dict[str, Any], Block, Block]:
-    """Graviton task, read-only root file system (a scratch volume at /tmp), logs to CloudWatch."""
+    """Graviton task, read-only root file system (a scratch volume at /tmp) unless the program it
+    runs must write to it, logs to CloudWatch."""
+    program = ctx.program()
+    writable = program.writable_root if program else None
     container: dict[str, Any] = {
         "name": "app",
         "image": var("container_image"),
         "essential": True,
-        "readonlyRootFilesystem": True,
-        "portMappings": [{"containerPort": p, "protocol": "tcp"} for p in app_ports(ctx.req)],
+        "readonlyRootFilesystem": writable is None,
+        "portMappings": [{"containerPort": p, "protocol": "tcp"} for p in app_ports(ctx)],
         "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
         "logConfiguration": {
             "logDriver": "awslogs",
@@ -248,7 +281,7 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
     task = resource(
         "aws_ecs_task_definition",
         "app",
-        block("runtime_platform", operating_system_family="LINUX", cpu_architecture="ARM64"),
+        block("runtime_platform", operating_system_family="LINUX", cpu_architecture=program.architecture if program else "ARM64"),
         block("volume", name="tmp"),
         family=local("name"),
         requires_compatibilities=["FARGATE"],
@@ -259,6 +292,8 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
         task_role_arn=Ref("aws_iam_role", "task", "arn"),
         container_definitions=jsonencode([container]),
     )
+    if writable is not None:
+        task.skip("CKV_AWS_336", writable)
     blocks = [
         log_group(ctx, out, "app", Template("/ecs/", local("name"))),
         resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
@@ -342,8 +377,16 @@ UBUNTU = {"20.04": ("focal", "hvm-ssd"), "22.04": ("jammy", "hvm-ssd"), "24.04":
 CANONICAL = "099720109477"
 
 
+def _program_ami(ctx: BuildContext) -> str | None:
+    program = ctx.program()
+    return program.ami_parameter if program else None
+
+
 def _ami(ctx: BuildContext) -> Block:
-    """The image: latest Amazon Linux 2023 by default (SSM parameter), or the OS asked for."""
+    """The image: the program's (its public SSM parameter), else the latest Amazon Linux 2023
+    (SSM parameter), or the OS asked for."""
+    if (parameter := _program_ami(ctx)) is not None:
+        return data("aws_ssm_parameter", "ami", name=parameter)
     arm = is_graviton(instance_type(ctx))
     os_name = ctx.req.operating_system or "al2023"
     if os_name.startswith("ubuntu"):
@@ -365,7 +408,7 @@ def _ami(ctx: BuildContext) -> Block:
 
 
 def _ami_id(ctx: BuildContext) -> Ref:
-    if (ctx.req.operating_system or "al2023") == "al2023":
+    if _program_ami(ctx) is not None or (ctx.req.operating_system or "al2023") == "al2023":
         return Ref("data", "aws_ssm_parameter", "ami", "value")
     return Ref("data", "aws_ami", "os", "id")
 
@@ -428,10 +471,28 @@ def _autoscaling_uses_key(ctx: BuildContext, out: Fragment) -> Block:
                     aws_service_name="autoscaling.amazonaws.com")
 
 
-def _group_scaling(ctx: BuildContext, group: Block) -> Block:
-    """A web group tracks 60% CPU; a queue worker group tracks its backlog per instance (the
-    group publishes its in-service count for it)."""
+def _group_scaling(ctx: BuildContext, group: Block, out: Fragment) -> Block:
+    """A web group tracks 60% CPU; a program that says so (a model server, whose work CPU does
+    not show) tracks the load balancer's requests per instance; a queue worker group tracks its
+    backlog per instance (the group publishes its in-service count for it)."""
     name = Ref("aws_autoscaling_group", "app", "name")
+    program = ctx.program()
+    if program and program.requests_per_target and ctx.has("alb"):
+        out.variables.append(variable("requests_per_instance", "number",
+                                      "Requests a minute one instance serves before another one starts (the scaling target)",
+                                      program.requests_per_target))
+        label = Template(LB.arn_suffix, "/", LB.target_group_arn_suffix)
+        return resource(
+            "aws_autoscaling_policy",
+            "requests",
+            block("target_tracking_configuration", target_value=var("requests_per_instance")).add(
+                block("predefined_metric_specification", predefined_metric_type="ALBRequestCountPerTarget", resource_label=label)
+            ),
+            name="requests-per-instance",
+            autoscaling_group_name=name,
+            policy_type="TargetTrackingScaling",
+            estimated_instance_warmup=program.warmup,
+        )
     if not worker(ctx):
         return resource(
             "aws_autoscaling_policy",
@@ -459,6 +520,12 @@ def _group_scaling(ctx: BuildContext, group: Block) -> Block:
     )
 
 
+def _root_gb(ctx: BuildContext) -> int:
+    """20 GB, or what the program's image and data need (a model's weights)."""
+    program = ctx.program()
+    return program.root_gb if program and program.root_gb else 20
+
+
 def _root_volume(size: int) -> dict[str, Any]:
     return {"volume_type": "gp3", "volume_size": size, "encrypted": True, "kms_key_id": KEY.arn, "delete_on_termination": True}
 
@@ -477,13 +544,14 @@ def _root_volume(size: int) -> dict[str, Any]:
 )
 def asg(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    count = ctx.req.instance_count or (2 if ctx.req.production else 1)
+    count = replicas(ctx)
+    program = ctx.program()
     template = resource(
         "aws_launch_template",
         "app",
         block("iam_instance_profile", arn=Ref("aws_iam_instance_profile", "instance", "arn")),
         block("metadata_options", http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
-        block("block_device_mappings", device_name="/dev/xvda").add(block("ebs", **_root_volume(20))),
+        block("block_device_mappings", device_name="/dev/xvda").add(block("ebs", **_root_volume(_root_gb(ctx)))),
         block("monitoring", enabled=True),
         name_prefix=Template(local("name"), "-"),
         image_id=_ami_id(ctx),
@@ -491,6 +559,8 @@ def asg(ctx: BuildContext) -> Fragment:
         vpc_security_group_ids=[APP_SG.id],
         update_default_version=True,
     )
+    if program and program.user_data is not None:
+        template.set("user_data", Call("base64encode", program.user_data))
     if dedicated(ctx):
         template.add(block("placement", tenancy="dedicated"))
     group = resource(
@@ -505,11 +575,11 @@ def asg(ctx: BuildContext) -> Fragment:
         desired_capacity=count,
         vpc_zone_identifier=NETWORK.private_subnet_ids,
         health_check_type="ELB" if ctx.has("alb") else "EC2",
-        health_check_grace_period=120,
+        health_check_grace_period=max(120, program.warmup) if program else 120,
     )
     if ctx.has("alb"):
         group.set("target_group_arns", [LB.target_group_arn])
-    scaling = _group_scaling(ctx, group)
+    scaling = _group_scaling(ctx, group, out)
     _worker_variable(ctx, out)
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), _autoscaling_uses_key(ctx, out), template, group, scaling)
     _instances_use(ctx, out)
@@ -538,7 +608,7 @@ def ec2(ctx: BuildContext) -> Fragment:
         "aws_instance",
         "app",
         block("metadata_options", http_endpoint="enabled", http_tokens="required"),
-        block("root_block_device", **{k: v for k, v in _root_volume(20).items() if k != "delete_on_termination"}),
+        block("root_block_device", **{k: v for k, v in _root_volume(_root_gb(ctx)).items() if k != "delete_on_termination"}),
         ami=_ami_id(ctx),
         instance_type=instance_type(ctx),
         subnet_id=Call("element", NETWORK.private_subnet_ids, Ref("count", "index")) if count > 1 else NETWORK.subnet_id("private", 0),
@@ -551,13 +621,16 @@ def ec2(ctx: BuildContext) -> Fragment:
     )
     if dedicated(ctx):
         instance.set("tenancy", "dedicated")
+    program = ctx.program()
+    if program and program.user_data is not None:
+        instance.set("user_data_base64", Call("base64encode", program.user_data))
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), instance)
     _instances_use(ctx, out)
     if ctx.has("alb"):
         attach: dict[str, Any] = {"count": count, "target_id": Ref("aws_instance", "app", Ref("count", "index"), "id")} if count > 1 else {"target_id": Ref("aws_instance", "app", "id")}
         out.add(
             "compute.tf",
-            resource("aws_lb_target_group_attachment", "app", target_group_arn=LB.target_group_arn, port=app_port(ctx.req), **attach),
+            resource("aws_lb_target_group_attachment", "app", target_group_arn=LB.target_group_arn, port=app_port(ctx), **attach),
         )
     out.outputs.append(output("instance_id", Ref("aws_instance", "app", "*", "id") if count > 1 else Ref("aws_instance", "app", "id"), "EC2 instance"))
     out.node("aws_instance.app", "EC2 instance", "ec2", "private")

@@ -39,11 +39,22 @@ ENGINES: dict[str, dict[str, Any]] = {
         "engine": "aurora-postgresql", "version": "16.6", "port": 5432, "logs": ["postgresql"],
         "parameters": {"log_statement": "ddl", "log_min_duration_statement": "1000", "rds.force_ssl": "1"},
     },
+    # Aurora MySQL's advanced auditing logs connections and schema and permission changes (not
+    # every query) to the audit log it exports
+    # (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Auditing.html)
     "aurora-mysql": {
-        "engine": "aurora-mysql", "version": "8.0.mysql_aurora.3.08.0", "port": 3306, "logs": ["error", "slowquery"],
-        "parameters": {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE", "require_secure_transport": "1"},
+        "engine": "aurora-mysql", "version": "8.0.mysql_aurora.3.08.0", "port": 3306, "logs": ["audit", "error", "slowquery"],
+        "parameters": {"slow_query_log": "1", "long_query_time": "1", "log_output": "FILE", "require_secure_transport": "1",
+                       "server_audit_logging": "1", "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL"},
     },
 }
+
+
+def _engine_for(ctx: BuildContext, default: str) -> str:
+    """The engine family the request leaves open: what the design's program needs (WordPress:
+    MySQL), else ``default``."""
+    program = ctx.program()
+    return program.database if program and program.database else default
 
 
 def _source(ctx: BuildContext) -> dict[str, Any]:
@@ -149,7 +160,7 @@ def _db_class(ctx: BuildContext, aurora: bool) -> str:
 )
 def rds(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    spec = ENGINES[ctx.req.database or "postgres"]
+    spec = ENGINES[ctx.req.database or _engine_for(ctx, "postgres")]
     prod = ctx.req.production
     multi_az = ctx.req.multi_az
     klass = _db_class(ctx, False)
@@ -275,7 +286,7 @@ def _parameters_and_monitoring(spec: dict[str, Any], ctx: BuildContext) -> list[
 )
 def aurora(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    spec = ENGINES[ctx.req.database if ctx.req.database and ctx.req.database.startswith("aurora") else "aurora-postgresql"]
+    spec = ENGINES[ctx.req.database if ctx.req.database and ctx.req.database.startswith("aurora") else f"aurora-{_engine_for(ctx, 'postgresql')}"]
     prod = ctx.req.production
     cluster = resource(
         "aws_rds_cluster",
@@ -301,6 +312,11 @@ def aurora(ctx: BuildContext) -> Fragment:
     )
     _no_iam_auth_skip(ctx, out, cluster, "CKV_AWS_162")
     out.ask(BACKUP.protect("cluster", Ref("aws_rds_cluster", "main", "arn")))
+    if spec["engine"] == "aurora-mysql":
+        # rewinds the cluster a day back in minutes after a bad migration, billed per change record
+        if prod:
+            cluster.set("backtrack_window", 86400)
+        outside_production(ctx, cluster, "CKV_AWS_326", "no backtracking; point-in-time restore recovers data, production can rewind a day")
     _apply_immediately(ctx, cluster)
     outside_production(ctx, cluster, "CKV_AWS_139", "no deletion protection, so the stack can be torn down; production has it")
     if not ctx.has("backup"):

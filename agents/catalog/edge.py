@@ -243,12 +243,18 @@ def alb(ctx: BuildContext) -> Fragment:
     if not ctx.has("waf") or behind_cdn:  # (behind CloudFront, its WAF guards the way in)
         outside_production(ctx, lb, "CKV2_AWS_28", "no WAF (≈ $10/month); production adds one")
     elb_access_logs(ctx, out, lb, "alb")
+    # the program a blueprint brings says where it answers its health check and how long a
+    # response may take (a model server generating a long answer)
+    program = ctx.program()
+    path, codes = (program.health_path, program.health_codes) if program else ("/", "200-399")
+    if program and program.timeout != 60:
+        lb.set("idle_timeout", program.timeout)
     target_group = resource(
         "aws_lb_target_group",
         "app",
-        block("health_check", path="/", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
+        block("health_check", path=path, matcher=codes, healthy_threshold=2, unhealthy_threshold=3, interval=15),
         name_prefix="app-",
-        port=app_port(ctx.req),
+        port=app_port(ctx),
         protocol="HTTP",
         target_type="ip" if ctx.has("ecs") else "instance",
         vpc_id=NETWORK.vpc_id,

@@ -62,7 +62,7 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
             "app",
             block("health_check", protocol="TCP", healthy_threshold=3, unhealthy_threshold=3, interval=30),
             name_prefix="app-",
-            port=app_port(ctx.req),
+            port=app_port(ctx),
             protocol="TCP",
             target_type="ip" if ctx.has("ecs") else "instance",
             vpc_id=NETWORK.vpc_id,

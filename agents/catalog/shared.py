@@ -278,10 +278,21 @@ class Topic(Shared):
 
 
 @dataclass(frozen=True)
+class Volume:
+    """An EFS file system the application's containers mount at ``path``, through an access
+    point (encrypted in transit, authorised by the task role)."""
+
+    name: str
+    file_system_id: Any
+    access_point_id: Any
+    path: str
+
+
+@dataclass(frozen=True)
 class Binding:
     """What a data store, cache or queue offers the application that uses it: its endpoints as
     environment, its secrets as Secrets Manager references (name -> (secret ARN, JSON key)),
-    and the port of its security group the application must reach."""
+    the port of its security group the application must reach, and file systems to mount."""
 
     to: str
     sid: str
@@ -291,6 +302,7 @@ class Binding:
     security_group: Ref | None = None
     # what the application's role may do on the store (IAM statements)
     statements: tuple[Mapping[str, Any], ...] = ()
+    volumes: tuple[Volume, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,8 +312,8 @@ class App(Shared):
     def bind(self, sid: str, *, env: Mapping[str, Any] | None = None,
              secrets: Mapping[str, tuple[Any, str | None]] | None = None,
              port: int | None = None, security_group: Ref | None = None,
-             statements: tuple[Mapping[str, Any], ...] = ()) -> Binding:
-        return Binding(self.id, sid, env or {}, secrets or {}, port, security_group, statements)
+             statements: tuple[Mapping[str, Any], ...] = (), volumes: tuple[Volume, ...] = ()) -> Binding:
+        return Binding(self.id, sid, env or {}, secrets or {}, port, security_group, statements, volumes)
 
 
 @dataclass(frozen=True)
@@ -363,16 +375,20 @@ ADMIN_PORTS = frozenset({22, 3389})
 DEFAULT_APP_PORT = 8080
 
 
-def app_ports(req: Any) -> list[int]:
-    """The ports the application listens on: those the request names (other than the load
-    balancer's 80/443 and the administrative 22/3389, which stay closed), else 8080; the first
-    is the one the load balancer forwards to."""
-    named = [p for p in req.ports if p not in EDGE_PORTS | ADMIN_PORTS]
+def app_ports(ctx: Any) -> list[int]:
+    """The ports the application listens on: the port of the program a blueprint of the design
+    brings (WordPress on 80, a model server on 8000), else those the request names (other than
+    the load balancer's 80/443 and the administrative 22/3389, which stay closed), else 8080; the
+    first is the one the load balancer forwards to."""
+    program = ctx.program()
+    if program is not None:
+        return [program.port]
+    named = [p for p in ctx.req.ports if p not in EDGE_PORTS | ADMIN_PORTS]
     return named or [DEFAULT_APP_PORT]
 
 
-def app_port(req: Any) -> int:
-    return app_ports(req)[0]
+def app_port(ctx: Any) -> int:
+    return app_ports(ctx)[0]
 
 
 # -- typed handles of what blueprints provide each other -----------------------------------------
