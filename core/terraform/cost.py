@@ -76,12 +76,29 @@ def _rds(item: Item, table: dict[str, Any], hours: float) -> tuple[float, str]:
     return (rate * hours + gb * storage) * multi, f"{cls} x{multi}, {gb:.0f} GB storage"
 
 
+def _first(value: Any) -> dict[str, Any]:
+    """A nested block's arguments (parsed blocks come as a list of one mapping)."""
+    if isinstance(value, list):
+        value = value[0] if value else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _root_gb(values: dict[str, Any]) -> float:
+    """The root volume's size: an instance's ``root_block_device``, a launch template's first
+    ``block_device_mappings`` (8 GB, the usual AMI's, when neither says)."""
+    root = _first(values.get("root_block_device"))
+    if not root:
+        root = _first(_first(values.get("block_device_mappings")).get("ebs"))
+    return _num(root.get("volume_size"), 8)
+
+
 def _instance(item: Item, table: dict[str, Any], hours: float, module: ParsedModule) -> tuple[float, str]:
     itype = item.values.get("instance_type", "")
     rate = table["instance_hourly"]["ec2"].get(itype)
     if rate is None:
         return 0.0, f"instance type {itype or '?'} not in the price table"
-    return rate * hours + 8 * table["storage_gb_month"]["gp3"], f"{itype}, 8 GB gp3 root volume"
+    gb = _root_gb(item.values)
+    return rate * hours + gb * table["storage_gb_month"]["gp3"], f"{itype}, {gb:.0f} GB gp3 root volume"
 
 
 def _asg(item: Item, table: dict[str, Any], hours: float, module: ParsedModule) -> tuple[float, str]:
@@ -95,7 +112,9 @@ def _asg(item: Item, table: dict[str, Any], hours: float, module: ParsedModule) 
     rate = table["instance_hourly"]["ec2"].get(itype)
     if rate is None:
         return 0.0, f"{size:.0f} instances of an unpriced type ({itype or 'unknown'})"
-    return size * rate * hours, f"{size:.0f} x {itype}"
+    gb = _root_gb(template.values) if template else 8
+    monthly = size * (rate * hours + gb * table["storage_gb_month"]["gp3"])
+    return monthly, f"{size:.0f} x {itype} (${rate:g}/hour each), {gb:.0f} GB gp3 root volume each"
 
 
 def _fargate(item: Item, table: dict[str, Any], hours: float, module: ParsedModule) -> tuple[float, str]:
@@ -103,6 +122,8 @@ def _fargate(item: Item, table: dict[str, Any], hours: float, module: ParsedModu
         return 0.0, "runs on EC2 capacity priced with its instances"
     tasks = _num(item.values.get("desired_count"), 1)
     task = _referenced(item, module, "task_definition", "aws_ecs_task_definition")
+    if task is not None:  # the task's size as the module deploys it by default
+        task = replace(task, values=resolve_defaults(task.values, module))
     cpu = _num(task.values.get("cpu"), 256) / 1024 if task else 0.25
     mem = _num(task.values.get("memory"), 512) / 1024 if task else 0.5
     arch = "X86_64"
