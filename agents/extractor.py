@@ -439,6 +439,7 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
         req.internal = True
     if req.workload is None and req.internal:
         req.workload = "web_app"  # "a tool only employees can use"
+    _stack(req)
     if req.workload is None and (req.components or req.compute or req.wants_database):
         req.workload = "custom"
     if current is not None:
@@ -458,6 +459,28 @@ def named_components(text: str) -> set[str]:
     if (engine or wants) and "database" not in removed:
         found.add("aurora" if (engine or "").startswith("aurora") else "rds")
     return found
+
+
+def _stack(req: Requirements) -> None:
+    """A stack the request names decides what its words alone leave to chance: WordPress is a
+    web application in containers on MySQL (even when it is called a blog); serving a model on
+    GPUs is an API on an Auto Scaling group of GPU instances. A compute the request named
+    otherwise is replaced, and the reply says so (assumed)."""
+    stacks = (("wordpress", req.has("wordpress"), "web_app", "ecs"),
+              ("gpu", "gpu" in req.asked and "gpu" not in req.removed, "api", "asg"))
+    for name, named, workload, compute in stacks:
+        if not named:
+            continue
+        if req.workload in {None, "custom", "static_site"}:
+            req.workload = workload  # type: ignore[assignment]
+        if req.compute != compute:
+            if req.compute is not None:
+                req.assumed = {**req.assumed, "compute": compute}
+            req.compute = compute  # type: ignore[assignment]
+        if name == "wordpress":
+            req.database = req.database or "mysql"
+            req.wants_database = True
+        return
 
 
 def gloss(text: str) -> str:
@@ -595,8 +618,8 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
             req.traffic = "high"
         elif (users is not None and users < 100_000) or (amount is not None and amount >= 1000):
             req.traffic = "medium"
-    if few and not big and (req.availability is None or (req.availability == before.availability and not HA_RE.search(text))):
-        # a handful of users or a small budget: single-AZ, unless this message asks for HA
+    if small and not big and (req.availability is None or (req.availability == before.availability and not HA_RE.search(text))):
+        # a handful of users, a small budget or a cheap design: single-AZ, unless this message asks for HA
         req.availability = "single_az"
     if small and not big and not _has(r"nat (gateway )?(per|in each|for each)", text):
         req.nat = "single"
