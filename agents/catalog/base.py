@@ -202,7 +202,8 @@ class Program:
     response ``timeout`` seconds, and a new task or instance ``warmup`` seconds before its health
     counts. ``writable_root`` says why the container's root file system stays writable (None: it
     is read-only); ``requests_per_target`` makes the group scale on the load balancer's requests
-    per target each minute instead of CPU; ``database`` is the engine family it needs.
+    per target each minute instead of CPU; ``database`` is the engine family it needs;
+    ``large_bodies`` says its requests carry more than a WAF's 8 KB body limit.
     """
 
     title: str
@@ -222,6 +223,8 @@ class Program:
     user_data: Ref | None = None
     requests_per_target: int | None = None
     database: str | None = None
+    # its requests carry bodies over 8 KB (uploads, long prompts): the WAF counts them, not blocks
+    large_bodies: bool = False
 
 
 @dataclass(frozen=True)

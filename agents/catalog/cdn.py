@@ -210,10 +210,15 @@ def waf(ctx: BuildContext) -> Fragment:
         scope=scope,
         **provider,
     )
+    program = ctx.program()
     for priority, group in enumerate(("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")):
         rule = block("rule", name=group, priority=priority)
         rule.add(block("override_action").add(block("none")))
-        rule.add(block("statement").add(block("managed_rule_group_statement", name=group, vendor_name="AWS")))
+        statement = block("managed_rule_group_statement", name=group, vendor_name="AWS")
+        if group == "AWSManagedRulesCommonRuleSet" and program and program.large_bodies:
+            # the common rule set blocks bodies over 8 KB; the program's requests carry more
+            statement.add(block("rule_action_override", name="SizeRestrictions_BODY").add(block("action_to_use").add(block("count"))))
+        rule.add(block("statement").add(statement))
         rule.add(_visibility(group))
         acl.add(rule)
     rate = block("rule", name="rate-limit", priority=10)

@@ -215,9 +215,10 @@ def ecs(ctx: BuildContext) -> Fragment:
         out.add("compute.tf", *store_egress(binds))
 
     out.assemble(APP, finish)
+    arch = (program.architecture if program else "ARM64").lower().replace("x86_64", "amd64")
     out.notes.append(image_note(port) if program is None or not program.image else
-                     f"`container_image` runs {program.title} (`{program.image}`, pinned by tag): move to a newer tag deliberately, "
-                     "after reading its release notes.")
+                     f"`container_image` runs {program.title} (`{program.image}`, pinned by tag, built for linux/{arch} among "
+                     "others): move to a newer tag deliberately, after reading its release notes.")
     dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
     ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))

@@ -44,7 +44,8 @@ def context(bid: str, environment: str, region: str) -> tuple[Requirements, froz
     threat detection, WAF and backups), its dependencies and what it implies, plus the fewest
     others (and, if it needs one, a domain) with which every one of them fits."""
     base = Requirements(project="contract", environment=environment, region=region, workload="custom")
-    others = sorted(set(CATALOG) - {bid})
+    # a blueprint that brings a whole stack (WordPress, GPU serving) is no blueprint's company
+    others = sorted(b for b in set(CATALOG) - {bid} if CATALOG[b].program is None)
     for req in (base, base.model_copy(update={"domain": "contract.example.com"})):
         for size in range(3):
             for extra in itertools.combinations(others, size):
