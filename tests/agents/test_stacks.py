@@ -11,11 +11,16 @@ from typing import Any
 
 import pytest
 
+from agents.catalog.gpu import AMI
 from agents.honesty import not_built
 from agents.requirements import Requirements
-from tests.agents.deploy_facts import deploy_defects
+from core.terraform.cost import estimate
+from core.terraform.parse import parse_module
+from tests.agents.deploy_facts import deploy_defects, policy, variables
 from tests.agents.test_corpus import resources, run_scenario
 
+WORDPRESS = ["aws_ecs_service", "aws_ecs_task_definition", "aws_efs_file_system", "aws_efs_mount_target",
+             "aws_efs_access_point", "aws_db_instance", "aws_secretsmanager_secret"]
 STACKS: list[dict[str, Any]] = [
     {"id": "mobile-backend", "request": "a serverless API for our mobile app with sign-up, login and photo uploads",
      "expect": ["aws_cognito_user_pool", "aws_cognito_user_pool_client", "aws_apigatewayv2_authorizer",
@@ -33,6 +38,15 @@ STACKS: list[dict[str, Any]] = [
     {"id": "contractor-access", "request": "two EC2 app servers in an auto scaling group; our contractors need shell access through Session Manager, no SSH",
      "expect": ["aws_ssm_document", "aws_iam_group", "aws_autoscaling_group"],
      "capabilities": {"session_manager"}},
+    {"id": "wordpress", "request": "a WordPress site with MySQL for our bakery's recipes, production",
+     "expect": WORDPRESS, "capabilities": {"php"}},
+    {"id": "wordpress-ko", "request": "워드프레스 사이트를 MySQL과 함께 만들어 주세요. 서울 리전, 운영 환경",
+     "expect": WORDPRESS, "capabilities": {"php"}},
+    {"id": "wordpress-cheap", "request": "a cheap WordPress blog for our small team",
+     "expect": WORDPRESS, "capabilities": {"php"}},
+    {"id": "gpu-llama", "request": "serve our fine-tuned Llama model on GPUs",
+     "expect": ["aws_autoscaling_group", "aws_launch_template", "aws_lb_target_group", "aws_autoscaling_policy"],
+     "capabilities": {"gpu"}},
 ]
 
 
@@ -99,3 +113,126 @@ def test_the_stacks_plan_with_terraform_with_no_deploy_finding(designs: dict[str
             if found:
                 problems[sid] = found
     assert problems == {}
+
+
+def _one(value: Any) -> dict[str, Any]:
+    """A nested block as parsed (a list of one mapping)."""
+    return value[0] if isinstance(value, list) else value
+
+
+def _container_from_hcl(text: str) -> dict[str, Any]:
+    """The one container of the task's ``jsonencode([{...}])``, references kept as written."""
+    containers = policy(text)
+    assert len(containers) == 1, containers
+    return dict(containers[0])
+
+
+def _monthly(files: dict[str, str]) -> float:
+    """The review's cost estimate of the module (its cost step), in USD a month."""
+    return estimate(parse_module(files)).monthly_total
+
+
+@pytest.mark.parametrize("sid", ["wordpress", "wordpress-ko", "wordpress-cheap"])
+def test_wordpress_runs_the_official_image_with_content_on_efs_and_the_password_from_a_secret(designs: dict[str, Any], sid: str) -> None:
+    ctx = designs[sid]
+    files = ctx.module()["files"]
+    parsed = resources(files)
+    tf = "\n".join(body for name, body in files.items() if name.endswith(".tf"))
+    # the official php-apache image, pinned by tag (never latest), on port 80 behind the load balancer
+    image = variables(files)["container_image"]
+    assert re.fullmatch(r"wordpress:\d+\.\d+\.\d+-php\d\.\d-apache", image), image
+    container = _container_from_hcl(parsed["aws_ecs_task_definition.app"]["container_definitions"])
+    assert [p["containerPort"] for p in container["portMappings"]] == [80]
+    assert _one(parsed["aws_ecs_service.app"]["load_balancer"])["container_port"] == 80
+    group = parsed["aws_lb_target_group.app"]
+    assert group["port"] == 80 and _one(group["health_check"])["path"] == "/wp-login.php"
+    # WordPress writes to /var/www/html at start; wp-content is the EFS volume, through its access point
+    assert container["readonlyRootFilesystem"] is False
+    mount = next(m for m in container["mountPoints"] if m["containerPath"] == "/var/www/html/wp-content")
+    task = parsed["aws_ecs_task_definition.app"]
+    volume = next(_one(v) for v in task["volume"] if _one(v)["name"] == mount["sourceVolume"])
+    efs = _one(volume["efs_volume_configuration"])
+    assert efs["transit_encryption"] == "ENABLED" and "aws_efs_file_system.wordpress.id" in efs["file_system_id"]
+    auth = _one(efs["authorization_config"])
+    assert auth["iam"] == "ENABLED" and "aws_efs_access_point.wordpress.id" in auth["access_point_id"]
+    fs = parsed["aws_efs_file_system.wordpress"]
+    assert fs["encrypted"] is True and "aws_kms_key.main.arn" in fs["kms_key_id"]
+    targets = parsed["aws_efs_mount_target.wordpress"]
+    assert "aws_subnet.private[count.index].id" in targets["subnet_id"] and "length(local.azs)" in str(targets["count"])
+    # NFS reaches the file system from the tasks' security group only
+    nfs = [r for a, r in parsed.items() if a.startswith("aws_vpc_security_group_ingress_rule.") and r.get("from_port") == 2049]
+    assert len(nfs) == 1 and "aws_security_group.app.id" in nfs[0]["referenced_security_group_id"] and "cidr_ipv4" not in nfs[0]
+    assert "aws_security_group.efs.id" in str(targets["security_groups"])
+    assert _one(parsed["aws_efs_access_point.wordpress"]["posix_user"])["uid"] == 33
+    assert _one(parsed["aws_efs_backup_policy.wordpress"]["backup_policy"])["status"] == "ENABLED"  # production
+    # MySQL; host, name and user as environment, the password a Secrets Manager reference only
+    db = parsed["aws_db_instance.main"]
+    assert db["engine"] == "mysql" and db["manage_master_user_password"] is True
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    secrets = {e["name"]: e["valueFrom"] for e in container["secrets"]}
+    assert "aws_db_instance.main.address" in env["WORDPRESS_DB_HOST"]
+    assert env["WORDPRESS_DB_NAME"] == "app" and env["WORDPRESS_DB_USER"] == "app_admin"
+    assert "WORDPRESS_DB_PASSWORD" not in env
+    assert secrets["WORDPRESS_DB_PASSWORD"] == "${aws_db_instance.main.master_user_secret[0].secret_arn}:password::"
+    assert "MYSQLI_CLIENT_SSL" in env["WORDPRESS_CONFIG_EXTRA"]  # the database refuses plain connections
+    # the salts: generated once, the same for every task, from one secret
+    salts = {k: v for k, v in secrets.items() if k.endswith(("_KEY", "_SALT"))}
+    assert len(salts) == 8 and all(v.startswith("${aws_secretsmanager_secret.wordpress_salts.arn}:") for v in salts.values())
+    assert "random_password" in tf and "secret_string" in files["wordpress.tf"]
+    # the execution role reads exactly those secrets at task start
+    reads = parsed["aws_iam_role_policy.task_execution_secrets"]["policy"]
+    assert "master_user_secret[0].secret_arn" in reads and "aws_secretsmanager_secret.wordpress_salts.arn" in reads
+    if sid == "wordpress-ko":
+        assert variables(files)["region"] == "ap-northeast-2"
+        assert re.search("[\uac00-\ud7a3]", ctx.last[1] or "")
+
+
+def test_the_cheap_wordpress_is_one_task_on_a_single_az_database_and_costs_less(designs: dict[str, Any]) -> None:
+    full = designs["wordpress"].module()["files"]
+    cheap = designs["wordpress-cheap"].module()["files"]
+    full_res, cheap_res = resources(full), resources(cheap)
+    assert variables(full)["desired_count"] == 2 and full_res["aws_db_instance.main"]["multi_az"] is True
+    assert variables(cheap)["desired_count"] == 1 and cheap_res["aws_db_instance.main"]["multi_az"] is False
+    assert len([a for a in cheap_res if a.startswith("aws_nat_gateway.")]) == 1 and cheap_res["aws_nat_gateway.main"]["count"] == 1
+    full_cost, cheap_cost = _monthly(full), _monthly(cheap)
+    # a Multi-AZ MySQL, two NAT gateways, two tasks and a load balancer cost more than $150 a month
+    assert full_cost > 150 and 50 < cheap_cost < full_cost - 50, (full_cost, cheap_cost)
+
+
+def test_gpu_serving_runs_the_model_server_on_g5_instances_of_the_deep_learning_ami(designs: dict[str, Any]) -> None:
+    ctx = designs["gpu-llama"]
+    files = ctx.module()["files"]
+    parsed = resources(files)
+    template = parsed["aws_launch_template.app"]
+    assert template["instance_type"] == "g5.xlarge"
+    assert template["image_id"] == "${data.aws_ssm_parameter.ami.value}"
+    assert f'name = "{AMI}"' in files["compute.tf"]
+    root = _one(_one(template["block_device_mappings"])["ebs"])
+    assert root["volume_size"] >= 100 and root["encrypted"] is True and "aws_kms_key.main.arn" in root["kms_key_id"]
+    # the server starts as a container with the NVIDIA runtime, from a pinned image, with the team's model
+    script = files["gpu.tf"]
+    assert "base64encode(local.model_server_user_data)" in template["user_data"]
+    assert "--runtime nvidia --gpus all" in script and "--model ${var.model_id}" in script
+    image = variables(files)["model_server_image"]
+    assert re.fullmatch(r"vllm/vllm-openai:v\d+\.\d+\.\d+", image), image
+    assert "model_id" in variables(files) and variables(files)["model_id"] is None  # the team's model: set before apply
+    assert "`model_id`" in ctx.last[1]
+    # secrets are read on the instance with its role, never written into the template
+    assert "secretsmanager get-secret-value --secret-id ${aws_secretsmanager_secret.model_api_key.arn}" in script
+    assert not re.search(r"VLLM_API_KEY=[A-Za-z0-9]{20,}", script)
+    # behind the load balancer on the server's health path, long answers allowed
+    group = parsed["aws_lb_target_group.app"]
+    assert group["port"] == 8000 and _one(group["health_check"])["path"] == "/health" and _one(group["health_check"])["matcher"] == "200"
+    assert parsed["aws_lb.main"]["idle_timeout"] >= 300
+    asg = parsed["aws_autoscaling_group.app"]
+    assert asg["health_check_type"] == "ELB" and asg["health_check_grace_period"] >= 600
+    assert "aws_lb_target_group.app.arn" in str(asg["target_group_arns"])
+    # scaling on load: the load balancer's requests per instance
+    policy = parsed["aws_autoscaling_policy.requests"]
+    spec = _one(_one(policy["target_tracking_configuration"])["predefined_metric_specification"])
+    assert spec["predefined_metric_type"] == "ALBRequestCountPerTarget"
+    assert spec["resource_label"] == "${aws_lb.main.arn_suffix}/${aws_lb_target_group.app.arn_suffix}"
+    # the cost is the GPUs': two g5.xlarge in production are about $1,470 a month before anything else
+    assert _monthly(files) > 2 * 1.0 * 730
+    readme = files["README.md"]
+    assert "Running On-Demand G and VT instances" in readme and "describe-instance-type-offerings" in readme
