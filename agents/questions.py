@@ -118,6 +118,15 @@ QUESTIONS: dict[str, Ask] = {
             default=lambda r: "per_az" if r.production else "single",
         ),
         Ask(
+            id="gpu_instance",
+            prompt=t("q.gpu_instance"),
+            choices=_choices("gpu_instance", "g5.xlarge", "g6.xlarge", "g6e.xlarge"),
+            field="instance_type",
+            # the GPU decides which models fit and most of the bill; a type the request names stands
+            matters=lambda r: "gpu" in r.asked and "gpu" not in r.removed and r.instance_type is None,
+            default=lambda r: "g5.xlarge",
+        ),
+        Ask(
             id="domain",
             prompt=t("q.domain"),
             choices=_choices("domain", "none"),
@@ -129,7 +138,7 @@ QUESTIONS: dict[str, Ask] = {
     )
 }
 
-ORDER = ("environment", "database", "nat", "domain")
+ORDER = ("environment", "database", "nat", "gpu_instance", "domain")
 
 
 def pending(req: Requirements) -> Ask | None:

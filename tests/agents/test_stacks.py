@@ -236,3 +236,38 @@ def test_gpu_serving_runs_the_model_server_on_g5_instances_of_the_deep_learning_
     assert _monthly(files) > 2 * 1.0 * 730
     readme = files["README.md"]
     assert "Running On-Demand G and VT instances" in readme and "describe-instance-type-offerings" in readme
+
+
+async def test_gpu_serving_asks_which_gpu_and_builds_and_prices_the_one_chosen() -> None:
+    from langgraph.checkpoint.memory import MemorySaver
+
+    from agents.handler import AgentHandler
+    from core.settings import Settings
+    from tests.agents.conftest import Recorder, answer, text
+
+    handler = AgentHandler(MemorySaver(), Settings(), review_checks={"parse", "cost"})
+    conversation = "gpu-question"
+    step = Recorder(text(conversation, "모델 서빙: 파인튜닝한 Llama를 GPU로 운영 환경에서 서빙하고 싶어요, 버지니아"))
+    await handler(step)
+    asked = []
+    while step.last[0] == "question":
+        question = step.last[2]["question"]
+        asked.append(question["id"])
+        if question["id"] == "gpu_instance":
+            assert [c["value"] for c in question["choices"]] == ["g5.xlarge", "g6.xlarge", "g6e.xlarge"]
+            assert question["default"] == "g5.xlarge" and re.search("[\uac00-\ud7a3]", question["prompt"])
+            value = "g6.xlarge"
+        else:
+            value = question["default"]
+        step = Recorder(answer(conversation, question["id"], value))
+        await handler(step)
+    assert "gpu_instance" in asked
+    kind, message, _ = step.last
+    assert kind == "done", message
+    module = step.module()
+    template = resources(module["files"])["aws_launch_template.app"]
+    assert template["instance_type"] == "g6.xlarge"
+    # two L4 instances in production: about $1,175 a month, shown in the reply
+    total = module["cost"]["monthly_total"]
+    assert 2 * 0.8 * 730 < total < 2 * 1.0 * 730, total
+    assert f"{total:,.0f}" in message
