@@ -222,7 +222,7 @@ def ecs(ctx: BuildContext) -> Fragment:
     dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
     ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
-    out.node("aws_ecs_service.app", "ECS Fargate service", "ecs", "private")
+    out.node("aws_ecs_service.app", f"{program.title} on ECS Fargate" if program else "ECS Fargate service", "ecs", "private")
     return out
 
 
@@ -585,7 +585,8 @@ def asg(ctx: BuildContext) -> Fragment:
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), _autoscaling_uses_key(ctx, out), template, group, scaling)
     _instances_use(ctx, out)
     out.outputs.append(output("asg_name", Ref("aws_autoscaling_group", "app", "name"), "Auto Scaling group name"))
-    out.node("aws_autoscaling_group.app", f"Auto Scaling group ({count}+)", "asg", "private")
+    label = f"{program.title}, {instance_type(ctx)} ({count}+)" if program else f"Auto Scaling group ({count}+)"
+    out.node("aws_autoscaling_group.app", label, "asg", "private")
     return out
 
 
