@@ -212,6 +212,7 @@ def _data(region: str, got: Any, out: list[Resource]) -> None:
                    "master_username": db.get("MasterUsername"), "db_subnet_group_name": group,
                    "backup_retention_period": db.get("BackupRetentionPeriod"),
                    "cluster_identifier": db.get("DBClusterIdentifier"), "port": (db.get("Endpoint") or {}).get("Port"),
+                   "monitoring_interval": db.get("MonitoringInterval") or 0,
                    "deletion_protection": bool(db.get("DeletionProtection"))}))
     cache_groups = {g["CacheSubnetGroupName"]: g for g in got("elasticache", region, "DescribeCacheSubnetGroups") or []}
     for name, g in cache_groups.items():

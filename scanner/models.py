@@ -53,14 +53,19 @@ class Missing(BaseModel):
     operation: str
     action: str = Field(description="the IAM action to grant")
     error_code: str
+    cause: Literal["denied", "throttled", "unavailable"] = "denied"
     message: str = ""
     kinds: list[str] = Field(default_factory=list, description="resource kinds left out")
 
     @property
     def text(self) -> str:
         what = ", ".join(self.kinds) or self.operation
-        return (f"{self.service} in {self.region}: {what} not read ({self.error_code}); "
-                f"grant {self.action}")
+        if self.cause == "denied":
+            return (f"{self.service} in {self.region}: {what} not read ({self.error_code}); "
+                    f"grant {self.action}")
+        why = "throttled past every retry" if self.cause == "throttled" else "the service did not answer"
+        return (f"{self.service} in {self.region}: {what} not read ({self.error_code}: {why}); "
+                f"scan again to resume (needs {self.action})")
 
 
 class Inventory(BaseModel):

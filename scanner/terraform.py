@@ -387,6 +387,8 @@ class Writer:
             "backup_retention_period": a.get("backup_retention_period") if a.get("backup_retention_period") not in (None, 0) else None,
             "port": a.get("port") if a.get("port") not in (None, DEFAULT_PORTS.get(a["engine"])) else None,
             "deletion_protection": True if a.get("deletion_protection") else None,
+            "monitoring_interval": a.get("monitoring_interval") or None,
+            "monitoring_role_arn": self.ref(r.role_arn) if a.get("monitoring_interval") else None,
         }, ignore=ignore)
 
     def _cache_ref(self, r: Resource) -> Any:

@@ -1,7 +1,8 @@
 """The system of record's tables: projects, conversations and requests.
 
 Designs, pull requests, scans, tag plans and metrics get their own tables through new
-migrations in ``core/store/migrations/versions``; nothing here needs to change for them. Times
+migrations in ``core/store/migrations/versions``, their models in modules imported at the end of
+this one (scans, tag plans and project members: :mod:`core.store.scans`). Times
 are stored in UTC; JSON columns hold what has no fixed shape (a tag policy, an action).
 """
 
@@ -74,6 +75,8 @@ class Project(Timestamps, Base):
     slack_channel: Mapped[str | None] = mapped_column(String(100), unique=True)
     aws_account_id: Mapped[str | None] = mapped_column(String(12))
     aws_role_arn: Mapped[str | None] = mapped_column(String(2048))
+    # what the role's trust policy requires (sts:ExternalId): a confused deputy cannot borrow it
+    aws_external_id: Mapped[str | None] = mapped_column(String(1224))
     aws_regions: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     github_repo: Mapped[str | None] = mapped_column(String(200))
     tag_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
@@ -116,3 +119,7 @@ class Request(Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     trace_id: Mapped[str | None] = mapped_column(String(32))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# the models of later tables, so that Base.metadata knows every table archops migrates
+from core.store import scans as _scans  # noqa: E402,F401

@@ -11,6 +11,8 @@ from core.errors import ValidationError
 _PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+# sts:AssumeRole's ExternalId: 2-1224 of these characters
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _REPO = re.compile(r"^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$")
 _CHANNEL = re.compile(r"^[A-Za-z0-9#_-]{1,100}$")
@@ -48,6 +50,12 @@ def check_project_fields(fields: dict[str, Any]) -> dict[str, Any]:
             )
         if account is not None and match.group(1) != account:
             raise ValidationError(f"role ARN is in account {match.group(1)}, not in {account}")
+    external_id = fields.get("aws_external_id")
+    if external_id is not None and not _EXTERNAL_ID.match(external_id):
+        raise ValidationError(
+            "the role's external id must be 2 to 1224 letters, digits or + = , . @ : / _ -",
+            hint="the value the role's trust policy names in sts:ExternalId",
+        )
     regions = fields.get("aws_regions")
     if regions is not None:
         bad = [r for r in regions if not isinstance(r, str) or not _REGION.match(r)]

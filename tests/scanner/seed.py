@@ -22,6 +22,8 @@ TAG_KEY, TAG_VALUE = "Project", "acme"
 
 ASSUME_LAMBDA = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
     "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+ASSUME_RDS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+    "Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 ASSUME_EC2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
     "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -124,6 +126,9 @@ def seed(endpoint: str) -> dict[str, Any]:
     iam.create_instance_profile(InstanceProfileName="acme-app-ec2")
     iam.add_role_to_instance_profile(InstanceProfileName="acme-app-ec2", RoleName="acme-app-ec2")
     iam.create_role(RoleName="unused-role", AssumeRolePolicyDocument=json.dumps(ASSUME_EC2))
+    monitoring = iam.create_role(RoleName="acme-rds-monitoring", AssumeRolePolicyDocument=json.dumps(ASSUME_RDS),
+                                 Tags=_tags("acme-rds-monitoring"))["Role"]["Arn"]
+    facts["monitoring_role"] = monitoring
     facts["lambda_role"] = lam_role["Arn"]
 
     # us-east-1: production and staging; eu-west-1: the EU production copy
@@ -172,6 +177,16 @@ def seed(endpoint: str) -> dict[str, Any]:
                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
     facts.update(lb=lb["LoadBalancerArn"], tg=tg["TargetGroupArn"],
                  listener=listener["Listeners"][0]["ListenerArn"])
+    # a network load balancer in front of the EU app (TCP)
+    elb_eu = client(endpoint, "elbv2", "eu-west-1")
+    nlb = elb_eu.create_load_balancer(Name="acme-eu-nlb", Subnets=eu["public"], Scheme="internet-facing",
+                                      Type="network", Tags=_tags("acme-eu-nlb"))["LoadBalancers"][0]
+    ntg = elb_eu.create_target_group(Name="acme-eu-tcp", Protocol="TCP", Port=8080, VpcId=eu["vpc"],
+                                     TargetType="instance", Tags=_tags("acme-eu-tcp"))["TargetGroups"][0]
+    elb_eu.register_targets(TargetGroupArn=ntg["TargetGroupArn"], Targets=[{"Id": eu_inst, "Port": 8080}])
+    elb_eu.create_listener(LoadBalancerArn=nlb["LoadBalancerArn"], Protocol="TCP", Port=443,
+                           DefaultActions=[{"Type": "forward", "TargetGroupArn": ntg["TargetGroupArn"]}])
+    facts.update(nlb=nlb["LoadBalancerArn"], ntg=ntg["TargetGroupArn"])
 
     # databases
     rds = client(endpoint, "rds", "us-east-1")
@@ -195,7 +210,8 @@ def seed(endpoint: str) -> dict[str, Any]:
     rds_eu.create_db_instance(DBInstanceIdentifier="acme-eu-mysql", DBInstanceClass="db.t3.small",
                               Engine="mysql", EngineVersion="8.0.35", AllocatedStorage=20, MasterUsername="admin",
                               MasterUserPassword="yet-Another-1", DBSubnetGroupName="acme-eu-db",
-                              VpcSecurityGroupIds=[eu["db"]], StorageEncrypted=False)
+                              VpcSecurityGroupIds=[eu["db"]], StorageEncrypted=False,
+                              MonitoringInterval=60, MonitoringRoleArn=monitoring)
 
     # cache
     cache = client(endpoint, "elasticache", "us-east-1")
