@@ -40,9 +40,11 @@ class ScanResult:
         return None if self.review is None else bool(self.review.passed)
 
 
-def scan_to_dir(regions: list[str], out_dir: str | Path, *, review: bool = True,
+def scan_to_dir(regions: list[str], out_dir: str | Path, *, review: bool | set[str] = True,
                 scanner: Scanner | None = None, **options: Any) -> ScanResult:
-    """Read (with ``scanner``, or one built from ``options``), write into ``out_dir``, review."""
+    """Read (with ``scanner``, or one built from ``options``), write into ``out_dir``, review
+    (``True``: parse, schema, references and the offline plan; or the checks named), and judge
+    what exists with the policy rules."""
     inventory = (scanner or Scanner(regions, **options)).scan()
     built = to_terraform(inventory)
     diagram = to_diagram(inventory)
@@ -57,7 +59,7 @@ def scan_to_dir(regions: list[str], out_dir: str | Path, *, review: bool = True,
     if review:
         from core.terraform.review import review_module
 
-        result.review = review_module(files, VERDICT_CHECKS)
+        result.review = review_module(files, VERDICT_CHECKS if review is True else set(review))
         policy = review_module(files, {"parse", "policy"})
         result.findings = [f for f in policy.findings if f.check_id not in ("parse",)]
     return result

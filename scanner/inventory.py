@@ -542,12 +542,12 @@ def session_name_for(*parts: str) -> str:
 
 def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None = None, *,
                 external_id: str | None = None, session_name: str = "archops-scan") -> boto3.Session:
-    """A session on the project's role (STS AssumeRole from the caller's credentials, with the
-    external id the role's trust policy requires), refreshed before its credentials expire, as
-    the SDK's own ``role_arn`` profiles do. The caller's profile stays the session's, so its
-    configuration (region, ``endpoint_url``, retries) still applies."""
+    """``session`` on the project's role: STS AssumeRole from the caller's credentials, with the
+    external id the role's trust policy requires, refreshed before the credentials expire (as
+    the SDK's own ``role_arn`` profiles do). The session itself takes the role's credentials, so
+    its profile's configuration (region, ``endpoint_url``) and its event handlers still apply;
+    the STS client keeps the caller's."""
     from botocore.credentials import DeferredRefreshableCredentials, create_assume_role_refresher
-    from botocore.session import Session as CoreSession
 
     kwargs: dict[str, Any] = {"region_name": session.region_name or "us-east-1"}
     if endpoint_url:
@@ -557,10 +557,8 @@ def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None 
     if external_id:
         params["ExternalId"] = external_id
     refresher = create_assume_role_refresher(sts, params)
-    profile = session.profile_name if session.profile_name in session.available_profiles else None
-    core = CoreSession(profile=profile)
-    core._credentials = DeferredRefreshableCredentials(refresher, "assume-role")
-    return boto3.Session(botocore_session=core, region_name=session.region_name)
+    session._session._credentials = DeferredRefreshableCredentials(refresher, "assume-role")  # type: ignore[attr-defined]
+    return session
 
 
 def _bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.errors import Forbidden, NotFound, ValidationError
-from core.store.scans import OWNER, Scan, ScanStore, TagApplication, TagPlanRecord
+from core.store.scans import OWNER, STALE_AFTER_S, Scan, ScanStore, TagApplication, TagPlanRecord
 from scanner.adopt import ScanResult, record_of, scan_to_dir, summary
 from scanner.inventory import Interrupted, Scanner, session_name_for
 from scanner.models import GLOBAL, Inventory
@@ -108,7 +108,8 @@ async def authorize(store: Any, project_id: str | None, principal: str, action: 
 async def scan_project(
     store: Any, project_id: str | None, *, principal: str, source: str, data_dir: Path,
     regions: list[str] | None = None, role_arn: str | None = None, out_dir: str | Path | None = None,
-    review: bool = True, resume: bool = True, heartbeat_s: float = HEARTBEAT_S, **aws: Any,
+    review: bool | set[str] = True, resume: bool = True, heartbeat_s: float = HEARTBEAT_S,
+    stale_after_s: float = STALE_AFTER_S, **aws: Any,
 ) -> ProjectScan:
     """Scan the project's account (its regions and role unless given) into ``out_dir`` (else a
     folder of the scan in ``data_dir``), and record it; see the module docstring."""
@@ -127,7 +128,7 @@ async def scan_project(
     # says that the account behind the same regions is the same one
     given = aws.pop("checkpoint", None)
     scan, resumed = await records.start_scan(project_id, regions=list(regions), requested_by=principal,
-                                             source=source, role_arn=role_arn,
+                                             source=source, role_arn=role_arn, stale_after_s=stale_after_s,
                                              resume=resume and project_id is not None)
     home = Path(data_dir) / "scans"
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
