@@ -28,6 +28,9 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
         WebContext(submitter, events, Hub(events, instance_id), instance_id, settings.client_ttl_s,
                    access=access)
     )
+    from web import scans
+
+    scans.install(app, database_url=settings.effective_database_url, data_dir=settings.data_dir)
 
     async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await submitter.ensure_groups()
