@@ -38,6 +38,9 @@ RATES: dict[str, tuple[float, int]] = {
     "ec2": (20.0, 50), "rds": (10.0, 20), "lambda": (15.0, 30), "s3": (50.0, 100),
     "elasticache": (10.0, 20), "elbv2": (10.0, 20), "elb": (10.0, 20), "iam": (10.0, 20), "sts": (5.0, 5),
     "resourcegroupstaggingapi": (5.0, 5),
+    # Route 53's API allows 5 requests a second per account, across every caller: one bucket,
+    # global (its region is "global"), shared by all the pool's threads
+    "route53": (5.0, 5),
 }
 THROTTLE_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
@@ -74,6 +77,7 @@ KINDS_OF = {
     "DescribeCacheSubnetGroups": ["cache_subnet_group"], "DescribeLoadBalancers": ["load_balancer"],
     "DescribeTargetGroups": ["target_group"], "DescribeListeners": ["listener"],
     "GetRole": ["iam_role"], "elb:DescribeLoadBalancers": ["classic_load_balancer"],
+    "ListHostedZones": ["hosted_zone"], "ListResourceRecordSets": ["dns_record"],
 }
 
 
@@ -406,6 +410,7 @@ class Scanner:
                 self._list("elb", r, "DescribeLoadBalancers", "LoadBalancerDescriptions"),
             ]
         out.append(self._list("s3", self.regions[0], "ListBuckets", "Buckets"))
+        out.append(self._list("route53", GLOBAL, "ListHostedZones", "HostedZones"))
         return out
 
     def _got(self, service: str, region: str, operation: str) -> list[Any]:
@@ -444,6 +449,15 @@ class Scanner:
                         if i.get("IamInstanceProfile", {}).get("Arn")}
             for name in sorted(profiles):
                 out.append(self._one("iam", GLOBAL, "GetInstanceProfile", name, InstanceProfileName=name))
+        for zone in self._got("route53", GLOBAL, "ListHostedZones"):
+            zid = zone["Id"].rsplit("/", 1)[-1]
+            out.append(Task(f"route53|{GLOBAL}|ListResourceRecordSets|{zid}", "route53", GLOBAL,
+                            "ListResourceRecordSets", _bind(self.pages, "route53", GLOBAL, "ListResourceRecordSets",
+                                                            "ResourceRecordSets", HostedZoneId=zid)))
+            out.append(self._one("route53", GLOBAL, "ListTagsForResource", zid, ResourceType="hostedzone",
+                                 ResourceId=zid))
+            if (zone.get("Config") or {}).get("PrivateZone"):  # which VPCs it answers in
+                out.append(self._one("route53", GLOBAL, "GetHostedZone", zid, Id=zid))
         for bucket in self._got("s3", self.regions[0], "ListBuckets"):
             name = bucket["Name"]
             out.append(Task(f"s3|{GLOBAL}|Bucket|{name}", "s3", GLOBAL, "GetBucketLocation",

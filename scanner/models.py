@@ -16,6 +16,7 @@ Kind = Literal[
     "security_group_rule", "instance", "db_instance", "db_cluster", "db_subnet_group",
     "lambda_function", "s3_bucket", "cache_cluster", "replication_group", "cache_subnet_group",
     "load_balancer", "target_group", "listener", "classic_load_balancer", "iam_role",
+    "hosted_zone", "dns_record",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 GLOBAL = "global"

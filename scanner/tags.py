@@ -38,7 +38,7 @@ EC2_TYPES = {"vpc": "vpc", "subnet": "subnet", "route_table": "route-table",
 TAGGABLE = frozenset(EC2_TYPES) - {"security_group_rule"} | {
     "db_instance", "db_cluster", "db_subnet_group", "lambda_function", "s3_bucket", "cache_cluster",
     "replication_group", "cache_subnet_group", "load_balancer", "target_group", "iam_role",
-    "classic_load_balancer"}
+    "classic_load_balancer", "hosted_zone"}
 
 
 class TagChange(BaseModel):
@@ -166,6 +166,10 @@ def _fallback(scanner: Scanner, change: TagChange, key: str, value: str) -> str:
         scanner.call("elasticache", region, "AddTagsToResource", ResourceName=change.arn,
                      Tags=[{"Key": key, "Value": value}])
         return "elasticache:AddTagsToResource"
+    if change.kind == "hosted_zone":
+        scanner.call("route53", GLOBAL, "ChangeTagsForResource", ResourceType="hostedzone", ResourceId=change.id,
+                     AddTags=[{"Key": key, "Value": value}])
+        return "route53:ChangeTagsForResource"
     if change.kind == "iam_role":
         scanner.call("iam", GLOBAL, "TagRole", RoleName=change.id, Tags=[{"Key": key, "Value": value}])
         return "iam:TagRole"

@@ -19,7 +19,7 @@ SHAPE_OF = {
     "instance": "ec2", "lambda_function": "lambda", "db_instance": "rds", "db_cluster": "aurora",
     "cache_cluster": "redis", "replication_group": "redis", "s3_bucket": "s3", "load_balancer": "alb",
     "classic_load_balancer": "alb", "target_group": "asg", "internet_gateway": "igw", "nat_gateway": "nat",
-    "iam_role": "secretsmanager",
+    "iam_role": "secretsmanager", "hosted_zone": "route53",
 }
 STYLE = {  # group kind -> (style, colour)
     "account": ("rounded", "#9a9a9a"), "global": ("rounded,dashed", "#8e6cc2"),

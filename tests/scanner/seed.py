@@ -188,6 +188,29 @@ def seed(endpoint: str) -> dict[str, Any]:
                            DefaultActions=[{"Type": "forward", "TargetGroupArn": ntg["TargetGroupArn"]}])
     facts.update(nlb=nlb["LoadBalancerArn"], ntg=ntg["TargetGroupArn"])
 
+    # DNS: the public name in front of the ALB, and a private zone the prod VPC resolves
+    r53 = client(endpoint, "route53", "us-east-1")
+    public = r53.create_hosted_zone(Name="acme.example", CallerReference="acme-public",
+                                    HostedZoneConfig={"Comment": "acme public", "PrivateZone": False})
+    zone = public["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    r53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone, AddTags=_tags("acme.example"))
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "app.acme.example", "Type": "A", "AliasTarget": {
+            "HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": True}}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "www.acme.example", "Type": "CNAME", "TTL": 300,
+                                                   "ResourceRecords": [{"Value": "app.acme.example"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "acme.example", "Type": "TXT", "TTL": 3600,
+                                                   "ResourceRecords": [{"Value": '"v=spf1 -all"'}]}},
+    ]})
+    private = r53.create_hosted_zone(Name="internal.acme", CallerReference="acme-private",
+                                     HostedZoneConfig={"Comment": "acme internal", "PrivateZone": True},
+                                     VPC={"VPCRegion": "us-east-1", "VPCId": prod["vpc"]})
+    internal = private["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    r53.change_resource_record_sets(HostedZoneId=internal, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "db.internal.acme", "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "acme-prod-pg.internal"}]}}]})
+    facts.update(zone=zone, internal_zone=internal)
+
     # databases
     rds = client(endpoint, "rds", "us-east-1")
     rds.create_db_subnet_group(DBSubnetGroupName="acme-prod-db", DBSubnetGroupDescription="prod data",

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from scanner import Scanner, scan
-from scanner.inventory import TokenBucket, iam_action
+from scanner.inventory import RATES, TokenBucket, iam_action
 from tests.scanner.seed import REGIONS
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,6 +39,7 @@ def test_counts_cover_every_service(inventory: Any) -> None:
     assert c["classic_load_balancer"] == 1
     # the roles what runs uses (functions, instance profiles, RDS enhanced monitoring), not unused-role
     assert {r.id for r in inventory.of("iam_role")} == {"acme-api-lambda", "acme-app-ec2", "acme-rds-monitoring"}
+    assert c["hosted_zone"] == 2 and len(mine(inventory, "dns_record")) == 4  # NS and SOA come with a zone
     assert sum(1 for r in inventory.resources if not r.aws_default) >= 60
     assert inventory.skipped == ["s3 bucket acme-elsewhere (us-west-2)"]
     assert not inventory.partial
@@ -72,8 +73,12 @@ def test_relationships(inventory: Any, account: dict[str, Any]) -> None:
     assert nlb.attrs["type"] == "network" and nlb.targets == [account["ntg"]] and nlb.region == "eu-west-1"
     assert inventory.get(account["ntg"]).targets == [account["eu_instance"]]
     assert inventory.get("acme-eu-mysql").role_arn == account["monitoring_role"]
+    alias = inventory.get(f"{account['zone']}_app.acme.example_A")
+    assert alias.targets == [account["lb"]] and alias.parent == account["zone"]
+    assert inventory.get(account["internal_zone"]).vpc_id == prod["vpc"]
     edges = inventory.relationships()
     assert ("acme-eu-mysql", account["monitoring_role"], "uses_role") in edges
+    assert (alias.id, account["lb"], "targets") in edges
     assert (account["lb"], account["tg"], "targets") in edges
     assert (account["instances"][0], prod["private"][0], "in_subnet") in edges
 
@@ -210,6 +215,22 @@ def test_the_policy_grants_every_call_made(moto_url: str, account: dict[str, Any
     scanner.scan()
     assert made and made <= granted, sorted(made - granted)
     assert all(not a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify")) for a in granted)
+
+
+def test_route53_keeps_to_its_account_wide_budget(moto_url: str, account: dict[str, Any]) -> None:
+    """Route 53 allows 5 requests a second per account: one bucket for every thread of the scan."""
+    import time
+
+    sent: list[float] = []
+    session = boto3.Session()
+    session.events.register("before-send.route-53.*", lambda **kw: sent.append(time.monotonic()))
+    scanner = Scanner(REGIONS, session=session, endpoint_url=moto_url, rates={"route53": (5.0, 1)})
+    assert scanner.rates["route53"] == (5.0, 1) and RATES["route53"] == (5.0, 5)
+    inv = scanner.scan()
+    assert not inv.partial and len(inv.of("hosted_zone")) == 2
+    assert len(sent) == scanner.calls["route53"] >= 6
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 0.18, gaps  # 5 a second, never two at once though 16 threads were free
 
 
 def test_pages_are_followed() -> None:
