@@ -257,7 +257,7 @@ async def dry_run_tags(store: Any, plan_id: str, *, principal: str, source: str)
     """What the plan would change, per resource (no call to AWS); recorded, and required
     before the plan can be approved."""
     record = await _plan(store, plan_id, principal, "read")
-    report = apply_tags(_plan_of(record), _NO_AWS, dry_run=True)
+    report = apply_tags(_plan_of(record), dry_run=True)
     return await ScanStore(store).record_dry_run(plan_id, by=principal, source=source, report={
         "would_tag": report.count("would tag"), "outcomes": [o.model_dump() for o in report.outcomes]})
 
@@ -293,18 +293,6 @@ async def apply_project_tags(store: Any, plan_id: str, *, principal: str, source
                      "after": c.before} for c in plan.changes]
         calls = 0
     return await records.finish_application(app.id, outcomes=outcomes, calls=calls)
-
-
-class _NoAws:
-    """A dry run makes no call: this stands where a scanner would and refuses any."""
-
-    calls: dict[str, int] = {}
-
-    def call(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never reached
-        raise RuntimeError("a dry run calls no AWS API")
-
-
-_NO_AWS: Any = _NoAws()
 
 
 def next_steps(plan: TagPlanRecord) -> list[str]:

@@ -183,13 +183,15 @@ def _outcome(c: TagChange, status: Literal["would tag", "tagged", "failed"], key
                       before=dict(c.before), after=after)
 
 
-def apply_tags(plan: TagPlan, scanner: Scanner, *, dry_run: bool = True) -> TagReport:
-    """Dry-run (no call at all) or apply ``plan``: the Tagging API in batches of ``BATCH`` ARNs
-    per region, each resource it refuses through its own service's API."""
+def apply_tags(plan: TagPlan, scanner: Scanner | None = None, *, dry_run: bool = True) -> TagReport:
+    """Dry-run (no call at all: no scanner needed) or apply ``plan``: the Tagging API in batches
+    of ``BATCH`` ARNs per region, each resource it refuses through its own service's API."""
     report = TagReport(dry_run=dry_run)
     if dry_run:
         report.outcomes = [_outcome(c, "would tag", plan.key, plan.value) for c in plan.changes]
         return report
+    if scanner is None:
+        raise ValueError("applying a tag plan needs a scanner (its AWS clients)")
     calls_before = sum(scanner.calls.values())
     by_region: dict[str, list[TagChange]] = {}
     for c in plan.changes:

@@ -305,4 +305,8 @@ def moto_process() -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: it gets no more time
+            proc.kill()
+            proc.wait(timeout=30)

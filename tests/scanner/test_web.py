@@ -154,3 +154,54 @@ async def test_the_tag_plan_form_dry_runs_then_approves_then_applies(server: dic
     async with viewer.get(plans) as r:
         listed = (await r.json())["plans"]
     assert [p["id"] for p in listed] == [plan["id"]] and listed[0]["applications"][0]["id"] == app["id"]
+
+
+@pytest.mark.browser
+async def test_a_person_approves_and_applies_a_plan_in_the_browser(server: dict[str, Any]) -> None:
+    """The pages in Debian's Chromium: the scan's figures, the form, each step's button, the
+    diagram laid out in WebAssembly, and no script or style the CSP refuses."""
+    import os
+
+    chromium = "/usr/bin/chromium"
+    if not os.access(chromium, os.X_OK):
+        pytest.skip(f"no Chromium at {chromium}: run scripts/setup-browser (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    approver: ClientSession = server["as"]("slack:T1:UAPPROVER")
+    base = str(approver._base_url).rstrip("/")
+    cookie = approver.cookie_jar.filter_cookies(approver._base_url)[SESSION_COOKIE].value  # type: ignore[arg-type]
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
+            await context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": base}])
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            await page.goto(f"{base}/p/{PROJECT}")
+            await page.wait_for_selector('body[data-ready="1"]', timeout=30_000)
+            assert await page.text_content("#scan-status") == "done"
+            assert await page.text_content('#counts li[data-kind="load_balancer"] .n') == "2"
+            assert await page.locator("#plan-vpcs option").count() >= 3
+            await page.fill("#plan-select", "acme-logs")
+            await page.click("#plan-submit")
+            plan = page.locator("article.plan").first
+            await plan.locator('button[data-action="dry-run"]').click()
+            await page.wait_for_selector('article.plan[data-status="dry_run"] button[data-action="approve"]')
+            assert "would tag" in await page.locator("article.plan").first.inner_text()
+            await page.locator('article.plan').first.locator('button[data-action="approve"]').click()
+            await page.wait_for_selector('article.plan[data-status="approved"] button[data-action="apply"]')
+            await page.locator('article.plan').first.locator('button[data-action="apply"]').click()
+            await page.wait_for_selector('article.plan[data-status="applied"]', timeout=30_000)
+            text = await page.locator("article.plan").first.inner_text()
+            assert "approved by slack:T1:UAPPROVER via web" in text and "CostCenter=web-42" in text
+            assert "tagged (tag:TagResources)" in text or "tagged (s3:PutBucketTagging)" in text
+            await page.goto(f"{base}{server['scan'] and f'/p/{PROJECT}/scans/' + server['scan'].id + '/diagram'}")
+            await page.wait_for_selector('body[data-diagram="ready"]', timeout=60_000)
+            assert int(await page.evaluate("document.body.dataset.nodes")) >= 30
+            await page.click('g.node[id="node:acme-prod-pg"]')
+            assert await page.get_attribute("#details", "data-node") == "acme-prod-pg"
+            assert not errors, errors
+        finally:
+            await browser.close()
