@@ -83,8 +83,8 @@ async def _plan(store: object, args: argparse.Namespace, settings: Settings) -> 
     if inventory is not None and inventory.partial:
         print("PARTIAL scan: " + "; ".join(m.text for m in inventory.missing))
     if args.out:
-        Path(args.out).write_text(json.dumps({"id": plan.id, "key": plan.key, "value": plan.value,
-                                              "changes": plan.changes}, indent=2) + "\n")
+        text = json.dumps({"id": plan.id, "key": plan.key, "value": plan.value, "changes": plan.changes}, indent=2)
+        await asyncio.to_thread(Path(args.out).write_text, text + "\n")
     return 0
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scanner.adopt import ScanResult, scan_to_dir, summary
 from scanner.diagram import to_diagram
 from scanner.inventory import Scanner, scan
 from scanner.models import Inventory, Missing, Resource
-from scanner.adopt import ScanResult, scan_to_dir, summary
 from scanner.terraform import Built, to_module, to_terraform
 
 POLICY_PATH = Path(__file__).with_name("policy.json")

@@ -6,6 +6,7 @@ audit record, each step by whom the project allows."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -76,7 +77,8 @@ async def test_the_project_record_drives_the_scan_and_it_is_recorded(
     found = {(f["check_id"], f["address"]) for f in scan.findings}
     assert ("ARCHOPS_S3_PUBLIC", "aws_s3_bucket.acme_public_site") in found
     assert ("ARCHOPS_SG_OPEN_INGRESS", "aws_vpc_security_group_ingress_rule.acme_prod_app_tcp_22") in found
-    assert Path(scan.out_dir, "imports.tf").is_file() and scan.checkpoint is None  # done: nothing to resume
+    assert await asyncio.to_thread(os.path.isfile, f"{scan.out_dir}/imports.tf")
+    assert scan.checkpoint is None  # done: nothing to resume
     records = ScanStore(store)
     diagram = await records.scan_diagram(scan.id)
     assert diagram is not None and any(n["id"] == "acme-prod-pg" for n in diagram["nodes"])
@@ -105,13 +107,19 @@ async def test_a_throttled_service_leaves_a_partial_scan_that_the_next_one_resum
     assert first.scan.status == "partial" and not first.resumed
     missing = {(m["service"], m["cause"]) for m in first.scan.missing}
     assert missing == {("lambda", "throttled")}
-    assert "lambda_function" not in first.scan.counts and Path(first.scan.checkpoint).is_file()
+    assert "lambda_function" not in first.scan.counts
+    assert await asyncio.to_thread(os.path.isfile, first.scan.checkpoint)
     second = await scan_project(store, project_id, principal="local", source="cli", data_dir=data_dir,
                                 review=False, endpoint_url=moto_url)
     assert second.resumed and second.scan.id == first.scan.id and second.scan.attempts == 2
     assert second.scan.status == "done" and second.scan.counts["lambda_function"] == 4
     # only what was missing was read again (and the IAM roles the functions use)
     assert set(second.scan.api_calls) <= {"lambda", "iam", "sts"}, second.scan.api_calls
+
+
+def _answers(checkpoint: str) -> dict[str, Any]:
+    with open(checkpoint) as f:
+        return dict(json.load(f)["raw"])
 
 
 SCAN_IN_A_PROCESS = textwrap.dedent("""
@@ -136,23 +144,24 @@ async def test_a_killed_scan_resumes_from_its_checkpoint(
         store: Any, database_url: str, moto_url: str, account: dict[str, Any], data_dir: Path) -> None:
     project_id = await _project(store, "acme-killed")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    proc = subprocess.Popen([sys.executable, "-c", SCAN_IN_A_PROCESS, database_url, str(data_dir), moto_url],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", SCAN_IN_A_PROCESS, database_url,
+                                                str(data_dir), moto_url, env=env,
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = ScanStore(store)
-    checkpoint: Path | None = None
+    checkpoint: str | None = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until it has kept some of what it read
         scan = await records.last_scan(project_id)
-        if scan is not None and scan.checkpoint and Path(scan.checkpoint).is_file():
-            checkpoint = Path(scan.checkpoint)
-            if len(json.loads(checkpoint.read_text())["raw"]) >= 5:
+        if scan is not None and scan.checkpoint and await asyncio.to_thread(os.path.isfile, scan.checkpoint):
+            checkpoint = scan.checkpoint
+            if len(await asyncio.to_thread(_answers, checkpoint)) >= 5:
                 break
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        time.sleep(0.2)
+        assert proc.returncode is None, "the scan ended before it could be killed"
+        await asyncio.sleep(0.2)
     assert checkpoint is not None
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    kept = len(json.loads(checkpoint.read_text())["raw"])
+    await asyncio.wait_for(proc.wait(), 30)
+    kept = len(await asyncio.to_thread(_answers, checkpoint))
     dead = await records.last_scan(project_id)
     assert dead is not None and dead.status == "running"  # nobody said otherwise: its heartbeat stopped
     with pytest.raises(Conflict, match="is running"):  # ... not long enough ago to be called dead

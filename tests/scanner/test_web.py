@@ -31,7 +31,7 @@ async def server(redis: Any, prefix: str, store: Any, database_url: str, data_di
                  own_account: tuple[str, dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     url, account = own_account
     await store.upsert_project(PROJECT, name="Acme", aws_regions=["us-east-1", "eu-west-1"],
-                               tag_policy={"key": "CostCenter", "value": "web-42"})
+                               tag_policy={"key": "WebTeam", "value": "web-42"})
     records = ScanStore(store)
     await records.set_member(PROJECT, "slack:T1:UVIEWER", "viewer", added_by="local")
     await records.set_member(PROJECT, "slack:T1:UAPPROVER", "approver", added_by="local")
@@ -99,7 +99,7 @@ async def test_the_last_scan_for_who_the_project_allows(server: dict[str, Any]) 
         assert r.status == 403
     async with viewer.get(f"/api/projects/other/scans/{scan.id}/diagram") as r:
         assert r.status == 403  # not a member of that one either
-    async with server["as"]("slack:T1:UAPPROVER").get(f"/api/projects/nope/scan") as r:
+    async with server["as"]("slack:T1:UAPPROVER").get("/api/projects/nope/scan") as r:
         assert r.status == 404
     async with viewer.get(f"/api/projects/{PROJECT}/scans/scan-0000000000000000/diagram") as r:
         assert r.status == 404
@@ -121,7 +121,7 @@ async def test_the_tag_plan_form_dry_runs_then_approves_then_applies(server: dic
     async with viewer.post(plans, json={"select": chosen}) as r:
         assert r.status == 201, await r.text()
         plan = await r.json()
-    assert (plan["key"], plan["value"], plan["status"], plan["next"]) == ("CostCenter", "web-42", "proposed", ["dry_run"])
+    assert (plan["key"], plan["value"], plan["status"], plan["next"]) == ("WebTeam", "web-42", "proposed", ["dry_run"])
     assert {c["id"] for c in plan["changes"]} == set(chosen) and plan["created_by"] == "slack:T1:UVIEWER"
     step = f"{plans}/{plan['id']}"
     async with approver.post(f"{step}/approve", json={}) as r:
@@ -130,8 +130,8 @@ async def test_the_tag_plan_form_dry_runs_then_approves_then_applies(server: dic
         dry = await r.json()
     assert dry["status"] == "dry_run" and dry["next"] == ["dry_run", "approve"]
     outcome = next(o for o in dry["dry_run"]["outcomes"] if o["id"] == "acme-assets")
-    assert outcome["status"] == "would tag" and outcome["after"]["CostCenter"] == "web-42"
-    assert "CostCenter" not in outcome["before"]
+    assert outcome["status"] == "would tag" and outcome["after"]["WebTeam"] == "web-42"
+    assert "WebTeam" not in outcome["before"]
     async with viewer.post(f"{step}/approve", json={}) as r:
         assert r.status == 403
     async with approver.post(f"{step}/approve", json={}) as r:
@@ -195,7 +195,7 @@ async def test_a_person_approves_and_applies_a_plan_in_the_browser(server: dict[
             await page.locator('article.plan').first.locator('button[data-action="apply"]').click()
             await page.wait_for_selector('article.plan[data-status="applied"]', timeout=30_000)
             text = await page.locator("article.plan").first.inner_text()
-            assert "approved by slack:T1:UAPPROVER via web" in text and "CostCenter=web-42" in text
+            assert "approved by slack:T1:UAPPROVER via web" in text and "WebTeam=web-42" in text
             assert "tagged (tag:TagResources)" in text or "tagged (s3:PutBucketTagging)" in text
             await page.goto(f"{base}{server['scan'] and f'/p/{PROJECT}/scans/' + server['scan'].id + '/diagram'}")
             await page.wait_for_selector('body[data-diagram="ready"]', timeout=60_000)
