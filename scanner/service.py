@@ -247,8 +247,9 @@ async def plan_project_tags(
             assert inventory is not None
     plan = plan_tags(inventory, key, value, vpcs=vpcs, name_pattern=name_pattern, select=select)
     rule = {k: v for k, v in {"vpcs": vpcs, "name_pattern": name_pattern, "select": select}.items() if v}
+    rule = rule or {"default": "what sits in the VPCs already tagged for the project"}
     return await records.create_tag_plan(
-        project_id, scan_id, key=key, value=value, rule=rule or {"vpcs": "those tagged for the project"},
+        project_id, scan_id, key=key, value=value, rule=rule,
         changes=[c.model_dump() for c in plan.changes], already=plan.already, created_by=principal,
         source=source)
 
