@@ -187,6 +187,7 @@ class Scanner:
         if not self.regions:
             raise ValueError("a scan needs at least one region")
         self.session = session or boto3.Session(profile_name=profile)
+        share_models(self.session)
         self.page_size = page_size
         if role_arn:
             self.session = assume_role(self.session, role_arn, endpoint_url, external_id=external_id,
@@ -575,6 +576,24 @@ def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None 
     return session
 
 
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def share_models(session: boto3.Session) -> None:
+    """Let ``session`` read the services' API models from one loader for the whole process:
+    a new session parses them again (seconds for the ~10 services a scan uses, EC2's alone is
+    megabytes of JSON), and a long-lived process (the web app, the Slack edge) scans again and
+    again. The models are read-only, so sharing them is safe."""
+    global _LOADER
+    from botocore.loaders import create_loader
+
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = create_loader()
+    session._session.register_component("data_loader", _LOADER)  # type: ignore[attr-defined]
+
+
 def _bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
     return lambda: fn(*args, **kwargs)
 
@@ -591,4 +610,4 @@ def scan(regions: Iterable[str], **options: Any) -> Inventory:
 
 
 __all__ = ["RATES", "Interrupted", "Refused", "Scanner", "TokenBucket", "assume_role", "iam_action", "scan", "scrub",
-           "session_name_for"]
+           "session_name_for", "share_models"]
