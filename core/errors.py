@@ -7,7 +7,8 @@ translated at the boundary with ``raise ... from exc``.
     ArchopsError
     ├── ConfigurationError        settings missing or invalid; ``archops doctor`` explains
     ├── ValidationError           bad input: a malformed envelope, an oversize message, a bad answer
-    │   └── MalformedEnvelope     a stream entry that is not a valid envelope
+    │   ├── MalformedEnvelope     a stream entry that is not a valid envelope
+    │   └── Conflict              valid, but not in this record's state (HTTP 409)
     ├── RefusedRequest            the guard refused a request (other cloud, destroy, secrets...)
     ├── ServiceUnavailable        Redis, the database or an external API cannot be reached
     ├── DuplicateRequest          an idempotency key was seen before (not an error for callers)
@@ -72,3 +73,10 @@ class Forbidden(ArchopsError):
 
 class TerraformError(ArchopsError):
     exit_code = 2
+
+
+class Conflict(ValidationError):
+    """The request is valid but the record is not in a state that allows it (HTTP 409): a tag
+    plan applied before its dry run, a scan started while another of the project runs."""
+
+    exit_code = 75  # EX_TEMPFAIL

@@ -10,16 +10,19 @@ The one door of this package::
     scan_to_dir(regions, out) -> ScanResult      all of it written to a folder, reviewed
     summary(result) -> str                       what `archops scan` prints
     POLICY_PATH                                  the minimal read-only IAM policy (policy.json)
+
+What the edges call (a project's scans and tag plans, recorded in the system of record, with
+who may act): :mod:`scanner.service`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from scanner.adopt import ScanResult, scan_to_dir, summary
 from scanner.diagram import to_diagram
 from scanner.inventory import Scanner, scan
 from scanner.models import Inventory, Missing, Resource
-from scanner.service import ScanResult, scan_to_dir, summary
 from scanner.terraform import Built, to_module, to_terraform
 
 POLICY_PATH = Path(__file__).with_name("policy.json")

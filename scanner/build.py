@@ -38,6 +38,7 @@ def build_inventory(regions: list[str], raw: dict[str, Any]) -> Inventory:
         _balancers(region, got, out)
     _buckets(regions, raw, got, out, skipped)
     _roles(raw, out)
+    _dns(regions, got, out)
     # the VPC of what sits in subnets, from the subnets themselves (Lambda's VpcId can be stale)
     subnet_vpc = {r.id: r.vpc_id for r in out if r.kind == "subnet"}
     for r in out:
@@ -212,6 +213,7 @@ def _data(region: str, got: Any, out: list[Resource]) -> None:
                    "master_username": db.get("MasterUsername"), "db_subnet_group_name": group,
                    "backup_retention_period": db.get("BackupRetentionPeriod"),
                    "cluster_identifier": db.get("DBClusterIdentifier"), "port": (db.get("Endpoint") or {}).get("Port"),
+                   "monitoring_interval": db.get("MonitoringInterval") or 0,
                    "deletion_protection": bool(db.get("DeletionProtection"))}))
     cache_groups = {g["CacheSubnetGroupName"]: g for g in got("elasticache", region, "DescribeCacheSubnetGroups") or []}
     for name, g in cache_groups.items():
@@ -380,3 +382,38 @@ def _roles(raw: dict[str, Any], out: list[Resource]) -> None:
                    "managed_policy_arns": sorted(p["PolicyArn"] for p in attached),
                    "instance_profiles": sorted(profiles),
                    "used_by": sorted(u for u in users.get(name, []) if not u.startswith("instance-profile/"))}))
+
+
+def _dns(regions: list[str], got: Any, out: list[Resource]) -> None:
+    """Hosted zones and their records; an alias to a load balancer the scan found targets it."""
+    by_dns = {str(r.attrs.get("dns_name") or "").rstrip(".").lower(): r for r in out
+              if r.kind in ("load_balancer", "classic_load_balancer") and r.attrs.get("dns_name")}
+    for zone in got("route53", GLOBAL, "ListHostedZones") or []:
+        zid = zone["Id"].rsplit("/", 1)[-1]
+        private = bool((zone.get("Config") or {}).get("PrivateZone"))
+        detail = got("route53", GLOBAL, "GetHostedZone", zid) or {}
+        vpcs = [v for v in detail.get("VPCs") or [] if v.get("VPCRegion") in regions]
+        tags = _tags((got("route53", GLOBAL, "ListTagsForResource", zid) or {}).get("ResourceTagSet", {}).get("Tags"))
+        name = zone["Name"].rstrip(".")
+        out.append(Resource(
+            kind="hosted_zone", id=zid, arn=f"arn:aws:route53:::hostedzone/{zid}", region=GLOBAL, name=name,
+            tags=tags, vpc_id=vpcs[0]["VPCId"] if len(vpcs) == 1 else None,
+            attrs={"name": name, "private": private, "comment": (zone.get("Config") or {}).get("Comment") or "",
+                   "vpcs": [{"vpc_id": v["VPCId"], "region": v["VPCRegion"]} for v in vpcs],
+                   "record_count": zone.get("ResourceRecordSetCount")}))
+        for rec in got("route53", GLOBAL, "ListResourceRecordSets", zid) or []:
+            rname = rec["Name"].rstrip(".").replace("\\052", "*")
+            rtype = rec["Type"]
+            alias = rec.get("AliasTarget")
+            target = by_dns.get(str((alias or {}).get("DNSName") or "").rstrip(".").lower().removeprefix("dualstack."))
+            ident = "_".join(p for p in (zid, rname, rtype, rec.get("SetIdentifier") or "") if p)
+            out.append(Resource(
+                kind="dns_record", id=ident, region=GLOBAL, name=f"{rname} {rtype}", parent=zid,
+                targets=[target.id] if target else [],
+                # the zone's own NS and SOA records come with it: Terraform manages them through the zone
+                aws_default=rtype in ("NS", "SOA") and rname == name,
+                attrs={"name": rname, "type": rtype, "ttl": rec.get("TTL"),
+                       "records": [v["Value"] for v in rec.get("ResourceRecords") or []],
+                       "set_identifier": rec.get("SetIdentifier"),
+                       "alias": {"dns_name": alias.get("DNSName"), "zone_id": alias.get("HostedZoneId"),
+                                 "evaluate_target_health": bool(alias.get("EvaluateTargetHealth"))} if alias else None}))

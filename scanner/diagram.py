@@ -8,7 +8,8 @@ Groups nest account ⊃ region ⊃ VPC ⊃ AZ ⊃ subnet (IAM sits in a "global"
 shows only when something runs in it); each node's
 ``group`` (and ``parent``, the same) is the innermost group that holds it: a resource in one subnet
 sits in that subnet, one spread across a VPC's subnets (a load balancer, a function) in the VPC.
-Edges say what talks to what: a load balancer to its target groups, a target group to its
+Edges say what talks to what: a hosted zone to the load balancers its alias records name, a
+load balancer to its target groups, a target group to its
 targets, compute to the IAM role it runs as, a cluster member to its cluster, and one resource to
 another when a security group rule lets the first's group reach the second's.
 """
@@ -21,7 +22,7 @@ from scanner.models import GLOBAL, Inventory, Resource
 
 NODE_KINDS = ("internet_gateway", "nat_gateway", "instance", "lambda_function", "db_instance",
               "db_cluster", "cache_cluster", "replication_group", "s3_bucket", "load_balancer",
-              "target_group", "classic_load_balancer", "iam_role")
+              "target_group", "classic_load_balancer", "iam_role", "hosted_zone")
 MAX_RULE_EDGES = 500
 
 
@@ -90,6 +91,9 @@ def to_diagram(inventory: Inventory) -> dict[str, Any]:
             edge(r.id, role, "runs as")
         if r.kind == "db_instance" and r.attrs.get("cluster_identifier"):
             edge(r.id, r.attrs["cluster_identifier"], "member")
+        if r.kind == "dns_record" and r.parent:
+            for t in r.targets:  # an alias record: the zone sends that name to a load balancer
+                edge(r.parent, t, r.attrs.get("name"))
         if r.kind == "nat_gateway":
             igws = [g.id for g in inventory.of("internet_gateway") if g.vpc_id == r.vpc_id]
             for g in igws:

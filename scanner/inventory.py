@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -37,6 +38,9 @@ RATES: dict[str, tuple[float, int]] = {
     "ec2": (20.0, 50), "rds": (10.0, 20), "lambda": (15.0, 30), "s3": (50.0, 100),
     "elasticache": (10.0, 20), "elbv2": (10.0, 20), "elb": (10.0, 20), "iam": (10.0, 20), "sts": (5.0, 5),
     "resourcegroupstaggingapi": (5.0, 5),
+    # Route 53's API allows 5 requests a second per account, across every caller: one bucket,
+    # global (its region is "global"), shared by all the pool's threads
+    "route53": (5.0, 5),
 }
 THROTTLE_CODES = frozenset({
     "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
@@ -73,6 +77,7 @@ KINDS_OF = {
     "DescribeCacheSubnetGroups": ["cache_subnet_group"], "DescribeLoadBalancers": ["load_balancer"],
     "DescribeTargetGroups": ["target_group"], "DescribeListeners": ["listener"],
     "GetRole": ["iam_role"], "elb:DescribeLoadBalancers": ["classic_load_balancer"],
+    "ListHostedZones": ["hosted_zone"], "ListResourceRecordSets": ["dns_record"],
 }
 
 
@@ -104,6 +109,10 @@ class TokenBucket:
             time.sleep(wait)
 
 
+class Interrupted(Exception):
+    """The scan was told to stop (:meth:`Scanner.cancel`); what it read is in its checkpoint."""
+
+
 class Refused(Exception):
     """A call that failed for good: denied, or still failing after the retries."""
 
@@ -111,6 +120,18 @@ class Refused(Exception):
         super().__init__(f"{service}:{operation} in {region}: {code}")
         self.service, self.region, self.operation = service, region, operation
         self.code, self.message = code, message
+
+
+def scrub(service: str, operation: str, answer: Any) -> Any:
+    """What the scanner keeps of an answer: never a value that may be a secret. Lambda's
+    environment variables keep their names only; nothing else the scan reads carries one
+    (RDS and ElastiCache never return passwords or auth tokens, EC2's user data is not read)."""
+    if service == "lambda" and operation in ("ListFunctions", "GetFunction", "GetFunctionConfiguration"):
+        for fn in answer if isinstance(answer, list) else [answer]:
+            env = (fn or {}).get("Environment") if isinstance(fn, dict) else None
+            if isinstance(env, dict) and isinstance(env.get("Variables"), dict):
+                env["Variables"] = {k: None for k in env["Variables"]}
+    return answer
 
 
 def _plain(value: Any) -> Any:
@@ -159,14 +180,18 @@ class Scanner:
         client_per_thread: bool = False,
         page_size: int | None = None,
         role_arn: str | None = None,
+        external_id: str | None = None,
+        session_name: str = "archops-scan",
     ) -> None:
         self.regions = list(dict.fromkeys(r.strip() for r in regions if r.strip()))
         if not self.regions:
             raise ValueError("a scan needs at least one region")
         self.session = session or boto3.Session(profile_name=profile)
+        share_models(self.session)
         self.page_size = page_size
         if role_arn:
-            self.session = assume_role(self.session, role_arn, endpoint_url)
+            self.session = assume_role(self.session, role_arn, endpoint_url, external_id=external_id,
+                                       session_name=session_name)
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers if concurrent else 1
         self.rates = {**RATES, **(rates or {})}
@@ -184,6 +209,7 @@ class Scanner:
         self.throttled = 0
         self.raw: dict[str, Any] = {}
         self.missing: list[Missing] = []
+        self._stop = threading.Event()
         self._config = Config(retries={"total_max_attempts": 1}, max_pool_connections=max(10, max_workers),
                               connect_timeout=10, read_timeout=30)
 
@@ -278,12 +304,19 @@ class Scanner:
             params = {**params, **nxt}
 
     # -- phases ------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop at the next call (from any thread): calls under way finish, the rest are not
+        made, the checkpoint is written, and :meth:`scan` raises :class:`Interrupted`."""
+        self._stop.set()
+
     def _run(self, tasks: list[Task]) -> None:
         todo = [t for t in tasks if t.key not in self.raw]
 
         def one(task: Task) -> None:
+            if self._stop.is_set():
+                return
             try:
-                result = task.run()
+                result = scrub(task.service, task.operation, task.run())
             except Refused as exc:
                 self._missing(exc)
                 return
@@ -307,14 +340,20 @@ class Scanner:
             list(self._pool.map(one, todo))
         with self._stats_lock:
             self._save(force=True)
+        if self._stop.is_set():
+            raise Interrupted(f"the scan was stopped; {len(self.raw)} answers kept"
+                              + (f" in {self.checkpoint}" if self.checkpoint else ""))
 
     def _missing(self, exc: Refused, kinds: list[str] | None = None) -> None:
         with self._stats_lock:
             if any((m.service, m.region, m.operation) == (exc.service, exc.region, exc.operation)
                    for m in self.missing):
                 return
+            cause: Literal["denied", "throttled", "unavailable"] = (
+                "denied" if exc.code in DENIED_CODES else
+                "throttled" if exc.code in THROTTLE_CODES or exc.code == "429" else "unavailable")
             self.missing.append(Missing(
-                service=exc.service, region=exc.region, operation=exc.operation,
+                service=exc.service, region=exc.region, operation=exc.operation, cause=cause,
                 action=iam_action(exc.service, exc.operation), error_code=exc.code,
                 message=exc.message[:300],
                 kinds=kinds or KINDS_OF.get(f"{exc.service}:{exc.operation}") or KINDS_OF.get(exc.operation, []),
@@ -372,6 +411,7 @@ class Scanner:
                 self._list("elb", r, "DescribeLoadBalancers", "LoadBalancerDescriptions"),
             ]
         out.append(self._list("s3", self.regions[0], "ListBuckets", "Buckets"))
+        out.append(self._list("route53", GLOBAL, "ListHostedZones", "HostedZones"))
         return out
 
     def _got(self, service: str, region: str, operation: str) -> list[Any]:
@@ -410,6 +450,15 @@ class Scanner:
                         if i.get("IamInstanceProfile", {}).get("Arn")}
             for name in sorted(profiles):
                 out.append(self._one("iam", GLOBAL, "GetInstanceProfile", name, InstanceProfileName=name))
+        for zone in self._got("route53", GLOBAL, "ListHostedZones"):
+            zid = zone["Id"].rsplit("/", 1)[-1]
+            out.append(Task(f"route53|{GLOBAL}|ListResourceRecordSets|{zid}", "route53", GLOBAL,
+                            "ListResourceRecordSets", _bind(self.pages, "route53", GLOBAL, "ListResourceRecordSets",
+                                                            "ResourceRecordSets", HostedZoneId=zid)))
+            out.append(self._one("route53", GLOBAL, "ListTagsForResource", zid, ResourceType="hostedzone",
+                                 ResourceId=zid))
+            if (zone.get("Config") or {}).get("PrivateZone"):  # which VPCs it answers in
+                out.append(self._one("route53", GLOBAL, "GetHostedZone", zid, Id=zid))
         for bucket in self._got("s3", self.regions[0], "ListBuckets"):
             name = bucket["Name"]
             out.append(Task(f"s3|{GLOBAL}|Bucket|{name}", "s3", GLOBAL, "GetBucketLocation",
@@ -454,6 +503,12 @@ class Scanner:
             for fn in self._got("lambda", r, "ListFunctions"):
                 if fn.get("Role"):
                     names.add(fn["Role"].rsplit("/", 1)[-1])
+            for db in self._got("rds", r, "DescribeDBInstances"):
+                if db.get("MonitoringRoleArn"):
+                    names.add(db["MonitoringRoleArn"].rsplit("/", 1)[-1])
+            for cluster in self._got("rds", r, "DescribeDBClusters"):
+                names.update(a["RoleArn"].rsplit("/", 1)[-1] for a in cluster.get("AssociatedRoles") or []
+                             if a.get("RoleArn"))
         for key, value in self.raw.items():
             if key.startswith("iam|global|GetInstanceProfile|") and value:
                 names.update(role["RoleName"] for role in value["InstanceProfile"].get("Roles", []))
@@ -490,20 +545,53 @@ class Scanner:
         return inventory
 
 
-def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None = None) -> boto3.Session:
-    """A session on the project's role (STS AssumeRole from the caller's credentials), refreshed
-    before its credentials expire, as the SDK's own ``role_arn`` profiles do."""
+SESSION_NAME = re.compile(r"[^\w+=,.@-]")
+
+
+def session_name_for(*parts: str) -> str:
+    """An STS session name (2-64 of ``[\\w+=,.@-]``) that says who asked, so that the account's
+    CloudTrail shows archops' calls under the project and the person: ``archops-acme-alice``."""
+    name = SESSION_NAME.sub("-", "-".join(p for p in ("archops", *parts) if p))
+    return name[:64] if len(name) >= 2 else "archops-scan"
+
+
+def assume_role(session: boto3.Session, role_arn: str, endpoint_url: str | None = None, *,
+                external_id: str | None = None, session_name: str = "archops-scan") -> boto3.Session:
+    """``session`` on the project's role: STS AssumeRole from the caller's credentials, with the
+    external id the role's trust policy requires, refreshed before the credentials expire (as
+    the SDK's own ``role_arn`` profiles do). The session itself takes the role's credentials, so
+    its profile's configuration (region, ``endpoint_url``) and its event handlers still apply;
+    the STS client keeps the caller's."""
     from botocore.credentials import DeferredRefreshableCredentials, create_assume_role_refresher
-    from botocore.session import Session as CoreSession
 
     kwargs: dict[str, Any] = {"region_name": session.region_name or "us-east-1"}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     sts = session.client("sts", **kwargs)
-    refresher = create_assume_role_refresher(sts, {"RoleArn": role_arn, "RoleSessionName": "archops-scan"})
-    core = CoreSession()
-    core._credentials = DeferredRefreshableCredentials(refresher, "assume-role")
-    return boto3.Session(botocore_session=core, region_name=session.region_name)
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id:
+        params["ExternalId"] = external_id
+    refresher = create_assume_role_refresher(sts, params)
+    session._session._credentials = DeferredRefreshableCredentials(refresher, "assume-role")  # type: ignore[attr-defined]
+    return session
+
+
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def share_models(session: boto3.Session) -> None:
+    """Let ``session`` read the services' API models from one loader for the whole process:
+    a new session parses them again (seconds for the ~10 services a scan uses, EC2's alone is
+    megabytes of JSON), and a long-lived process (the web app, the Slack edge) scans again and
+    again. The models are read-only, so sharing them is safe."""
+    global _LOADER
+    from botocore.loaders import create_loader
+
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = create_loader()
+    session._session.register_component("data_loader", _LOADER)  # type: ignore[attr-defined]
 
 
 def _bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
@@ -521,4 +609,5 @@ def scan(regions: Iterable[str], **options: Any) -> Inventory:
     return Scanner(regions, **options).scan()
 
 
-__all__ = ["RATES", "Refused", "Scanner", "TokenBucket", "assume_role", "iam_action", "scan"]
+__all__ = ["RATES", "Interrupted", "Refused", "Scanner", "TokenBucket", "assume_role", "iam_action", "scan", "scrub",
+           "session_name_for", "share_models"]

@@ -16,6 +16,7 @@ Kind = Literal[
     "security_group_rule", "instance", "db_instance", "db_cluster", "db_subnet_group",
     "lambda_function", "s3_bucket", "cache_cluster", "replication_group", "cache_subnet_group",
     "load_balancer", "target_group", "listener", "classic_load_balancer", "iam_role",
+    "hosted_zone", "dns_record",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 GLOBAL = "global"
@@ -53,14 +54,19 @@ class Missing(BaseModel):
     operation: str
     action: str = Field(description="the IAM action to grant")
     error_code: str
+    cause: Literal["denied", "throttled", "unavailable"] = "denied"
     message: str = ""
     kinds: list[str] = Field(default_factory=list, description="resource kinds left out")
 
     @property
     def text(self) -> str:
         what = ", ".join(self.kinds) or self.operation
-        return (f"{self.service} in {self.region}: {what} not read ({self.error_code}); "
-                f"grant {self.action}")
+        if self.cause == "denied":
+            return (f"{self.service} in {self.region}: {what} not read ({self.error_code}); "
+                    f"grant {self.action}")
+        why = "throttled past every retry" if self.cause == "throttled" else "the service did not answer"
+        return (f"{self.service} in {self.region}: {what} not read ({self.error_code}: {why}); "
+                f"scan again to resume (needs {self.action})")
 
 
 class Inventory(BaseModel):

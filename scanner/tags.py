@@ -2,7 +2,7 @@
 
     plan = plan_tags(inventory, "Project", "acme", vpcs=["vpc-..."], name_pattern="^acme-", select=[...])
     report = apply_tags(plan, scanner, dry_run=True)     # what would change, per resource
-    report = apply_tags(plan, scanner, dry_run=False, approved_by="alice")
+    report = apply_tags(plan, scanner, dry_run=False)    # tags; each outcome with before and after
 
 A resource joins the plan by VPC membership (it sits in a chosen VPC, or in one that carries the
 project tag already), by a naming rule (a regular expression on its name), or by the user's
@@ -10,20 +10,22 @@ selection (ids or ARNs). Applying goes through the Resource Groups Tagging API, 
 ``TagResources`` call and region; what it refuses (moto, and some services, answer "not yet
 supported" for load balancers) is tagged through that service's own API (``elbv2:AddTags``,
 ``ec2:CreateTags``, ``s3:PutBucketTagging`` keeping the bucket's tags, ``iam:TagRole``...). The
-report says per resource what happened, and holds an audit record: who approved, when, and each
-resource's tags before and after.
+report says per resource what happened, through which API, and its tags before and after; who
+dry-ran, approved and applied a plan is the system of record's (:mod:`scanner.service`,
+:mod:`core.store.scans`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from core.errors import ValidationError
+from core.store.scans import check_tag
 from scanner.inventory import Refused, Scanner
 from scanner.models import GLOBAL, Inventory, Resource
 
@@ -36,7 +38,7 @@ EC2_TYPES = {"vpc": "vpc", "subnet": "subnet", "route_table": "route-table",
 TAGGABLE = frozenset(EC2_TYPES) - {"security_group_rule"} | {
     "db_instance", "db_cluster", "db_subnet_group", "lambda_function", "s3_bucket", "cache_cluster",
     "replication_group", "cache_subnet_group", "load_balancer", "target_group", "iam_role",
-    "classic_load_balancer"}
+    "classic_load_balancer", "hosted_zone"}
 
 
 class TagChange(BaseModel):
@@ -59,15 +61,18 @@ class TagPlan(BaseModel):
 class TagOutcome(BaseModel):
     id: str
     arn: str
+    kind: str = ""
+    region: str = ""
     status: Literal["would tag", "tagged", "failed"]
     via: str = ""  # the API that tagged it
     error: str = ""
+    before: dict[str, str] = Field(default_factory=dict)
+    after: dict[str, str] = Field(default_factory=dict, description="what it carries now (or would)")
 
 
 class TagReport(BaseModel):
     dry_run: bool
     outcomes: list[TagOutcome] = Field(default_factory=list)
-    audit: dict[str, Any] = Field(default_factory=dict)
     calls: int = 0
 
     def count(self, status: str) -> int:
@@ -99,10 +104,11 @@ def plan_tags(inventory: Inventory, key: str, value: str, *, vpcs: Iterable[str]
               name_pattern: str | None = None, select: Iterable[str] | None = None) -> TagPlan:
     """Which resources to tag, and why (see the module docstring). With no rule given, the
     project's VPCs are those already tagged with it."""
+    check_tag(key, value)
+    pattern = _pattern(name_pattern)
     chosen = set(vpcs or [])
     if vpcs is None and name_pattern is None and select is None:
         chosen = {v.id for v in inventory.of("vpc") if v.tags.get(key) == value}
-    pattern = re.compile(name_pattern) if name_pattern else None
     picked = set(select or [])
     account = _account(inventory)
     plan = TagPlan(key=key, value=value)
@@ -120,6 +126,17 @@ def plan_tags(inventory: Inventory, key: str, value: str, *, vpcs: Iterable[str]
             plan.changes.append(TagChange(id=r.id, arn=arn, kind=r.kind, region=r.region, reason=reason,
                                           before=dict(r.tags), after={**r.tags, key: value}))
     return plan
+
+
+def _pattern(name_pattern: str | None) -> re.Pattern[str] | None:
+    if not name_pattern:
+        return None
+    if len(name_pattern) > 200:
+        raise ValidationError("a naming rule is at most 200 characters")
+    try:
+        return re.compile(name_pattern)
+    except re.error as exc:
+        raise ValidationError(f"the naming rule {name_pattern!r} is not a regular expression: {exc}") from exc
 
 
 def _fallback(scanner: Scanner, change: TagChange, key: str, value: str) -> str:
@@ -149,21 +166,32 @@ def _fallback(scanner: Scanner, change: TagChange, key: str, value: str) -> str:
         scanner.call("elasticache", region, "AddTagsToResource", ResourceName=change.arn,
                      Tags=[{"Key": key, "Value": value}])
         return "elasticache:AddTagsToResource"
+    if change.kind == "hosted_zone":
+        scanner.call("route53", GLOBAL, "ChangeTagsForResource", ResourceType="hostedzone", ResourceId=change.id,
+                     AddTags=[{"Key": key, "Value": value}])
+        return "route53:ChangeTagsForResource"
     if change.kind == "iam_role":
         scanner.call("iam", GLOBAL, "TagRole", RoleName=change.id, Tags=[{"Key": key, "Value": value}])
         return "iam:TagRole"
     raise ValueError(f"no tagging API for {change.kind}")
 
 
-def apply_tags(plan: TagPlan, scanner: Scanner, *, dry_run: bool = True, approved_by: str = "") -> TagReport:
+def _outcome(c: TagChange, status: Literal["would tag", "tagged", "failed"], key: str, value: str,
+             via: str = "", error: str = "") -> TagOutcome:
+    after = {**c.before, key: value} if status != "failed" else dict(c.before)
+    return TagOutcome(id=c.id, arn=c.arn, kind=c.kind, region=c.region, status=status, via=via, error=error,
+                      before=dict(c.before), after=after)
+
+
+def apply_tags(plan: TagPlan, scanner: Scanner | None = None, *, dry_run: bool = True) -> TagReport:
+    """Dry-run (no call at all: no scanner needed) or apply ``plan``: the Tagging API in batches
+    of ``BATCH`` ARNs per region, each resource it refuses through its own service's API."""
     report = TagReport(dry_run=dry_run)
-    report.audit = {"key": plan.key, "value": plan.value, "approved_by": approved_by or None,
-                    "at": datetime.now(UTC).isoformat(), "dry_run": dry_run,
-                    "changes": [{"arn": c.arn, "before": c.before, "after": c.after, "reason": c.reason}
-                                for c in plan.changes]}
     if dry_run:
-        report.outcomes = [TagOutcome(id=c.id, arn=c.arn, status="would tag") for c in plan.changes]
+        report.outcomes = [_outcome(c, "would tag", plan.key, plan.value) for c in plan.changes]
         return report
+    if scanner is None:
+        raise ValueError("applying a tag plan needs a scanner (its AWS clients)")
     calls_before = sum(scanner.calls.values())
     by_region: dict[str, list[TagChange]] = {}
     for c in plan.changes:
@@ -180,17 +208,15 @@ def apply_tags(plan: TagPlan, scanner: Scanner, *, dry_run: bool = True, approve
                 failed = {c.arn: {"ErrorMessage": str(exc)} for c in batch}
             for c in batch:
                 if c.arn not in failed:
-                    outcomes[c.arn] = TagOutcome(id=c.id, arn=c.arn, status="tagged", via="tag:TagResources")
+                    outcomes[c.arn] = _outcome(c, "tagged", plan.key, plan.value, via="tag:TagResources")
                     continue
                 try:
                     via = _fallback(scanner, c, plan.key, plan.value)
-                    outcomes[c.arn] = TagOutcome(id=c.id, arn=c.arn, status="tagged", via=via)
+                    outcomes[c.arn] = _outcome(c, "tagged", plan.key, plan.value, via=via)
                 except (ClientError, Refused, ValueError) as exc:
                     first = (failed[c.arn] or {}).get("ErrorMessage", "")
-                    outcomes[c.arn] = TagOutcome(id=c.id, arn=c.arn, status="failed",
-                                                 error=f"{first}; then {exc}"[:400])
+                    outcomes[c.arn] = _outcome(c, "failed", plan.key, plan.value,
+                                               error=f"{first}; then {exc}"[:400])
     report.outcomes = [outcomes[c.arn] for c in plan.changes]
     report.calls = sum(scanner.calls.values()) - calls_before
-    report.audit["applied_at"] = datetime.now(UTC).isoformat()
-    report.audit["outcomes"] = [o.model_dump() for o in report.outcomes]
     return report

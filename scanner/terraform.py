@@ -34,6 +34,7 @@ FILES = {
     "s3_bucket": "storage.tf",
     "load_balancer": "loadbalancing.tf", "target_group": "loadbalancing.tf", "listener": "loadbalancing.tf",
     "classic_load_balancer": "loadbalancing.tf", "iam_role": "iam.tf",
+    "hosted_zone": "dns.tf", "dns_record": "dns.tf",
 }
 DEFAULT_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "aurora-mysql": 3306,
                  "mariadb": 3306, "redis": 6379, "memcached": 11211, "valkey": 6379}
@@ -153,7 +154,7 @@ class Writer:
                  "security_group", "security_group_rule", "db_subnet_group", "cache_subnet_group",
                  "instance", "lambda_function", "db_cluster", "db_instance", "cache_cluster",
                  "replication_group", "s3_bucket", "target_group", "load_balancer", "listener",
-                 "classic_load_balancer"]
+                 "classic_load_balancer", "hosted_zone", "dns_record"]
         for kind in order:
             for r in inv.of(kind):
                 getattr(self, f"_{kind}")(r)
@@ -387,6 +388,8 @@ class Writer:
             "backup_retention_period": a.get("backup_retention_period") if a.get("backup_retention_period") not in (None, 0) else None,
             "port": a.get("port") if a.get("port") not in (None, DEFAULT_PORTS.get(a["engine"])) else None,
             "deletion_protection": True if a.get("deletion_protection") else None,
+            "monitoring_interval": a.get("monitoring_interval") or None,
+            "monitoring_role_arn": self.ref(r.role_arn) if a.get("monitoring_interval") else None,
         }, ignore=ignore)
 
     def _cache_ref(self, r: Resource) -> Any:
@@ -510,6 +513,38 @@ class Writer:
             "security_groups": self.refs_of(r.security_group_ids) or None,
             "instances": self.refs_of(r.targets) or None,
         }, *listeners)
+
+
+    def _hosted_zone(self, r: Resource) -> None:
+        a = r.attrs
+        vpcs = [nested("vpc", vpc_id=self.ref(v["vpc_id"]),
+                       vpc_region=v["region"] if v["region"] != self.primary else None) for v in a.get("vpcs") or []]
+        name = self.add(r, "aws_route53_zone", {
+            "name": a["name"], "comment": a.get("comment") if a.get("comment") not in (None, "", "Managed by Terraform") else None,
+        }, *vpcs)
+        self.refs[r.id] = Ref("aws_route53_zone", name, "zone_id")
+
+    def _dns_record(self, r: Resource) -> None:
+        if r.aws_default:
+            return self._skip(r, ": the zone's own NS/SOA record")
+        a = r.attrs
+        if a.get("set_identifier"):
+            return self._skip(r, ": a record with a routing policy (weighted, latency...), not read")
+        children = []
+        alias = a.get("alias")
+        target = self.by_id.get(r.targets[0]) if r.targets else None
+        if alias:
+            lb = self.built.addresses.get(target.id) if target else None
+            children.append(nested(
+                "alias", name=Ref(*lb.split("."), "dns_name") if lb else alias["dns_name"],
+                zone_id=Ref(*lb.split("."), "zone_id") if lb else alias["zone_id"],
+                evaluate_target_health=alias.get("evaluate_target_health", False)))
+        zone = self.by_id.get(r.parent or "")
+        self.add(r, "aws_route53_record", {
+            "zone_id": self.ref(r.parent), "name": a["name"], "type": a["type"],
+            "ttl": None if alias else a.get("ttl"), "records": None if alias else sorted(a.get("records") or []),
+        }, *children, tags=False,
+            name=self._name("aws_route53_record", r, f"{a['name'].removesuffix('.' + zone.label) if zone else a['name']}_{a['type']}"))
 
 
 def to_terraform(inventory: Inventory, primary: str | None = None) -> Built:

@@ -33,6 +33,9 @@ def build_app(settings: Settings, redis_url: str) -> web.Application:
                    redis_url=redis_url, drain_timeout_s=settings.web_drain_timeout_s)
     )
     metrics_page.install(app, settings.effective_database_url)  # /projects/{id}/metrics
+    from web import scans
+
+    scans.install(app, database_url=settings.effective_database_url, data_dir=settings.data_dir)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         await submitter.ensure_groups()

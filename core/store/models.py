@@ -1,9 +1,10 @@
 """The system of record's tables: projects, conversations, requests, pull requests and the
 GitHub accounts people linked.
 
-Designs, scans, tag plans and metrics get their own tables through new migrations in
-``core/store/migrations/versions``. Times are stored in UTC; JSON columns hold what has no fixed
-shape (a tag policy, an action).
+Designs, pull requests, scans, tag plans and metrics get their own tables through new
+migrations in ``core/store/migrations/versions``, their models in modules imported at the end of
+this one (scans, tag plans and project members: :mod:`core.store.scans`). Times
+are stored in UTC; JSON columns hold what has no fixed shape (a tag policy, an action).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class Project(Timestamps, Base):
     slack_channel: Mapped[str | None] = mapped_column(String(100), unique=True)
     aws_account_id: Mapped[str | None] = mapped_column(String(12))
     aws_role_arn: Mapped[str | None] = mapped_column(String(2048))
+    # what the role's trust policy requires (sts:ExternalId): a confused deputy cannot borrow it
+    aws_external_id: Mapped[str | None] = mapped_column(String(1224))
     aws_regions: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     # owner/name on GitHub; None: the project's own bare repository in the data folder
     github_repo: Mapped[str | None] = mapped_column(String(200))
@@ -182,3 +185,5 @@ class GitHubAccount(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="linked", nullable=False)
 # the monitor's tables (core/store/metrics.py) join Base.metadata with this module
 from core.store import metrics as _metrics  # noqa: E402,F401
+# the models of later tables, so that Base.metadata knows every table archops migrates
+from core.store import scans as _scans  # noqa: E402,F401

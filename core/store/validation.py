@@ -21,6 +21,8 @@ _PROJECT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$")
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+# sts:AssumeRole's ExternalId: 2-1224 of these characters
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 _CHANNEL = re.compile(r"^[A-Za-z0-9#_-]{1,100}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 # AWS tag keys and values: letters, digits, spaces and _ . : / = + - @ (any language's letters)
@@ -170,6 +172,8 @@ def project_errors(fields: dict[str, Any], current: Any = None) -> dict[str, str
         "repo_path": lambda v: path_error(v),
         "tag_policy": lambda v: tag_policy_error(v),
         "approvers": lambda v: approvers_error(v),
+        "aws_external_id": lambda v: None if isinstance(v, str) and _EXTERNAL_ID.match(v)
+        else "the role's external id must be 2 to 1224 letters, digits or + = , . @ : / _ -",
         "created_by": lambda v: None if isinstance(v, str) and 0 < len(v) <= 200
         else "created_by must be a principal id",
     }

@@ -56,3 +56,38 @@ def plan_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     patch.setenv("ARCHOPS_CACHE_DIR", str(own))
     yield own
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own data folder and SQLite system of record (the CLI records scans there)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("ARCHOPS_DATA_DIR", str(folder))
+    monkeypatch.delenv("ARCHOPS_DATABASE_URL", raising=False)
+    return folder
+
+
+@pytest.fixture
+def database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'archops.sqlite3'}"
+
+
+@pytest.fixture
+async def store(database_url: str) -> Any:
+    from core.store.store import Store
+
+    opened = await Store.open(database_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(scope="session")
+def own_account(moto_url: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """An account that tagging tests change: moto in a process of its own, seeded once. Each
+    test tags with keys of its own, so none sees another's changes. (``moto_url`` brings the
+    session's dummy credentials.)"""
+    from tests.scanner.seed import moto_process
+
+    with moto_process() as url:
+        yield url, seed(url)

@@ -22,6 +22,8 @@ TAG_KEY, TAG_VALUE = "Project", "acme"
 
 ASSUME_LAMBDA = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
     "Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+ASSUME_RDS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+    "Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 ASSUME_EC2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
     "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -124,6 +126,9 @@ def seed(endpoint: str) -> dict[str, Any]:
     iam.create_instance_profile(InstanceProfileName="acme-app-ec2")
     iam.add_role_to_instance_profile(InstanceProfileName="acme-app-ec2", RoleName="acme-app-ec2")
     iam.create_role(RoleName="unused-role", AssumeRolePolicyDocument=json.dumps(ASSUME_EC2))
+    monitoring = iam.create_role(RoleName="acme-rds-monitoring", AssumeRolePolicyDocument=json.dumps(ASSUME_RDS),
+                                 Tags=_tags("acme-rds-monitoring"))["Role"]["Arn"]
+    facts["monitoring_role"] = monitoring
     facts["lambda_role"] = lam_role["Arn"]
 
     # us-east-1: production and staging; eu-west-1: the EU production copy
@@ -172,6 +177,39 @@ def seed(endpoint: str) -> dict[str, Any]:
                                    DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
     facts.update(lb=lb["LoadBalancerArn"], tg=tg["TargetGroupArn"],
                  listener=listener["Listeners"][0]["ListenerArn"])
+    # a network load balancer in front of the EU app (TCP)
+    elb_eu = client(endpoint, "elbv2", "eu-west-1")
+    nlb = elb_eu.create_load_balancer(Name="acme-eu-nlb", Subnets=eu["public"], Scheme="internet-facing",
+                                      Type="network", Tags=_tags("acme-eu-nlb"))["LoadBalancers"][0]
+    ntg = elb_eu.create_target_group(Name="acme-eu-tcp", Protocol="TCP", Port=8080, VpcId=eu["vpc"],
+                                     TargetType="instance", Tags=_tags("acme-eu-tcp"))["TargetGroups"][0]
+    elb_eu.register_targets(TargetGroupArn=ntg["TargetGroupArn"], Targets=[{"Id": eu_inst, "Port": 8080}])
+    elb_eu.create_listener(LoadBalancerArn=nlb["LoadBalancerArn"], Protocol="TCP", Port=443,
+                           DefaultActions=[{"Type": "forward", "TargetGroupArn": ntg["TargetGroupArn"]}])
+    facts.update(nlb=nlb["LoadBalancerArn"], ntg=ntg["TargetGroupArn"])
+
+    # DNS: the public name in front of the ALB, and a private zone the prod VPC resolves
+    r53 = client(endpoint, "route53", "us-east-1")
+    public = r53.create_hosted_zone(Name="acme.example", CallerReference="acme-public",
+                                    HostedZoneConfig={"Comment": "acme public", "PrivateZone": False})
+    zone = public["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    r53.change_tags_for_resource(ResourceType="hostedzone", ResourceId=zone, AddTags=_tags("acme.example"))
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "app.acme.example", "Type": "A", "AliasTarget": {
+            "HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": True}}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "www.acme.example", "Type": "CNAME", "TTL": 300,
+                                                   "ResourceRecords": [{"Value": "app.acme.example"}]}},
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "acme.example", "Type": "TXT", "TTL": 3600,
+                                                   "ResourceRecords": [{"Value": '"v=spf1 -all"'}]}},
+    ]})
+    private = r53.create_hosted_zone(Name="internal.acme", CallerReference="acme-private",
+                                     HostedZoneConfig={"Comment": "acme internal", "PrivateZone": True},
+                                     VPC={"VPCRegion": "us-east-1", "VPCId": prod["vpc"]})
+    internal = private["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    r53.change_resource_record_sets(HostedZoneId=internal, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": "db.internal.acme", "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "acme-prod-pg.internal"}]}}]})
+    facts.update(zone=zone, internal_zone=internal)
 
     # databases
     rds = client(endpoint, "rds", "us-east-1")
@@ -195,7 +233,8 @@ def seed(endpoint: str) -> dict[str, Any]:
     rds_eu.create_db_instance(DBInstanceIdentifier="acme-eu-mysql", DBInstanceClass="db.t3.small",
                               Engine="mysql", EngineVersion="8.0.35", AllocatedStorage=20, MasterUsername="admin",
                               MasterUserPassword="yet-Another-1", DBSubnetGroupName="acme-eu-db",
-                              VpcSecurityGroupIds=[eu["db"]], StorageEncrypted=False)
+                              VpcSecurityGroupIds=[eu["db"]], StorageEncrypted=False,
+                              MonitoringInterval=60, MonitoringRoleArn=monitoring)
 
     # cache
     cache = client(endpoint, "elasticache", "us-east-1")
@@ -266,4 +305,8 @@ def moto_process() -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: it gets no more time
+            proc.kill()
+            proc.wait(timeout=30)

@@ -48,11 +48,7 @@ def test_scan_takes_regions_and_role_from_the_project(
     from core.settings import Settings
     from core.store.store import Store
 
-    monkeypatch.setenv("ARCHOPS_DATA_DIR", str(tmp_path / "data"))
-    (tmp_path / "data").mkdir()
-    monkeypatch.delenv("ARCHOPS_DATABASE_URL", raising=False)
-
-    async def record() -> None:
+    async def record() -> None:  # the data folder is the test's own (conftest's data_dir)
         store = await Store.open(Settings().effective_database_url)
         await store.upsert_project("acme", name="Acme", aws_account_id="123456789012",
                                    aws_role_arn="arn:aws:iam::123456789012:role/acme-app-ec2",
@@ -66,3 +62,18 @@ def test_scan_takes_regions_and_role_from_the_project(
     assert text.startswith("archops scan of eu-west-1:")
     inventory = json.loads((tmp_path / "m" / "inventory.json").read_text())
     assert {r["region"] for r in inventory["resources"]} <= {"eu-west-1", "global"}
+    scan_id = text.strip().splitlines()[-1].removeprefix("recorded as ")
+
+    async def recorded() -> Any:
+        from core.store.scans import ScanStore
+
+        store = await Store.open(Settings().effective_database_url)
+        try:
+            return await ScanStore(store).get_scan(scan_id)
+        finally:
+            await store.close()
+
+    scan = asyncio.run(recorded())  # in the system of record, as the project's scan
+    assert (scan.project_id, scan.status, scan.regions, scan.requested_by, scan.source) == (
+        "acme", "done", ["eu-west-1"], "local", "cli")
+    assert scan.role_arn == "arn:aws:iam::123456789012:role/acme-app-ec2" and scan.counts["load_balancer"] == 1

@@ -26,7 +26,8 @@ def test_counts(diagram: dict[str, Any]) -> None:
     nodes = Counter(n["kind"] for n in diagram["nodes"])
     assert nodes == {"instance": 4, "lambda_function": 4, "db_instance": 3, "db_cluster": 1, "s3_bucket": 4,
                      "internet_gateway": 3, "nat_gateway": 2, "cache_cluster": 1, "replication_group": 1,
-                     "load_balancer": 1, "target_group": 1, "classic_load_balancer": 1, "iam_role": 2}
+                     "load_balancer": 2, "target_group": 2, "classic_load_balancer": 1, "iam_role": 3,
+                     "hosted_zone": 2}
 
 
 def test_nesting(diagram: dict[str, Any], account: dict[str, Any]) -> None:
@@ -47,6 +48,7 @@ def test_nesting(diagram: dict[str, Any], account: dict[str, Any]) -> None:
     assert nodes["acme-api-lambda"]["group"] == "global"
     assert nodes["acme-eu-data"]["group"] == "region:eu-west-1"
     assert nodes["acme-prod-pg"]["group"].startswith("subnet:")  # in its AZ's subnet of the group
+    assert nodes[account["zone"]]["group"] == "global"  # Route 53 is global, like IAM
 
 
 def test_edges(diagram: dict[str, Any], account: dict[str, Any]) -> None:
@@ -57,5 +59,7 @@ def test_edges(diagram: dict[str, Any], account: dict[str, Any]) -> None:
     assert (account["instances"][0], "acme-prod-pg") in edges  # app SG may reach the db SG
     assert ("acme-prod-aurora-1", "acme-prod-aurora") in edges
     assert ("staging-classic", account["bastion"]) in edges
+    assert (account["zone"], account["lb"]) in edges  # app.acme.example is an alias of the ALB
+    assert (account["nlb"], account["ntg"]) in edges and (account["ntg"], account["eu_instance"]) in edges
     ids = {n["id"] for n in diagram["nodes"]}
     assert all(a in ids and b in ids for a, b in edges)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from scanner import Scanner, scan
-from scanner.inventory import TokenBucket, iam_action
+from scanner.inventory import RATES, TokenBucket, iam_action
 from tests.scanner.seed import REGIONS
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,9 +35,11 @@ def test_counts_cover_every_service(inventory: Any) -> None:
     assert c["instance"] == 4 and c["db_instance"] == 3 and c["db_cluster"] == 1
     assert c["db_subnet_group"] == 2 and c["lambda_function"] == 4
     assert c["s3_bucket"] == 4 and c["cache_cluster"] == 1 and c["replication_group"] == 1
-    assert c["load_balancer"] == 1 and c["target_group"] == 1 and c["listener"] == 1
+    assert c["load_balancer"] == 2 and c["target_group"] == 2 and c["listener"] == 2  # an ALB and an NLB
     assert c["classic_load_balancer"] == 1
-    assert {r.id for r in inventory.of("iam_role")} == {"acme-api-lambda", "acme-app-ec2"}  # not unused-role
+    # the roles what runs uses (functions, instance profiles, RDS enhanced monitoring), not unused-role
+    assert {r.id for r in inventory.of("iam_role")} == {"acme-api-lambda", "acme-app-ec2", "acme-rds-monitoring"}
+    assert c["hosted_zone"] == 2 and len(mine(inventory, "dns_record")) == 4  # NS and SOA come with a zone
     assert sum(1 for r in inventory.resources if not r.aws_default) >= 60
     assert inventory.skipped == ["s3 bucket acme-elsewhere (us-west-2)"]
     assert not inventory.partial
@@ -67,7 +69,16 @@ def test_relationships(inventory: Any, account: dict[str, Any]) -> None:
     classic = inventory.get("staging-classic")
     assert classic.targets == [account["bastion"]] and classic.subnet_ids == [account["staging"]["public"][0]]
     assert classic.attrs["listeners"][0]["instance_port"] == 8080
+    nlb = inventory.get(account["nlb"])
+    assert nlb.attrs["type"] == "network" and nlb.targets == [account["ntg"]] and nlb.region == "eu-west-1"
+    assert inventory.get(account["ntg"]).targets == [account["eu_instance"]]
+    assert inventory.get("acme-eu-mysql").role_arn == account["monitoring_role"]
+    alias = inventory.get(f"{account['zone']}_app.acme.example_A")
+    assert alias.targets == [account["lb"]] and alias.parent == account["zone"]
+    assert inventory.get(account["internal_zone"]).vpc_id == prod["vpc"]
     edges = inventory.relationships()
+    assert ("acme-eu-mysql", account["monitoring_role"], "uses_role") in edges
+    assert (alias.id, account["lb"], "targets") in edges
     assert (account["lb"], account["tg"], "targets") in edges
     assert (account["instances"][0], prod["private"][0], "in_subnet") in edges
 
@@ -146,6 +157,40 @@ def test_an_interrupted_scan_resumes(moto_url: str, account: dict[str, Any], tmp
     assert "ec2" not in second.calls  # only what was missing was read again
 
 
+def test_a_persistently_throttled_service_is_partial_then_resumes(moto_url: str, account: dict[str, Any],
+                                                                   tmp_path: Path) -> None:
+    checkpoint = tmp_path / "scan.json"
+    session = boto3.Session()
+
+    def throttle(**kwargs: Any) -> Any:
+        class Http:
+            status_code = 400
+            headers: dict[str, str] = {}
+        return Http(), {"Error": {"Code": "Throttling", "Message": "Rate exceeded"},
+                        "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    session.events.register("before-call.elasticache.*", throttle)
+    first = Scanner(REGIONS, session=session, endpoint_url=moto_url, checkpoint=checkpoint, max_attempts=3,
+                    backoff_base=0.01).scan()
+    assert first.partial and not first.of("replication_group") and len(first.of("lambda_function")) == 4
+    throttled = [m for m in first.missing if m.service == "elasticache"]
+    assert throttled and {m.cause for m in throttled} == {"throttled"}
+    assert first.throttled >= 3 * len(throttled)  # each retried before it was given up
+    assert "throttled past every retry" in throttled[0].text and "scan again to resume" in throttled[0].text
+    again = Scanner(REGIONS, endpoint_url=moto_url, checkpoint=checkpoint)
+    inv = again.scan()
+    assert not inv.partial and len(inv.of("replication_group")) == 1
+    assert set(again.calls) == {"elasticache"}  # only what the throttling left out was read again
+
+
+def test_the_checkpoint_keeps_no_secret(moto_url: str, account: dict[str, Any], tmp_path: Path) -> None:
+    checkpoint = tmp_path / "scan.json"
+    inv = Scanner(REGIONS, endpoint_url=moto_url, checkpoint=checkpoint).scan()
+    assert inv.get("acme-api").attrs["environment_keys"] == ["DB_PASSWORD"]
+    text = checkpoint.read_text()
+    assert '"DB_PASSWORD"' in text and "plain-text-secret" not in text
+
+
 def test_rate_budget_and_actions() -> None:
     import time
 
@@ -170,6 +215,22 @@ def test_the_policy_grants_every_call_made(moto_url: str, account: dict[str, Any
     scanner.scan()
     assert made and made <= granted, sorted(made - granted)
     assert all(not a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify")) for a in granted)
+
+
+def test_route53_keeps_to_its_account_wide_budget(moto_url: str, account: dict[str, Any]) -> None:
+    """Route 53 allows 5 requests a second per account: one bucket for every thread of the scan."""
+    import time
+
+    sent: list[float] = []
+    session = boto3.Session()
+    session.events.register("before-send.route-53.*", lambda **kw: sent.append(time.monotonic()))
+    scanner = Scanner(REGIONS, session=session, endpoint_url=moto_url, rates={"route53": (5.0, 1)})
+    assert scanner.rates["route53"] == (5.0, 1) and RATES["route53"] == (5.0, 5)
+    inv = scanner.scan()
+    assert not inv.partial and len(inv.of("hosted_zone")) == 2
+    assert len(sent) == scanner.calls["route53"] >= 6
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 0.18, gaps  # 5 a second, never two at once though 16 threads were free
 
 
 def test_pages_are_followed() -> None:

@@ -1,26 +1,24 @@
 """Project tags on moto: a plan by VPC membership and by selection, a dry run that changes nothing,
 an apply in batches through the Tagging API with the per-service fallback it needs for load
-balancers, a report per resource and the audit record."""
+balancers, a report per resource with before and after, and the CLI's recorded workflow."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from core.errors import ValidationError
 from scanner import Scanner
 from scanner.tags import apply_tags, missing_tag, plan_tags
-from tests.scanner.seed import REGIONS, TAG_KEY, TAG_VALUE, client, moto_process, seed
+from tests.scanner.seed import REGIONS, TAG_KEY, TAG_VALUE, client
 
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def own(moto_url: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """An account of these tests' own (tagging changes it): moto in a process of its own."""
-    with moto_process() as url:
-        yield url, seed(url)
+@pytest.fixture
+def own(own_account: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    return own_account
 
 
 def test_plan_dry_run_and_apply_by_vpc(own: tuple[str, dict[str, Any]]) -> None:
@@ -42,12 +40,12 @@ def test_plan_dry_run_and_apply_by_vpc(own: tuple[str, dict[str, Any]]) -> None:
     assert dry.count("would tag") == len(plan.changes) and dry.calls == 0
     assert {r.id for r in missing_tag(Scanner(REGIONS, endpoint_url=url).scan(), TAG_KEY, TAG_VALUE)} == lacking
 
-    report = apply_tags(plan, scanner, dry_run=False, approved_by="alice")
+    report = apply_tags(plan, scanner, dry_run=False)
     assert report.count("tagged") == len(plan.changes), [o for o in report.outcomes if o.status != "tagged"]
     assert {o.id: o.via for o in report.outcomes}["staging-classic"] in ("tag:TagResources",
                                                                        "elasticloadbalancing:AddTags")
-    assert report.audit["approved_by"] == "alice" and len(report.audit["changes"]) == len(plan.changes)
-    assert report.audit["changes"][0]["before"] != report.audit["changes"][0]["after"]
+    vpc = next(o for o in report.outcomes if o.id == staging["vpc"])
+    assert vpc.before == {"Name": "acme-staging"} and vpc.after == {"Name": "acme-staging", TAG_KEY: TAG_VALUE}
     after = Scanner(REGIONS, endpoint_url=url).scan()
     assert not ids & {r.id for r in missing_tag(after, TAG_KEY, TAG_VALUE)}
     assert after.get(staging["vpc"]).tags == {"Name": "acme-staging", TAG_KEY: TAG_VALUE}
@@ -65,7 +63,7 @@ def test_apply_falls_back_where_the_tagging_api_refuses(own: tuple[str, dict[str
     plan = plan_tags(inventory, "CostCenter", "web", select=chosen)
     assert {c.id for c in plan.changes} == set(chosen)
     before = scanner.calls.get("resourcegroupstaggingapi", 0)
-    report = apply_tags(plan, scanner, dry_run=False, approved_by="bob")
+    report = apply_tags(plan, scanner, dry_run=False)
     by_id = {o.id: o for o in report.outcomes}
     assert all(o.status == "tagged" for o in report.outcomes), report.outcomes
     assert by_id[account["lb"]].via == "elasticloadbalancing:AddTags"  # moto: "not yet supported"
@@ -80,23 +78,46 @@ def test_apply_falls_back_where_the_tagging_api_refuses(own: tuple[str, dict[str
     assert assets == {"Name": "acme-assets", TAG_KEY: TAG_VALUE, "CostCenter": "web"}  # kept what it had
 
 
-def test_cli_plan_then_dry_run_then_apply(own: tuple[str, dict[str, Any]], tmp_path: Any,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    import json
+def test_a_tag_aws_would_refuse_is_refused_before_any_call(own: tuple[str, dict[str, Any]]) -> None:
+    from scanner.models import Inventory
+
+    empty = Inventory(regions=["us-east-1"])
+    for key, value, why in (("aws:createdBy", "x", "reserved prefix"), ("Team", "a" * 257, "at most 256"),
+                            ("Team", "data;drop", "characters AWS refuses"), ("", "x", "1 to 128"),
+                            ("Secret", "AKIAIOSFODNN7EXAMPLE", "looks like a credential")):
+        with pytest.raises(ValidationError, match=why):
+            plan_tags(empty, key, value, select=["x"])
+    with pytest.raises(ValidationError, match="not a regular expression"):
+        plan_tags(empty, "Team", "data", name_pattern="acme-(")
+
+
+def test_cli_plan_then_dry_run_then_apply(own: tuple[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    import re
 
     from cli.main import main
 
     url, account = own
-    plan_file = tmp_path / "plan.json"
     assert main(["tags", "plan", "--regions", "us-east-1", "--key", "Team", "--value", "data",
-                 "--name-pattern", "^acme-prod-(pg|aurora)$", "--endpoint-url", url, "--out", str(plan_file)]) == 0
-    assert "2 resource(s) to tag Team=data" in capsys.readouterr().out
-    assert main(["tags", "apply", str(plan_file), "--approved-by", "carol", "--endpoint-url", url]) == 0
-    assert "dry run: 2 of 2 would be tagged" in capsys.readouterr().out
-    assert main(["tags", "apply", str(plan_file), "--approved-by", "carol", "--yes", "--endpoint-url", url]) == 0
-    assert "2 of 2 tagged, 0 failed" in capsys.readouterr().out
-    audit = json.loads(plan_file.with_suffix(".audit.json").read_text())
-    assert audit["approved_by"] == "carol" and {o["status"] for o in audit["outcomes"]} == {"tagged"}
+                 "--name-pattern", "^acme-prod-(pg|aurora)$", "--endpoint-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "2 resource(s) to tag Team=data" in out, out
+    plan_id = re.search(r"archops tags apply (tagplan-[0-9a-f]+)", out).group(1)
+    # approving before the dry run is refused, and changes nothing
+    assert main(["tags", "apply", plan_id, "--yes", "--endpoint-url", url]) == 75
+    assert "is proposed" in capsys.readouterr().err
+    assert main(["tags", "apply", plan_id, "--endpoint-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "dry run: 2 of 2 would be tagged" in out
+    assert "{Name=acme-prod-pg, Project=acme} -> {Name=acme-prod-pg, Project=acme, Team=data}" in out
+    assert main(["tags", "apply", plan_id, "--yes", "--endpoint-url", url]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 tagged, 0 failed" in out and "approved by local" in out
+    assert main(["tags", "show", plan_id]) == 0
+    shown = capsys.readouterr().out
+    assert "approved by local via cli" in shown and "applied by local via cli" in shown
+    assert "-> {Name=acme-prod-pg, Project=acme, Team=data} tag:TagResources" in shown
     rds = client(url, "rds", "us-east-1")
     arn = rds.describe_db_instances(DBInstanceIdentifier="acme-prod-pg")["DBInstances"][0]["DBInstanceArn"]
     assert {"Key": "Team", "Value": "data"} in rds.list_tags_for_resource(ResourceName=arn)["TagList"]
+    # a second apply of an applied plan is refused: nothing is tagged twice
+    assert main(["tags", "apply", plan_id, "--yes", "--endpoint-url", url]) == 75

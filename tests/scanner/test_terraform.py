@@ -47,7 +47,7 @@ def parsed(files: dict[str, str]) -> dict[str, dict[str, Any]]:
 
 def test_conventional_layout(files: dict[str, str]) -> None:
     assert {"versions.tf", "providers.tf", "variables.tf", "network.tf", "security.tf", "compute.tf",
-            "data.tf", "storage.tf", "loadbalancing.tf", "iam.tf", "imports.tf", "README.md"} <= set(files)
+            "data.tf", "storage.tf", "loadbalancing.tf", "iam.tf", "dns.tf", "imports.tf", "README.md"} <= set(files)
     assert 'alias  = "eu_west_1"' in files["providers.tf"]
 
 
@@ -59,6 +59,7 @@ def test_every_resource_has_an_import_block(built: Any, files: dict[str, str]) -
     assert set(imports) == resources == set(built.imports)
     assert built.imports["aws_vpc.acme_prod"].startswith("vpc-")
     assert built.imports["aws_s3_bucket_policy.acme_public_site"] == "acme-public-site"
+    assert built.imports["aws_route53_record.www_cname"].endswith("_www.acme.example_CNAME")
     assert any(i.endswith("/arn:aws:iam::123456789012:policy/acme-lambda-logs") for i in built.imports.values())
     # an eu-west-1 resource imports through that region's provider
     block = re.search(r"import \{\n  provider = aws.eu_west_1\n\n  to = aws_vpc.acme_eu\n", files["imports.tf"])
@@ -78,6 +79,11 @@ def test_references_where_a_literal_id_would_be(files: dict[str, str], parsed: d
     assert rule["referenced_security_group_id"] == "${aws_security_group.acme_prod_app.id}"
     assert parsed["aws_db_instance.acme_prod_pg"]["db_subnet_group_name"] == "${aws_db_subnet_group.acme_prod_db.name}"
     assert parsed["aws_nat_gateway.acme_prod_nat"]["allocation_id"].startswith("${aws_eip.")
+    alias = parsed["aws_route53_record.app_a"]
+    assert alias["zone_id"] == "${aws_route53_zone.acme_example.zone_id}"
+    assert alias["alias"][0]["name"] == "${aws_lb.acme_prod_alb.dns_name}"
+    assert parsed["aws_route53_zone.internal_acme"]["vpc"][0]["vpc_id"] == "${aws_vpc.acme_prod.id}"
+    assert parsed["aws_db_instance.acme_eu_mysql"]["monitoring_role_arn"] == "${aws_iam_role.acme_rds_monitoring.arn}"
     classic = parsed["aws_elb.staging_classic"]
     assert classic["instances"] == ["${aws_instance.staging_box.id}"]
     assert classic["listener"][0]["instance_port"] == 8080
