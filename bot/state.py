@@ -4,27 +4,33 @@ All keys live under ``{prefix}:slack:``:
 
 ``thread:{team}:{channel}:{root_ts}``  -> conversation id (the threads archops is part of)
 ``conv:{conversation_id}``            hash: team, channel, thread_ts (empty until a root is posted),
-                                      owner (who started it), asking (its open question)
+                                      owner (who started it)
+``card:{conversation_id}``            hash: the conversation's one Slack card: what it shows (the
+                                      request, progress, the open question, the answers so far, the
+                                      result) and its sending (ts, version, sent_version, digest)
+``msg:{request_id}``                  hash: a request the ingress recorded from a verified Slack
+                                      request (origin "slack", user, conversation, kind) before it
+                                      was submitted: the egress shows no other request's events
+``posted:{channel}:{ts}``             -> conversation id of an archops card (clicks find it)
 ``active``                            sorted set: conversation id -> last activity (ms)
 ``cursor``                            hash: conversation id -> last event stream id applied
-``msg:{request_id}``                  hash: the request's Slack message (state, ts, versions);
-                                      written first by the ingress (origin "slack", user) before
-                                      the request is submitted: the egress posts for no other
-``posted:{channel}:{ts}``             -> request id of an archops message (answers find it)
-``dirty``                             sorted set: request id -> when its message may be sent (ms)
+``dirty``                             sorted set: conversation id -> when its card may be sent (ms)
+``user:{team}:{user}``                sorted set: a person's conversations -> last activity (ms)
+``team:{team}``                       hash: an uninstalled app or revoked token (state, at, why)
 
-Applying an event (its fields, the cursor and the dirty mark) is one MULTI transaction, so a
-crash either applied an event completely or not at all.
+Applying an event (the card's fields, the cursor and the dirty mark) is one MULTI transaction
+watched on the card, so a crash either applied an event completely or not at all, and a click
+that changed the card meanwhile is never overwritten.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
 from core.bus.keys import Keys
 from core.errors import ServiceUnavailable
@@ -32,8 +38,9 @@ from core.redis_client import RETRYABLE
 
 T = TypeVar("T")
 RETENTION_S = 30 * 24 * 3600
+_WATCH_TRIES = 20
 
-# After a message was sent: forget the dirty mark when nothing changed since, else reschedule.
+# After a card was sent: forget the dirty mark when nothing changed since, else reschedule.
 _SETTLE = """
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version <= tonumber(ARGV[2]) then
@@ -41,6 +48,42 @@ if version <= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+"""
+
+# A click (or a modal, or words in the thread) answers the card's open question, once:
+# KEYS card, dirty; ARGV question key ('' = whichever is open), user, value, label, via, now, cid,
+# prompt. Returns the id of the request that asked, or false when nothing is open to answer.
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'phase') ~= 'question' then return false end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'question_key') ~= ARGV[1] then return false end
+local asked = redis.call('HGET', KEYS[1], 'question_request')
+local answers = redis.call('HGET', KEYS[1], 'answers')
+local list = {}
+if answers and answers ~= '' then list = cjson.decode(answers) end
+table.insert(list, {prompt = ARGV[8], label = ARGV[4], by = ARGV[2], via = ARGV[5]})
+redis.call('HSET', KEYS[1], 'phase', 'answered', 'answered_by', ARGV[2], 'answer', ARGV[3],
+           'answer_label', ARGV[4], 'answer_via', ARGV[5], 'rejected', '',
+           'answers', cjson.encode(list))
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('ZADD', KEYS[2], 'LT', ARGV[6], ARGV[7])
+return asked or ''
+"""
+
+# Undo a claim whose answer could not be queued: the question is open again.
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'phase') ~= 'answered' then return 0 end
+local answers = redis.call('HGET', KEYS[1], 'answers')
+if answers and answers ~= '' then
+  local list = cjson.decode(answers)
+  table.remove(list)
+  if #list == 0 then redis.call('HSET', KEYS[1], 'answers', '[]')
+  else redis.call('HSET', KEYS[1], 'answers', cjson.encode(list)) end
+end
+redis.call('HSET', KEYS[1], 'phase', 'question')
+redis.call('HDEL', KEYS[1], 'answered_by', 'answer', 'answer_label', 'answer_via')
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('ZADD', KEYS[2], 'LT', ARGV[1], ARGV[2])
 return 1
 """
 
@@ -59,13 +102,28 @@ async def guarded(call: Callable[[], Awaitable[T]]) -> T:
         ) from exc
 
 
-class SlackState:
-    """Redis records of the Slack edge: threads, active conversations, cursors, messages."""
+def loads(value: str | None, default: Any) -> Any:
+    """JSON stored in a hash field, or ``default`` when absent (or not of the default's type)."""
+    if not value:
+        return default
+    try:
+        found = json.loads(value)
+    except ValueError:
+        return default
+    if isinstance(default, list) and isinstance(found, dict) and not found:
+        return []  # Lua's cjson writes an empty list as {}
+    return found if default is None or isinstance(found, type(default)) else default
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+
+class SlackState:
+    """Redis records of the Slack edge: threads, conversations, cards, cursors, teams."""
+
+    def __init__(self, redis: Any, keys: Keys) -> None:
         self.redis = redis
         self.base = f"{keys.prefix}:slack"
         self._settle = redis.register_script(_SETTLE)
+        self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
 
     # -- keys ------------------------------------------------------------------------------
     def thread_key(self, team: str, channel: str, root_ts: str) -> str:
@@ -74,11 +132,20 @@ class SlackState:
     def conv_key(self, conversation_id: str) -> str:
         return f"{self.base}:conv:{conversation_id}"
 
+    def card_key(self, conversation_id: str) -> str:
+        return f"{self.base}:card:{conversation_id}"
+
     def msg_key(self, request_id: str) -> str:
         return f"{self.base}:msg:{request_id}"
 
     def posted_key(self, channel: str, ts: str) -> str:
         return f"{self.base}:posted:{channel}:{ts}"
+
+    def user_key(self, team: str, user: str) -> str:
+        return f"{self.base}:user:{team}:{user}"
+
+    def team_key(self, team: str) -> str:
+        return f"{self.base}:team:{team}"
 
     @property
     def active_key(self) -> str:
@@ -95,29 +162,55 @@ class SlackState:
     # -- conversations ---------------------------------------------------------------------
     async def conversation_of_thread(self, team: str, channel: str, root_ts: str) -> str | None:
         """The conversation a thread belongs to, or None when archops is not part of it."""
-        return await guarded(lambda: self.redis.get(self.thread_key(team, channel, root_ts)))
+        found: str | None = await guarded(
+            lambda: self.redis.get(self.thread_key(team, channel, root_ts)))
+        return found
 
-    async def open_conversation(
-        self, conversation_id: str, team: str, channel: str, thread_ts: str | None,
-        owner: str | None = None,
-    ) -> None:
-        """Remember where a conversation lives (and who started it); follow its events."""
+    async def open_request(
+        self, conversation_id: str, *, team: str, channel: str, thread_ts: str | None,
+        user: str, request_id: str, kind: str, text: str | None = None,
+    ) -> bool:
+        """Before a request is submitted: remember where its conversation lives and who started
+        it, record the request as a Slack one, and put it on the card (a new card is posted at
+        once: people see that archops took it). True when this request resumed a team whose
+        app had been uninstalled (a person's request means it is installed again)."""
+        now = now_ms()
+        conv, card = self.conv_key(conversation_id), self.card_key(conversation_id)
+        exists = await guarded(lambda: self.redis.hget(card, "phase"))
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.team_key(team))
             if thread_ts:
                 pipe.set(self.thread_key(team, channel, thread_ts), conversation_id, ex=RETENTION_S)
-            conv = self.conv_key(conversation_id)
-            if owner:
-                pipe.hsetnx(conv, "owner", owner)
+            pipe.hsetnx(conv, "owner", user)
             pipe.hsetnx(conv, "team", team)
             pipe.hsetnx(conv, "channel", channel)
             pipe.hsetnx(conv, "thread_ts", thread_ts or "")
             pipe.expire(conv, RETENTION_S)
-            pipe.zadd(self.active_key, {conversation_id: now_ms()})
+            pipe.hset(self.msg_key(request_id), mapping={
+                "origin": "slack", "user": user, "conversation_id": conversation_id, "kind": kind})
+            pipe.expire(self.msg_key(request_id), RETENTION_S)
+            if kind == "text":
+                if exists is None:
+                    pipe.hset(card, mapping={"user": user, "asked": text or "", "phase": "accepted",
+                                             "request_id": request_id, "team": team})
+                elif exists in {"done", "error", "accepted"}:  # a follow-up to a finished design
+                    pipe.hset(card, mapping={"follow_up": text or "", "follow_up_by": user,
+                                             "phase": "accepted", "request_id": request_id})
+                else:  # said while archops works or asks: shown, the phase is the worker's
+                    pipe.hset(card, mapping={"follow_up": text or "", "follow_up_by": user})
+                pipe.hincrby(card, "version", 1)
+                pipe.expire(card, RETENTION_S)
+                pipe.zadd(self.dirty_key, {conversation_id: now}, nx=True)
+            pipe.zadd(self.user_key(team, user), {conversation_id: now})
+            pipe.expire(self.user_key(team, user), RETENTION_S)
+            pipe.zadd(self.active_key, {conversation_id: now})
             pipe.hsetnx(self.cursor_key, conversation_id, "0-0")
-            await guarded(pipe.execute)
+            results = await guarded(pipe.execute)
+        return bool(results[0])
 
     async def conversation(self, conversation_id: str) -> dict[str, str]:
-        return await self.redis.hgetall(self.conv_key(conversation_id))  # type: ignore[no-any-return]
+        found: dict[str, str] = await self.redis.hgetall(self.conv_key(conversation_id))
+        return found
 
     async def set_thread_root(self, conversation_id: str, team: str, channel: str, ts: str) -> None:
         """A conversation started without a thread (a slash command) lives under ``ts`` now."""
@@ -135,122 +228,150 @@ class SlackState:
                 pipe.zrem(self.active_key, *idle)
                 pipe.hdel(self.cursor_key, *idle)
                 await pipe.execute()
-        ids = await self.redis.zrangebyscore(self.active_key, since, "+inf")
+        ids: list[str] = await self.redis.zrangebyscore(self.active_key, since, "+inf")
         if not ids:
             return {}
         cursors = await self.redis.hmget(self.cursor_key, ids)
         return {cid: cursor or "0-0" for cid, cursor in zip(ids, cursors, strict=True)}
 
-    # -- request messages ------------------------------------------------------------------
-    async def start_message(self, request_id: str, **fields: str) -> None:
-        """Record what the ingress knows of a request's message (who asked, what)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.msg_key(request_id), mapping=fields)
-            pipe.expire(self.msg_key(request_id), RETENTION_S)
-            await guarded(pipe.execute)
+    async def conversations_of(self, team: str, user: str, limit: int = 20) -> list[str]:
+        """A person's conversations, the most recently active first."""
+        found: list[str] = await self.redis.zrevrange(self.user_key(team, user), 0, limit - 1)
+        return found
 
-    async def forget_message(self, request_id: str) -> None:
-        """Drop the record of a request that was not accepted (a duplicate, a failure)."""
+    # -- requests --------------------------------------------------------------------------
+    async def forget_request(self, request_id: str) -> None:
+        """Drop the record of a request that was not accepted (a duplicate)."""
         await guarded(lambda: self.redis.delete(self.msg_key(request_id)))
+
+    async def request(self, request_id: str) -> dict[str, str]:
+        found: dict[str, str] = await self.redis.hgetall(self.msg_key(request_id))
+        return found
 
     async def came_from_slack(self, request_id: str, conversation_id: str) -> bool:
         """True when the ingress recorded ``request_id`` as a Slack request of this conversation
         (records from before ``origin`` existed carry the asker as ``user``)."""
         origin, user, conv = await self.redis.hmget(
             self.msg_key(request_id), ["origin", "user", "conversation_id"])
-        return conv == conversation_id and (origin == "slack" or bool(user))
+        return bool(conv == conversation_id and (origin == "slack" or user))
+
+    # -- cards -----------------------------------------------------------------------------
+    async def card(self, conversation_id: str) -> dict[str, str]:
+        found: dict[str, str] = await self.redis.hgetall(self.card_key(conversation_id))
+        return found
+
+    async def cards(self, conversation_ids: list[str]) -> list[dict[str, str]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in conversation_ids:
+                pipe.hgetall(self.card_key(cid))
+            found: list[dict[str, str]] = await pipe.execute()
+        return found
 
     async def apply(
-        self, conversation_id: str, entry_id: str, request_id: str | None,
-        fields: dict[str, str], step: bool, send_at_ms: int,
-    ) -> None:
-        """Apply one event to its request's message and move the cursor, atomically."""
+        self, conversation_id: str, entry_id: str,
+        updates: Callable[[dict[str, str]], Mapping[str, str]] | None,
+    ) -> bool:
+        """Apply one event to the card (``updates(card)`` -> changed fields) and move the cursor,
+        atomically; True when the card changed."""
+        key = self.card_key(conversation_id)
+        for _ in range(_WATCH_TRIES):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    card = await pipe.hgetall(key) if updates is not None else {}
+                    changed = dict(updates(card)) if updates is not None else {}
+                    pipe.multi()
+                    if changed:
+                        pipe.hset(key, mapping={"conversation_id": conversation_id, **changed})
+                        pipe.hincrby(key, "version", 1)
+                        pipe.expire(key, RETENTION_S)
+                        pipe.zadd(self.dirty_key, {conversation_id: now_ms()}, nx=True)
+                    pipe.hset(self.cursor_key, conversation_id, entry_id)
+                    pipe.zadd(self.active_key, {conversation_id: now_ms()})
+                    await pipe.execute()
+                    return bool(changed)
+                except WatchError:
+                    continue
+        raise ServiceUnavailable("the card kept changing while an event was applied")
+
+    async def update_card(self, conversation_id: str, fields: Mapping[str, str], *,
+                          send_at_ms: int | None = None) -> None:
+        """Change a card outside the event stream (an upload's outcome, a pull request)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            if request_id and fields:
-                key = self.msg_key(request_id)
-                pipe.hset(key, mapping={"conversation_id": conversation_id, **fields})
-                if step:
-                    pipe.hincrby(key, "steps", 1)
-                pipe.hincrby(key, "version", 1)
-                pipe.expire(key, RETENTION_S)
-                pipe.zadd(self.dirty_key, {request_id: send_at_ms}, nx=True)
-                if fields.get("phase") == "question":  # the conversation's open question
-                    pipe.hset(self.conv_key(conversation_id), "asking", request_id)
-            pipe.hset(self.cursor_key, conversation_id, entry_id)
-            pipe.zadd(self.active_key, {conversation_id: now_ms()})
+            pipe.hset(self.card_key(conversation_id), mapping=dict(fields))
+            pipe.hincrby(self.card_key(conversation_id), "version", 1)
+            pipe.zadd(self.dirty_key, {conversation_id: send_at_ms or now_ms()}, nx=True)
             await pipe.execute()
 
-    async def message(self, request_id: str) -> dict[str, str]:
-        return await self.redis.hgetall(self.msg_key(request_id))  # type: ignore[no-any-return]
+    async def claim_answer(self, conversation_id: str, *, question_key: str, user: str,
+                           value: str, label: str, via: str, prompt: str) -> str | None:
+        """Mark the card's open question answered (once); the id of the request that asked, or
+        None when it is answered already (or no longer open). Its buttons go at the next send,
+        which is due at once."""
+        asked = await guarded(lambda: self._claim(
+            keys=[self.card_key(conversation_id), self.dirty_key],
+            args=[question_key, user, value, label, via, now_ms(), conversation_id, prompt]))
+        return None if asked is None else str(asked)
 
-    async def claim_answer(self, request_id: str, user: str, value: str) -> bool:
-        """Mark a question answered (``value`` "" : in words, in the thread); False when someone
-        answered it already. Its buttons disappear at the next send."""
-        key = self.msg_key(request_id)
-        if not await guarded(lambda: self.redis.hsetnx(key, "answered_by", user)):
-            return False
-        conversation = await self.redis.hget(key, "conversation_id")
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if conversation:
-                pipe.hdel(self.conv_key(conversation), "asking")
-            pipe.hset(key, mapping={"answer": value, "phase": "answered"})
-            pipe.hincrby(key, "version", 1)
-            pipe.zadd(self.dirty_key, {request_id: now_ms()}, nx=True)
-            await guarded(pipe.execute)
-        return True
-
-    async def release_answer(self, request_id: str) -> None:
+    async def release_answer(self, conversation_id: str) -> None:
         """Undo :meth:`claim_answer` when the answer could not be queued."""
-        key = self.msg_key(request_id)
+        await self._release(keys=[self.card_key(conversation_id), self.dirty_key],
+                            args=[now_ms(), conversation_id])
+
+    async def conversation_of_card(self, channel: str, ts: str) -> str | None:
+        found: str | None = await guarded(lambda: self.redis.get(self.posted_key(channel, ts)))
+        return found
+
+    # -- sending ---------------------------------------------------------------------------
+    async def due(self, limit: int = 500) -> list[str]:
+        """Conversations whose card may be sent now."""
+        found: list[str] = await self.redis.zrangebyscore(
+            self.dirty_key, "-inf", now_ms(), start=0, num=limit)
+        return found
+
+    async def mark_posting(self, conversation_id: str) -> None:
+        await self.redis.hset(self.card_key(conversation_id), "posting", "1")
+
+    async def record_posted(self, conversation_id: str, channel: str, ts: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(key, "answered_by", "answer")
-            pipe.hset(key, "phase", "question")
-            pipe.hincrby(key, "version", 1)
+            pipe.hset(self.card_key(conversation_id), mapping={"ts": ts, "channel": channel})
+            pipe.hdel(self.card_key(conversation_id), "posting")
+            pipe.set(self.posted_key(channel, ts), conversation_id, ex=RETENTION_S)
             await pipe.execute()
 
-    async def request_of_message(self, channel: str, ts: str) -> str | None:
-        return await guarded(lambda: self.redis.get(self.posted_key(channel, ts)))
+    async def forget_ts(self, conversation_id: str) -> None:
+        await self.redis.hdel(self.card_key(conversation_id), "ts", "posting")
 
-    async def due(self, limit: int = 100) -> list[str]:
-        """Requests whose message may be sent now."""
-        return await self.redis.zrangebyscore(  # type: ignore[no-any-return]
-            self.dirty_key, "-inf", now_ms(), start=0, num=limit
-        )
+    async def settle(self, conversation_id: str, sent_version: int, next_at_ms: int,
+                     digest: str | None = None) -> None:
+        """Record a send; keep the card dirty (for ``next_at_ms``) if it changed meanwhile."""
+        fields: dict[str, Any] = {"sent_version": sent_version}
+        if digest is not None:
+            fields.update(sent_digest=digest, sent_at=now_ms())
+        await self.redis.hset(self.card_key(conversation_id), mapping=fields)
+        await self._settle(keys=[self.card_key(conversation_id), self.dirty_key],
+                           args=[conversation_id, sent_version, next_at_ms])
 
-    async def mark_posting(self, request_id: str) -> None:
-        await self.redis.hset(self.msg_key(request_id), "posting", "1")
+    async def postpone(self, conversation_id: str, at_ms: int) -> None:
+        await self.redis.zadd(self.dirty_key, {conversation_id: at_ms}, xx=True)
 
-    async def record_posted(self, request_id: str, channel: str, ts: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.msg_key(request_id), mapping={"ts": ts, "channel": channel})
-            pipe.hdel(self.msg_key(request_id), "posting")
-            pipe.set(self.posted_key(channel, ts), request_id, ex=RETENTION_S)
-            await pipe.execute()
-
-    async def forget_ts(self, request_id: str) -> None:
-        await self.redis.hdel(self.msg_key(request_id), "ts", "posting")
-
-    async def settle(self, request_id: str, sent_version: int, next_at_ms: int) -> None:
-        """Record a send; keep the message dirty (for ``next_at_ms``) if it changed meanwhile."""
-        await self.redis.hset(
-            self.msg_key(request_id), mapping={"sent_version": sent_version, "sent_at": now_ms()}
-        )
-        await self._settle(
-            keys=[self.msg_key(request_id), self.dirty_key],
-            args=[request_id, sent_version, next_at_ms],
-        )
-
-    async def postpone(self, request_id: str, at_ms: int) -> None:
-        await self.redis.zadd(self.dirty_key, {request_id: at_ms}, xx=True)
-
-    async def give_up(self, request_id: str, reason: str) -> None:
+    async def give_up(self, conversation_id: str, reason: str) -> None:
         """A permanent Slack error: record why and stop trying."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.msg_key(request_id), "failed", reason)
-            pipe.zrem(self.dirty_key, request_id)
+            pipe.hset(self.card_key(conversation_id), "failed", reason)
+            pipe.zrem(self.dirty_key, conversation_id)
             await pipe.execute()
 
+    async def mark_told(self, conversation_id: str) -> bool:
+        """True the first time: the requester is told of a refused write once."""
+        told: int = await self.redis.hsetnx(self.card_key(conversation_id), "told", "1")
+        return bool(told)
 
-def loads(value: str | None, default: Any) -> Any:
-    """JSON stored in a hash field, or ``default`` when absent."""
-    return json.loads(value) if value else default
+    # -- teams -----------------------------------------------------------------------------
+    async def stop_team(self, team: str, state: str, why: str) -> None:
+        await self.redis.hset(self.team_key(team), mapping={"state": state, "why": why,
+                                                            "at": now_ms()})
+
+    async def team(self, team: str) -> dict[str, str]:
+        found: dict[str, str] = await self.redis.hgetall(self.team_key(team))
+        return found

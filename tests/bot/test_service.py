@@ -35,8 +35,9 @@ async def test_socket_mode_event_is_acked_queued_and_answered(settings, redis_ur
         assert env.text == "a VPC with private subnets"
         await events.append(Event(type="done", conversation_id=env.conversation_id,
                                   request_id=env.request_id, text="VPC designed"))
-        [post] = await slack.wait_for("chat.postMessage")
-        assert post["thread_ts"] == "1700000700.000100" and "VPC designed" in post["text"]
+        await until(lambda: "VPC designed" in str(slack.cards("C0INFRA")))
+        [post] = slack.of("chat.postMessage")
+        assert post["thread_ts"] == "1700000700.000100"
     finally:
         stop.set()
         await bot
