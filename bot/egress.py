@@ -113,22 +113,37 @@ class SlackEgress:
         self._wake = asyncio.Event()
         self._events_prefix = keys.events("")
         self._channels: dict[str, str] = {}  # conversation -> its channel (never changes)
+        self.refresh_s = 0.5
+        self._cursors: dict[str, str] = {}
+        self._followed_at = 0.0
+        self._follow_stale = True
         self._teams: dict[str, tuple[float, bool]] = {}  # team -> (checked at, stopped)
 
     # -- following -------------------------------------------------------------------------
+    async def _followed(self) -> dict[str, str]:
+        """The followed conversations and their cursors: read from Redis at most every
+        ``refresh_s`` (or when the ingress of this process opened one), else as last applied."""
+        now = time.monotonic()
+        if self._follow_stale or now - self._followed_at > self.refresh_s:
+            self._follow_stale = False
+            self._followed_at = now
+            self._cursors = await self.state.followed(self.active_window_s)
+        return self._cursors
+
     async def follow_once(self, block_ms: int | None = None) -> int:
         """Read and apply the next events of the followed conversations; return how many."""
         wait = self.block_ms if block_ms is None else block_ms
-        cursors = await self.state.followed(self.active_window_s)
+        cursors = await self._followed()
         if not cursors:
-            await asyncio.sleep(wait / 1000)
+            await asyncio.sleep(min(wait / 1000, self.refresh_s))
             return 0
         streams = {self.keys.events(cid): cursor for cid, cursor in cursors.items()}
-        replies = await self.redis.xread(streams, count=200, block=wait)
+        replies = await self.redis.xread(streams, count=200, block=min(wait, int(self.refresh_s * 1000)))
         applied = 0
         records: dict[str, dict[str, str]] = {}
         for stream, entries in replies or []:
             cid = stream[len(self._events_prefix):]
+            batch: list[tuple[str, Any]] = []
             for entry_id, raw in entries:
                 try:
                     event: Event | None = Event.from_fields(entry_id, raw)
@@ -136,13 +151,17 @@ class SlackEgress:
                     log.warning("unreadable event skipped", entry_id=entry_id, error=str(exc))
                     event = None
                 request = await self._record(records, event, cid)
-                if event is None or request is None:
-                    await self.state.apply(cid, entry_id, None)
-                else:
-                    await self.state.apply(cid, entry_id, _updates(event, request))
-                applied += 1
+                batch.append((entry_id, None if event is None or request is None
+                              else _updates(event, request)))
+            if batch:
+                await self.state.apply(cid, batch)
+                self._cursors[cid] = batch[-1][0]
+                applied += len(batch)
         if applied:
             self._wake.set()
+            # thousands of streams per read cost Redis and this loop alike: let a few more
+            # events gather before the next read
+            await asyncio.sleep(min(0.05, len(streams) / 100_000))
         return applied
 
     async def _record(self, records: dict[str, dict[str, str]], event: Event | None, cid: str
@@ -192,7 +211,7 @@ class SlackEgress:
     # -- sending one card ------------------------------------------------------------------
     async def send_card(self, channel: str, cid: str) -> Outcome:
         """Write ``cid``'s card if it changed (and its zip once per version)."""
-        card = await self.state.card(cid)
+        card, conv = await self.state.card_and_conversation(cid)
         if not card:  # the record expired: nothing left to show
             await self.redis.zrem(self.state.dirty_key, cid)
             return SKIPPED
@@ -200,7 +219,6 @@ class SlackEgress:
         if card.get("failed") or version <= int(card.get("sent_version") or 0):
             await self.state.settle(cid, version, now_ms())
             return SKIPPED
-        conv = await self.state.conversation(cid)
         if not conv.get("channel"):
             await self.state.give_up(cid, "no Slack channel recorded for the conversation")
             return SKIPPED
@@ -214,11 +232,16 @@ class SlackEgress:
         text, blocks = render({**card, "conversation_id": cid}, self.render_context)
         shown = digest(text, blocks)
         wrote = False
+        posted: tuple[str, str] | None = None
         try:
             if shown != card.get("sent_digest") or not card.get("ts"):
-                card["ts"] = await self._write(cid, card, conv, text, blocks)
+                posted = await self._write(cid, card, conv, text, blocks)
                 wrote = True
             if self._upload_due(card):
+                if posted is not None:  # the zip goes into the card's thread: record it first
+                    await self.state.settle(cid, version, now_ms() + self.interval_ms, shown,
+                                            posted=posted)
+                    posted = None
                 await self._upload(cid, card, conv)
                 wrote = True
         except SlackApiError as exc:
@@ -228,13 +251,15 @@ class SlackEgress:
             await self.state.postpone(cid, now_ms() + _RETRY_LATER_MS)
             return SKIPPED
         if wrote:
-            await self.state.settle(cid, version, now_ms() + self.interval_ms, shown)
+            await self.state.settle(cid, version, now_ms() + self.interval_ms, shown,
+                                    posted=posted)
         else:  # what Slack shows already: nothing sent
             await self.state.settle(cid, version, now_ms())
         return Outcome(wrote=wrote)
 
     async def _write(self, cid: str, card: dict[str, str], conv: dict[str, str], text: str,
-                     blocks: list[dict[str, Any]]) -> str:
+                     blocks: list[dict[str, Any]]) -> tuple[str, str] | None:
+        """Update the card, or post it; (channel, ts) when it was posted (not yet recorded)."""
         channel = card.get("channel") or conv["channel"]
         ts = card.get("ts")
         thread_ts = conv.get("thread_ts") or None
@@ -242,20 +267,23 @@ class SlackEgress:
             ts = await self._find_posted(cid, channel, thread_ts)
             if ts:
                 await self.state.record_posted(cid, channel, ts)
+                card["ts"] = ts
         if ts:
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            return ts
+            return None
         await self.state.mark_posting(cid)
         response = await self.client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, unfurl_links=False,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"conversation_id": cid}},
         )
         ts = str(response["ts"])
-        await self.state.record_posted(cid, channel, ts)
-        if not thread_ts:
+        card["ts"] = ts
+        if not thread_ts:  # a slash command's card is its thread's root
+            await self.state.record_posted(cid, channel, ts)
             await self.state.set_thread_root(cid, conv.get("team", "-"), channel, ts)
             conv["thread_ts"] = ts
-        return ts
+            return None
+        return channel, ts
 
     async def _find_posted(self, cid: str, channel: str, thread_ts: str | None) -> str | None:
         """The ts of a card posted for ``cid`` before a crash, if Slack has one."""
@@ -399,7 +427,9 @@ class SlackEgress:
         self._wake.clear()
 
     def wake(self) -> None:
-        """Something is due now (a click, a new request): dispatch without waiting a tick."""
+        """Something is due now (a click, a new request): dispatch without waiting a tick, and
+        follow the conversations anew (a new one may be among them)."""
+        self._follow_stale = True
         self._wake.set()
 
     async def _loop(self, stop: asyncio.Event, step: Any) -> None:

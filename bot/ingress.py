@@ -179,8 +179,10 @@ class SlackIngress:
                 channel=channel, thread_ts=root, text=messages.EMPTY_MENTION))
             return
         try:
+            # a mention at a channel's root starts its own thread: nothing to look up (a retry
+            # of it names the same conversation)
             existing = (await self.state.conversation_of_thread(team, channel, root)
-                        if known_thread else None)
+                        if known_thread and event.thread_ts else None)
             card: dict[str, str] = {}
             if existing:
                 decision, conv = await self.decide(user, existing)

@@ -30,13 +30,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 
 from core.bus.keys import Keys
 from core.errors import ServiceUnavailable
 from core.redis_client import RETRYABLE
 
 T = TypeVar("T")
+Updates = Callable[[dict[str, str]], Mapping[str, str]]
 RETENTION_S = 30 * 24 * 3600
 _WATCH_TRIES = 20
 
@@ -88,6 +89,44 @@ return 1
 """
 
 
+# The ingress' record of a request, in one round trip (see SlackState.open_request).
+# KEYS team, thread ('' when none), conv, msg, card, user, active, cursor, dirty
+# ARGV cid, team, channel, thread_ts, user, request_id, kind, text, now, retention
+_OPEN = """
+local resumed = redis.call('DEL', KEYS[1])
+local ttl = tonumber(ARGV[10])
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
+redis.call('HSETNX', KEYS[3], 'owner', ARGV[5])
+redis.call('HSETNX', KEYS[3], 'team', ARGV[2])
+redis.call('HSETNX', KEYS[3], 'channel', ARGV[3])
+redis.call('HSETNX', KEYS[3], 'thread_ts', ARGV[4])
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('HSET', KEYS[4], 'origin', 'slack', 'user', ARGV[5], 'conversation_id', ARGV[1],
+           'kind', ARGV[7])
+redis.call('EXPIRE', KEYS[4], ttl)
+if ARGV[7] == 'text' then
+  local phase = redis.call('HGET', KEYS[5], 'phase')
+  if not phase then
+    redis.call('HSET', KEYS[5], 'user', ARGV[5], 'asked', ARGV[8], 'phase', 'accepted',
+               'request_id', ARGV[6], 'team', ARGV[2])
+  elseif phase == 'done' or phase == 'error' or phase == 'accepted' then
+    redis.call('HSET', KEYS[5], 'follow_up', ARGV[8], 'follow_up_by', ARGV[5],
+               'phase', 'accepted', 'request_id', ARGV[6])
+  else
+    redis.call('HSET', KEYS[5], 'follow_up', ARGV[8], 'follow_up_by', ARGV[5])
+  end
+  redis.call('HINCRBY', KEYS[5], 'version', 1)
+  redis.call('EXPIRE', KEYS[5], ttl)
+  redis.call('ZADD', KEYS[9], 'NX', ARGV[9], ARGV[1])
+end
+redis.call('ZADD', KEYS[6], ARGV[9], ARGV[1])
+redis.call('EXPIRE', KEYS[6], ttl)
+redis.call('ZADD', KEYS[7], ARGV[9], ARGV[1])
+redis.call('HSETNX', KEYS[8], ARGV[1], '0-0')
+return resumed
+"""
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -124,6 +163,7 @@ class SlackState:
         self._settle = redis.register_script(_SETTLE)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
+        self._open = redis.register_script(_OPEN)
 
     # -- keys ------------------------------------------------------------------------------
     def thread_key(self, team: str, channel: str, root_ts: str) -> str:
@@ -172,41 +212,17 @@ class SlackState:
     ) -> bool:
         """Before a request is submitted: remember where its conversation lives and who started
         it, record the request as a Slack one, and put it on the card (a new card is posted at
-        once: people see that archops took it). True when this request resumed a team whose
-        app had been uninstalled (a person's request means it is installed again)."""
-        now = now_ms()
-        conv, card = self.conv_key(conversation_id), self.card_key(conversation_id)
-        exists = await guarded(lambda: self.redis.hget(card, "phase"))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.team_key(team))
-            if thread_ts:
-                pipe.set(self.thread_key(team, channel, thread_ts), conversation_id, ex=RETENTION_S)
-            pipe.hsetnx(conv, "owner", user)
-            pipe.hsetnx(conv, "team", team)
-            pipe.hsetnx(conv, "channel", channel)
-            pipe.hsetnx(conv, "thread_ts", thread_ts or "")
-            pipe.expire(conv, RETENTION_S)
-            pipe.hset(self.msg_key(request_id), mapping={
-                "origin": "slack", "user": user, "conversation_id": conversation_id, "kind": kind})
-            pipe.expire(self.msg_key(request_id), RETENTION_S)
-            if kind == "text":
-                if exists is None:
-                    pipe.hset(card, mapping={"user": user, "asked": text or "", "phase": "accepted",
-                                             "request_id": request_id, "team": team})
-                elif exists in {"done", "error", "accepted"}:  # a follow-up to a finished design
-                    pipe.hset(card, mapping={"follow_up": text or "", "follow_up_by": user,
-                                             "phase": "accepted", "request_id": request_id})
-                else:  # said while archops works or asks: shown, the phase is the worker's
-                    pipe.hset(card, mapping={"follow_up": text or "", "follow_up_by": user})
-                pipe.hincrby(card, "version", 1)
-                pipe.expire(card, RETENTION_S)
-                pipe.zadd(self.dirty_key, {conversation_id: now}, nx=True)
-            pipe.zadd(self.user_key(team, user), {conversation_id: now})
-            pipe.expire(self.user_key(team, user), RETENTION_S)
-            pipe.zadd(self.active_key, {conversation_id: now})
-            pipe.hsetnx(self.cursor_key, conversation_id, "0-0")
-            results = await guarded(pipe.execute)
-        return bool(results[0])
+        once: people see that archops took it). One round trip. True when this request resumed
+        a team whose app had been uninstalled (a person's request means it is installed again)."""
+        keys = [self.team_key(team),
+                self.thread_key(team, channel, thread_ts) if thread_ts else "",
+                self.conv_key(conversation_id), self.msg_key(request_id),
+                self.card_key(conversation_id), self.user_key(team, user), self.active_key,
+                self.cursor_key, self.dirty_key]
+        resumed = await guarded(lambda: self._open(
+            keys=keys, args=[conversation_id, team, channel, thread_ts or "", user, request_id,
+                             kind, text or "", now_ms(), RETENTION_S]))
+        return bool(resumed)
 
     async def conversation(self, conversation_id: str) -> dict[str, str]:
         found: dict[str, str] = await self.redis.hgetall(self.conv_key(conversation_id))
@@ -260,6 +276,14 @@ class SlackState:
         found: dict[str, str] = await self.redis.hgetall(self.card_key(conversation_id))
         return found
 
+    async def card_and_conversation(self, conversation_id: str
+                                    ) -> tuple[dict[str, str], dict[str, str]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.card_key(conversation_id))
+            pipe.hgetall(self.conv_key(conversation_id))
+            card, conv = await pipe.execute()
+        return card, conv
+
     async def cards(self, conversation_ids: list[str]) -> list[dict[str, str]]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in conversation_ids:
@@ -268,25 +292,31 @@ class SlackState:
         return found
 
     async def apply(
-        self, conversation_id: str, entry_id: str,
-        updates: Callable[[dict[str, str]], Mapping[str, str]] | None,
+        self, conversation_id: str, entries: list[tuple[str, Updates | None]],
     ) -> bool:
-        """Apply one event to the card (``updates(card)`` -> changed fields) and move the cursor,
-        atomically; True when the card changed."""
+        """Apply a conversation's next events to its card (each ``updates(card)`` -> changed
+        fields, in order) and move the cursor past the last, atomically; True when the card
+        changed."""
         key = self.card_key(conversation_id)
+        last = entries[-1][0]
         for _ in range(_WATCH_TRIES):
             async with self.redis.pipeline(transaction=True) as pipe:
                 try:
                     await pipe.watch(key)
-                    card = await pipe.hgetall(key) if updates is not None else {}
-                    changed = dict(updates(card)) if updates is not None else {}
+                    wanted = any(updates is not None for _entry, updates in entries)
+                    card: dict[str, str] = await pipe.hgetall(key) if wanted else {}
+                    changed: dict[str, str] = {}
+                    for _entry, updates in entries:
+                        if updates is not None:
+                            step = dict(updates({**card, **changed}))
+                            changed.update(step)
                     pipe.multi()
                     if changed:
                         pipe.hset(key, mapping={"conversation_id": conversation_id, **changed})
                         pipe.hincrby(key, "version", 1)
                         pipe.expire(key, RETENTION_S)
                         pipe.zadd(self.dirty_key, {conversation_id: now_ms()}, nx=True)
-                    pipe.hset(self.cursor_key, conversation_id, entry_id)
+                    pipe.hset(self.cursor_key, conversation_id, last)
                     pipe.zadd(self.active_key, {conversation_id: now_ms()})
                     await pipe.execute()
                     return bool(changed)
@@ -343,14 +373,27 @@ class SlackState:
         await self.redis.hdel(self.card_key(conversation_id), "ts", "posting")
 
     async def settle(self, conversation_id: str, sent_version: int, next_at_ms: int,
-                     digest: str | None = None) -> None:
-        """Record a send; keep the card dirty (for ``next_at_ms``) if it changed meanwhile."""
+                     digest: str | None = None, *, posted: tuple[str, str] | None = None) -> None:
+        """Record a send (and, for a new card, where it was ``posted``: channel, ts); keep the
+        card dirty (for ``next_at_ms``) if it changed meanwhile. One round trip."""
+        card = self.card_key(conversation_id)
         fields: dict[str, Any] = {"sent_version": sent_version}
         if digest is not None:
             fields.update(sent_digest=digest, sent_at=now_ms())
-        await self.redis.hset(self.card_key(conversation_id), mapping=fields)
-        await self._settle(keys=[self.card_key(conversation_id), self.dirty_key],
-                           args=[conversation_id, sent_version, next_at_ms])
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if posted is not None:
+                channel, ts = posted
+                fields.update(ts=ts, channel=channel)
+                pipe.hdel(card, "posting")
+                pipe.set(self.posted_key(channel, ts), conversation_id, ex=RETENTION_S)
+            pipe.hset(card, mapping=fields)
+            pipe.evalsha(self._settle.sha, 2, card, self.dirty_key, conversation_id,
+                         sent_version, next_at_ms)
+            try:
+                await pipe.execute()
+            except NoScriptError:  # a restarted Redis forgot the script: once more, loading it
+                await self.redis.script_load(_SETTLE)
+                await self.settle(conversation_id, sent_version, next_at_ms, digest, posted=posted)
 
     async def postpone(self, conversation_id: str, at_ms: int) -> None:
         await self.redis.zadd(self.dirty_key, {conversation_id: at_ms}, xx=True)
