@@ -211,7 +211,7 @@ class SlackEgress:
     # -- sending one card ------------------------------------------------------------------
     async def send_card(self, channel: str, cid: str) -> Outcome:
         """Write ``cid``'s card if it changed (and its zip once per version)."""
-        card, conv = await self.state.card_and_conversation(cid)
+        card, conv = await self.state.card_to_send(cid)
         if not card:  # the record expired: nothing left to show
             await self.redis.zrem(self.state.dirty_key, cid)
             return SKIPPED
@@ -263,7 +263,7 @@ class SlackEgress:
         channel = card.get("channel") or conv["channel"]
         ts = card.get("ts")
         thread_ts = conv.get("thread_ts") or None
-        if not ts and card.get("posting"):
+        if not ts and card.get("posted_before"):  # marked posting by a send that never finished
             ts = await self._find_posted(cid, channel, thread_ts)
             if ts:
                 await self.state.record_posted(cid, channel, ts)
@@ -271,7 +271,6 @@ class SlackEgress:
         if ts:
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             return None
-        await self.state.mark_posting(cid)
         response = await self.client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, unfurl_links=False,
             metadata={"event_type": METADATA_TYPE, "event_payload": {"conversation_id": cid}},

@@ -127,6 +127,23 @@ return resumed
 """
 
 
+# A card to send and its conversation; a card without a ts is marked "posting" on the way, and
+# said to be "posted_before" when an earlier send marked it and did not record a ts.
+_FETCH = """
+local card = redis.call('HGETALL', KEYS[1])
+if #card > 0 and redis.call('HEXISTS', KEYS[1], 'ts') == 0
+   and redis.call('HSETNX', KEYS[1], 'posting', '1') == 0 then
+  table.insert(card, 'posted_before')  -- an earlier send may have posted it
+  table.insert(card, '1')
+end
+return {card, redis.call('HGETALL', KEYS[2])}
+"""
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -164,6 +181,7 @@ class SlackState:
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._open = redis.register_script(_OPEN)
+        self._fetch = redis.register_script(_FETCH)
 
     # -- keys ------------------------------------------------------------------------------
     def thread_key(self, team: str, channel: str, root_ts: str) -> str:
@@ -276,13 +294,13 @@ class SlackState:
         found: dict[str, str] = await self.redis.hgetall(self.card_key(conversation_id))
         return found
 
-    async def card_and_conversation(self, conversation_id: str
-                                    ) -> tuple[dict[str, str], dict[str, str]]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.card_key(conversation_id))
-            pipe.hgetall(self.conv_key(conversation_id))
-            card, conv = await pipe.execute()
-        return card, conv
+    async def card_to_send(self, conversation_id: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(card, conversation) of a card about to be sent, in one round trip. A card never
+        posted is marked "posting" first: should the bot die between Slack's answer and its
+        record, the next one looks for the card in Slack before posting it again."""
+        card, conv = await self._fetch(
+            keys=[self.card_key(conversation_id), self.conv_key(conversation_id)])
+        return _pairs(card), _pairs(conv)
 
     async def cards(self, conversation_ids: list[str]) -> list[dict[str, str]]:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -358,9 +376,6 @@ class SlackState:
         found: list[str] = await self.redis.zrangebyscore(
             self.dirty_key, "-inf", now_ms(), start=0, num=limit)
         return found
-
-    async def mark_posting(self, conversation_id: str) -> None:
-        await self.redis.hset(self.card_key(conversation_id), "posting", "1")
 
     async def record_posted(self, conversation_id: str, channel: str, ts: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
