@@ -84,6 +84,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` and of its live descendants (and of the children it reaped)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15]) / ticks  # utime stime cutime cstime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(c) for c in children]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 class Target:
     """One process under load: ``floor``, ``bot`` or ``up``."""
 
@@ -132,13 +150,8 @@ class Target:
         raise RuntimeError(f"{self.kind} did not start within {timeout_s:.0f} s")
 
     def cpu_s(self) -> float:
-        """CPU seconds the process (and its finished children) used so far."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        ticks = os.sysconf("SC_CLK_TCK")
-        return sum(int(v) for v in fields[11:15]) / ticks  # utime stime cutime cstime
+        """CPU seconds the process and its children (live ones too) used so far."""
+        return tree_cpu_s(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -160,6 +173,27 @@ def mention_body(index: int, run: str, channels: int) -> tuple[str, str]:
                       "channel": f"C{index % channels:05d}", "ts": ts, "event_ts": ts,
                       "text": f"<@{BOT_USER_ID}> a static website for launch {index}"}}
     return json.dumps(body), ts
+
+
+async def warm_up(target: Target, slack: SlackStandin, run: str) -> None:
+    """One event, and its reply: the target is up and writing to Slack before the clock starts."""
+    body = json.loads(mention_body(0, run, 1)[0])
+    body["event_id"] = f"EvWarm{run}"
+    body["event"]["channel"] = body["event"]["channel"] + "W"
+    raw = json.dumps(body)
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+               "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=raw)}
+    async with ClientSession() as session, session.post(target.url, data=raw, headers=headers) as resp:
+        assert resp.status == 200, await resp.text()
+    if target.kind == "floor":
+        return
+    deadline = time.monotonic() + 120
+    while not slack.of("chat.postMessage"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{target.kind} never replied: {(target.dir / 'out.log').read_text()[-2000:]}")
+        await asyncio.sleep(0.1)
+    slack.calls.clear()
 
 
 async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: float,
@@ -266,6 +300,7 @@ async def main() -> None:
                 target = Target(kind, Path(tmp), slack.url, server.url if server else None)
                 try:
                     await target.ready()
+                    await warm_up(target, slack, f"{number}{kind[0]}")
                     result = await burst(target, slack, rate, duration, args.channels,
                                          f"{number}{kind[0]}")
                 finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -86,6 +87,31 @@ def web_client(settings: Settings, token: str) -> AsyncWebClient:
     )
 
 
+def render_context_of(settings: Settings, signer: Any) -> RenderContext:
+    # links carry a read capability for their conversation, valid as long as its events are
+    # kept; the web app verifies them with the same keys (ARCHOPS_SECRET_KEYS)
+    links = (Links(settings.public_url, signer, ttl_s=settings.event_retention_s)
+             if settings.public_url else None)
+    return RenderContext(links=links, github=bool(settings.github_token))
+
+
+def build_egress(settings: Settings, redis: Any, state: SlackState, client: AsyncWebClient, *,
+                 min_interval_s: float = 1.0, channel_interval_s: float | None = None,
+                 egress_lease_ms: int = 10_000) -> SlackEgress:
+    return SlackEgress(
+        redis, state.keys, state, client, render_context=render_context_of(settings, settings.signer()),
+        min_interval_s=min_interval_s, channel_interval_s=channel_interval_s,
+        active_window_s=settings.event_retention_s, concurrency=CONCURRENCY,
+        lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
+    )
+
+
+def pooled_session() -> aiohttp.ClientSession:
+    """One HTTP connection pool for every Web API call (slack_sdk opens a session per call
+    otherwise: a TCP and TLS handshake per message). Built inside the running loop."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2))
+
+
 def build_bot(
     settings: Settings, redis_url: str, *, min_interval_s: float = 1.0,
     egress_lease_ms: int = 10_000, hooks: Hooks | None = None,
@@ -106,18 +132,10 @@ def build_bot(
         request_verification_enabled=True,
     )
     access = Access(fixed_approvers(settings.slack_approvers))
-    # links carry a read capability for their conversation, valid as long as its events are
-    # kept; the web app verifies them with the same keys (ARCHOPS_SECRET_KEYS)
     signer = settings.signer()
-    links = (Links(settings.public_url, signer, ttl_s=settings.event_retention_s)
-             if settings.public_url else None)
-    render_context = RenderContext(links=links, github=bool(settings.github_token))
-    egress = SlackEgress(
-        redis, keys, state, client, render_context=render_context,
-        min_interval_s=min_interval_s, channel_interval_s=channel_interval_s,
-        active_window_s=settings.event_retention_s, concurrency=CONCURRENCY,
-        lease=Lease(redis, f"{state.base}:egress-lease", ttl_ms=egress_lease_ms),
-    )
+    render_context = render_context_of(settings, signer)
+    egress = build_egress(settings, redis, state, client, min_interval_s=min_interval_s,
+                          channel_interval_s=channel_interval_s, egress_lease_ms=egress_lease_ms)
     ingress = SlackIngress(submitter, state, access=access, wake=egress.wake)
 
     async def open_store():  # type: ignore[no-untyped-def]
@@ -135,9 +153,7 @@ def build_bot(
         return web.json_response({"ok": True})
 
     async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
-        # one HTTP connection pool for every Web API call (slack_sdk opens a session per call
-        # otherwise: a TCP and TLS handshake per message)
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2))
+        session = pooled_session()
         client.session = session
         await submitter.ensure_groups()
         yield
@@ -158,7 +174,8 @@ async def run_bot(
     ready: asyncio.Future[str] | None = None, *, min_interval_s: float = 1.0,
     hooks: Hooks | None = None,
 ) -> None:
-    """Serve ``/slack/events`` and run the egress until ``stop`` is set."""
+    """Serve ``/slack/events`` and run the egress until ``stop`` is set: in a process of its own
+    (``ARCHOPS_SLACK_EGRESS=process``), else in this one."""
     bot = build_bot(settings, redis_url, min_interval_s=min_interval_s, hooks=hooks)
     runner = web.AppRunner(bot.app, shutdown_timeout=2, access_log=None)
     await runner.setup()
@@ -172,7 +189,12 @@ async def run_bot(
     if ready is not None and not ready.done():
         ready.set_result(url)
     try:
-        await bot.egress.run(stop)
+        if settings.slack_egress == "process":
+            from bot.egress_process import EgressProcess
+
+            await EgressProcess(settings, redis_url, min_interval_s=min_interval_s).run(stop)
+        else:
+            await bot.egress.run(stop)
     finally:
         if socket is not None:
             await socket.close_async()

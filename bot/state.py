@@ -176,6 +176,7 @@ class SlackState:
 
     def __init__(self, redis: Any, keys: Keys) -> None:
         self.redis = redis
+        self.keys = keys
         self.base = f"{keys.prefix}:slack"
         self._settle = redis.register_script(_SETTLE)
         self._claim = redis.register_script(_CLAIM)

@@ -72,3 +72,45 @@ async def test_socket_mode_malformed_payloads_are_acked_and_dropped(settings, re
     finally:
         stop.set()
         await bot
+
+
+async def test_the_egress_runs_in_a_process_of_its_own_and_comes_back_when_it_dies(
+        settings, redis_url, redis, keys, events, slack: SlackStandin) -> None:
+    import os
+    import signal
+
+    from tests.bot.slack_requests import mention, post_signed
+
+    settings.slack_egress = "process"
+    settings.bot_port = 0
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    bot = asyncio.create_task(run_bot(settings, redis_url, stop, ready, min_interval_s=0.05))
+    try:
+        url = await asyncio.wait_for(ready, 10)
+        assert (await post_signed(url, mention("Ev520", f"<@{BOT_USER_ID}> a bucket")))[0] == 200
+        await until(lambda: bool(slack.cards("C0INFRA")), timeout=60)  # from the child process
+        children = [c for c in slack.calls if c.method == "chat.postMessage"]
+        assert len(children) == 1
+        [env] = await queued(redis, keys)
+        # the egress process dies; another takes its place and goes on where it was
+        pid = await wait_for_child()
+        os.kill(pid, signal.SIGKILL)
+        await events.append(Event(type="done", conversation_id=env.conversation_id,
+                                  request_id=env.request_id, text="Written by the next one"))
+        await until(lambda: "Written by the next one" in str(slack.cards("C0INFRA")), timeout=60)
+        assert len(slack.of("chat.postMessage")) == 1  # no second card
+    finally:
+        stop.set()
+        await bot
+
+
+async def wait_for_child() -> int:
+    import multiprocessing
+
+    for _ in range(100):
+        children = [p for p in multiprocessing.active_children() if p.name == "archops-slack-egress"]
+        if children:
+            return int(children[0].pid)
+        await asyncio.sleep(0.05)
+    raise AssertionError("no egress process")
