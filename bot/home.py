@@ -13,7 +13,7 @@ from bot import blocks as bk
 from bot import limits
 from bot.commands.status import state_of
 from bot.links import Links
-from bot.projects import PROJECT_FIELDS
+from bot.projects import PROJECT_FIELDS, shown_value
 
 SHOWN = 20
 
@@ -33,8 +33,7 @@ def conversation_block(conversation: str, card: dict[str, str], conv: dict[str, 
 def project_block(project: Any) -> dict[str, Any]:
     details = []
     for field in PROJECT_FIELDS[1:]:
-        shown = field.show(getattr(project, field.key, None))
-        details.append(f"{field.label}: {shown or '_not set_'}")
+        details.append(f"{field.label}: {shown_value(field, project)}")
     return bk.section(f"*{project.name}* (`{project.id}`) in <#{project.slack_channel}>\n"
                       + limits.cut(" · ".join(details), 2500))
 

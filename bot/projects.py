@@ -95,9 +95,14 @@ def project_modal(channel: str, current: Any | None) -> dict[str, Any]:
 def describe(project: Any) -> str:
     lines = [f"*{project.name}* (`{project.id}`), bound to <#{project.slack_channel}>"]
     for field in PROJECT_FIELDS[1:]:
-        shown = field.show(getattr(project, field.key, None))
-        lines.append(f"• {field.label}: {shown or '_not set_'}")
+        lines.append(f"• {field.label}: {shown_value(field, project)}")
     return "\n".join(lines)
+
+
+def shown_value(field: ProjectField, project: Any) -> str:
+    """A field's value as Slack shows it: in code, so that ``arn:aws:iam::...`` is no emoji."""
+    shown = field.show(getattr(project, field.key, None))
+    return f"`{shown.replace('`', '')}`" if shown else "_not set_"
 
 
 def _reason(exc: ArchopsError) -> str:

@@ -66,7 +66,8 @@ def resources(data: dict[str, Any]) -> list[dict[str, Any]]:
     for address, monthly in priced.items():
         if address not in seen:
             seen.add(address)
-            rows.append({"address": address, "label": address.split(".")[0].removeprefix("aws_"),
+            kind = address.split(".")[0].removeprefix("aws_").replace("_", " ")
+            rows.append({"address": address, "label": kind,
                          "kind": "", "monthly": monthly})
     if not rows:  # no diagram, no prices: the plan's blueprints
         plan = _dict(data.get("plan"))

@@ -122,7 +122,7 @@ async def test_project_is_shown_bound_with_a_modal_and_checked_field_by_field(bo
     assert saved["text"] == messages.PROJECT_SAVED.format(name="Acme Shop", id="acme-shop")
     shown = private(await run_command(url, "project", "p.2"))
     assert "*Acme Shop* (`acme-shop`), bound to <#C0INFRA>" in shown
-    assert "AWS regions: eu-west-1" in shown and "GitHub repository: acme/infra" in shown
+    assert "AWS regions: `eu-west-1`" in shown and "GitHub repository: `acme/infra`" in shown
     # the same project name from another channel does not move the project silently
     private(await run_command(url, "project bind", "p.3", channel="C0OTHER"))
     await slack.wait_for("views.open", 2)
