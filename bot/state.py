@@ -15,7 +15,7 @@ All keys live under ``{prefix}:slack:``:
 ``active``                            sorted set: conversation id -> last activity (ms)
 ``cursor``                            hash: conversation id -> last event stream id applied
 ``dirty``                             sorted set: conversation id -> when its card may be sent (ms)
-``user:{team}:{user}``                sorted set: a person's conversations -> last activity (ms)
+``user:{team}:{user}``                sorted set: a person's latest conversations -> last activity
 ``team:{team}``                       hash: an uninstalled app or revoked token (state, at, why)
 
 Applying an event (the card's fields, the cursor and the dirty mark) is one MULTI transaction
@@ -39,6 +39,7 @@ from core.redis_client import RETRYABLE
 T = TypeVar("T")
 Updates = Callable[[dict[str, str]], Mapping[str, str]]
 RETENTION_S = 30 * 24 * 3600
+USER_CONVERSATIONS = 200  # a person's latest conversations kept for App Home and status
 _WATCH_TRIES = 20
 
 # After a card was sent: forget the dirty mark when nothing changed since, else reschedule.
@@ -91,7 +92,7 @@ return 1
 
 # The ingress' record of a request, in one round trip (see SlackState.open_request).
 # KEYS team, thread ('' when none), conv, msg, card, user, active, cursor, dirty
-# ARGV cid, team, channel, thread_ts, user, request_id, kind, text, now, retention
+# ARGV cid, team, channel, thread_ts, user, request_id, kind, text, now, retention, kept per user
 _OPEN = """
 local resumed = redis.call('DEL', KEYS[1])
 local ttl = tonumber(ARGV[10])
@@ -120,6 +121,7 @@ if ARGV[7] == 'text' then
   redis.call('ZADD', KEYS[9], 'NX', ARGV[9], ARGV[1])
 end
 redis.call('ZADD', KEYS[6], ARGV[9], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -(tonumber(ARGV[11]) + 1))
 redis.call('EXPIRE', KEYS[6], ttl)
 redis.call('ZADD', KEYS[7], ARGV[9], ARGV[1])
 redis.call('HSETNX', KEYS[8], ARGV[1], '0-0')
@@ -240,7 +242,7 @@ class SlackState:
                 self.cursor_key, self.dirty_key]
         resumed = await guarded(lambda: self._open(
             keys=keys, args=[conversation_id, team, channel, thread_ts or "", user, request_id,
-                             kind, text or "", now_ms(), RETENTION_S]))
+                             kind, text or "", now_ms(), RETENTION_S, USER_CONVERSATIONS]))
         return bool(resumed)
 
     async def conversation(self, conversation_id: str) -> dict[str, str]:
