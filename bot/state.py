@@ -39,6 +39,8 @@ from core.redis_client import RETRYABLE
 T = TypeVar("T")
 Updates = Callable[[dict[str, str]], Mapping[str, str]]
 RETENTION_S = 30 * 24 * 3600
+# a finished card quiet this long is no longer followed (a pull request comes within minutes)
+SETTLED_S = 3600
 USER_CONVERSATIONS = 200  # a person's latest conversations kept for App Home and status
 _WATCH_TRIES = 20
 
@@ -256,14 +258,28 @@ class SlackState:
             pipe.set(self.thread_key(team, channel, ts), conversation_id, ex=RETENTION_S)
             await pipe.execute()
 
-    async def followed(self, window_s: int) -> dict[str, str]:
-        """Active conversations (seen within ``window_s``) and their cursors."""
-        since = now_ms() - window_s * 1000
+    async def followed(self, window_s: int, settled_s: int = SETTLED_S) -> dict[str, str]:
+        """Active conversations and their cursors: those seen within ``window_s``, except those
+        whose card is finished (done, failed) and quiet for ``settled_s`` (a new request from
+        Slack follows them again; until then nothing of theirs would be shown)."""
+        now = now_ms()
+        since = now - window_s * 1000
         idle = await self.redis.zrangebyscore(self.active_key, "-inf", f"({since}")
-        if idle:
+        quiet = await self.redis.zrangebyscore(self.active_key, since, now - settled_s * 1000,
+                                               start=0, num=1000)
+        settled: list[str] = []
+        if quiet:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for cid in quiet:
+                    pipe.hget(self.card_key(cid), "phase")
+                phases = await pipe.execute()
+            settled = [cid for cid, phase in zip(quiet, phases, strict=True)
+                       if phase in {"done", "error"}]
+        if idle or settled:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zrem(self.active_key, *idle)
-                pipe.hdel(self.cursor_key, *idle)
+                pipe.zrem(self.active_key, *idle, *settled)
+                if idle:  # a settled one keeps its cursor: followed again, it goes on from there
+                    pipe.hdel(self.cursor_key, *idle)
                 await pipe.execute()
         ids: list[str] = await self.redis.zrangebyscore(self.active_key, since, "+inf")
         if not ids:

@@ -357,3 +357,27 @@ async def test_a_rejected_answer_opens_the_question_again_saying_why(bot, redis,
         await post_signed(url, click(card(slack), "r.2", value="multi"), content_type=FORM)
         await until(lambda: "chose *Two AZs*" in card_text(slack))
     assert [e.action.value for e in await queued(redis, keys) if e.action] == ["global", "multi"]
+
+
+async def test_a_finished_quiet_conversation_is_followed_again_from_where_it_was(
+        bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    state = the_bot.egress.state
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "done", "First answer")
+        await until(lambda: "First answer" in card_text(slack))
+    await redis.zadd(state.active_key, {env.conversation_id: 1})  # quiet for ages ...
+    assert await state.followed(24 * 3600 * 365 * 60, settled_s=60) == {}  # ... and finished
+    cursor = await redis.hget(state.cursor_key, env.conversation_id)
+    assert cursor and cursor != "0-0"
+    async with running(the_bot.egress):
+        reply = event_body("Ev990", type="message", text="and a cache", user="U0ALICE",
+                           ts="1700000990.000100", thread_ts="1700000001.000100",
+                           channel="C0INFRA", channel_type="channel")
+        assert (await post_signed(url, reply))[0] == 200
+        follow_up = (await queued(redis, keys))[-1]
+        await emit(events, follow_up, "done", "Second answer")
+        await until(lambda: "Second answer" in card_text(slack))
+    # the old events were not applied again: "First answer" was shown once, in one update
+    assert sum("First answer" in u["text"] for u in slack.of("chat.update")) == 1
