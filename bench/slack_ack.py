@@ -84,6 +84,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def own_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid`` itself (the process that answers Slack's requests)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")  # utime stime
+
+
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds of ``pid`` and of its live descendants (and of the children it reaped)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -228,7 +237,7 @@ async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: floa
         acks.append((loop.time() - start) * 1000)
 
     connector = TCPConnector(limit=400)
-    cpu_before = target.cpu_s()
+    cpu_before, own_before = target.cpu_s(), own_cpu_s(target.process.pid)
     async with ClientSession(connector=connector, timeout=ClientTimeout(total=10)) as session:
         tasks = []
         start = loop.time()
@@ -248,7 +257,8 @@ async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: floa
             await asyncio.sleep(0.2)
     lags = [replied[ts] - sent_at[ts] for ts in replied]
     cpu_ms = (target.cpu_s() - cpu_before) * 1000 / max(1, count)
-    return {"cpu_ms": cpu_ms, "sent": count, "acked": len(acks), "errors": errors, "ack_p50": percentile(acks, 0.5),
+    own_ms = (own_cpu_s(target.process.pid) - own_before) * 1000 / max(1, count)
+    return {"cpu_ms": cpu_ms, "own_ms": own_ms, "sent": count, "acked": len(acks), "errors": errors, "ack_p50": percentile(acks, 0.5),
             "ack_p99": percentile(acks, 0.99), "replied": len(replied),
             "lag_p50": percentile(lags, 0.5), "lag_p95": percentile(lags, 0.95)}
 
@@ -268,7 +278,8 @@ def line(kind: str, rate: int, r: dict[str, Any], floor_p99: float | None) -> st
     lag = (f"{r['replied']:>7} {r['lag_p50']:8.2f} {r['lag_p95']:8.2f}" if kind != "floor"
            else f"{'-':>7} {'-':>8} {'-':>8}")
     return (f"{kind:<6} {rate:>6} {r['sent']:>6} {r['acked']:>6} {r['errors']:>6} "
-            f"{r['ack_p50']:8.1f} {r['ack_p99']:8.1f} {ratio} {lag} {r['cpu_ms']:8.2f}")
+            f"{r['ack_p50']:8.1f} {r['ack_p99']:8.1f} {ratio} {lag} {r['cpu_ms']:8.2f} "
+            f"{r['own_ms']:8.2f}")
 
 
 async def main() -> None:
@@ -285,9 +296,10 @@ async def main() -> None:
           "first-reply lag p95 < 2 s at 50/s", flush=True)
     print(f"{'target':<6} {'rate/s':>6} {'sent':>6} {'acked':>6} {'errors':>6} {'ack_p50':>8} "
           f"{'ack_p99':>8} {'/floor':>6} {'replied':>7} {'lag_p50':>8} {'lag_p95':>8} "
-          f"{'cpu_ms':>8}", flush=True)
+          f"{'cpu_ms':>8} {'front_ms':>8}", flush=True)
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; cpu_ms: CPU time "
-          "of the target process per event, its children included)", flush=True)
+          "per event of the target and its children; front_ms: of the process that answers "
+          "Slack alone)", flush=True)
     floors: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="archops-slack-bench-") as tmp:
         for kind in [k.strip() for k in args.targets.split(",") if k.strip()]:

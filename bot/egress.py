@@ -242,8 +242,10 @@ class SlackEgress:
                     await self.state.settle(cid, version, now_ms() + self.interval_ms, shown,
                                             posted=posted)
                     posted = None
-                await self._upload(cid, card, conv)
                 wrote = True
+                refused = await self._upload_or_say_why(cid, card, conv)
+                if refused is not None:
+                    return refused
         except SlackApiError as exc:
             return await self._on_slack_error(cid, card, conv, exc)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -316,6 +318,25 @@ class SlackEgress:
                     and card.get("upload_version") == version
                     and str(uploaded.get("version") or "") != version
                     and card.get("phase") in {"done", "error"})
+
+    async def _upload_or_say_why(self, cid: str, card: dict[str, str], conv: dict[str, str]
+                                 ) -> Outcome | None:
+        """Upload the zip; a refusal (a missing scope, files turned off) is shown on the card and
+        stops only the upload, never the card. None when it went (or was recorded as refused)."""
+        try:
+            await self._upload(cid, card, conv)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "unknown_error")
+            if exc.response.status_code == 429 or error == "ratelimited":
+                return Outcome(wrote=True, retry_after_s=retry_after(exc))
+            if error in TRANSIENT_ERRORS:
+                await self.state.postpone(cid, now_ms() + _RETRY_LATER_MS)
+                return SKIPPED
+            log.warning("slack refused the zip", conversation_id=cid, error=error)
+            result = loads(card.get("result"), {})
+            await self.state.update_card(cid, {"uploading": "", "zip": json.dumps(
+                {"version": result.get("version"), "name": zip_name(result), "error": error})})
+        return None
 
     async def _upload(self, cid: str, card: dict[str, str], conv: dict[str, str]) -> None:
         result = loads(card.get("result"), {})

@@ -151,3 +151,18 @@ async def test_without_the_web_app_the_link_buttons_say_what_to_set(settings, ma
         await post_signed(url, click(card(slack), "d.1", text="Diagram"), content_type=FORM)
         [note] = await slack.wait_for("chat.postEphemeral")
     assert note["text"] == messages.NEEDS_PUBLIC_URL
+
+
+async def test_a_refused_upload_is_said_on_the_card_and_stops_nothing_else(bot, redis, keys, events,
+                                                                          slack) -> None:
+    the_bot, url = bot
+    slack.fail_next["files.getUploadURLExternal"] = "missing_scope"
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "artifact", "Terraform module", **small_module())
+        await emit(events, env, "done", "Designed it")
+        await until(lambda: "could not be uploaded (missing_scope)" in card_text(slack))
+        await emit(events, env, "artifact", "Pull request", kind="pull_request",
+                   url="https://github.com/acme/infra/pull/8", number=8)
+        await until(lambda: "View pull request #8" in card_text(slack))  # the card goes on
+    assert slack.dm("U0ALICE") == []  # nothing was refused that the requester must hear of
