@@ -30,8 +30,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from redis.exceptions import NoScriptError, WatchError
+from redis.exceptions import WatchError
 
+from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.errors import ServiceUnavailable
 from core.redis_client import RETRYABLE
@@ -44,8 +45,17 @@ SETTLED_S = 3600
 USER_CONVERSATIONS = 200  # a person's latest conversations kept for App Home and status
 _WATCH_TRIES = 20
 
-# After a card was sent: forget the dirty mark when nothing changed since, else reschedule.
+# After a card was sent: record it (and where a new card was posted), then forget the dirty
+# mark when nothing changed since, else reschedule. KEYS card, dirty, posted ('' unless posted)
+# ARGV cid, sent version, next at, digest ('' : nothing written), now, channel, ts, retention
 _SETTLE = """
+redis.call('HSET', KEYS[1], 'sent_version', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'sent_digest', ARGV[4], 'sent_at', ARGV[5]) end
+if KEYS[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'ts', ARGV[7], 'channel', ARGV[6])
+  redis.call('HDEL', KEYS[1], 'posting')
+  redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[8]))
+end
 local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if version <= tonumber(ARGV[2]) then
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -182,11 +192,14 @@ class SlackState:
         self.redis = redis
         self.keys = keys
         self.base = f"{keys.prefix}:slack"
-        self._settle = redis.register_script(_SETTLE)
+        # the calls made for every request and every card share one round trip per loop turn
+        # with each other and with the bus' (core.bus.autopipe), in the order they were made
+        pipe = autopipe(redis)
+        self._settle = pipe.script(_SETTLE)
+        self._open = pipe.script(_OPEN)
+        self._fetch = pipe.script(_FETCH)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
-        self._open = redis.register_script(_OPEN)
-        self._fetch = redis.register_script(_FETCH)
 
     # -- keys ------------------------------------------------------------------------------
     def thread_key(self, team: str, channel: str, root_ts: str) -> str:
@@ -318,7 +331,7 @@ class SlackState:
         posted is marked "posting" first: should the bot die between Slack's answer and its
         record, the next one looks for the card in Slack before posting it again."""
         card, conv = await self._fetch(
-            keys=[self.card_key(conversation_id), self.conv_key(conversation_id)])
+            keys=[self.card_key(conversation_id), self.conv_key(conversation_id)], args=[])
         return _pairs(card), _pairs(conv)
 
     async def cards(self, conversation_ids: list[str]) -> list[dict[str, str]]:
@@ -409,25 +422,14 @@ class SlackState:
     async def settle(self, conversation_id: str, sent_version: int, next_at_ms: int,
                      digest: str | None = None, *, posted: tuple[str, str] | None = None) -> None:
         """Record a send (and, for a new card, where it was ``posted``: channel, ts); keep the
-        card dirty (for ``next_at_ms``) if it changed meanwhile. One round trip."""
-        card = self.card_key(conversation_id)
-        fields: dict[str, Any] = {"sent_version": sent_version}
-        if digest is not None:
-            fields.update(sent_digest=digest, sent_at=now_ms())
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if posted is not None:
-                channel, ts = posted
-                fields.update(ts=ts, channel=channel)
-                pipe.hdel(card, "posting")
-                pipe.set(self.posted_key(channel, ts), conversation_id, ex=RETENTION_S)
-            pipe.hset(card, mapping=fields)
-            pipe.evalsha(self._settle.sha, 2, card, self.dirty_key, conversation_id,
-                         sent_version, next_at_ms)
-            try:
-                await pipe.execute()
-            except NoScriptError:  # a restarted Redis forgot the script: once more, loading it
-                await self.redis.script_load(_SETTLE)
-                await self.settle(conversation_id, sent_version, next_at_ms, digest, posted=posted)
+        card dirty (for ``next_at_ms``) if it changed meanwhile. One script, pipelined with the
+        other cards' calls of the same moment."""
+        channel, ts = posted or ("", "")
+        await self._settle(
+            keys=[self.card_key(conversation_id), self.dirty_key,
+                  self.posted_key(channel, ts) if posted else ""],
+            args=[conversation_id, sent_version, next_at_ms, digest or "", now_ms(), channel, ts,
+                  RETENTION_S])
 
     async def postpone(self, conversation_id: str, at_ms: int) -> None:
         await self.redis.zadd(self.dirty_key, {conversation_id: at_ms}, xx=True)
