@@ -18,9 +18,10 @@ All keys live under ``{prefix}:slack:``:
 ``user:{team}:{user}``                sorted set: a person's latest conversations -> last activity
 ``team:{team}``                       hash: an uninstalled app or revoked token (state, at, why)
 
-Applying an event (the card's fields, the cursor and the dirty mark) is one MULTI transaction
-watched on the card, so a crash either applied an event completely or not at all, and a click
-that changed the card meanwhile is never overwritten.
+Applying events (the card's fields, the cursor and the dirty mark) is one script that writes only
+if the card's version is still the one the changes were computed from, so a crash either applied
+an event completely or not at all, and a click that changed the card meanwhile is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from redis.exceptions import WatchError
 
 from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
@@ -154,6 +154,26 @@ return {card, redis.call('HGETALL', KEYS[2])}
 """
 
 
+_READ = "return redis.call('HGETALL', KEYS[1])"
+
+# Events applied to a card, if its version is still the one read. KEYS card, cursor, active,
+# dirty; ARGV cid, version read ('*': nothing to change, only the cursor moves), last entry id,
+# now, retention, n, field1, value1, ...
+_APPLY = """
+if ARGV[2] ~= '*' and (redis.call('HGET', KEYS[1], 'version') or '0') ~= ARGV[2] then return 0 end
+local n = tonumber(ARGV[6])
+if n > 0 then
+  redis.call('HSET', KEYS[1], 'conversation_id', ARGV[1], unpack(ARGV, 7, 6 + 2 * n))
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+  redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[1])
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
+"""
+
+
 def _pairs(flat: list[Any]) -> dict[str, str]:
     return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
@@ -198,6 +218,8 @@ class SlackState:
         self._settle = pipe.script(_SETTLE)
         self._open = pipe.script(_OPEN)
         self._fetch = pipe.script(_FETCH)
+        self._read = pipe.script(_READ)
+        self._apply = pipe.script(_APPLY)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
 
@@ -345,33 +367,25 @@ class SlackState:
         self, conversation_id: str, entries: list[tuple[str, Updates | None]],
     ) -> bool:
         """Apply a conversation's next events to its card (each ``updates(card)`` -> changed
-        fields, in order) and move the cursor past the last, atomically; True when the card
-        changed."""
+        fields, in order) and move the cursor past the last, atomically: the changes are written
+        only if the card's version is still the one they were computed from (a click meanwhile
+        means computing them again). True when the card changed."""
         key = self.card_key(conversation_id)
         last = entries[-1][0]
+        wanted = any(updates is not None for _entry, updates in entries)
         for _ in range(_WATCH_TRIES):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    wanted = any(updates is not None for _entry, updates in entries)
-                    card: dict[str, str] = await pipe.hgetall(key) if wanted else {}
-                    changed: dict[str, str] = {}
-                    for _entry, updates in entries:
-                        if updates is not None:
-                            step = dict(updates({**card, **changed}))
-                            changed.update(step)
-                    pipe.multi()
-                    if changed:
-                        pipe.hset(key, mapping={"conversation_id": conversation_id, **changed})
-                        pipe.hincrby(key, "version", 1)
-                        pipe.expire(key, RETENTION_S)
-                        pipe.zadd(self.dirty_key, {conversation_id: now_ms()}, nx=True)
-                    pipe.hset(self.cursor_key, conversation_id, last)
-                    pipe.zadd(self.active_key, {conversation_id: now_ms()})
-                    await pipe.execute()
-                    return bool(changed)
-                except WatchError:
-                    continue
+            card = _pairs(await self._read(keys=[key], args=[])) if wanted else {}
+            changed: dict[str, str] = {}
+            for _entry, updates in entries:
+                if updates is not None:
+                    changed.update(updates({**card, **changed}))
+            flat = [part for pair in changed.items() for part in pair]
+            if await self._apply(
+                    keys=[key, self.cursor_key, self.active_key, self.dirty_key],
+                    args=[conversation_id, (card.get("version") or "0") if wanted else "*",
+                          last, now_ms(),
+                          RETENTION_S, len(changed), *flat]):
+                return bool(changed)
         raise ServiceUnavailable("the card kept changing while an event was applied")
 
     async def update_card(self, conversation_id: str, fields: Mapping[str, str], *,
