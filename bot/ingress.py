@@ -67,6 +67,8 @@ class SlackIngress:
                 await call
             except (SlackApiError, OSError, TimeoutError, ServiceUnavailable) as exc:
                 log.warning("slack reply failed", error=str(exc))
+            except Exception as exc:  # a bug in work done after the ack: logged, never lost
+                log.exception("slack background work failed", error=repr(exc))
 
         task = asyncio.get_running_loop().create_task(guarded_call())
         self._tasks.add(task)
