@@ -1,18 +1,31 @@
-"""The resource combiner: blueprint fragments -> one root module, its README and diagram graph.
+"""The resource combiner: blueprint fragments -> one typed root module, its README and diagram.
 
-Conventional files: versions.tf (pinned providers, remote state backend), providers.tf
-(default_tags), variables.tf, main.tf (locals), one file per concern, outputs.tf.
+The fragments arrive as data (each blueprint's, as the level executor checkpointed it); they
+rebuild into their typed blocks, which go into one :class:`~core.terraform.model.Module` in the
+conventional files: versions.tf (pinned providers, remote state backend), providers.tf
+(default_tags), variables.tf, main.tf (locals), one file per concern, outputs.tf. The module
+refuses an address defined twice, and is rendered once, at the end.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog import Fragment
+from agents.catalog import CATALOG, Fragment
 from agents.catalog.shared import context_data_sources
 from agents.requirements import Requirements
-from core.terraform.hcl import render_block, render_file
-from core.terraform.model import Block, Template, block, var, variable
+from agents.state import Design, Plan
+from core.errors import ValidationError
+from core.terraform.model import (
+    Block,
+    Module,
+    Template,
+    block,
+    block_from_data,
+    block_to_data,
+    var,
+    variable,
+)
 
 REQUIRED_VERSION = ">= 1.10"
 PROVIDERS: dict[str, tuple[str, str]] = {
@@ -32,23 +45,16 @@ def aws_version() -> str:
     return f"~> {major}.{minor}"
 
 
-def render_fragment(fragment: Fragment) -> dict[str, Any]:
-    """A fragment as plain data (rendered HCL per file), safe to checkpoint."""
-    files: dict[str, list[str]] = {}
-    addresses: dict[str, list[str]] = {}
-    for file, item in fragment.blocks:
-        files.setdefault(file, []).append(render_block(item))
-        if item.type in {"resource", "data"}:
-            address = ".".join(item.labels) if item.type == "resource" else "data." + ".".join(item.labels)
-            addresses[address] = sorted({r.address for r in item.refs() if r.address})
+def fragment_data(fragment: Fragment) -> dict[str, Any]:
+    """A fragment as plain data, safe to checkpoint; :func:`combine` rebuilds its typed blocks."""
     return {
-        "files": files,
-        "variables": [[v.labels[0], render_block(v)] for v in fragment.variables],
-        "outputs": [[o.labels[0], render_block(o)] for o in fragment.outputs],
+        "blocks": [[file, block_to_data(item)] for file, item in fragment.blocks],
+        "variables": [block_to_data(v) for v in fragment.variables],
+        "outputs": [block_to_data(o) for o in fragment.outputs],
         "nodes": fragment.nodes,
         "providers": sorted(fragment.providers),
-        "addresses": addresses,
         "notes": list(fragment.notes),
+        "required": dict(fragment.required),
     }
 
 
@@ -92,67 +98,102 @@ def _base_variables(req: Requirements) -> list[Block]:
     ]
 
 
-def combine(req: Requirements, plan: dict[str, Any], scripts: dict[str, Any]) -> dict[str, Any]:
-    """Assemble the module files, README and diagram from rendered fragments, in plan order."""
-    order = [item["id"] for item in plan["items"]]
+def _unique(kind: str, blocks: list[dict[str, Any]], seen: dict[str, dict[str, Any]]) -> list[Block]:
+    """Variables or outputs by name: two blueprints may declare the same one alike, never differently."""
+    out: list[Block] = []
+    for data in blocks:
+        name = data["labels"][0]
+        if name in seen:
+            if seen[name] != data:
+                raise ValidationError(f"two blueprints declare the {kind} {name!r} differently")
+            continue
+        seen[name] = data
+        out.append(block_from_data(data))
+    return out
+
+
+def combine(req: Requirements, plan: Plan, parts: dict[str, dict[str, Any]]) -> Design:
+    """Assemble one module from the fragments, in plan order; its files, README and diagram."""
+    order = plan.ids
+    module = Module()
     providers: set[str] = set()
-    concern_files: dict[str, list[str]] = {}
-    variables: dict[str, str] = {}
-    outputs: dict[str, str] = {}
     notes: list[str] = []
+    required: dict[str, str] = {}
+    variables: dict[str, dict[str, Any]] = {}
+    outputs: dict[str, dict[str, Any]] = {}
+    owned: dict[str, list[Block]] = {}
+    declared = _unique("variable", [block_to_data(v) for v in _base_variables(req)], variables)
+    answers: list[Block] = []
+    written: dict[str, list[str]] = {}
     for bid in order:
-        part = scripts[bid]
+        part = parts[bid]
         providers |= set(part["providers"])
         notes += [n for n in part.get("notes", []) if n not in notes]
-        for file, texts in part["files"].items():
-            concern_files.setdefault(file, []).extend(texts)
-        for name, text in part["variables"]:
-            variables.setdefault(name, text)
-        for name, text in part["outputs"]:
-            outputs.setdefault(name, text)
-    files = {
-        "versions.tf": render_file([_versions(req, providers)]),
-        "providers.tf": render_file(_providers(providers, req.tags)),
-        "main.tf": render_file([Block("locals", (), {"name": Template(var("project"), "-", var("environment"))}), *context_data_sources()]),
-        "variables.tf": "\n\n".join([render_block(v) for v in _base_variables(req)] + list(variables.values())) + "\n",
-    }
-    for file, texts in concern_files.items():
-        files[file] = "\n\n".join(texts) + "\n"
-    if outputs:
-        files["outputs.tf"] = "\n\n".join(outputs.values()) + "\n"
-    diagram = build_diagram(req, order, scripts)
+        required.update(part.get("required", {}))
+        owned[bid] = []
+        # a part a model wrote arrives as reviewed Terraform text (agents.llm.extra), in its own file
+        for file, texts in part.get("files", {}).items():
+            written.setdefault(file, []).extend(texts)
+        for file, data in part.get("blocks", []):
+            item = block_from_data(data)
+            module.add(file, item)
+            owned[bid].append(item)
+        declared += _unique("variable", [v for v in part["variables"] if isinstance(v, dict)], variables)
+        answers += _unique("output", [o for o in part["outputs"] if isinstance(o, dict)], outputs)
+    module.add("versions.tf", _versions(req, providers))
+    module.add("providers.tf", *_providers(providers, req.tags))
+    module.add("main.tf", Block("locals", (), {"name": Template(var("project"), "-", var("environment"))}), *context_data_sources())
+    module.add("variables.tf", *declared)
+    if answers:
+        module.add("outputs.tf", *answers)
+    module.addresses()  # one definition per address, or a ValidationError naming it
+    files = module.render()
+    for file, texts in written.items():
+        files[file] = "\n\n".join([*([files[file].rstrip("\n")] if file in files else []), *texts]) + "\n"
+    diagram = build_diagram(req, plan, parts, owned)
     files["README.md"] = readme(req, plan, diagram, notes)
-    return {"files": files, "diagram": diagram}
+    return Design(files=files, diagram=diagram, notes=notes, required=required)
 
 
-def build_diagram(req: Requirements, order: list[str], scripts: dict[str, Any]) -> dict[str, Any]:
+def _address(item: Block) -> str | None:
+    if item.type == "resource":
+        return ".".join(item.labels)
+    if item.type == "data":
+        return "data." + ".".join(item.labels)
+    return None
+
+
+# the frame every design is drawn in; a blueprint adds the groups it owns (the VPC its tiers)
+FRAME = [
+    {"id": "global", "label": "Global (edge)", "parent": None},
+    {"id": "account", "label": "Account", "parent": None},
+]
+
+
+def build_diagram(req: Requirements, plan: Plan, parts: dict[str, dict[str, Any]], owned: dict[str, list[Block]]) -> dict[str, Any]:
     """Nodes, edges (from references between blueprints) and nested groups for the web app."""
+    order = plan.ids
     owner: dict[str, str] = {}
     primary: dict[str, str] = {}
     nodes: list[dict[str, Any]] = []
     for bid in order:
-        part = scripts[bid]
-        for address in part["addresses"]:
-            owner[address] = bid
-        for node in part["nodes"]:
+        for item in owned[bid]:
+            address = _address(item)
+            if address:
+                owner[address] = bid
+        for node in parts[bid]["nodes"]:
             nodes.append({**node, "blueprint": bid})
             primary.setdefault(bid, node["id"])
     edges: set[tuple[str, str]] = set()
     for bid in order:
-        for _address, refs in scripts[bid]["addresses"].items():
-            for ref in refs:
-                target = owner.get(ref)
+        for item in owned[bid]:
+            for ref in item.refs():
+                target = owner.get(ref.address or "")
                 if target and target != bid and bid in primary and target in primary:
                     edges.add((primary[bid], primary[target]))
-    groups = [
-        {"id": "global", "label": "Global (edge)", "parent": None},
-        {"id": "account", "label": "Account", "parent": None},
-        {"id": "region", "label": req.region, "parent": "account"},
-    ]
-    if "vpc" in order:
-        groups.append({"id": "vpc", "label": "VPC", "parent": "region"})
-        for tier in ("public", "private", "data"):
-            groups.append({"id": tier, "label": f"{tier} subnets", "parent": "vpc", "azs": "one per AZ"})
+    groups = [*FRAME, {"id": "region", "label": req.region, "parent": "account"}]
+    for bid in order:
+        groups += [g.as_dict() for g in CATALOG[bid].groups]
     return {
         "nodes": nodes,
         "edges": [{"from": a, "to": b} for a, b in sorted(edges)],
@@ -160,7 +201,7 @@ def build_diagram(req: Requirements, order: list[str], scripts: dict[str, Any]) 
     }
 
 
-def readme(req: Requirements, plan: dict[str, Any], diagram: dict[str, Any], notes: list[str] | None = None) -> str:
+def readme(req: Requirements, plan: Plan, diagram: dict[str, Any], notes: list[str] | None = None) -> str:
     lines = [
         f"# {req.project} ({req.environment}, {req.region})",
         "",
@@ -169,8 +210,8 @@ def readme(req: Requirements, plan: dict[str, Any], diagram: dict[str, Any], not
         "## What it builds and why",
         "",
     ]
-    for item in plan["items"]:
-        lines.append(f"- **{item['title']}** (`{item['file']}`): {item['why']}")
+    for item in plan.items:
+        lines.append(f"- **{item.title}** (`{item.file}`): {item.why}")
     if req.assumed:
         lines += ["", "## Assumed defaults", ""]
         lines += [f"- `{k}` = `{v}`" for k, v in sorted(req.assumed.items())]
@@ -192,8 +233,8 @@ def readme(req: Requirements, plan: dict[str, Any], diagram: dict[str, Any], not
         f"`{req.project}/{req.environment}/terraform.tfstate` is this project's and environment's own. S3 bucket names are "
         "global: if the name is taken, pick another and pass it with `terraform init -backend-config=\"bucket=NAME\"`. "
         "The module's own buckets carry the account id in their names.",
-        "2. `terraform init && terraform plan`, review, then apply through your usual pipeline.",
-        "3. Secrets are created empty or generated by AWS; fill them in Secrets Manager, never in code.",
+        "2. Set what \"Set before you apply\" lists, then `terraform init && terraform plan`, review, and apply "
+        "through your usual pipeline.",
         "",
         f"The diagram has {len(diagram['nodes'])} components and {len(diagram['edges'])} connections.",
         "",

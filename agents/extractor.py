@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from agents.catalog import component_words
 from agents.honesty import asked_in
 from agents.requirements import Requirements, upload_name
 from agents.text import language, normalize
@@ -29,6 +30,10 @@ PLACES: dict[str, str] = {
     "sao paulo": "sa-east-1", "são paulo": "sa-east-1", "brazil": "sa-east-1", "bahrain": "me-south-1",
     "cape town": "af-south-1", "hong kong": "ap-east-1", "jakarta": "ap-southeast-3",
     "indonesia": "ap-southeast-3", "south korea": "ap-northeast-2", "korea": "ap-northeast-2",
+    "hyderabad": "ap-south-2", "melbourne": "ap-southeast-4", "uae": "me-central-1", "dubai": "me-central-1",
+    "united arab emirates": "me-central-1", "israel": "il-central-1", "tel aviv": "il-central-1", "calgary": "ca-west-1",
+    "malaysia": "ap-southeast-5", "kuala lumpur": "ap-southeast-5", "thailand": "ap-southeast-7", "bangkok": "ap-southeast-7",
+    "taipei": "ap-east-2", "taiwan": "ap-east-2", "mexico": "mx-central-1", "n. california": "us-west-1", "northern california": "us-west-1",
     "n. virginia": "us-east-1", "northern virginia": "us-east-1", "us east": "us-east-1", "us west": "us-west-2",
 }
 # Korean place names (no word boundaries: a particle follows the noun, as in 서울에, 도쿄로)
@@ -39,7 +44,10 @@ KO_PLACES: dict[str, str] = {
     "프랑크푸르트": "eu-central-1", "독일": "eu-central-1", "아일랜드": "eu-west-1", "런던": "eu-west-2", "영국": "eu-west-2",
     "파리": "eu-west-3", "프랑스": "eu-west-3", "스톡홀름": "eu-north-1", "싱가포르": "ap-southeast-1", "시드니": "ap-southeast-2",
     "호주": "ap-southeast-2", "인도네시아": "ap-southeast-3", "자카르타": "ap-southeast-3", "뭄바이": "ap-south-1", "인도": "ap-south-1",
-    "홍콩": "ap-east-1", "상파울루": "sa-east-1", "브라질": "sa-east-1", "캐나다": "ca-central-1",
+    "홍콩": "ap-east-1", "상파울루": "sa-east-1", "멜버른": "ap-southeast-4", "하이데라바드": "ap-south-2", "말레이시아": "ap-southeast-5",
+    "쿠알라룸푸르": "ap-southeast-5", "태국": "ap-southeast-7", "방콕": "ap-southeast-7", "대만": "ap-east-2", "타이베이": "ap-east-2",
+    "바레인": "me-south-1", "아랍에미리트": "me-central-1", "두바이": "me-central-1", "이스라엘": "il-central-1", "취리히": "eu-central-2",
+    "스위스": "eu-central-2", "밀라노": "eu-south-1", "이탈리아": "eu-south-1", "스페인": "eu-south-2", "멕시코": "mx-central-1", "캘거리": "ca-west-1", "브라질": "sa-east-1", "캐나다": "ca-central-1",
 }
 # Korean phrases -> the English words the rules below read. Nouns that a negation follows
 # ("캐시 없이", "DB는 필요 없어요") become "without <noun>".
@@ -61,7 +69,7 @@ KO_NOUNS: list[tuple[str, str]] = [
     ("로드\\s*밸런서|로드밸런서", "load balancer"),
     ("NAT\\s*게이트웨이", "nat gateway"),
 ]
-_KO_NEG = r"\s*(?:은|는|이|가|도|을|를)?\s*(?:없이|빼고|빼\s*줘|빼주|빼\s*주세요|제외|필요\s*없|필요없|필요하지\s*않|안\s*필요|불필요|없어도|쓰지\s*않|안\s*써|안\s*쓰|말고)"
+_KO_NEG = r"\s*(?:은|는|이|가|도|을|를|만)?\s*(?:없이|빼고|빼\s*줘|빼주|빼\s*주세요|제외|필요\s*없|필요없|필요하지\s*않|안\s*필요|불필요|없어도|쓰지\s*않|안\s*써|안\s*쓰|말고)"
 KO_GLOSS: list[tuple[str, str]] = [
     (r"(?:스테이징|검증)\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a staging copy of production"),
     (r"개발\s*(?:용\s*)?(?:환경\s*)?(?:복사본|사본|복제본|복제|복사)", "a dev copy of production"),
@@ -70,7 +78,7 @@ KO_GLOSS: list[tuple[str, str]] = [
     (r"스테이징|검증\s*(?:환경|용|서버)|QA\s*환경", "staging"),
     (r"개발\s*(?:환경|용|서버|계)|개발환경|테스트\s*(?:환경|용|서버)|샌드박스|프로토타입|시제품|(?<![A-Za-z])PoC(?![A-Za-z])", "dev"),
     (r"정적\s*(?:웹\s*)?(?:사이트|페이지|웹)|랜딩\s*페이지|회사\s*소개\s*(?:페이지|사이트|홈페이지)|블로그|포트폴리오", "static website"),
-    (r"웹\s*(?:앱|애플리케이션|어플리케이션|서비스)|쇼핑몰|커머스|대시보드|관리자\s*(?:페이지|화면|도구|툴)|어드민|홈페이지|웹\s*사이트|웹사이트", "web app"),
+    (r"웹\s*(?:앱|애플리케이션|어플리케이션|서비스)|쇼핑몰|커머스|대시보드|위키|포털|인트라넷|관리자\s*(?:페이지|화면|도구|툴)|어드민|홈페이지|웹\s*사이트|웹사이트", "web app"),
     (r"백엔드|API\s*서버|API|(?:모델|LLM)\s*(?:을|를)?\s*서빙|추론\s*(?:서버|API|엔드포인트)", "api"),
     (r"사내\s*(?:툴|도구|시스템|앱)|내부\s*(?:툴|도구|시스템)", "internal tool"),
     (r"워커|백그라운드\s*작업|비동기\s*작업|배치\s*작업", "background jobs"),
@@ -86,14 +94,15 @@ KO_GLOSS: list[tuple[str, str]] = [
 # "no need for high availability", "HA isn't needed", "without multi-AZ"
 _HA = r"(?:high(?:ly)?[- ]availab\w*|multi[- ]?az|\bha\b|redundan\w*|fail-?over|fault[- ]toleran\w*)"
 NO_HA_RE = re.compile(
-    rf"\b(?:no|not|without|don'?t|do not|doesn'?t|does not|won'?t|needn'?t|never|skip|forget)\b(?:\s+\w+){{0,4}}?\s+{_HA}|"
-    rf"{_HA}\s+(?:is\s+|are\s+)?(?:not\s+(?:needed|required|necessary|important|a priority)|isn'?t\s+(?:needed|required|necessary|important)|unnecessary|overkill|optional)|"
+    rf"\b(?:no|not|without|don'?t|do not|doesn'?t|does not|won'?t|needn'?t|isn'?t|aren'?t|never|skip|forget)\b(?:\s+\w+){{0,4}}?\s+{_HA}|"
+    rf"{_HA}\s+(?:is\s+|are\s+)?(?:not\s+(?:needed|required|necessary|important|a (?:priority|must|requirement|concern))|"
+    rf"isn'?t\s+(?:needed|required|necessary|important|a (?:priority|must|requirement|concern))|unnecessary|overkill|optional|can wait)|"
     rf"\bno\s+{_HA}|{_HA}\s*:\s*no\b",
     _W,
 )
 HA_RE = re.compile(rf"{_HA}|across (?:two|three|2|3|multiple) (?:availability zones|azs)", _W)
 USERS_RE = re.compile(
-    r"\b(?:only\s+)?(?:our|my|the|about|around|roughly|~|just|for|with)?\s*(?:first\s+)?(\d[\d,]*|a (?:few|couple of) (?:hundred|thousand)|hundreds of|thousands of|a handful of|two|three|four|five|six|ten|few)\s*(k\b)?\s*"
+    r"\b(?:only\s+)?(?:our|my|the|about|around|roughly|~|just|for|with)?\s*(?:first\s+)?(\d[\d,]*(?:\.\d+)?|a (?:few|couple of) (?:hundred|thousand)|hundreds of|thousands of|a handful of|two|three|four|five|six|ten|few)\s*(k\b|thousand\b|m\b|million\b)?\s*"
     r"(?:\w+\s+){0,2}?(developers|devs|engineers|employees|staff|people|users|customers|visitors|clients|members|admins|testers|teammates)\b(?:\s+(?:a|per)\s+(day|month|week))?",
     _W,
 )
@@ -160,37 +169,15 @@ TAG_RE = re.compile(r"\btag(?:s|ged)?\b[^=\n]{0,40}?\(?\s*[\"']?([A-Za-z][\w.:/-
 WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 WORKLOADS: list[tuple[str, str]] = [
-    ("static_site", r"static (?:web)?site|landing page|static web|static (?:html|pages?|content)|marketing (?:site|page)|html site|portfolio|docs site|documentation site|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
+    ("static_site", r"static (?:web)?site|static (?:marketing|company|corporate|product|landing|documentation|docs|personal|brochure|informational|simple|small|html) (?:web ?)?site|landing page|static web|static (?:html|pages?|content)|marketing (?:site|page)|html site|portfolio|docs site|documentation site|single[- ]page app|\bspa\b|hugo|jekyll|gatsby|blog"),
     ("data_pipeline", r"data pipeline|\betl\b|ingest|data lake|analytics pipeline|process(?:ing)? (?:files|uploads|events|data)"),
     ("worker", r"queue workers?|background (?:jobs?|workers?)|job queue|workers? (?:that|to) process|async(?:hronous)? jobs"),
     ("api", r"\bapi\b|rest(?:ful)? (?:api|service)|graphql|webhook|backend service|microservice|mobile backend|backend for (?:our|a|the) (?:mobile|ios|android) app|model serving|inference (?:api|endpoint|server)|serve (?:it|our|a|the) (?:\w+ ){0,2}?(?:model|llm)"),
-    ("web_app", r"web ?app|saas|website|web application|portal|dashboard|admin (?:tool|panel|app)|internal tool|back-?office|\bcrm\b|e-?commerce|\bshop\b|django|rails|laravel|next\.?js|wordpress"),
+    ("web_app", r"web ?app|saas|website|web application|portal|dashboard|admin (?:tool|panel|app)|internal tool|intranet|\bwiki\b|back-?office|\bcrm\b|e-?commerce|\bshop\b|django|rails|laravel|next\.?js|wordpress"),
 ]
 
-# word pattern -> component id
-COMPONENT_WORDS: list[tuple[str, str]] = [
-    ("redis", r"redis|elasticache|\bcache\b|caching|session store"),
-    ("dynamodb", r"dynamo ?db|nosql|key[- ]value"),
-    ("sqs", r"\bsqs\b|\bqueues?\b|dead[- ]letter"),
-    ("sns", r"\bsns\b|pub/?sub|notifications? topic|fan[- ]?out|\btopic\b"),
-    ("s3", r"\bs3\b|\bbuckets?\b|uploads?|object storage|file storage|store (?:files|images|assets)"),
-    ("cloudfront", r"cloudfront|\bcdn\b|edge cach"),
-    ("waf", r"\bwaf\b|web application firewall|firewall"),
-    ("route53", r"route ?53|\bdns\b|hosted zone"),
-    ("kms", r"\bkms\b|customer[- ]managed key|encryption key"),
-    ("secrets", r"secrets? manager|store (?:the )?(?:secrets?|passwords?|api keys?)"),
-    ("cloudtrail", r"cloudtrail|audit (?:log|trail)"),
-    ("guardduty", r"guardduty|threat detection"),
-    ("config", r"aws config|config rules|configuration recorder"),
-    ("alarms", r"alarms?|monitoring|alerts?|cloudwatch"),
-    ("budget", r"budget|cost alert|spending limit"),
-    ("backup", r"\bbackups?\b|aws backup|disaster recovery"),
-    ("apigw", r"api gateway|http api|rest api"),
-    ("lambda", r"lambda|serverless|functions?\b"),
-    ("alb", r"load balancer|\balb\b|\belb\b"),
-    ("vpc", r"\bvpc\b|private network|subnets?"),
-    ("acm", r"\bacm\b|certificate|\bhttps\b|\btls\b|\bssl\b"),
-]
+# component id -> the words a request names it by: each blueprint declares its own
+COMPONENT_WORDS: list[tuple[str, str]] = component_words()
 COMPUTE_WORDS: list[tuple[str, str]] = [
     ("lambda", r"lambda|serverless"),
     ("ecs", r"\becs\b|fargate|containers?|docker|kubernetes-free|container image"),
@@ -199,6 +186,24 @@ COMPUTE_WORDS: list[tuple[str, str]] = [
 ]
 REMOVE_RE = re.compile(r"\b(?:remove|drop|delete from the design|without|get rid of|no longer need|don'?t need|do not need|doesn'?t need|won'?t need|no need for|no|skip|leave out|exclude)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so|to|from)\b|[,.;!?]|$)", _W)
 FROM_TO_RE = re.compile(r"\b(?:from|replace)\s+[\w.-]+(?:\s+[\w.-]+)?\s+(?:to|with|by)\b", _W)
+# the application is for the public after all ("make it public", "open it to our customers")
+PUBLIC_RE = re.compile(
+    r"\bmake (?:it|the app|the tool|the site) public\b|\bpublic[- ]facing\b|\bopen (?:it )?(?:up )?to (?:the public|the internet|our customers|everyone)\b|"
+    r"\bnot (?:an? )?internal(?:[- ]only)?\b|외부\s*(?:에|로)?\s*(?:공개|오픈)|공개\s*(?:서비스|로\s*(?:바꿔|전환|해))",
+    _W,
+)
+# "backups are not needed", "a CDN isn't necessary", "the queue would be overkill"
+NOT_NEEDED_RE = re.compile(
+    r"([a-z0-9/-]+(?:\s+[a-z0-9/-]+){0,3}?)\s+(?:(?:is|are|would be|will be)\s+(?:not|n't)\s+(?:needed|required|necessary|wanted|a priority)|"
+    r"(?:isn'?t|aren'?t|won'?t be)\s+(?:needed|required|necessary|wanted|a priority)|(?:is|are|would be|seems?)\s+(?:unnecessary|overkill)|not\s+(?:needed|required|necessary))\b",
+    _W,
+)
+# "no NAT gateway", "skip the NAT", "we don't need NAT gateways", "NAT is not needed"
+NO_NAT_RE = re.compile(
+    r"\b(?:no|without|skip(?:\s+the)?|drop(?:\s+the)?|remove(?:\s+the)?|don'?t need(?:\s+(?:a|the|any))?|no need for(?:\s+(?:a|the|any))?)\s+nat\b|"
+    r"\bnat(?:\s+gateways?)?\s+(?:is|are)?\s*(?:not needed|unnecessary|not required)|\bno[- ]nat\b",
+    _W,
+)
 INSTEAD_RE = re.compile(r"\binstead of\s+([a-z0-9 -]{2,30}?)(?=\s+(?:and|but|then|so)\b|[,.;!?]|$)", _W)
 
 
@@ -222,7 +227,7 @@ def _database(text: str) -> tuple[str | None, bool]:
 def _removed(text: str) -> set[str]:
     """Components the text takes away ("remove the cache", "without a queue")."""
     out: set[str] = set()
-    for match in [*REMOVE_RE.finditer(text), *INSTEAD_RE.finditer(text)]:
+    for match in [*REMOVE_RE.finditer(text), *INSTEAD_RE.finditer(text), *NOT_NEEDED_RE.finditer(text)]:
         phrase = match.group(1)
         for component, pattern in COMPONENT_WORDS:
             if _has(pattern, phrase):
@@ -274,13 +279,45 @@ def _sizes(text: str, req: Requirements) -> None:
             req.vpc_cidr = m.group(1)
             break
     for engine, version in VERSION_RE.findall(text):
-        engine = engine.lower()
-        if engine.startswith("node"):
-            req.lambda_runtime = f"nodejs{version.split('.')[0]}.x"
-        elif engine == "python":
-            req.lambda_runtime = f"python{version}" if "." in version else req.lambda_runtime
-        elif engine != "redis":
+        if engine.lower() in {"postgres", "postgresql", "mysql"}:
             req.db_version = version
+    _runtime(text, req)
+
+
+# the language a function is written in -> (AWS Lambda runtime id for a version, the current one)
+RUNTIMES: list[tuple[str, re.Pattern[str]]] = [
+    ("node", re.compile(r"\bnode\.?js\b|\bnode\s+js\b|\b(?:in|with|using|on)\s+node\b|\bnode\s+(?:lambda|api|backend|app|service|function|handler)s?\b|"
+                        r"\btype\s?script\b|\bjavascript\b|\bexpress(?:\.js)?\s+(?:api|app|server|backend)|\bnestjs\b|노드|자바\s*스크립트|타입\s*스크립트", _W)),
+    ("python", re.compile(r"\bpython\b|\bdjango\b|\bflask\b|\bfastapi\b|파이썬", _W)),
+    ("java", re.compile(r"\bjava\b(?!\s*script)|\bkotlin\b|\bspring(?:\s+boot)?\b|자바(?!\s*스크립트)|코틀린|스프링", _W)),
+    ("go", re.compile(r"\bgolang\b|\b(?:in|with|using|written in)\s+Go\b(?!\s+live)|\bGo\s+(?:lambdas?|apis?|services?|functions?|backends?|binar(?:y|ies)|apps?|servers?|code|handlers?)\b|고랭|Go\s*(?:언어|로)|\brust\b|러스트")),
+    ("ruby", re.compile(r"\bruby\b|\brails\b|루비", _W)),
+    ("dotnet", re.compile(r"\.net\b|\bc#|\bdotnet\b|닷넷", _W)),
+]
+# a version stated with the language ("node 20", "Node.js v18", "python 3.12", "Java 17")
+RUNTIME_VERSIONS = {
+    "node": re.compile(r"\bnode(?:\.?js)?\s*v?(\d{2})\b", _W),
+    "python": re.compile(r"\bpython\s*v?(3\.\d{1,2})\b", _W),
+    "java": re.compile(r"\bjava\s*v?(\d{1,2})\b", _W),
+}
+RUNTIME_IDS = {"node": ("nodejs{}.x", {"18", "20", "22"}, "nodejs22.x"), "python": ("python{}", {"3.9", "3.10", "3.11", "3.12", "3.13"}, "python3.13"),
+               "java": ("java{}", {"8", "11", "17", "21"}, "java21"), "go": ("", set(), "provided.al2023"), "ruby": ("", set(), "ruby3.3"),
+               "dotnet": ("", set(), "dotnet8")}
+
+
+def _runtime(text: str, req: Requirements) -> None:
+    """The Lambda runtime of the language the text names ("Node.js", "노드", "Go", "Java 17"):
+    the version's runtime when the text states a supported one, else the current runtime, which
+    the summary then lists as assumed."""
+    for language, pattern in RUNTIMES:
+        versioned = RUNTIME_VERSIONS[language].search(text) if language in RUNTIME_VERSIONS else None
+        if versioned or pattern.search(text):
+            template, supported, current = RUNTIME_IDS[language]
+            version = versioned.group(1) if versioned else None
+            stated = template.format(version) if version and version in supported else None
+            req.lambda_runtime = stated or current
+            req.assumed = {k: v for k, v in req.assumed.items() if k != "lambda_runtime"} | ({} if stated else {"lambda_runtime": current})
+            return
 
 
 def _details(text: str, req: Requirements) -> None:
@@ -326,13 +363,15 @@ def _context(text: str, req: Requirements) -> None:
         req.availability = "single_az"
     elif HA_RE.search(text):
         req.availability = "multi_az"
-    if _has(r"(one|single|1) nat|nat per vpc|cheap nat", text):
+    if NO_NAT_RE.search(text):
+        req.nat = "none"
+    elif _has(r"(one|single|1) nat|nat per vpc|cheap nat", text):
         req.nat = "single"
     elif _has(r"nat (gateway )?(per|in each|for each) (az|availability zone)", text):
         req.nat = "per_az"
     if _has(r"million|high traffic|heavy traffic|viral|spiky|10k\+? (users|rps)|thousands of requests", text):
         req.traffic = "high"
-    elif _has(r"low traffic|few users|small (?:app|team)|internal tool|hobby|mvp", text):
+    elif _has(r"low traffic|few users|small (?:app|team)|internal tool|hobby|side project|mvp", text):
         req.traffic = "low"
     if (amount := budget(text)) is not None:
         req.budget_usd = amount
@@ -386,12 +425,33 @@ def extract(text: str, current: Requirements | None = None) -> Requirements:
     if req.copy_of is not None and (current is None or current.copy_of != req.copy_of or current.environment != req.environment):
         _copy_shape(text, req)
     req.asked = sorted({*req.asked, *asked_in(said)} - _unasked(said, req))
+    if PUBLIC_RE.search(text):
+        # "make it public after all": no longer internal-only
+        req.internal = False
+        req.asked = [a for a in req.asked if a != "internal"]
+    elif "internal" in req.asked:
+        req.internal = True
+    if req.workload is None and req.internal:
+        req.workload = "web_app"  # "a tool only employees can use"
     if req.workload is None and (req.components or req.compute or req.wants_database):
         req.workload = "custom"
     if current is not None:
         # what this message states replaces what archops assumed before
         req.assumed = {k: v for k, v in req.assumed.items() if getattr(req, k, v) == getattr(current, k, v)}
     return req
+
+
+def named_components(text: str) -> set[str]:
+    """The components a message names as wanted ("add a nightly backup", "캐시 추가"), the
+    database as ``rds``/``aurora``: what a change list checks against the previous design."""
+    said = normalize(text)
+    body = _strip_removed(_strip_scale(gloss(said) + _type_words(said)))
+    removed = _removed(gloss(said))
+    found = {c for c, pattern in COMPONENT_WORDS if _has(pattern, body) and c not in removed}
+    engine, wants = _database(body)
+    if (engine or wants) and "database" not in removed:
+        found.add("aurora" if (engine or "").startswith("aurora") else "rds")
+    return found
 
 
 def gloss(text: str) -> str:
@@ -486,12 +546,15 @@ _KO_FEW = {"수백": 300, "수천": 3000, "수만": 30000}
 
 def users_in(text: str) -> tuple[int, str | None] | None:
     """(how many people use it, per day/month or None) when the text says."""
+    if re.search(r"\b(?:me|myself|i) and my (?:co-?founder|partner|friend|colleague)\b|\bjust (?:the )?(?:two|2) of us\b|나(?:와|랑|하고) 공동\s*창업자", text, _W):
+        return 2, None
     if m := USERS_RE.search(text):
         raw = m.group(1).lower()
         digits = raw.replace(",", "")
-        count = _FEW[raw] if raw in _FEW else int(digits) if digits.isdigit() else None
+        scale = {"k": 1000, "thousand": 1000, "m": 1_000_000, "million": 1_000_000}.get((m.group(2) or "").lower(), 1)
+        count = _FEW[raw] if raw in _FEW else float(digits) if re.fullmatch(r"\d+(?:\.\d+)?", digits) else None
         if count:
-            return count * (1000 if m.group(2) else 1), (m.group(4) or "").lower() or None
+            return max(1, int(count * scale)), (m.group(4) or "").lower() or None
     if m := KO_USERS_RE.search(text):
         if m.group(1):
             count = int(float(m.group(1).replace(",", "")) * {"천": 1000, "만": 10000}.get(m.group(2) or "", 1))
@@ -524,7 +587,7 @@ def _scale(text: str, req: Requirements, before: Requirements) -> None:
             req.traffic = "low"
         elif big:
             req.traffic = "high"
-        elif (users is not None and users <= 20000) or (amount is not None and amount >= 1000):
+        elif (users is not None and users < 100_000) or (amount is not None and amount >= 1000):
             req.traffic = "medium"
     if few and not big and (req.availability is None or (req.availability == before.availability and not HA_RE.search(text))):
         # a handful of users or a small budget: single-AZ, unless this message asks for HA
@@ -563,7 +626,7 @@ def _strip_scale(text: str) -> str:
 def _unasked(text: str, req: Requirements) -> set[str]:
     """Capabilities the text names only to say they are not wanted ("no login needed")."""
     out: set[str] = set()
-    for cid in asked_in(text):
+    for cid in asked_in(text) - {"no_encryption"}:  # "no encryption" is itself the ask
         for m in re.finditer(r"\b(?:no|without|don'?t need|do not need|no need for|skip)\s+(?:\w+\s+){0,2}?(\w[\w -]{1,30})", text, _W):
             if cid in asked_in(m.group(0)):
                 out.add(cid)
@@ -612,7 +675,9 @@ def _exact(text: str, req: Requirements) -> None:
 
 
 def _strip_removed(text: str) -> str:
-    """The text without its "remove X"/"instead of X" phrases, so X is not added back."""
+    """The text without its "remove X"/"instead of X"/"X is not needed" phrases, so X is not
+    added back."""
     text = INSTEAD_RE.sub(" ", text)
     text = FROM_TO_RE.sub(" to ", text)
+    text = NOT_NEEDED_RE.sub(" ", text)
     return REMOVE_RE.sub(" ", text)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.honesty import LITERAL_PASSWORD_RE
 from agents.messages import t
 from agents.text import normalize
 from core.logging import redact
@@ -36,7 +37,8 @@ OTHER_CLOUD = re.compile(
     r"google[ _-]?cloud storage|gcs buckets?|anthos|vertex ai|"
     r"aks|azure kubernetes service|cosmos[ _-]?db|azure[ _-]?functions?|azure sql|azure blob|blob storage|app service|azure devops pipelines|synapse|"
     r"digitalocean|digital ocean|droplets?|doks|oracle cloud|oci|alibaba cloud|aliyun|linode|akamai cloud|hetzner|vultr|ibm cloud|tencent cloud|"
-    r"cloudflare[ _-]?workers|cloudflare r2|cloudflare d1|cloudflare pages|workers kv|heroku|"
+    r"cloudflare[ _-]?workers|cloudflare r2|cloudflare d1|cloudflare pages|workers kv|heroku|firebase|google compute|\bgce\b|gcs|"
+    r"vercel|netlify|supabase|fly\.io|azure front door|front door cdn|"
     r"naver cloud|ncloud|nhn cloud|kt cloud)(?![A-Za-z0-9])|"
     r"provider\s+\"?(google|google-beta|azurerm|azuread|digitalocean|oci|alicloud|cloudflare|linode|hcloud)\"?|"
     r"hashicorp/(google|google-beta|azurerm|azuread|oci)|"
@@ -47,14 +49,14 @@ OTHER_CLOUD = re.compile(
 _MIGRATION = r"\b(from|migrat\w*|leav\w*|off|move\w*\s+(?:\w+\s+){0,3}from|replac\w*|instead of|away from|switch\w*\s+from)\s+(?:[\w/.-]+\s+){0,3}?"
 _KO_MIGRATION = r"(에서|으로부터|에서의|을|를)?\s*(AWS로|aws로|이전|마이그레이션|옮기|탈출)"
 _TARGETS = (r"(?:all|every|the|our|my|this|that|these|those|any|entire|whole|old|unused|existing|current|prod(?:uction)?|staging|dev)?\s*"
-            r"(?:\w+\s){0,2}?")
+            r"(?:\w+\s){0,3}?")
 _THINGS = (r"(?:resources?|infrastructure|infra|instances?|buckets?|databases?|dbs?|stacks?|account|aws account|environments?|envs?|vpcs?|"
-           r"clusters?|servers?|machines?|everything|all of it|prod(?:uction)?|services?|deployments?|tables?|data)")
+           r"clusters?|servers?|machines?|everything|all of it|prod(?:uction)?|services?|deployments?|tables?|data|stuff|things|junk|leftovers)")
 DESTROY = re.compile(
     r"(?<![A-Za-z0-9])(terraform\s+destroy|destroy|tear\s+(?:it|everything|them|this|that|the \w+|our \w+)?\s*down|take\s+(?:it|everything|them|prod(?:uction)?|the \w+)\s+down|"
     r"nuke|wipe|obliterate|decommission|deprovision|de-provision|annihilate|"
-    rf"(?:delete|remove|erase|purge|kill|terminate|stop|shut\s*down|shut\s+off|turn\s+off|power\s+off|switch\s+off|retire|sunset|scrap|trash|clean\s*(?:up|out)|tidy\s*up|clear\s*(?:out)?|empty|flush|reset|get rid of)\s+{_TARGETS}{_THINGS}|"
-    rf"shut\s+(?:it|everything|them|all)\s+(?:down|off)|shut\s+(?:down|off)\s+(?:everything|it all|all)|(?:{_THINGS})\s+(?:all\s+)?(?:gone|deleted|wiped|destroyed)|"
+    rf"(?:delete|remove|erase|purge|kill|terminate|stop|shut\s*down|shut\s+off|turn\s+off|power\s+off|switch\s+off|retire|sunset|scrap|trash|clean\s*(?:up|out)|tidy\s*up|clear\s*(?:out)?|empty(?:\s+out)?|flush|reset|get rid of)\s+{_TARGETS}{_THINGS}|"
+    rf"shut\s+(?:it|everything|them|all|things|stuff|it all|the \w+|our \w+)\s+(?:all\s+)?(?:down|off)|shut\s+(?:down|off)\s+(?:everything|it all|all)|(?:{_THINGS})\s+(?:all\s+)?(?:gone|deleted|wiped|destroyed)|"
     r"start\s+(?:over|again|fresh)\s+(?:from\s+)?(?:zero|nothing|a clean (?:slate|account)|an empty account)|"
     r"(?:delete|remove|wipe|clean|clear|tear)\w*\s+(?:\w+\s+){0,4}?and\s+start\s+(?:over|again|fresh)|"
     r"drop (?:the |our |my |all )?(?:production |prod )?(?:database|tables?|schemas?)|rm\s+-rf)(?![A-Za-z0-9])",
@@ -63,7 +65,7 @@ DESTROY = re.compile(
 # Korean: 삭제/지워/파기/폐기/정리/비워/초기화/종료/내려 said of the account, the infrastructure, everything
 KO_DESTROY = re.compile(
     r"(리소스|인프라|서버|인스턴스|데이터베이스|DB|디비|버킷|계정|환경|클러스터|스택|전부|전체|모두|모든\s*것|다)\s*(?:을|를|은|는|이|가|다|전부|모두)?\s*"
-    r"(?:싹\s*|다\s*|전부\s*|모두\s*|깨끗이\s*|깔끔하게\s*)?(삭제|지워|지우|없애|파기|폐기|날려|정리해|비워|비우|초기화|종료|내려|꺼|끄|셧다운|제거해)",
+    r"(?:싹\s*|다\s*|전부\s*|모두\s*|깨끗이\s*|깔끔하게\s*)?(삭제|지워|지우|없애|파기|폐기|날려|날리|밀어|밀고|갈아\s*엎|정리해|비워|비우|초기화|종료|내려|꺼|끄|셧다운|제거해)",
     _I,
 )
 # a lifecycle or retention rule, not destruction ("delete old log files after 30 days")
@@ -106,6 +108,21 @@ NEW_DESIGN = re.compile(r"\b(start over|new design|from scratch|another (app|pro
 
 # what may split a word to hide it from the rules: punctuation inside it, never letters or digits
 _JOIN = re.compile(r"(?<=[A-Za-z])[-_.*·'`~^|+]+(?=[A-Za-z])")
+# three or more capitals spelt out ("G K E", "A K S"): normalize joins only runs of four
+_CAPS = re.compile(r"(?<![A-Za-z])[A-Z](?: [A-Z]){2,}(?![A-Za-z])")
+# digits and signs standing for letters inside a word ("d3stroy", "nuk3", "w1pe", "$hut")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_WORD = re.compile(r"(?=[\w@$]*[A-Za-z])(?=[\w@$]*[013457@$])[\w@$]{3,}")
+
+
+def _unleet(text: str) -> str:
+    return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+
+
+# the other cloud's name used only to describe what to build on AWS ("a Firebase-like backend
+# on AWS", "Vercel-style previews"), or its directory as the identity provider users sign in with
+_LIKENESS = re.compile(r"^[-\s]*(?:like|style|alike|similar|equivalent|clone)\b")
+_IDENTITY = re.compile(r"^\s*(?:ad|active directory|entra(?: id)?)\b[^.]{0,40}\b(?:sign[- ]?in|sso|single sign[- ]on|log[- ]?in|saml|oidc|federat\w*|users?)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -129,7 +146,8 @@ def localized(verdict: Verdict, lang: str) -> Verdict:
 
 
 # the request as a whole moves to AWS ("migrate to AWS; we run on Azure today", "AWS로 이전")
-TO_AWS = re.compile(r"\b(?:migrat\w*|mov\w*|switch\w*|port\w*|bring\w*)\s+(?:\w+\s+){0,4}?(?:to|onto|into)\s+aws\b|AWS\s*(?:로|으로)\s*(?:이전|마이그레이션|옮기|옮겨|이사|전환)", _I)
+TO_AWS = re.compile(r"\b(?:migrat\w*|mov\w*|switch\w*|port\w*|bring\w*)\s+(?:\w+\s+){0,4}?(?:to|onto|into)\s+aws\b|"
+                    r"\b(?:but|instead)\s+on\s+aws\b|\bon\s+aws\s+instead\b|\baws\s+(?:equivalent|version|counterpart)\s+of\b|AWS\s*(?:로|으로)\s*(?:이전|마이그레이션|옮기|옮겨|이사|전환)", _I)
 
 
 def _other_cloud(body: str) -> str | None:
@@ -143,6 +161,9 @@ def _other_cloud(body: str) -> str | None:
         if moving and not building:
             continue
         after = body[m.end(): m.end() + 40]
+        if _LIKENESS.match(after) or re.search(r"\b(?:like|than|similar to|equivalent of|alternative to|instead of)\s+(?:\w+\s+)?$", before[-30:], _I) or (
+                name.lower() == "azure" and _IDENTITY.match(after)):
+            continue
         if re.search(_MIGRATION + r"$", before, _I) or re.search(r"^\s*" + _KO_MIGRATION, after, _I):
             continue
         if re.search(r"\b(from|off|leaving|migrat\w*)\b", before[-30:], _I) or re.search(r"^\s*(?:to|into|onto)\s+aws\b", after, _I):
@@ -180,12 +201,16 @@ def classify(text: str | None, *, has_design: bool, max_chars: int) -> Verdict:
         return _refuse("guard.oversize", length=len(raw), limit=max_chars)
     body = normalize(raw)
     # each word also without what splits it ("de-stroy", "d*e*s*t*r*o*y", "Cloud_Run")
-    joined = " ".join(_JOIN.sub("", word) for word in body.split())
-    variants = (body, joined)
+    joined = _CAPS.sub(lambda m: m.group(0).replace(" ", ""), " ".join(_JOIN.sub("", word) for word in body.split()))
+    variants = (body, joined, _unleet(joined))
     if any(INJECTION.search(v) for v in (raw, *variants)):
         return _refuse("guard.injection")
     if PASTED_SECRET.search(raw) or PASTED_SECRET.search(body):
-        return _refuse("guard.pasted_secret")
+        # a labelled password ("password: ...", what the Submitter left of one) is told what
+        # archops does instead; keys and tokens are credentials for archops itself
+        rest = LITERAL_PASSWORD_RE.sub(" ", raw)
+        only_password = not (PASTED_SECRET.search(rest) or PASTED_SECRET.search(LITERAL_PASSWORD_RE.sub(" ", body)))
+        return _refuse("guard.pasted_password" if only_password else "guard.pasted_secret")
     if any(SECRETS.search(v) for v in variants):
         return _refuse("guard.secrets")
     cloud = _other_cloud(body) or _other_cloud(joined)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agents.engine import Engine, OfflineEngine
+from agents.engine import Engine, engine_from_settings
 from agents.graph import build_graph
+from agents.llm.session import open_session
 from agents.state import RunContext
 from core.context import RequestContext
 from core.errors import ArchopsError
@@ -34,15 +35,18 @@ class AgentHandler:
         review_checks: set[str] | None = None,
         offload: Callable[..., Awaitable[Any]] | None = None,
         checkov: Callable[[dict[str, str]], Awaitable[list[dict[str, Any]]]] | None = None,
+        delivery: Any = None,
     ) -> None:
         self.settings = settings
+        # opens the design's pull request when it is finished (agents.delivery.Deliverer)
+        self.delivery = delivery
         # where CPU-bound work runs (the worker's process pool); None: a thread
         self.offload = offload or in_thread
         # checkov batched across concurrent requests (the worker's); None: inside the review
         self.checkov = checkov
         # which review checks the fixer runs (None: all of them, checkov included)
         self.review_checks = review_checks
-        self.engine = engine or OfflineEngine()
+        self.engine = engine or engine_from_settings(settings)
         self.graph = build_graph(checkpointer)
 
     async def _head(self, conversation_id: str) -> str | None:
@@ -82,20 +86,34 @@ class AgentHandler:
                 "trace": _trace(env.trace),
                 "messages": [{"role": "user", "text": _said(env)}],
             }
+            # the model engine bound to this request (its answers recorded under it); offline: as is
+            session = await open_session(
+                self.engine, ctx, graph=self.graph, conversation_id=env.conversation_id, base=base,
+                text=env.text, review_checks=self.review_checks, offload=self.offload,
+            )
+            ctx = session.ctx
             context = RunContext(
                 ctx=ctx,
-                engine=self.engine,
+                engine=session.engine,
                 max_chars=getattr(self.settings, "max_message_chars", 8000),
                 default_region=getattr(self.settings, "aws_region", "us-east-1"),
                 review_checks=self.review_checks,
                 offload=self.offload,
                 checkov=self.checkov,
+                delivery=self.delivery,
             )
+            finished = False
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)
+                finished = True
             except ArchopsError as exc:
                 log.info("request_failed", error=str(exc))
                 await ctx.emit("error", exc.message, hint=exc.hint)
+                finished = True
+            finally:
+                # what the model cost is kept only by a delivery that finished (a failed one is
+                # delivered again, and replays its recorded answers)
+                await session.close(self.graph, env.conversation_id, keep=finished)
 
 
 def _said(env: Any) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents.changes import component_name
 from agents.messages import t
 from agents.requirements import Requirements
 
@@ -40,6 +41,24 @@ def _public_edge(tf: str) -> bool:
         '"aws_lb"' in tf and not re.search(r"\binternal\s*=\s*true", tf))
 
 
+# for people inside the company only: "internal admin tool", "only employees", "사내용", "내부 전용"
+INTERNAL_RE = re.compile(
+    r"internal[- ](?:only|use)|\binternal (?:admin |back-?office |ops |company )?(?:tools?|apps?|applications?|dashboards?|services?|apis?|portals?|wiki|site)|"
+    r"only (?:be )?(?:reachable|accessible|available|visible) (?:from |inside |within |internally|through|on|via|to)|"
+    r"(?:only|just) (?:our |the |company )?(?:employees|staff|team members|coworkers|colleagues|people (?:inside|in) the company)\b|"
+    r"(?:for )?(?:employees|staff) only|not (?:be )?(?:public|exposed to the internet|reachable from the internet)|no public (?:access|endpoint|ip|url)|"
+    r"behind (?:our|the|a) (?:corporate |company |office )?vpn|(?:company|corporate|office) network only|"
+    r"\bintranet\b|사내\s*(?:전용|용|툴|도구|시스템|망|에서만|위키|앱|서비스|포털|대시보드|웹)|인트라넷|내부\s*(?:전용|용|망|에서만)|(?:임|직)원\s*(?:들)?\s*(?:만|전용)|외부\s*(?:접근|노출|공개)[은는이가을를]?\s*(?:없|막|차단|불가|안|하지)",
+    _I,
+)
+# a password written into the request ("set the db password to hunter2", what the Submitter
+# left of one: "password=[redacted: secret]", "비밀번호는 hunter22로")
+LITERAL_PASSWORD_RE = re.compile(
+    r"(?:\bpass(?:word|wd|phrase)|\bpwd|비밀\s*번호|패스워드|암호)\s*(?:[:=]|\b(?:to|is|as|of)\b|[은는을를]|(?:로|으로)\s*)\s*[\"'`]?"
+    r"(?:\[redacted: [^\]]{1,40}\]|(?=[^\s\"'`,;]*[\d!@#$%^&*])[^\s\"'`,;]{4,})",
+    _I,
+)
+
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("gpu", re.compile(r"\bgpus?\b|\bcuda\b|\b(?:g[4-6][a-z]*|p[3-5][a-z]*)\.\d*x?large\b|fine-?tuned (?:\w+ )?model|model (?:serving|server|inference)|serve (?:a |our |the )?(?:\w+ ){0,2}model|\bllm\b|그래픽\s*카드|모델\s*서빙|추론\s*서버", _I),
                _has(r'"(?:g[4-6][a-z]*|p[3-5][a-z]*|inf[12]|trn1)\.\w+"')),
@@ -56,7 +75,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("websocket", re.compile(r"web ?sockets?|real-?time chat|wss://|웹\s*소켓|실시간\s*채팅", _I), _has(r'protocol_type\s*=\s*"WEBSOCKET"')),
     Capability("vpn", re.compile(r"\bvpn\b", _I), _has(r"aws_ec2_client_vpn_endpoint")),
     Capability("session_manager", re.compile(r"session manager|\bssm\b|contractors?\b|외주|협력사", _I), _has(r"aws_ssm_document|AmazonSSMManagedInstanceCore")),
-    Capability("internal", re.compile(r"internal[- ]only|\binternal (?:admin |back-?office )?(?:tool|app|application|dashboard|service|api|portal)|only (?:reachable|accessible) (?:from |inside |within |internally|through)|not (?:be )?(?:public|exposed to the internet)|no public (?:access|endpoint|ip)|사내\s*(?:전용|용|툴|도구|시스템)|내부\s*(?:전용|용|망)|외부\s*(?:접근|노출)[은는이가을를]?\s*(?:없|막|차단|불가|안)", _I),
+    Capability("internal", INTERNAL_RE,
                lambda tf: not _public_edge(tf)),
     Capability("kubernetes", re.compile(r"kubernetes(?!-free)|\bk8s\b|\beks\b|\bhelm\b|쿠버네티스", _I), _has(r"aws_eks_cluster")),
     Capability("email", re.compile(r"send(?:ing)? (?:\w+ )?e-?mails?|transactional e-?mails?|\bses\b|e-?mail notifications?|newsletters?|(?:이메일|메일)\s*(?:발송|전송|보내)", _I), _has(r"aws_sesv?2?_")),
@@ -72,11 +91,21 @@ CAPABILITIES: tuple[Capability, ...] = (
                _has(r"from_port\s*=\s*(?:22|3389)\b[^}]*0\.0\.0\.0/0")),
     Capability("public_database", re.compile(r"public(?:ly accessible)? (?:database|db|rds|postgres|mysql)|(?:database|db|rds)\s+(?:that is |is )?(?:public(?:ly accessible)?|reachable from the internet|open to the internet)|(?:DB|데이터베이스)[를을]?\s*(?:외부에?\s*)?공개", _I),
                _has(r"publicly_accessible\s*=\s*true")),
+    Capability("literal_password", LITERAL_PASSWORD_RE, lambda tf: False),
+    Capability("public_bucket", re.compile(r"\bpublic(?:ly)?[- ](?:readable |accessible |read )?(?:s3 )?buckets?\b|\bbuckets?\s+(?:that is |is |to be )?(?:public(?:ly (?:readable|accessible))?|open to (?:the )?(?:public|world|internet))\b|"
+                                          r"public[- ]read acl|(?:버킷|S3)[을를이가]?\s*(?:외부에?\s*)?(?:공개|퍼블릭)", _I),
+               _has(r'block_public_acls\s*=\s*false|acl\s*=\s*"public-read')),
+    Capability("public_cidr", re.compile(r"\b(?:vpc|cidr|address (?:space|range)|network range)\b[^.\n]{0,30}?(?<![\d.])(?!10\.|172\.(?:1[6-9]|2\d|3[01])\.|192\.168\.|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.|0\.0\.0\.0/0)\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b", _I),
+               lambda tf: False),
+    Capability("no_encryption", re.compile(r"\b(?:without|no|skip|disable|turn off)\s+(?:the\s+)?(?:encryption|kms)\b|\bunencrypted\b|\bencryption\s+(?:is\s+)?(?:not needed|off)\b|암호화\s*(?:없이|안\s*함|끄|하지\s*않|필요\s*없)", _I),
+               _has(r"storage_encrypted\s*=\s*false|encrypted\s*=\s*false")),
     Capability("wildcard_iam", re.compile(r"\"\*\"\s*actions?|actions?\s*[:=]\s*\"?\*\"?|administratoraccess|full admin (?:access|rights)|admin rights|all permissions|모든\s*권한", _I),
                _has(r'"Action"\s*[:=]\s*"\*"|actions\s*=\s*\["\*"\]|AdministratorAccess')),
 )
 # what is built instead of an insecure ask
-INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam"}
+INSTEAD = {"open_ssh": "why.open_ssh", "public_database": "why.public_database", "wildcard_iam": "why.wildcard_iam",
+           "literal_password": "why.literal_password", "public_bucket": "why.public_bucket", "no_encryption": "why.no_encryption",
+           "public_cidr": "why.public_cidr"}
 BY_ID = {c.id: c for c in CAPABILITIES}
 
 # components the request named, and how the summary names them
@@ -164,6 +193,8 @@ def _exact_values(req: Requirements, tf: str) -> list[tuple[str, str]]:
         missing.append(("db_storage_type", req.db_storage_type))
     if req.tenancy and req.tenancy != "default" and not re.search(rf'tenancy\s*=\s*"{req.tenancy}"', tf):
         missing.append(("tenancy", req.tenancy))
+    if req.lambda_runtime and '"aws_lambda_function"' in tf and not re.search(rf'runtime\s*=\s*"{re.escape(req.lambda_runtime)}"', tf):
+        missing.append(("lambda_runtime", req.lambda_runtime))
     if req.apply_immediately is not None and not re.search(rf"apply_immediately\s*=\s*{str(req.apply_immediately).lower()}", tf):
         missing.append(("apply_immediately", str(req.apply_immediately).lower()))
     insecure = {22, 3389} if "open_ssh" in req.asked else set()
@@ -177,3 +208,29 @@ def _exact_values(req: Requirements, tf: str) -> list[tuple[str, str]]:
         if key not in tf or value not in tf:
             missing.append(("tag", f"{key}={value}"))
     return missing
+
+
+def kept(req: Requirements, plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(what, why) for each component the request left out that the design still holds: another
+    blueprint needs it, or archops' baseline keeps it ("no monitoring" keeps the alarms)."""
+    lang = req.language
+    items = plan.get("items", [])
+    planned = {item["id"] for item in items}
+    out: list[tuple[str, str]] = []
+    for component in req.removed:
+        if component not in planned:
+            continue
+        users = [component_name(item["id"], lang) for item in items if component in item.get("depends_on", [])]
+        why = t("why.kept_needed", lang, by=", ".join(users)) if users else t("why.kept_baseline", lang)
+        out.append((component_name(component, lang), why))
+    return out
+
+
+def readme_section(missing: list[tuple[str, str]], lang: str, held: list[tuple[str, str]] | None = None) -> str:
+    """The "Not built" (and "Kept") part of the module's README and of the pull request body, in
+    the conversation's language, as the reply says it; empty when there is nothing to say."""
+    parts: list[str] = []
+    for head, rows in ((t("sum.not_built", lang), missing), (t("sum.kept", lang), held or [])):
+        if rows:
+            parts.append(f"## {head.rstrip(':')}\n\n" + "\n".join(t("sum.not_built.item", lang, what=w, why=y) for w, y in rows) + "\n")
+    return "\n".join(parts)

@@ -1,74 +1,61 @@
 """The resource planner: requirements -> blueprints with explicit dependencies, ordered in levels.
 
-Levels come from a topological sort (graphlib): every blueprint of a level depends only on
-blueprints of earlier levels, so the level executor can build one level concurrently.
+Which blueprints a design holds comes from the blueprints' own facts
+(:class:`agents.catalog.base.Facts`), never from a list here: each says when the request calls
+for it, what it brings along and whether it fits the rest of the design. Levels come from a
+topological sort (graphlib): every blueprint of a level depends only on blueprints of earlier
+levels, so the level executor can build one level concurrently.
 """
 
 from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
-from typing import Any
 
 from agents.catalog import CATALOG
 from agents.requirements import Requirements
+from agents.state import Plan, PlanItem
 from core.errors import ValidationError
-
-DIRECT = {"vpc", "alb", "ecs", "asg", "ec2", "lambda", "apigw", "redis", "dynamodb", "s3", "site", "cloudfront",
-          "waf", "route53", "kms", "secrets", "cloudtrail", "guardduty", "config", "alarms", "budget", "backup", "sqs", "sns"}
-
-
-def _workload(req: Requirements, chosen: set[str]) -> None:
-    kind = req.workload
-    if kind == "static_site":
-        chosen |= {"site", "cloudfront"}
-    elif kind == "web_app":
-        chosen |= {"vpc", "alb", req.compute if req.compute in {"ecs", "asg", "ec2"} else "ecs"}
-        if req.compute == "lambda":
-            chosen -= {"vpc", "alb", "ecs"}
-            chosen |= {"lambda", "apigw"}
-    elif kind == "api":
-        if req.compute in {"ecs", "asg", "ec2"}:
-            chosen |= {"vpc", "alb", req.compute}
-        else:
-            chosen |= {"lambda", "apigw"}
-    elif kind == "worker":
-        chosen |= {"sqs", req.compute if req.compute in {"ecs", "asg", "ec2", "lambda"} else "lambda"}
-        if req.compute in {"ecs", "asg", "ec2"}:
-            chosen.add("vpc")
-    elif kind == "data_pipeline":
-        chosen |= {"s3", "lambda"}
-    if req.compute and kind == "custom":
-        chosen.add(req.compute)
 
 
 def choose(req: Requirements) -> set[str]:
-    """Which blueprints the requirements call for (before dependency closure)."""
-    chosen: set[str] = {"kms", "alarms", "budget", "logs_bucket"}
-    _workload(req, chosen)
-    chosen |= {c for c in req.components if c in DIRECT and c not in req.removed}
-    if req.database or req.wants_database:
-        chosen.add("aurora" if (req.database or "").startswith("aurora") else "rds")
-        chosen.add("vpc")
-    if "alb" in chosen and not req.domain and req.load_balancer != "network":
-        chosen.add("cloudfront")  # HTTPS at the edge when there is no domain for a certificate
-    if chosen & {"ecs", "asg", "ec2", "redis", "rds", "aurora"}:
-        chosen.add("vpc")
-    if req.production or req.compliance:
-        chosen |= {"cloudtrail", "guardduty", "config", "waf"} if chosen & {"alb", "cloudfront"} else {"cloudtrail", "guardduty", "config"}
-        if chosen & {"rds", "aurora", "dynamodb"}:
-            chosen.add("backup")
-    if req.domain and chosen & {"alb", "cloudfront"}:
-        chosen |= {"acm", "route53"}
-    if "apigw" in chosen:
-        chosen.add("lambda")
-    if req.load_balancer == "network" and "cloudfront" not in chosen:
-        chosen.discard("waf")  # WAF guards HTTP; a network load balancer carries TCP
-    if "waf" in chosen and not chosen & {"alb", "cloudfront"}:
-        chosen.discard("waf")
-    if "route53" in chosen and not req.domain:
-        chosen.discard("route53")
-    chosen -= {c for c in req.removed if c in {"redis", "sqs", "sns", "s3", "dynamodb", "cloudfront", "waf", "backup", "secrets"}}
-    return _close(chosen)
+    """Which blueprints the requirements call for, closed over their dependencies.
+
+    What the request names (and may name) is in; then, until nothing changes, each blueprint the
+    requirements and the chosen ones call for, what the chosen ones imply, and their
+    dependencies. What the user removed (where a user may remove it) is never added, nor is what
+    does not fit the rest (a WAF with nothing to guard, a load balancer with no servers, a
+    certificate without a domain): the design grows again without them, so nothing stays only
+    for their sake (the VPC of a load balancer that went).
+    """
+    named = {c for c in req.components if c in CATALOG and CATALOG[c].facts.direct and c not in req.removed}
+    banned = {c for c in req.removed if c in CATALOG and CATALOG[c].facts.removable}
+    while True:
+        chosen = grow(req, named - banned, banned)
+        unfit = {b for b in chosen if not CATALOG[b].facts.fits(req, frozenset(chosen)) or set(CATALOG[b].requires) & banned}
+        if not unfit:
+            return chosen
+        banned |= unfit
+
+
+def grow(req: Requirements, start: set[str], banned: set[str] | frozenset[str] = frozenset()) -> set[str]:
+    """``start`` and, until nothing changes, what the requirements and the chosen blueprints call
+    for, what they imply, and their dependencies (never a ``banned`` one by choice)."""
+    chosen = _close(set(start))
+    while True:
+        grown = set(chosen)
+        grown |= {bid for bid, bp in CATALOG.items()
+                  if bid not in grown and bid not in banned and bp.facts.wanted(req, frozenset(grown))}
+        for bid in sorted(grown):
+            grown |= {i for i in CATALOG[bid].facts.implies(req) if i in CATALOG and i not in banned}
+        grown = _close(grown)
+        if grown == chosen:
+            return chosen
+        chosen = grown
+
+
+def fitting(req: Requirements, chosen: set[str]) -> bool:
+    """Whether every blueprint of ``chosen`` fits the rest."""
+    return all(CATALOG[b].facts.fits(req, frozenset(chosen)) for b in chosen)
 
 
 def _close(chosen: set[str]) -> set[str]:
@@ -82,7 +69,7 @@ def _close(chosen: set[str]) -> set[str]:
     return chosen
 
 
-def plan(req: Requirements) -> dict[str, Any]:
+def plan(req: Requirements) -> Plan:
     """The resource plan: items with dependencies and ``levels`` in build order."""
     chosen = choose(req)
     graph: dict[str, set[str]] = {}
@@ -91,11 +78,11 @@ def plan(req: Requirements) -> dict[str, Any]:
         graph[bid] = {d for d in (*bp.requires, *bp.after) if d in chosen and d != bid}
     levels = _levels(graph)
     items = [
-        {"id": bid, "title": CATALOG[bid].title, "why": CATALOG[bid].why, "file": CATALOG[bid].concern, "depends_on": sorted(graph[bid])}
+        PlanItem(id=bid, title=CATALOG[bid].title, why=CATALOG[bid].why, file=CATALOG[bid].concern, depends_on=sorted(graph[bid]))
         for level in levels
         for bid in level
     ]
-    return {"items": items, "levels": levels}
+    return Plan(items=items, levels=levels)
 
 
 def _levels(graph: dict[str, set[str]]) -> list[list[str]]:

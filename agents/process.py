@@ -1,4 +1,5 @@
-"""The worker process's composition root: settings -> Redis, store, checkpointer -> the graph.
+"""The worker process's composition root: settings -> Redis, store, checkpointer, code hosts ->
+the graph.
 
 Nothing else in agents/ builds clients; this module wires them once and runs the ingress
 :class:`~core.bus.Worker` with the agent handler, recording every request in the system of record.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from core import metrics
 from core.bus import Worker, bus_from_settings
 from core.context import Handler, RequestContext
 from core.datadir import make_private
@@ -57,8 +59,10 @@ class RecordingHandler:
 @contextlib.asynccontextmanager
 async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handler]]:
     """The store and the agent handler, opened on the settings' database."""
+    from agents.delivery import Deliverer
     from agents.fixer import checkov_many
     from agents.handler import AgentHandler
+    from core.codehost.hosts import Hosts
 
     pool = CpuPool(settings.cpu_pool, settings.cpu_workers, warm=WARM).start()
     store = await Store.open(settings.effective_database_url)
@@ -66,14 +70,23 @@ async def agent_handler(settings: Settings) -> AsyncIterator[tuple[Store, Handle
         async with open_checkpointer(settings.effective_database_url) as checkpointer:
             checkov = Batcher(lambda modules: pool.run(checkov_many, modules),
                               max_batch=16, parallel=pool.workers)
+            # finished designs become pull requests on their project's code host
+            delivery = Deliverer(store, Hosts(settings, store), settings.signer())
             agent = AgentHandler(
                 checkpointer, settings, review_checks=settings.review_check_set, offload=pool.run,
-                checkov=checkov,
+                checkov=checkov, delivery=delivery,
             )
             yield store, RecordingHandler(store, agent)
     finally:
         await store.close()
         await asyncio.to_thread(pool.close)
+
+
+def _async(check: Callable[[], str | None]) -> Callable[[], Awaitable[str | None]]:
+    async def probe() -> str | None:
+        return check()
+
+    return probe
 
 
 async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) -> None:
@@ -91,7 +104,22 @@ async def run_worker(settings: Settings, redis_url: str, stop: asyncio.Event) ->
                 max_deliveries=settings.max_deliveries,
                 concurrency=settings.worker_concurrency,
                 max_per_user=settings.admit_per_user,
+                shutdown_grace_s=settings.shutdown_grace_s,
             )
-            await worker.run(stop)
+            probes = None
+            if settings.probe_port is not None:
+                probes = await metrics.serve_probes(
+                    settings.probe_host, settings.probe_port,
+                    ready=_async(worker.readiness), alive=_async(worker.health),
+                    sample=lambda: metrics.sample_queue(redis, bus.keys),
+                )
+            try:
+                await worker.run(stop)
+            finally:
+                if probes is not None:
+                    runner, sampling = probes
+                    if sampling is not None:
+                        sampling.cancel()
+                    await runner.cleanup()
     finally:
         await redis.aclose()

@@ -19,36 +19,13 @@ Environment = Literal["dev", "staging", "production"]
 Compute = Literal["ecs", "asg", "ec2", "lambda"]
 Database = Literal["postgres", "mysql", "aurora-postgresql", "aurora-mysql"]
 
-# what a component id means, for plans and READMEs
-COMPONENTS: dict[str, str] = {
-    "vpc": "VPC with public, private and data subnets",
-    "alb": "Application Load Balancer",
-    "ecs": "ECS Fargate service",
-    "asg": "EC2 Auto Scaling group",
-    "ec2": "EC2 instance",
-    "lambda": "Lambda function",
-    "apigw": "API Gateway HTTP API",
-    "rds": "RDS database",
-    "aurora": "Aurora cluster",
-    "redis": "ElastiCache Redis",
-    "dynamodb": "DynamoDB table",
-    "s3": "S3 bucket",
-    "site": "S3 bucket for the website",
-    "cloudfront": "CloudFront distribution",
-    "waf": "WAF web ACL",
-    "route53": "Route 53 records",
-    "acm": "ACM certificate",
-    "sqs": "SQS queue with a dead-letter queue",
-    "sns": "SNS topic",
-    "kms": "KMS key",
-    "secrets": "Secrets Manager secret",
-    "cloudtrail": "CloudTrail trail",
-    "guardduty": "GuardDuty detector",
-    "config": "AWS Config recorder",
-    "alarms": "CloudWatch alarms and alert topic",
-    "budget": "AWS Budgets monthly budget",
-    "backup": "AWS Backup plan",
-}
+def components() -> dict[str, str]:
+    """What each component id a user may name means (each blueprint declares its own title)."""
+    import agents.catalog  # noqa: F401 - registers every blueprint
+    from agents.catalog.base import components as declared
+
+    return declared()
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -167,7 +144,8 @@ class Requirements(BaseModel):
     @field_validator("components", "removed")
     @classmethod
     def _components(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in COMPONENTS]
+        known = components()
+        unknown = [c for c in value if c not in known]
         if unknown:
             raise ValueError(f"unknown components {unknown}")
         return sorted(set(value))

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     url, _ = runtime.redis_for(settings, embed=False)
     setup_tracing(settings)
     try:
-        return runtime.run(lambda stop: run_bot(settings, url, stop, hooks=scanner_hooks(settings)))
+        return runtime.run(runtime.with_metrics(
+            settings, lambda stop: run_bot(settings, url, stop, hooks=scanner_hooks(settings))))
     finally:
         shutdown_tracing()

@@ -58,8 +58,10 @@ def base_url(args: argparse.Namespace, settings: Settings) -> str:
 class Printer:
     """Renders events for a person: a spinner while work runs, questions as numbered choices."""
 
-    def __init__(self, out: TextIO, as_json: bool, files_dir: Path | None) -> None:
+    def __init__(self, out: TextIO, as_json: bool, files_dir: Path | None,
+                 base_url: str = "") -> None:
         self.out = out
+        self.base_url = base_url.rstrip("/")
         self.as_json = as_json
         self.files_dir = files_dir
         self.tty = out.isatty()
@@ -105,6 +107,9 @@ class Printer:
         self.out.flush()
 
     def _artifact(self, text: str, data: dict[str, Any]) -> None:
+        if data.get("kind") == "pull_request":
+            self._pull_request(text, data)
+            return
         files = data.get("files") or {}
         print(text or f"artifact: {', '.join(sorted(files)) or data.get('kind', '')}", file=self.out)
         if files and self.files_dir:
@@ -121,6 +126,19 @@ class Printer:
         elif files:
             for name in sorted(files):
                 print(f"  {name}", file=self.out)
+
+    def _pull_request(self, text: str, data: dict[str, Any]) -> None:
+        """The design's pull request: its link (made absolute), or why it could not be opened."""
+        if data.get("action") == "failed":
+            hint = f" ({data['hint']})" if data.get("hint") else ""
+            print(f"pull request: not opened: {data.get('error')}{hint}", file=self.out)
+            return
+        url = str(data.get("url") or "")
+        if url.startswith("/") and self.base_url:
+            url = self.base_url + url
+        print(f"pull request #{data.get('number')} ({data.get('action')}): {url}", file=self.out)
+        if data.get("host") == "local" and data.get("repository"):
+            print(f"  git clone --branch {data.get('branch')} {data['repository']}", file=self.out)
 
     def _question(self, question: dict[str, Any], text: str) -> None:
         print(f"? {question.get('prompt') or text}", file=self.out)
@@ -290,10 +308,11 @@ async def _ask(prompt: str) -> str | None:
 
 
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
-    printer = Printer(sys.stdout, args.json, args.out)
+    url = base_url(args, settings)
+    printer = Printer(sys.stdout, args.json, args.out, url)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=5)
     async with aiohttp.ClientSession(timeout=timeout, headers=auth_headers(settings)) as session:
-        client = ChatClient(base_url(args, settings), session, printer, args.conversation,
+        client = ChatClient(url, session, printer, args.conversation,
                             args.non_interactive, args.timeout)
         if args.sign_in:
             print(await client.sign_in_link())

@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "validate": "cli.validate",
     "scan": "cli.scan",
     "tags": "cli.tags",
+    "project": "cli.project",
+    "monitor": "cli.monitor",
 }
 
 

@@ -32,6 +32,29 @@ def run(main: Callable[[asyncio.Event], Awaitable[int | None]]) -> int:
         return asyncio.run(runner())
 
 
+def with_metrics(
+    settings: Settings, main: Callable[[asyncio.Event], Awaitable[int | None]]
+) -> Callable[[asyncio.Event], Awaitable[int | None]]:
+    """``main`` plus ``/metrics`` on ARCHOPS_PROBE_PORT, for a process whose own port serves its
+    health (the web app, the Slack edge): metrics stay off the public port."""
+    if settings.probe_port is None:
+        return main
+
+    async def ok() -> None:
+        return None
+
+    async def wrapped(stop: asyncio.Event) -> int | None:
+        from core import metrics
+
+        runner, _ = await metrics.serve_probes(settings.probe_host, int(settings.probe_port or 0), ready=ok)
+        try:
+            return await main(stop)
+        finally:
+            await runner.cleanup()
+
+    return wrapped
+
+
 def private_data_dir(settings: Settings) -> None:
     """The data folder and what is in it private (0700/0600), and so is what we create next."""
     private_umask()

@@ -20,7 +20,7 @@ from core.redis_server import without_password
 from core.settings import Settings
 from core.tracing import setup_tracing, shutdown_tracing
 
-HELP = ("run archops on embedded defaults: Redis, database, a worker and the web app "
+HELP = ("run archops on embedded defaults: Redis, database, a worker, the monitor and the web app "
         "(and the Slack edge when Slack is configured)")
 log = get_logger("archops.up")
 
@@ -37,6 +37,7 @@ def state_file(settings: Settings):  # type: ignore[no-untyped-def]
 
 async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.Event) -> int:
     from agents.process import run_worker
+    from monitor.service import run_monitor
     from web.service import run_web, sign_in_url
 
     ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -57,11 +58,15 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
     write_private(state_file(settings), json.dumps(
         {"url": url, "pid": os.getpid(), "redis": without_password(redis_url)}))
     sign_in = await sign_in_url(settings, redis_url, url)  # works once: opens a session
-    print(f"archops is up: {url}\n  open the web chat (link works once):  {sign_in}\n"
+    repository = await default_repository(settings)
+    print(f"archops is up: {url}\n  designs become pull requests: {repository}\n"
+          f"  open the web chat (link works once):  {sign_in}\n"
           f"  chat from a terminal:  archops chat\n"
           f"  API: POST {url}/api/messages, events at {url}/api/conversations/ID/events\n"
           f"  data: {settings.data_dir}\n  Ctrl-C stops everything.", flush=True)
-    everything = {web_task, *worker_tasks}
+    # the monitor's jobs: idle until a project is watched (archops monitor watch)
+    monitor_task = asyncio.create_task(run_monitor(settings, redis_url, worker_stop))
+    everything = {web_task, *worker_tasks, monitor_task}
     if settings.slack_bot_token and settings.slack_signing_secret:
         from bot.service import run_bot
         from cli.slack_hooks import scanner_hooks
@@ -86,6 +91,24 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
     for failure in failures:
         log.error("component failed", error=repr(failure))
     return 1 if failures else 0
+
+
+async def default_repository(settings: Settings) -> str:
+    """The default project (created on first start) and where its designs' branches go."""
+    from core.codehost.hosts import Hosts
+    from core.projects import Projects
+    from core.store import Store
+
+    store = await Store.open(settings.effective_database_url)
+    try:
+        hosts = Hosts(settings, store)
+        project = await Projects(store, hosts).ensure_default()
+    finally:
+        await store.close()
+    if project.github_repo:
+        return f"{hosts.github_web}/{project.github_repo} (project {project.id})"
+    return (f"git clone {hosts.local_path(project.id)}  (project {project.id}: a branch "
+            f"archops/{project.id}/... per conversation)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

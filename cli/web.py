@@ -24,6 +24,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     url, _ = runtime.redis_for(settings, embed=False)
     setup_tracing(settings)
     try:
-        return runtime.run(lambda stop: run_web(settings, url, stop))
+        return runtime.run(runtime.with_metrics(settings, lambda stop: run_web(settings, url, stop)))
     finally:
         shutdown_tracing()

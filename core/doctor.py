@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -198,37 +199,95 @@ def check_zipkin(settings: Settings) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
-    if not settings.openai_model:
+    """Which engine answers, and for a model one cheap call (one token) to its endpoint."""
+    kind = settings.llm_kind
+    if kind is None:
+        if settings.openai_base_url or settings.azure_openai_endpoint:
+            return Check(
+                "llm",
+                "error",
+                "a model endpoint is set but no model: the offline engine answers",
+                fix="set ARCHOPS_OPENAI_MODEL (or ARCHOPS_AZURE_OPENAI_DEPLOYMENT for Azure), or "
+                "unset the endpoint",
+                data={"engine": "offline"},
+            )
         return Check(
             "llm",
             "ok",
-            "no model configured: the offline engine (rules and the Well-Architected catalog) "
-            "answers; that is fine",
+            "engine: the offline engine (no model configured; the rules and the "
+            "Well-Architected catalog answer, and that is fine)",
             fix=None,
+            data={"engine": "offline"},
         )
-    base = settings.openai_base_url
-    if not base and settings.openai_api_key is None:
-        return Check(
-            "llm",
-            "error",
-            f"model {settings.openai_model} set but no API key for api.openai.com",
-            fix="set ARCHOPS_OPENAI_API_KEY, or ARCHOPS_OPENAI_BASE_URL for a local server",
-        )
-    if not base:
-        return Check("llm", "ok", f"model {settings.openai_model} at api.openai.com (not probed)")
-    headers = {}
-    if settings.openai_api_key is not None:
-        headers["Authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
-    code, problem = _http(base.rstrip("/") + "/models", headers=headers)
-    if code == 200:
-        return Check("llm", "ok", f"model {settings.openai_model} at {base} (endpoint answers)")
+    key = settings.openai_api_key
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 1}
+    headers: dict[str, str] = {}
+    if kind == "azure":
+        endpoint = str(settings.azure_openai_endpoint).rstrip("/")
+        model = str(settings.azure_openai_deployment)
+        where = f"Azure OpenAI deployment {model} at {endpoint}"
+        url = (f"{endpoint}/openai/deployments/{model}/chat/completions"
+               f"?api-version={settings.azure_openai_api_version}")
+        if key is None:
+            return Check("llm", "error", f"{where} set but no API key",
+                         fix="set ARCHOPS_OPENAI_API_KEY to the resource's key", data={"engine": "llm"})
+        headers["api-key"] = key.get_secret_value()
+    else:
+        model = str(settings.openai_model)
+        base = (settings.openai_base_url or "https://api.openai.com/v1").rstrip("/")
+        where = f"model {model} at {base}"
+        if not settings.openai_base_url and key is None:
+            return Check(
+                "llm",
+                "error",
+                f"model {model} set but no API key for api.openai.com",
+                fix="set ARCHOPS_OPENAI_API_KEY, or ARCHOPS_OPENAI_BASE_URL for a local server",
+                data={"engine": "llm"},
+            )
+        url = f"{base}/chat/completions"
+        body["model"] = model
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+    started = time.perf_counter()
+    code, problem, reply = _post_json(url, body, headers, timeout=min(settings.openai_timeout_s, 15.0))
+    took = (time.perf_counter() - started) * 1000
+    data = {"engine": "llm", "kind": kind, "model": model}
+    if code == 200 and isinstance(reply, dict) and reply.get("choices"):
+        return Check("llm", "ok", f"engine: llm, {where}; one 1-token call answered in {took:.0f} ms",
+                     data={**data, "latency_ms": round(took)})
+    said = ""
+    if isinstance(reply, dict) and isinstance(reply.get("error"), dict):
+        said = f": {str(reply['error'].get('message') or '')[:200]}"
     return Check(
         "llm",
         "error",
-        f"{base}/models: {problem or f'answered {code}'}",
-        fix="check ARCHOPS_OPENAI_BASE_URL and ARCHOPS_OPENAI_API_KEY, or unset "
-        "ARCHOPS_OPENAI_MODEL to use the offline engine",
+        f"engine: llm, {where}; the test call failed ({problem or f'answered {code}'}{said})",
+        fix="check ARCHOPS_OPENAI_BASE_URL, ARCHOPS_OPENAI_MODEL and ARCHOPS_OPENAI_API_KEY (or "
+        "the ARCHOPS_AZURE_OPENAI_* settings), or unset them to use the offline engine",
+        data=data,
     )
+
+
+def _post_json(
+    url: str, body: dict[str, Any], headers: dict[str, str], *, timeout: float
+) -> tuple[int | None, str | None, Any]:
+    """(status, problem, decoded JSON body) of one POST; a 4xx/5xx status is not a problem."""
+    import json
+
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            raw, code = response.read(), response.status
+    except urllib.error.HTTPError as exc:
+        raw, code = exc.read(), exc.code
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"cannot connect ({getattr(reason, 'strerror', None) or reason})", None
+    try:
+        return code, None, json.loads(raw or b"null")
+    except ValueError:
+        return code, "the answer is not JSON", None
 
 
 def check_slack(settings: Settings) -> Check:
@@ -274,15 +333,26 @@ def check_github(settings: Settings) -> Check:
             f"ARCHOPS_GITHUB_REPO {repo!r} is not owner/name",
             fix="e.g. ARCHOPS_GITHUB_REPO=acme/infrastructure",
         )
-    if settings.github_token is None:
+    app = bool(settings.github_app_id and settings.github_app_installation_id and (
+        settings.github_app_private_key or settings.github_app_private_key_file))
+    oauth = bool(settings.github_client_id and settings.github_client_secret)
+    if settings.github_token is None and not app:
+        detail = "no token or GitHub App: projects without a repository deliver to their " \
+                 "local repository in the data folder"
+        if oauth:
+            detail += "; people who link their GitHub account deliver as themselves"
         return Check(
             "github",
             "missing",
-            "no token: archops cannot open pull requests on GitHub",
-            fix="set ARCHOPS_GITHUB_TOKEN (a token with contents and pull-requests write)",
+            detail,
+            fix="set ARCHOPS_GITHUB_TOKEN (contents and pull-requests write), or "
+                "ARCHOPS_GITHUB_APP_ID, _APP_INSTALLATION_ID and _APP_PRIVATE_KEY(_FILE)",
         )
     where = repo or "the repository of each project"
-    return Check("github", "ok", f"token set for {where} at {settings.github_api_url}; not probed")
+    how = "GitHub App installation" if app else "token"
+    linking = "; account linking on" if oauth else ""
+    return Check("github", "ok", f"{how} set for {where} at {settings.github_api_url}"
+                                 f"{linking}; not probed")
 
 
 def check_aws(settings: Settings) -> Check:

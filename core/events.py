@@ -54,6 +54,8 @@ class Event(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     # the trace of the work that emitted it (W3C trace id, hex), to find it in Zipkin
     trace_id: str | None = None
+    # the span that emitted it (hex): an edge delivering it continues that trace (tracing.following)
+    span_id: str | None = None
     ts: float = Field(default_factory=time.time)
 
     def to_fields(self) -> dict[str, str]:

@@ -62,6 +62,15 @@ _LABELLED = re.compile(
     r"(\"[^\"\n]{1,200}\"|'[^'\n]{1,200}'|[^\s\"',;}]{1,200})"
 )
 
+# 패스워드: s3cr3t! / 비밀번호=hunter22: a Korean label with ":" or "=", as the English ones
+# (암호화, "encryption", is no label; a password written in a sentence is answered by the honesty
+# check, as in English)
+_LABELLED_KO = re.compile(
+    r"((?:비밀\s*번호|패스\s*워드|암호(?!화)|시크릿|토큰))"
+    r"(\s*[:=]\s*)"
+    r"([\"']?[A-Za-z0-9!@#$%^&*()_+\-=.~/]{4,200}[\"']?)"
+)
+
 
 @dataclass(frozen=True)
 class Redacted:
@@ -108,6 +117,7 @@ def redact_text(text: str, *, labelled: bool = True) -> Redacted:
               lambda m: f"{m.group(1)}{MARK.format('password')}{m.group(3)}")
     if labelled:
         out = sub("password or secret", _LABELLED, out, _labelled)
+        out = sub("password or secret", _LABELLED_KO, out, _labelled)
     return Redacted(out, tuple(kinds))
 
 

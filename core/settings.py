@@ -25,8 +25,11 @@ def _default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
+    # ARCHOPS_SECRETS_DIR: a folder of files named like the variables (``archops_github_token``),
+    # as a Kubernetes Secret mounted as a volume gives them; the environment wins over a file
     model_config = SettingsConfigDict(
-        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="ARCHOPS_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        secrets_dir=os.environ.get("ARCHOPS_SECRETS_DIR") or None,
     )
 
     # where archops keeps its files (SQLite database, embedded Redis AOF, generated modules)
@@ -60,10 +63,26 @@ class Settings(BaseSettings):
     event_maxlen: int = Field(default=10_000, ge=100)
     client_ttl_s: int = Field(default=60, ge=5)
 
+    # health, readiness and Prometheus metrics of processes without an HTTP server of their own
+    # (the worker, the monitor): /healthz, /readyz, /metrics; unset serves none
+    probe_host: str = "127.0.0.1"
+    probe_port: int | None = Field(default=None, ge=0, le=65535)
+    # how long a stopping worker may finish the requests in hand before handing them back
+    # (keep it under the pod's terminationGracePeriodSeconds)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+
     # web
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # a comment line on every SSE stream idle this long keeps proxies from closing it (most
+    # close an idle connection after 60 s)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
+    # stopping: readiness fails at once; the instance keeps serving this long (so a load
+    # balancer notices), then stops accepting and tells SSE clients to reconnect elsewhere,
+    # waiting at most web_drain_timeout_s for them
+    web_drain_delay_s: float = Field(default=0.0, ge=0, le=300)
+    web_drain_timeout_s: float = Field(default=5.0, ge=0, le=300)
     # keys that sign links (capabilities), comma-separated base64url, newest first; when unset a
     # key is created in data_dir (0600). Put a new key first to rotate; drop the old one later.
     secret_keys: SecretStr | None = None
@@ -81,10 +100,29 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "auto"  # auto | json | console
 
-    # LLM (optional: the offline engine runs when no model is configured)
+    # LLM (optional: the offline engine runs when no model is configured). An OpenAI-compatible
+    # endpoint (OpenAI itself when the base URL is unset; vLLM, Ollama... by their /v1 URL), or
+    # Azure OpenAI by endpoint + deployment (the API key is the same setting)
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
+    azure_openai_endpoint: str | None = None
+    azure_openai_deployment: str | None = None
+    azure_openai_api_version: str = "2024-10-21"
+    # how structured answers are asked for: a JSON schema response format, or a forced tool call
+    openai_output: str = "json_schema"
+    # one model call's deadline (connect to last token), retries of a 429/5xx/timeout (with
+    # backoff, honouring Retry-After up to openai_retry_max_s), answers that break their schema
+    # sent back with the error at most this many times, tokens a conversation may spend
+    openai_timeout_s: float = Field(default=60.0, gt=0)
+    openai_max_retries: int = Field(default=3, ge=0, le=10)
+    openai_retry_max_s: float = Field(default=30.0, ge=0)
+    openai_schema_retries: int = Field(default=2, ge=0, le=5)
+    openai_max_output_tokens: int = Field(default=4096, ge=16)
+    openai_token_budget: int = Field(default=200_000, ge=0)
+    # repair rounds of model-written Terraform, each with Terraform's own diagnostics
+    openai_repair_rounds: int = Field(default=2, ge=0, le=5)
+    openai_temperature: float | None = Field(default=None, ge=0, le=2)
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -102,14 +140,45 @@ class Settings(BaseSettings):
     # answers Slack's requests, so that acknowledgements never wait behind writes) or "inline"
     slack_egress: str = "process"
 
-    # GitHub
+    # GitHub (core.codehost): a token, or a GitHub App installation; people may also link their
+    # own account through the OAuth web flow (client id/secret), so pull requests are theirs
     github_token: SecretStr | None = None
-    github_api_url: str = "https://api.github.com"
-    github_repo: str | None = None
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise: https://HOST/api/v3
+    github_repo: str | None = None  # the default project's repository (owner/name)
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None  # the App's PEM private key
+    github_app_private_key_file: Path | None = None
+    github_app_installation_id: int | None = None
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_oauth_url: str = "https://github.com"  # authorize and token endpoints (Enterprise: its host)
+    # GitHub's documented secondary limit: at most 80 content-creating requests a minute, so
+    # 0.75 s between writes; reads have no documented pause (the primary limit is in headers)
+    github_write_interval_s: float = Field(default=0.75, ge=0)
+    github_read_interval_s: float = Field(default=0.0, ge=0)
+    # how long a delivery waits for a rate limit to reset (as the headers say) before giving up
+    github_max_wait_s: int = Field(default=3600, ge=0)
+    # keys that encrypt tokens at rest (Fernet, comma-separated, newest first); when unset a key
+    # is created in data_dir (0600)
+    encryption_keys: SecretStr | None = None
 
     # AWS
     aws_region: str = "us-east-1"
     aws_endpoint_url: str | None = None
+
+    # monitor: CloudWatch metrics of watched projects -> insights (monitor/, docs/monitor.md)
+    monitor_interval_s: int = Field(default=300, ge=30)  # how often each project is collected
+    monitor_jitter_s: int = Field(default=60, ge=0)  # spread, so projects do not call AWS at once
+    monitor_period_s: int = Field(default=300, ge=60)  # the period of the datapoints asked for
+    monitor_backfill_h: int = Field(default=14 * 24, ge=1)  # history read for a series seen first
+    monitor_settle_s: int = Field(default=600, ge=0)  # CloudWatch publishes a period a few minutes late
+    monitor_detect_interval_s: int = Field(default=3600, ge=60)
+    monitor_lock_ttl_ms: int = Field(default=120_000, ge=1000)
+    monitor_raw_retention_days: int = Field(default=15, ge=1)  # 5-minute points, then hourly
+    monitor_hourly_retention_days: int = Field(default=455, ge=1)
+    monitor_inventory_refresh_s: int = Field(default=6 * 3600, ge=60)
+    monitor_digest_weekday: int = Field(default=0, ge=0, le=6)  # Monday, in the project's zone
+    monitor_digest_hour: int = Field(default=9, ge=0, le=23)
 
     # the review's allow-lists (comma-separated; core.terraform.policy_exec.Allowances). Empty:
     # no data "http" host and no remote module source is allowed; providers only from hashicorp/
@@ -122,7 +191,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "openai_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token",
-        "secret_keys", "slack_client_secret",
+        "secret_keys", "slack_client_secret", "github_client_secret", "github_app_private_key",
+        "encryption_keys",
     )
     @classmethod
     def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
@@ -154,6 +224,23 @@ class Settings(BaseSettings):
             raise ValueError("must be process or thread")
         return value
 
+    @field_validator("openai_output")
+    @classmethod
+    def _openai_output(cls, value: str) -> str:
+        if value not in {"json_schema", "tools"}:
+            raise ValueError("must be json_schema or tools")
+        return value
+
+    @property
+    def llm_kind(self) -> str | None:
+        """Which model is configured: ``azure``, ``openai`` (any OpenAI-compatible endpoint),
+        or None (the offline engine)."""
+        if self.azure_openai_endpoint and self.azure_openai_deployment:
+            return "azure"
+        if self.openai_model:
+            return "openai"
+        return None
+
     @property
     def review_check_set(self) -> set[str] | None:
         if not self.review_checks:
@@ -181,6 +268,13 @@ class Settings(BaseSettings):
 
         keys = self.secret_keys.get_secret_value() if self.secret_keys else None
         return signer_from(keys, self.data_dir)
+
+    def vault(self) -> Any:
+        """The :class:`core.vault.Vault` that seals tokens at rest (built on demand)."""
+        from core.vault import vault_from
+
+        keys = self.encryption_keys.get_secret_value() if self.encryption_keys else None
+        return vault_from(keys, self.data_dir)
 
     def describe(self) -> dict[str, Any]:
         """Every setting with secrets masked: what `archops doctor` prints."""

@@ -19,7 +19,15 @@ from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import Span, SpanKind, format_span_id, format_trace_id
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    format_span_id,
+    format_trace_id,
+)
 
 from core.errors import ConfigurationError
 from core.settings import Settings
@@ -114,6 +122,31 @@ def extract_context(carrier: Mapping[Any, Any] | None) -> Context:
         elif isinstance(value, str):
             decoded[k.lower()] = value
     return propagate.extract(decoded)
+
+
+def event_context(trace_id: str | None, span_id: str | None) -> Context | None:
+    """The context of the span that emitted an event (its hex ids), to continue its trace
+    where the event is delivered (the web stream, the Slack reply); None when it has none."""
+    try:
+        tid, sid = int(trace_id or "", 16), int(span_id or "", 16)
+    except ValueError:
+        return None
+    if not tid or not sid:
+        return None
+    parent = SpanContext(tid, sid, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+@contextmanager
+def following(event: Any, name: str, **attrs: Any) -> Iterator[Span | None]:
+    """A span continuing the trace of ``event`` (anything with ``trace_id`` and ``span_id``),
+    or nothing when the event carries no trace."""
+    parent = event_context(getattr(event, "trace_id", None), getattr(event, "span_id", None))
+    if parent is None:
+        yield None
+        return
+    with span(name, parent=parent, **attrs) as current:
+        yield current
 
 
 def current_trace_ids() -> tuple[str, str] | None:

@@ -31,3 +31,35 @@ ELB_ACCOUNTS: dict[str, str] = {
     "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
     "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
 }
+
+# Fargate task sizes (Linux): CPU units -> the memory sizes (MiB) it may have
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size)
+FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# Lambda runtimes past their end of support whose functions Lambda no longer creates
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-deprecated)
+RETIRED_LAMBDA_RUNTIMES: frozenset[str] = frozenset({
+    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x", "nodejs12.x", "nodejs14.x",
+    "nodejs16.x", "python2.7", "python3.6", "python3.7", "python3.8", "ruby2.5", "ruby2.7", "java8", "go1.x",
+    "dotnetcore1.0", "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "dotnet5.0", "dotnet6", "provided",
+})
+
+# the longest name AWS accepts, per resource type and argument
+# (each service's API reference: CreateLoadBalancer, CreateTargetGroup, CreateReplicationGroup,
+# CreateDBInstance, CreateDBCluster, CreateRole, CreateBucket, CreateFunction, CreateQueue)
+NAME_LIMITS: dict[tuple[str, str], int] = {
+    ("aws_lb", "name"): 32, ("aws_alb", "name"): 32, ("aws_lb_target_group", "name"): 32,
+    ("aws_lb", "name_prefix"): 6, ("aws_lb_target_group", "name_prefix"): 6,
+    ("aws_elasticache_replication_group", "replication_group_id"): 40,
+    ("aws_db_instance", "identifier"): 63, ("aws_rds_cluster", "cluster_identifier"): 63,
+    ("aws_iam_role", "name"): 64, ("aws_s3_bucket", "bucket"): 63, ("aws_lambda_function", "function_name"): 64,
+    ("aws_sqs_queue", "name"): 80, ("aws_ecs_service", "name"): 255,
+}

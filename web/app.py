@@ -11,13 +11,11 @@ import hashlib
 import json
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError as PydanticValidationError
 
-from core.bus import EventLog, Submitter
 from core.envelope import Envelope, new_id
 from core.errors import (
     ArchopsError,
@@ -27,20 +25,20 @@ from core.errors import (
     ValidationError,
 )
 from core.logging import bind_ids, get_logger
-from core.redis_client import RETRYABLE
+from core.redis_client import RETRYABLE, ping
 from core.tracing import inject_context, span
-from web import pages
+from web import github_link, pages
+from web import projects as web_projects
 from web.auth import (
     ACCESS,
     LOCAL_PRINCIPAL,
     PRINCIPAL,
-    Access,
     Principal,
     RequestTooLarge,
     install,
     read_json,
 )
-from web.hub import Hub
+from web.context import CTX, WebContext
 from web.sse import serve
 
 log = get_logger("archops.web")
@@ -50,18 +48,6 @@ STREAM_ID_RE = re.compile(r"([0-9]{1,20})-([0-9]{1,20})", re.ASCII)
 STREAM_ID_PART_MAX = 2**64 - 1
 
 
-@dataclass
-class WebContext:
-    submitter: Submitter
-    events: EventLog
-    hub: Hub
-    instance_id: str
-    client_ttl_s: int = 60
-    # who may see and do what (web.auth); create_app refuses to serve without it
-    access: Access | None = None
-
-
-CTX = web.AppKey("ctx", WebContext)
 
 
 def error_response(status: int, code: str, message: str, hint: str | None = None) -> web.Response:
@@ -106,7 +92,7 @@ def envelope_from_json(payload: Any, principal: Principal) -> Envelope:
     conversation_id = payload.get("conversation_id")
     if conversation_id is None:
         conversation_id = new_id("conv")
-    fields = {
+    fields: dict[str, Any] = {
         "conversation_id": _checked_id(conversation_id, "conversation_id"),
         "source": principal.source,
         "user": principal.id,
@@ -200,20 +186,51 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         )
     except ValidationError as exc:
         return error_response(400, "invalid_request", exc.message)
-    return await serve(request, ctx.hub, conversation_id, client_id, after)
+    principal = request[PRINCIPAL]
+    expires_at = principal.capability.expires_at if principal.capability is not None else None
+    # the right to read is asked again whenever the stream resumes after a gap
+    return await serve(request, ctx.hub, conversation_id, client_id, after,
+                       expires_at=expires_at, access=request.app[ACCESS])
 
 
 async def health(_request: web.Request) -> web.Response:
+    """Liveness: the process serves HTTP (restart it when this fails)."""
     return web.json_response({"status": "ok"})
 
 
 async def ready(request: web.Request) -> web.Response:
+    """Readiness: send this instance traffic. Not while it stops, not without Redis (nothing
+    can be submitted or streamed), not while its event subscription is down."""
     ctx = request.app[CTX]
-    try:
-        await asyncio.wait_for(ctx.events.redis.ping(), 2)
-    except (*RETRYABLE, TimeoutError):
-        return error_response(503, "unavailable", "redis is not reachable")
+    if ctx.stopping or ctx.hub.draining:
+        return error_response(503, "stopping", "this instance is shutting down")
+    if ctx.redis_url is not None:
+        reason = await asyncio.to_thread(ping, ctx.redis_url, 1.0)
+    else:
+        try:
+            await asyncio.wait_for(ctx.events.redis.ping(), 1)
+            reason = None
+        except (*RETRYABLE, TimeoutError):
+            reason = "no answer"
+    if reason is not None:
+        return error_response(503, "unavailable", f"redis is not reachable ({reason})")
+    if not ctx.hub.connected.is_set():
+        return error_response(503, "unavailable", "the live event subscription is down")
     return web.json_response({"status": "ready", "instance": ctx.instance_id})
+
+
+def begin_shutdown(app: web.Application) -> None:
+    """The first step of stopping: readiness fails (a load balancer stops sending new clients)
+    while everything is still served. :func:`drain_streams` follows when the sites close."""
+    app[CTX].stopping = True
+
+
+async def drain_streams(app: web.Application) -> None:
+    """on_shutdown (the sites no longer accept connections): tell every SSE client to
+    reconnect elsewhere and wait until they have been told."""
+    ctx = app[CTX]
+    ctx.stopping = True
+    await ctx.hub.drain(ctx.drain_timeout_s)
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -232,7 +249,10 @@ async def index(request: web.Request) -> web.StreamResponse:
                 "whoami": "GET /api/whoami",
                 "sign_out": "POST /api/logout",
             },
-            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram"},
+            "projects": "GET/POST /api/projects, GET/PATCH /api/projects/{id}",
+            "github": "GET /auth/github (link your account), GET/DELETE /api/github",
+            "pages": {"chat": "/", "stream": "/c/{id}", "diagram": "/c/{id}/diagram",
+                      "projects": "/projects", "github": "/settings/github"},
             "access": "docs/security.md: a CLI token, a session (/login, /auth/slack) or a link",
         }
     )
@@ -276,6 +296,8 @@ def create_app(ctx: WebContext) -> web.Application:
     app.router.add_get("/api/conversations/{conversation_id}/events", stream_events)
     app.router.add_get("/api/conversations/{conversation_id}/history", get_history)
     pages.add_routes(app)
+    web_projects.add_routes(app, ctx.projects)
+    github_link.add_routes(app, ctx.github)
 
     async def hub_lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
         await ctx.hub.start()
@@ -283,4 +305,5 @@ def create_app(ctx: WebContext) -> web.Application:
         await ctx.hub.stop()
 
     app.cleanup_ctx.append(hub_lifecycle)
+    app.on_shutdown.append(drain_streams)
     return app

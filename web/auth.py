@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from multidict import istr
 
 from core.bus.autopipe import Coalescer
 from core.capability import Capability, Signer
@@ -54,7 +55,10 @@ LOGIN_TTL_S = 15 * 60
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,200}", re.ASCII)
 PRINCIPAL_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,150}", re.ASCII)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback"})
+# the OAuth callbacks come back from another site without the (Strict) session cookie: their
+# state, recorded for a signed-in person, says who they are for (web.oidc, web.github_link)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/auth/slack", "/auth/slack/callback",
+                          "/auth/github/callback"})
 # the pages' scripts and styles (web.pages): code anyone may read, no data
 PUBLIC_PREFIXES = ("/static/",)
 SIGN_IN_PAGE = (
@@ -72,13 +76,15 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# istr keys: a response's header table then keeps no lower-cased copy of each name (0.6 KiB
+# less per open SSE stream)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
+    istr("Content-Security-Policy"): CONTENT_SECURITY_POLICY,
+    istr("X-Content-Type-Options"): "nosniff",
+    istr("Referrer-Policy"): "no-referrer",
+    istr("X-Frame-Options"): "DENY",
+    istr("Cross-Origin-Opener-Policy"): "same-origin",
+    istr("Cross-Origin-Resource-Policy"): "same-origin",
 }
 
 
@@ -218,7 +224,8 @@ class AccessStore:
         """The principal a sign-in token was issued for, once (GETDEL: used means gone)."""
         if not token or len(token) > 100:
             return None
-        return await self.redis.getdel(f"{self.prefix}:login:{_digest(token)}")
+        value = await self.redis.getdel(f"{self.prefix}:login:{_digest(token)}")
+        return value.decode() if isinstance(value, bytes) else value
 
 
 # -- the access model ------------------------------------------------------------------------
@@ -269,6 +276,14 @@ class Access:
         if await self.store.owner(conversation_id) != principal.id:
             raise Forbidden("this conversation is not yours",
                             hint="ask its owner for a link")
+
+    async def recheck(self, request: web.Request, conversation_id: str) -> None:
+        """Ask again, for a long-lived response (an SSE stream), whether the credential the
+        request came with still grants reading: a link may have expired, a session closed."""
+        principal = await self.authenticate(request)
+        if principal is None:
+            raise Forbidden("the credential this stream was opened with is gone")
+        await self.authorize_read(principal, conversation_id)
 
     async def authorize_write(self, principal: Principal, conversation_id: str) -> None:
         """Claim a new conversation for ``principal`` or check it already owns it."""

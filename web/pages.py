@@ -1,14 +1,17 @@
 """The web app's pages: the chat, a conversation's live stream, a design's diagram.
 
-The pages are static HTML (no inline script: the CSP allows only the app's own scripts) that
+The pages are HTML with no inline script (the CSP allows only the app's own scripts) that
 load small ES modules from ``/static/<version>/``; ``<version>`` is a digest of the files, so
-they are cached for a year and a release changes the URL. The layout engine of the diagram
+they are cached for a year and a release changes the URL. Every page is one layout
+(``templates/page.html``: the head, its stylesheet and its module) around its own body
+(``templates/<page>.html``). The layout engine of the diagram
 page, @viz-js/viz (Graphviz in WebAssembly, pinned by ``web/package.json`` and its lock file),
 is served from ``web/node_modules`` where ``scripts/setup`` installs it.
 
 Pages and their data go through the access model (:mod:`web.auth`) like the API: ``/c/{id}``
 and its diagram need the right to read that conversation (its owner's session, or a ``?cap=``
-link, which the page passes on to the API calls it makes).
+link, which the page passes on to the API calls it makes). ``/c/{id}/diagram.svg`` is the
+same diagram laid out on the server (:mod:`web.render`), for browsers without WebAssembly.
 """
 
 from __future__ import annotations
@@ -25,20 +28,29 @@ from aiohttp import web
 
 from core.errors import NotFound, ValidationError
 from web.auth import PRINCIPAL
-from web.diagram import diagram_view, latest_module, module_by_version, module_versions
+from web.context import CTX
+from web.diagram import (
+    diagram_view,
+    latest_module,
+    module_by_version,
+    module_versions,
+    parse_expand,
+)
+from web.render import Renderer
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
 VENDOR = {  # what /static/<v>/vendor/<name> serves, from web/node_modules (scripts/setup)
     "viz.js": HERE / "node_modules" / "@viz-js" / "viz" / "dist" / "viz.js",
 }
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml"}
+         ".svg": "image/svg+xml"}
 LONG_CACHE = "public, max-age=31536000, immutable"
 PAGE_CACHE = "no-cache"
 MAX_EVENTS = 10_000
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}")
-PAGES = ("chat.html", "stream.html", "diagram.html")
+PAGES = ("chat", "stream", "diagram", "projects")
 
 
 def static_version() -> str:
@@ -59,8 +71,10 @@ class Assets:
     def __init__(self) -> None:
         self.version = static_version()
         self.prefix = f"/static/{self.version}"
+        layout = (TEMPLATES / "page.html").read_text()
         self.pages = {
-            name: (STATIC / name).read_text().replace("{{static}}", self.prefix)
+            name: layout.replace("{{body}}", (TEMPLATES / f"{name}.html").read_text())
+            .replace("{{page}}", name).replace("{{static}}", self.prefix)
             for name in PAGES
         }
 
@@ -85,6 +99,7 @@ class Assets:
 
 
 ASSETS = web.AppKey("assets", Assets)
+RENDERER = web.AppKey("renderer", Renderer)
 
 
 def wants_html(request: web.Request) -> bool:
@@ -103,11 +118,11 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
         # the link the Slack edge posts (/?conversation=ID&cap=...): that conversation's page
         raise web.HTTPSeeOther(f"/c/{quote(conversation, safe='')}?cap="
                                f"{quote(request.query['cap'], safe='.-_')}")
-    return request.app[ASSETS].page("chat.html")
+    return request.app[ASSETS].page("chat")
 
 
 async def stream_page(request: web.Request) -> web.StreamResponse:
-    return request.app[ASSETS].page("stream.html")
+    return request.app[ASSETS].page("stream")
 
 
 async def diagram_page(request: web.Request) -> web.StreamResponse:
@@ -117,8 +132,8 @@ async def diagram_page(request: web.Request) -> web.StreamResponse:
         module, _ = await _module(request)
     except NotFound as exc:
         module, missing = None, exc.message
-    response = request.app[ASSETS].page("diagram.html")
-    text = request.app[ASSETS].pages["diagram.html"]
+    response = request.app[ASSETS].page("diagram")
+    text = request.app[ASSETS].pages["diagram"]
     response.body = text.replace("{{fallback}}", fallback_html(module, missing if module is None
                                                               else None)).encode()
     return response
@@ -147,8 +162,6 @@ def fallback_html(module: dict | None, missing: str | None = None) -> str:  # ty
 
 
 async def _module(request: web.Request, with_previous: bool = False):  # type: ignore[no-untyped-def]
-    from web.app import CTX
-
     conversation_id = request.match_info["conversation_id"]
     version = None
     if "version" in request.query:
@@ -167,10 +180,26 @@ async def _module(request: web.Request, with_previous: bool = False):  # type: i
     return module, module_versions(events)
 
 
-async def diagram_data(request: web.Request) -> web.Response:
-    """GET /api/conversations/{id}/diagram[?version=N]: DOT, node details, cluster ids."""
+async def _view(request: web.Request) -> dict:  # type: ignore[type-arg]
+    expand = parse_expand(request.query.get("expand"))
     module, versions, previous = await _module(request, with_previous=True)
-    return web.json_response(diagram_view(module, versions, previous))
+    return diagram_view(module, versions, previous, expand=expand)
+
+
+async def diagram_data(request: web.Request) -> web.Response:
+    """GET /api/conversations/{id}/diagram[?version=N][&expand=group:...]: DOT, node and group
+    details, cluster ids, what changed."""
+    response = web.json_response(await _view(request))
+    response.enable_compression()  # a 1,000-resource design's details are ~450 KB of JSON
+    return response
+
+
+async def diagram_svg(request: web.Request) -> web.Response:
+    """GET /c/{id}/diagram.svg[?version=N][&expand=...]: the same view laid out here."""
+    view = await _view(request)
+    svg = await request.app[RENDERER].svg(view["dot"])
+    return web.Response(body=svg, content_type="image/svg+xml",
+                        headers={"Cache-Control": "private, no-cache"})
 
 
 async def module_zip(request: web.Request) -> web.Response:
@@ -196,10 +225,12 @@ async def module_zip(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, renderer: Renderer | None = None) -> None:
     app[ASSETS] = Assets()
+    app[RENDERER] = renderer or Renderer()
     app.router.add_get("/static/{version}/{path:.+}", app[ASSETS].serve)
     app.router.add_get("/c/{conversation_id}", stream_page)
     app.router.add_get("/c/{conversation_id}/diagram", diagram_page)
+    app.router.add_get("/c/{conversation_id}/diagram.svg", diagram_svg)
     app.router.add_get("/api/conversations/{conversation_id}/diagram", diagram_data)
     app.router.add_get("/api/conversations/{conversation_id}/module.zip", module_zip)

@@ -1,106 +1,105 @@
-"""Server-sent events over aiohttp: the wire format and the per-connection stream."""
+"""Server-sent events over aiohttp: one connection's stream, fed by the hub."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr
 
-from core.events import Event
+from core.errors import Forbidden
 from core.logging import get_logger
 from core.redis_client import RETRYABLE
+from web.hub import Hub, Stream
+from web.wire import KEEPALIVE, format_event, goodbye, parse_sse, retry, stream_id_key
 
-if TYPE_CHECKING:
-    from web.hub import Hub, Stream
+__all__ = ["format_event", "parse_sse", "serve", "stream_id_key"]
 
 log = get_logger("archops.web.sse")
 
 
-def stream_id_key(entry_id: str) -> tuple[int, int]:
-    """Order of Redis stream ids ("1700000000000-3")."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
+
+class Recheck(Protocol):
+    """Asks again whether the request's credential still grants reading the conversation (it
+    may have expired or been closed since the stream opened); raises Forbidden if not."""
+
+    async def recheck(self, request: web.Request, conversation_id: str) -> None: ...
+
+REFUSED = frozenset({"expired", "forbidden"})  # goodbyes after which nothing more is sent
 
 
-def format_event(event: Event) -> bytes:
-    payload = event.model_dump_json()
-    lines = [f"id: {event.id}", f"event: {event.type}"]
-    lines += [f"data: {line}" for line in payload.splitlines() or [""]]
-    return ("\n".join(lines) + "\n\n").encode()
+STREAM_HEADERS = {  # istr names: no lower-cased copy kept per open stream
+    hdrs.CONTENT_TYPE: "text/event-stream",
+    hdrs.CACHE_CONTROL: "no-cache",
+    istr("X-Accel-Buffering"): "no",
+}
 
 
-def parse_sse(block: str) -> tuple[str | None, str | None, dict[str, object] | None]:
-    """Parse one SSE block into (id, event, data): what a client does."""
-    entry_id = kind = None
-    data_lines: list[str] = []
-    for line in block.splitlines():
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "id":
-            entry_id = value
-        elif name == "event":
-            kind = value
-        elif name == "data":
-            data_lines.append(value)
-    data = json.loads("\n".join(data_lines)) if data_lines else None
-    return entry_id, kind, data
-
-
-async def open_stream(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
+async def open_stream(request: web.Request, retry_ms: int) -> web.StreamResponse:
+    response = web.StreamResponse(headers=STREAM_HEADERS)
     await response.prepare(request)
-    await response.write(b"retry: 1000\n\n")
+    await response.write(retry(retry_ms))
     return response
 
 
-KEEPALIVE = b": keepalive\n\n"
 class _Cut(Exception):
     """The stream was cut (slow or gone); the handler ends the response."""
 
 
 async def serve(
-    request: web.Request, hub: Hub, conversation_id: str, client_id: str, after: str | None
+    request: web.Request, hub: Hub, conversation_id: str, client_id: str, after: str | None,
+    *, expires_at: float | None = None, access: Recheck | None = None,
 ) -> web.StreamResponse:
     """Replay what the client missed (after ``after``), then live events, deduplicated.
 
     The connection never waits on Redis alone: registration and replay reads go through the
     hub's shared pipeline; live events come from the hub's one subscription, queued per stream.
+    ``expires_at`` (unix time) ends the stream when the credential stops granting it; before
+    every replay after the first (the hub resyncs after a gap) ``access`` is asked again.
     """
-    stream = hub.follow(conversation_id, client_id, after, request.transport)
+    if hub.draining:
+        return _unavailable("this instance is shutting down; reconnect")
+    stream = hub.follow(conversation_id, client_id, after, request.transport, expires_at)
     response: web.StreamResponse | None = None
     try:
         await hub.register(stream)  # routed live from here on; the replay covers what came before
-        response = await open_stream(request)
+        response = await open_stream(request, hub.retry_ms)
         # the connection ends with the stream (an EventSource reconnects on a new one): this
         # also drops aiohttp's idle-connection timer, which an open stream never needs
         request.protocol.keep_alive(False)
         stream.written = time.monotonic()
         await _replay(hub, stream, response)
         while True:
-            await stream.wait()
+            waiter = stream.idle()
+            if waiter is not None:
+                try:
+                    await waiter
+                finally:
+                    stream.waiter = None
             if stream.cut:
                 break
             if stream.resync:
                 stream.resync = False
+                if access is not None and not await _still_allowed(access, request, stream):
+                    stream.take()
+                    await _write(hub, stream, response, goodbye("forbidden", hub.retry_ms))
+                    break
                 await _replay(hub, stream, response)
             data = stream.take()
+            if stream.farewell in REFUSED:
+                data = b""  # nothing more for a reader who may no longer read
             if not data and stream.heartbeat:
                 data = KEEPALIVE
             stream.heartbeat = False
             if data:
                 await _write(hub, stream, response, data)
+            if stream.farewell:
+                await _write(hub, stream, response, goodbye(stream.farewell,
+                                                              hub.goodbye_retry_ms()))
+                break
         return response
     except _Cut:
         return response  # type: ignore[return-value]
@@ -109,11 +108,22 @@ async def serve(
     except RETRYABLE as exc:
         log.warning("event stream ended: redis unavailable", error=str(exc))
         if response is None:
-            return _unavailable()
+            return _unavailable("redis is not reachable")
         return response  # the client reconnects with Last-Event-ID and misses nothing
     finally:
         with contextlib.suppress(*RETRYABLE, asyncio.CancelledError):
             await hub.unfollow(stream)
+
+
+async def _still_allowed(access: Recheck, request: web.Request, stream: Stream) -> bool:
+    try:
+        await access.recheck(request, stream.conversation_id)
+    except Forbidden as exc:
+        log.info("SSE stream ended: no longer allowed", client_id=stream.client_id,
+                 reason=exc.message)
+        stream.end("forbidden")
+        return False
+    return True
 
 
 async def _replay(hub: Hub, stream: Stream, response: web.StreamResponse) -> None:
@@ -140,6 +150,6 @@ async def _write(hub: Hub, stream: Stream, response: web.StreamResponse, data: b
     stream.written = time.monotonic()
 
 
-def _unavailable() -> web.Response:
-    body = {"error": {"code": "unavailable", "message": "redis is not reachable"}}
+def _unavailable(message: str) -> web.Response:
+    body = {"error": {"code": "unavailable", "message": message}}
     return web.json_response(body, status=503, headers={"Retry-After": "2"})

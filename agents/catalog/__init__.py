@@ -1,17 +1,22 @@
-"""The offline engine's catalog of Well-Architected blueprints (importing it registers them all)."""
+"""The offline engine's catalog of Well-Architected blueprints.
 
-from agents.catalog import (
-    cdn,
-    compute,
-    data,
-    edge,
-    messaging,
-    network,
-    operations,
-    security,
-    serverless,
-    storage,
+Importing the package imports every module in it, and each ``@blueprint`` registers itself: a
+new blueprint is a new file here, and nothing else changes.
+"""
+
+import importlib
+import pkgutil
+
+from agents.catalog.base import (
+    CATALOG,
+    Blueprint,
+    BuildContext,
+    Fragment,
+    component_words,
+    components,
 )
-from agents.catalog.base import CATALOG, Blueprint, BuildContext, Fragment
 
-__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "cdn", "compute", "data", "edge", "messaging", "network", "operations", "security", "serverless", "storage"]
+for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["CATALOG", "Blueprint", "BuildContext", "Fragment", "component_words", "components"]

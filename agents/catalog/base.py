@@ -1,8 +1,13 @@
 """What a blueprint is: a typed, Well-Architected building block that renders Terraform blocks.
 
-A blueprint declares the concern (file) it writes to, the blueprints it depends on, why its
-defaults are what they are, and a ``build`` function from requirements to a :class:`Fragment`
-of typed blocks. Adding a blueprint is adding one decorated function to the catalog.
+A blueprint declares everything about itself in one place, the ``@blueprint(...)`` decorator:
+the concern (file) it writes to, the blueprints it depends on, why its defaults are what they
+are, the component title a plan and a README show, the words a request names it by, the
+planner's facts (:class:`Facts`: which requests call for it, what it brings along, whether it
+fits the rest of the design, whether a user may name or remove it), the diagram groups it draws,
+and a ``build`` function from requirements to a :class:`Fragment` of typed blocks (its
+environment and region variations included). Adding a blueprint is adding one file with one
+decorated function: nothing central knows the catalog's members.
 
 Blueprints ask, shared resources assemble: a fragment records the :class:`~agents.catalog.shared.Grant`
 objects its blueprint asks of shared resources (the key, the log bucket, the alert topic) next
@@ -15,12 +20,13 @@ central has to learn about a new blueprint.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from agents.requirements import Requirements
 from core.errors import ValidationError
-from core.terraform.model import Block, Template, local
+from core.terraform.model import Block, Call, Template, local
 
 if TYPE_CHECKING:
     from agents.catalog.shared import Ask, Shared
@@ -41,6 +47,9 @@ class Fragment:
     assemblers: list[tuple[Shared, Callable[[list[Ask]], None]]] = field(default_factory=list)
     # what the README must tell the team to do before or after apply
     notes: list[str] = field(default_factory=list)
+    # variables with no default the team must set before apply: name -> what it is for (the
+    # README and the reply both say them)
+    required: dict[str, str] = field(default_factory=dict)
 
     def add(self, file: str, *blocks: Block) -> None:
         self.blocks.extend((file, b) for b in blocks)
@@ -86,14 +95,110 @@ class BuildContext:
         return out
 
     def name(self, component: str, suffix: str = "") -> Any:
-        """The resource name: the user's explicit name, else ``<project>-<env>-<suffix>``."""
-        explicit = self.req.names.get(component)
+        """The resource name: the user's explicit name, else ``<project>-<env>-<suffix>``.
+
+        Names are unique per account and region, so an explicit name outside production carries
+        the environment (``jobs-staging``): a staging stack beside production never takes its
+        names (the README says so).
+        """
+        explicit = self.explicit(component)
         if explicit:
             return explicit
         return Template(local("name"), f"-{suffix}") if suffix else local("name")
 
+    def explicit(self, component: str) -> str | None:
+        """The name the user gave ``component``, with the environment outside production."""
+        given = self.req.names.get(component)
+        if not given or self.req.production or self.req.environment is None:
+            return given
+        return given if given.endswith(f"-{self.req.environment}") else f"{given}-{self.req.environment}"
+
+    def short_name(self, component: str, suffix: str, limit: int) -> Any:
+        """A name AWS limits to ``limit`` characters (a load balancer's 32): the usual name when
+        the project's fits, else cut to the limit (never ending in ``-``)."""
+        explicit = self.explicit(component)
+        if explicit:
+            return explicit[:limit].rstrip("-")
+        usual = f"{self.req.project}-{self.req.environment}-{suffix}"
+        if len(usual) <= limit:
+            return Template(local("name"), f"-{suffix}")
+        return Call("trim", Call("substr", Template(local("name"), f"-{suffix}"), 0, limit), "-")
+
 
 Build = Callable[[BuildContext], Fragment]
+# whether the requirements (and the blueprints chosen so far) call for a blueprint
+Predicate = Callable[[Requirements, AbstractSet[str]], bool]
+
+
+def always(_req: Requirements, _chosen: AbstractSet[str]) -> bool:
+    return True
+
+
+def never(_req: Requirements, _chosen: AbstractSet[str]) -> bool:
+    return False
+
+
+def nothing(_req: Requirements) -> tuple[str, ...]:
+    return ()
+
+
+SERVERS = frozenset({"ecs", "asg", "ec2"})
+
+
+def runs_on(req: Requirements) -> str | None:
+    """The compute a workload runs on: what the request names, else the workload's default
+    (containers for a web app, a function for an API, a worker or a pipeline)."""
+    kind, compute = req.workload, req.compute
+    if kind == "web_app":
+        return compute if compute in {*SERVERS, "lambda"} else "ecs"
+    if kind == "api":
+        return compute if compute in SERVERS else "lambda"
+    if kind == "worker":
+        return compute if compute in {*SERVERS, "lambda"} else "lambda"
+    if kind == "data_pipeline":
+        return "lambda"
+    if kind == "custom":
+        return compute
+    return None
+
+
+def hardened(req: Requirements) -> bool:
+    """Production and compliance designs get the account's audit and threat detection."""
+    return req.production or bool(req.compliance)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the planner knows of a blueprint (:mod:`agents.planner` reads only these).
+
+    ``wanted``: the request calls for it (its workload, its environment, a data store it
+    names), given the blueprints chosen so far; ``implies``: what it brings along for these
+    requirements; ``fits``: whether it can be in the design with the rest of the blueprints
+    (a WAF needs something to guard); ``direct``: a user naming the component gets it;
+    ``removable``: a user may take it away ("without a cache").
+    """
+
+    wanted: Predicate = never
+    implies: Callable[[Requirements], tuple[str, ...]] = nothing
+    fits: Predicate = always
+    direct: bool = False
+    removable: bool = False
+
+
+@dataclass(frozen=True)
+class Group:
+    """A diagram group (a cluster the web app draws) that a blueprint's nodes sit in."""
+
+    id: str
+    label: str
+    parent: str | None
+    azs: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "parent": self.parent}
+        if self.azs:
+            out["azs"] = self.azs
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +211,13 @@ class Blueprint:
     build: Build
     # soft dependencies: ordered after these when the plan holds them
     after: tuple[str, ...] = ()
+    # what the component id means in plans and READMEs; None: a user never names it
+    component: str | None = None
+    # the words (a regular expression) a request names it by
+    words: str | None = None
+    facts: Facts = Facts()
+    # the diagram groups it draws (its nodes name them)
+    groups: tuple[Group, ...] = ()
 
     def fragment(self, ctx: BuildContext) -> Fragment:
         """Build, then assemble the shared resources this blueprint owns from what is asked."""
@@ -125,17 +237,37 @@ CATALOG: dict[str, Blueprint] = {}
 
 
 def blueprint(
-    id: str, *, title: str, concern: str, why: str, requires: tuple[str, ...] = (), after: tuple[str, ...] = ()
+    id: str,
+    *,
+    title: str,
+    concern: str,
+    why: str,
+    requires: tuple[str, ...] = (),
+    after: tuple[str, ...] = (),
+    component: str | None = None,
+    words: str | None = None,
+    facts: Facts | None = None,
+    groups: tuple[Group, ...] = (),
 ) -> Callable[[Build], Build]:
-    """Register a build function as a blueprint of the catalog."""
+    """Register a build function as a blueprint of the catalog, with everything it owns."""
 
     def register(fn: Build) -> Build:
         if id in CATALOG:
             raise ValidationError(f"blueprint {id!r} registered twice")
-        CATALOG[id] = Blueprint(id, title, concern, why, requires, fn, after)
+        CATALOG[id] = Blueprint(id, title, concern, why, requires, fn, after, component, words, facts or Facts(), groups)
         return fn
 
     return register
+
+
+def components() -> dict[str, str]:
+    """Component id -> what it means, for every blueprint a user may name."""
+    return {bid: bp.component for bid, bp in sorted(CATALOG.items()) if bp.component}
+
+
+def component_words() -> list[tuple[str, str]]:
+    """(component id, the words a request names it by) for every blueprint that has words."""
+    return [(bid, bp.words) for bid, bp in CATALOG.items() if bp.words]
 
 
 def tags(name: Any) -> dict[str, Any]:
@@ -143,32 +275,12 @@ def tags(name: Any) -> dict[str, Any]:
     return {"Name": name}
 
 
-def environment_skips(fragment: Fragment, req: Requirements) -> Fragment:
-    """Outside production, cost wins over two production-grade checks, and says so."""
-    if req.production:
-        return fragment
-    for _file, item in fragment.blocks:
-        kind = item.labels[0] if item.type == "resource" and item.labels else ""
-        if kind == "aws_cloudwatch_log_group":
-            item.skip("CKV_AWS_338", f"{req.environment} environment: 30 days of logs keep cost down; production keeps a year")
-        elif kind in {"aws_db_instance", "aws_rds_cluster"}:
-            if not item.attrs.get("multi_az", True):
-                item.skip("CKV_AWS_157", f"{req.environment} environment: a single-AZ database halves cost; production is Multi-AZ")
-            if item.attrs.get("deletion_protection") is False:
-                item.skip("CKV_AWS_293" if kind == "aws_db_instance" else "CKV_AWS_139",
-                          f"{req.environment} environment: no deletion protection, so the stack can be torn down; production has it")
-        elif kind in {"aws_elasticache_replication_group"} and not item.attrs.get("multi_az_enabled", True):
-            item.skip("CKV2_AWS_50", f"{req.environment} environment: one cache node; production adds a replica with failover")
-        elif kind == "aws_cloudfront_distribution" and "web_acl_id" not in item.attrs:
-            for check in ("CKV_AWS_68", "CKV2_AWS_47"):
-                item.skip(check, f"{req.environment} environment: no WAF (≈ $10/month); production adds one")
-        elif kind == "aws_lb":
-            if "CKV2_AWS_28" not in item.skips and item.attrs.get("load_balancer_type") == "application":
-                item.skip("CKV2_AWS_28", f"{req.environment} environment: no WAF (≈ $10/month); production adds one")
-            item.skip("CKV_AWS_150", f"{req.environment} environment: no deletion protection, so it can be torn down freely")
-    return fragment
-
-
 def log_retention(ctx: BuildContext) -> int:
     """CloudWatch retention: a year in production (audits), a month elsewhere."""
     return 365 if ctx.req.production else 30
+
+
+def outside_production(ctx: BuildContext, item: Block, check: str, why: str) -> None:
+    """Outside production, cost wins over a production-grade check, and the block says so."""
+    if not ctx.req.production:
+        item.skip(check, f"{ctx.req.environment} environment: {why}")

@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
-from agents.catalog.edge import US_EAST_1
-from agents.catalog.shared import AWSLOGSDELIVERY, LOG_BUCKET, log_group
+from agents.catalog.base import (
+    BuildContext,
+    Facts,
+    Fragment,
+    blueprint,
+    hardened,
+    outside_production,
+)
+from agents.catalog.edge import US_EAST_1, domain_names
+from agents.catalog.shared import (
+    AWSLOGSDELIVERY,
+    CDN,
+    CDN_CERT,
+    LB,
+    LOG_BUCKET,
+    SITE_BUCKET,
+    WEB_ACL,
+    log_group,
+)
 from core.terraform.model import Block, Ref, Template, block, data, local, output, resource, var
 
 # regions whose buckets CloudFront delivers no standard logs to
@@ -24,6 +40,16 @@ NO_STANDARD_LOGS = frozenset({
     why="CloudFront serves from the edge over HTTPS only (TLS 1.2+), caches static content and "
     "shields the origin; PriceClass_100 keeps the bill to the cheapest edge locations.",
     after=("site", "alb", "acm", "logs_bucket", "waf"),
+    component="CloudFront distribution",
+    words=r"cloudfront|\bcdn\b|edge cach",
+    facts=Facts(
+        wanted=lambda req, _chosen: req.workload == "static_site",
+        implies=domain_names,
+        # an origin to serve (the site's bucket or the load balancer), and a public application
+        fits=lambda req, chosen: bool(chosen & {"site", "alb"}) and not req.internal,
+        direct=True,
+        removable=True,
+    ),
 )
 def cloudfront(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -33,7 +59,7 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     cache = _cache_behavior(to_site)
     restrictions = block("restrictions").add(block("geo_restriction", restriction_type="none"))
     viewer = (
-        block("viewer_certificate", acm_certificate_arn=Ref("aws_acm_certificate_validation", "cdn", "certificate_arn"), ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021")
+        block("viewer_certificate", acm_certificate_arn=CDN_CERT.arn, ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021")
         if custom_domain
         else block("viewer_certificate", cloudfront_default_certificate=True)
     )
@@ -55,7 +81,10 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     if custom_domain:
         dist.set("aliases", [var("domain_name")])
     if ctx.has("waf"):
-        dist.set("web_acl_id", Ref("aws_wafv2_web_acl", "main", "arn"))
+        dist.set("web_acl_id", WEB_ACL.arn)
+    else:
+        for check in ("CKV_AWS_68", "CKV2_AWS_47"):
+            outside_production(ctx, dist, check, "no WAF (≈ $10/month); production adds one")
     if ctx.has(LOG_BUCKET.id) and ctx.req.region in NO_STANDARD_LOGS:
         dist.skip("CKV_AWS_86", f"CloudFront delivers no standard logs to buckets in {ctx.req.region}, where the log bucket is")
         out.notes.append(f"CloudFront access logs are off: CloudFront delivers no standard logs to S3 buckets in {ctx.req.region}; "
@@ -70,7 +99,7 @@ def cloudfront(ctx: BuildContext) -> Fragment:
     _skips(dist, to_site, custom_domain)
     headers = data("aws_cloudfront_response_headers_policy", "security", name="Managed-SecurityHeadersPolicy")
     out.add("cdn.tf", *origin_blocks, headers, dist)
-    out.outputs.append(output("cdn_domain_name", Ref("aws_cloudfront_distribution", "main", "domain_name"), "CloudFront hostname"))
+    out.outputs.append(output("cdn_domain_name", CDN.domain_name, "CloudFront hostname"))
     out.node("aws_cloudfront_distribution.main", "CloudFront", "cloudfront", "global")
     return out
 
@@ -88,18 +117,21 @@ def _origin(ctx: BuildContext, to_site: bool) -> tuple[list[Block], Block]:
         )
         origin = block(
             "origin",
-            domain_name=Ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
+            domain_name=SITE_BUCKET.regional_domain_name,
             origin_id="site",
             origin_access_control_id=Ref("aws_cloudfront_origin_access_control", "site", "id"),
         )
         return [oac], origin
-    origin = block("origin", domain_name=Ref("aws_lb", "main", "dns_name"), origin_id="app")
+    # with a domain, HTTPS to the load balancer (its certificate names the domain, which the
+    # forwarded Host header carries); without one there is no certificate it could present
+    https = ctx.req.domain is not None and ctx.has("acm")
+    origin = block("origin", domain_name=LB.dns_name, origin_id="app")
     origin.add(
         block(
             "custom_origin_config",
             http_port=80,
             https_port=443,
-            origin_protocol_policy="http-only",
+            origin_protocol_policy="https-only" if https else "http-only",
             origin_ssl_protocols=["TLSv1.2"],
         )
     )
@@ -148,6 +180,17 @@ def _skips(dist: Block, to_site: bool, custom_domain: bool) -> None:
     concern="waf.tf",
     why="AWS managed rules block common exploits and known bad inputs, and a rate rule slows "
     "floods, before requests reach the application; blocked requests are logged.",
+    # a regional web ACL's log group is encrypted with the module's key
+    requires=("kms",),
+    component="WAF web ACL",
+    words=r"\bwaf\b|web application firewall|firewall",
+    facts=Facts(
+        wanted=lambda req, chosen: hardened(req) and bool(chosen & {"alb", "cloudfront"}),
+        # it guards HTTP: CloudFront, or an application load balancer (not a network one)
+        fits=lambda req, chosen: "cloudfront" in chosen or ("alb" in chosen and req.load_balancer != "network"),
+        direct=True,
+        removable=True,
+    ),
 )
 def waf(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -175,19 +218,19 @@ def waf(ctx: BuildContext) -> Fragment:
     rate.add(block("statement").add(block("rate_based_statement", limit=2000, aggregate_key_type="IP")))
     rate.add(_visibility("rate-limit"))
     acl.add(rate, _visibility(Template(local("name"), "-web-acl")))
-    logs = log_group(out, "waf", Template("aws-waf-logs-", local("name")), log_retention(ctx), encrypted=not cdn, **provider)
+    logs = log_group(ctx, out, "waf", Template("aws-waf-logs-", local("name")), encrypted=not cdn, **provider)
     if cdn:
         logs.skip("CKV_AWS_158", "WAF logs for CloudFront live in us-east-1, outside the module key's region")
     logging = resource(
         "aws_wafv2_web_acl_logging_configuration",
         "main",
         log_destination_configs=[Ref("aws_cloudwatch_log_group", "waf", "arn")],
-        resource_arn=Ref("aws_wafv2_web_acl", "main", "arn"),
+        resource_arn=WEB_ACL.arn,
         **provider,
     )
     blocks = [acl, logs, logging]
     if ctx.has("alb") and not cdn:
-        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=Ref("aws_lb", "main", "arn"), web_acl_arn=Ref("aws_wafv2_web_acl", "main", "arn")))
+        blocks.append(resource("aws_wafv2_web_acl_association", "alb", resource_arn=LB.arn, web_acl_arn=WEB_ACL.arn))
     out.add("waf.tf", *blocks)
     out.node("aws_wafv2_web_acl.main", "WAF", "waf", "global" if cdn else "region")
     return out

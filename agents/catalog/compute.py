@@ -5,21 +5,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.base import BuildContext, Facts, Fragment, blueprint, runs_on, tags
 from agents.catalog.edge import ingress_rule
 from agents.catalog.iam import app_statements, assembled_role, assume_role
 from agents.catalog.shared import (
     ACCOUNT,
     ALERTS,
     APP,
+    APP_SG,
     KEY,
+    LB,
+    LB_SG,
+    NETWORK,
     PARTITION,
+    QUEUE,
     Alarm,
     Ask,
     Binding,
+    app_port,
+    app_ports,
     bindings,
     log_group,
 )
+from core.terraform.deploy import fargate_size
 from core.terraform.model import (
     Block,
     Call,
@@ -36,8 +44,6 @@ from core.terraform.model import (
     variable,
 )
 
-APP_SG = Ref("aws_security_group", "app", "id")
-
 
 def is_graviton(instance_type: str) -> bool:
     """Graviton families carry a ``g`` after the generation digit (t4g, m7g, c7gn)."""
@@ -45,7 +51,25 @@ def is_graviton(instance_type: str) -> bool:
 
 
 def instance_type(ctx: BuildContext) -> str:
-    return ctx.req.instance_type or ("t4g.small" if ctx.req.production else "t4g.micro")
+    """The instance type asked for; else Graviton burstable, or a general-purpose Graviton type
+    on dedicated tenancy (burstable types cannot run as Dedicated Instances)."""
+    if ctx.req.instance_type:
+        return ctx.req.instance_type
+    if dedicated(ctx):
+        return "m7g.large"
+    return "t4g.small" if ctx.req.production else "t4g.micro"
+
+
+def dedicated(ctx: BuildContext) -> bool:
+    """Dedicated Instances asked for ("dedicated tenancy"); a Dedicated Host (``host``) needs a
+    host allocated first, which no blueprint builds, so it stays listed as not built."""
+    return ctx.req.tenancy == "dedicated"
+
+
+def worker(ctx: BuildContext) -> bool:
+    """The compute consumes the design's queue and serves no web traffic: it scales on the
+    queue's backlog, not on CPU."""
+    return ctx.has("sqs") and not ctx.has("alb")
 
 
 def app_security_group(ctx: BuildContext) -> list[Block]:
@@ -54,15 +78,15 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
     blocks = [
         resource(
             "aws_security_group",
-            "app",
+            APP_SG.rid,
             name_prefix=Template(local("name"), "-app-"),
             description="Application: from the load balancer only",
-            vpc_id=Ref("aws_vpc", "main", "id"),
+            vpc_id=NETWORK.vpc_id,
         ),
         resource(
             "aws_vpc_security_group_egress_rule",
             "app_https",
-            security_group_id=APP_SG,
+            security_group_id=APP_SG.id,
             description="HTTPS to AWS APIs and the internet through NAT",
             ip_protocol="tcp",
             from_port=443,
@@ -71,7 +95,8 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
         ),
     ]
     if ctx.has("alb"):
-        blocks.append(ingress_rule("app_from_alb", APP_SG, 8080, "From the load balancer", source_sg=Ref("aws_security_group", "alb", "id")))
+        port = app_port(ctx.req)
+        blocks.append(ingress_rule("app_from_alb", APP_SG.id, port, "From the load balancer", source_sg=LB_SG.id))
     return blocks
 
 
@@ -81,7 +106,7 @@ def store_egress(binds: list[Binding]) -> list[Block]:
         resource(
             "aws_vpc_security_group_egress_rule",
             f"app_to_{b.sid}",
-            security_group_id=APP_SG,
+            security_group_id=APP_SG.id,
             description=f"To the {b.sid} on port {b.port}",
             ip_protocol="tcp",
             from_port=b.port,
@@ -102,11 +127,17 @@ def connection_notes(binds: list[Binding]) -> list[str]:
             "from the module's outputs (endpoints) and Secrets Manager (secrets, which the instance role may read)."]
 
 
-ARM64_IMAGE_NOTE = (
-    "`container_image` is a placeholder (`nginxinc/nginx-unprivileged`, port 8080): set it to your application's "
-    "image before you apply. Tasks run on Graviton (`ARM64`): build the image for `linux/arm64` "
-    "(`docker buildx build --platform linux/arm64`) or as a multi-architecture image; it must listen on 8080."
-)
+def image_note(port: int) -> str:
+    return (
+        f"`container_image` is a placeholder (`nginxinc/nginx-unprivileged`, which listens on 8080): set it to your "
+        "application's image before you apply. Tasks run on Graviton (`ARM64`): build the image for `linux/arm64` "
+        f"(`docker buildx build --platform linux/arm64`) or as a multi-architecture image; it must listen on {port}."
+    )
+
+
+def _runs_on(compute: str) -> Facts:
+    """A compute blueprint is chosen when the workload runs on it; a user may name it."""
+    return Facts(wanted=lambda req, _chosen: runs_on(req) == compute, direct=True)
 
 
 @blueprint(
@@ -114,23 +145,29 @@ ARM64_IMAGE_NOTE = (
     title="ECS Fargate service",
     concern="compute.tf",
     why="Fargate runs containers without servers to patch; Graviton (ARM64) tasks cost ~20% "
-    "less; tasks sit in private subnets, roll back failed deployments and scale on CPU.",
+    "less; tasks sit in private subnets, roll back failed deployments and scale on CPU (a queue "
+    "worker on its backlog).",
     requires=("vpc", "kms"),
     after=("alb", "rds", "aurora", "redis", "sqs", "s3", "secrets", "dynamodb", "sns"),
+    component="ECS Fargate service",
+    facts=_runs_on("ecs"),
 )
 def ecs(ctx: BuildContext) -> Fragment:
     out = Fragment()
     desired = ctx.req.instance_count or (2 if ctx.req.production else 1)
+    port = app_port(ctx.req)
+    # the memory asked for, in the smallest task size Fargate offers for it
+    cpu, memory = fargate_size(512 if ctx.req.production else 256, ctx.req.memory_mb or (1024 if ctx.req.production else 512))
     out.variables += [
-        variable("container_image", "string", "Container image the service runs (listens on 8080)", "nginxinc/nginx-unprivileged:stable-alpine"),
-        variable("task_cpu", "number", "vCPU units per task (1024 = 1 vCPU)", 512 if ctx.req.production else 256),
-        variable("task_memory", "number", "Memory per task in MiB", ctx.req.memory_mb or (1024 if ctx.req.production else 512)),
+        variable("container_image", "string", f"Container image the service runs (listens on {port})", "nginxinc/nginx-unprivileged:stable-alpine"),
+        variable("task_cpu", "number", "vCPU units per task (1024 = 1 vCPU)", cpu),
+        variable("task_memory", "number", "Memory per task in MiB (a size Fargate offers for the CPU)", memory),
         variable("desired_count", "number", "Tasks running at steady state", desired),
     ]
     service = resource(
         "aws_ecs_service",
         "app",
-        block("network_configuration", subnets=Ref("aws_subnet", "private", "*", "id"), security_groups=[APP_SG], assign_public_ip=False),
+        block("network_configuration", subnets=NETWORK.private_subnet_ids, security_groups=[APP_SG.id], assign_public_ip=False),
         block("deployment_circuit_breaker", enable=True, rollback=True),
         name="app",
         cluster=Ref("aws_ecs_cluster", "main", "id"),
@@ -142,10 +179,11 @@ def ecs(ctx: BuildContext) -> Fragment:
     # application autoscaling owns the task count once the service exists
     service.add(block("lifecycle", ignore_changes=[Ref("desired_count")]))
     if ctx.has("alb"):
-        service.add(block("load_balancer", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), container_name="app", container_port=8080))
+        service.add(block("load_balancer", target_group_arn=LB.target_group_arn, container_name="app", container_port=port))
         service.set("health_check_grace_period_seconds", 60)
     cluster = resource("aws_ecs_cluster", "main", block("setting", name="containerInsights", value="enabled"), name=ctx.name("ecs", "cluster"))
     task_blocks, container, task, task_policy = _task_definition(ctx, out)
+    _worker_variable(ctx, out)
     out.add("compute.tf", *app_security_group(ctx), cluster, *task_blocks, service, *_service_scaling(ctx, desired))
 
     def finish(asks: list[Ask]) -> None:
@@ -165,7 +203,7 @@ def ecs(ctx: BuildContext) -> Fragment:
         out.add("compute.tf", *store_egress(binds))
 
     out.assemble(APP, finish)
-    out.notes.append(ARM64_IMAGE_NOTE)
+    out.notes.append(image_note(port))
     dims = {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}
     ALERTS.alarms(ctx, out, Alarm("ecs_cpu", "The service runs hot", "AWS/ECS", "CPUUtilization", dims, 85))
     out.outputs.append(output("ecs_cluster_name", Ref("aws_ecs_cluster", "main", "name"), "ECS cluster running the service"))
@@ -195,7 +233,7 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
         "image": var("container_image"),
         "essential": True,
         "readonlyRootFilesystem": True,
-        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        "portMappings": [{"containerPort": p, "protocol": "tcp"} for p in app_ports(ctx.req)],
         "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
         "logConfiguration": {
             "logDriver": "awslogs",
@@ -222,7 +260,7 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
         container_definitions=jsonencode([container]),
     )
     blocks = [
-        log_group(out, "app", Template("/ecs/", local("name")), log_retention(ctx)),
+        log_group(ctx, out, "app", Template("/ecs/", local("name"))),
         resource("aws_iam_role", "task_execution", name=Template(local("name"), "-task-execution"), assume_role_policy=assume_role("ecs-tasks.amazonaws.com")),
         resource(
             "aws_iam_role_policy_attachment",
@@ -237,6 +275,8 @@ def _task_definition(ctx: BuildContext, out: Fragment) -> tuple[list[Block], dic
 
 
 def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
+    """Application Auto Scaling owns the task count: a web service tracks 60% CPU; a queue
+    worker tracks its backlog per task (:func:`_backlog_per_task`)."""
     resource_id = Template("service/", Ref("aws_ecs_cluster", "main", "name"), "/", Ref("aws_ecs_service", "app", "name"))
     target = resource(
         "aws_appautoscaling_target",
@@ -247,6 +287,14 @@ def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
         min_capacity=desired,
         max_capacity=max(desired * 4, 4),
     )
+    on = {
+        "service_namespace": Ref("aws_appautoscaling_target", "app", "service_namespace"),
+        "scalable_dimension": Ref("aws_appautoscaling_target", "app", "scalable_dimension"),
+        "resource_id": Ref("aws_appautoscaling_target", "app", "resource_id"),
+        "policy_type": "TargetTrackingScaling",
+    }
+    if worker(ctx):
+        return [target, resource("aws_appautoscaling_policy", "queue", _backlog_per_task(), name=Template(local("name"), "-queue-backlog"), **on)]
     policy = resource(
         "aws_appautoscaling_policy",
         "cpu",
@@ -254,12 +302,40 @@ def _service_scaling(ctx: BuildContext, desired: int) -> list[Block]:
             block("predefined_metric_specification", predefined_metric_type="ECSServiceAverageCPUUtilization")
         ),
         name=Template(local("name"), "-cpu"),
-        policy_type="TargetTrackingScaling",
-        service_namespace=Ref("aws_appautoscaling_target", "app", "service_namespace"),
-        scalable_dimension=Ref("aws_appautoscaling_target", "app", "scalable_dimension"),
-        resource_id=Ref("aws_appautoscaling_target", "app", "resource_id"),
+        **on,
     )
     return [target, policy]
+
+
+# messages one task works through while the backlog is judged (a worker variable)
+BACKLOG_PER_TASK = 10
+
+
+def _metric(mid: str, namespace: str, metric: str, stat: str, dimensions: dict[str, Any], key: str = "dimensions") -> Block:
+    found = block("metric", metric_name=metric, namespace=namespace)
+    for name, value in dimensions.items():
+        found.add(block(key, name=name, value=value))
+    return block("metrics", id=mid, return_data=False).add(block("metric_stat", stat=stat).add(found))
+
+
+def _backlog_per_task() -> Block:
+    """Target tracking on the queue's backlog per task: messages visible in the queue divided by
+    the running tasks, held at ``queue_messages_per_task``; CPU says nothing about a queue
+    (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html)."""
+    spec = block("customized_metric_specification").add(
+        _metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Sum", {"QueueName": QUEUE.name}),
+        _metric("tasks", "ECS/ContainerInsights", "RunningTaskCount", "Average",
+                {"ClusterName": Ref("aws_ecs_cluster", "main", "name"), "ServiceName": Ref("aws_ecs_service", "app", "name")}),
+        block("metrics", id="backlog", expression="visible / tasks", label="Messages waiting per task", return_data=True),
+    )
+    return block("target_tracking_scaling_policy_configuration", target_value=var("queue_messages_per_task"),
+                 scale_in_cooldown=300, scale_out_cooldown=60).add(spec)
+
+
+def _worker_variable(ctx: BuildContext, out: Fragment) -> None:
+    if worker(ctx):
+        out.variables.append(variable("queue_messages_per_task", "number",
+                                      "Messages waiting per worker before another one starts (the backlog target)", BACKLOG_PER_TASK))
 
 
 UBUNTU = {"20.04": ("focal", "hvm-ssd"), "22.04": ("jammy", "hvm-ssd"), "24.04": ("noble", "hvm-ssd-gp3")}
@@ -352,6 +428,37 @@ def _autoscaling_uses_key(ctx: BuildContext, out: Fragment) -> Block:
                     aws_service_name="autoscaling.amazonaws.com")
 
 
+def _group_scaling(ctx: BuildContext, group: Block) -> Block:
+    """A web group tracks 60% CPU; a queue worker group tracks its backlog per instance (the
+    group publishes its in-service count for it)."""
+    name = Ref("aws_autoscaling_group", "app", "name")
+    if not worker(ctx):
+        return resource(
+            "aws_autoscaling_policy",
+            "cpu",
+            block("target_tracking_configuration", target_value=60).add(
+                block("predefined_metric_specification", predefined_metric_type="ASGAverageCPUUtilization")
+            ),
+            name="cpu-target",
+            autoscaling_group_name=name,
+            policy_type="TargetTrackingScaling",
+        )
+    group.set("enabled_metrics", ["GroupInServiceInstances"])
+    spec = block("customized_metric_specification").add(
+        _metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Sum", {"QueueName": QUEUE.name}),
+        _metric("instances", "AWS/AutoScaling", "GroupInServiceInstances", "Average", {"AutoScalingGroupName": name}),
+        block("metrics", id="backlog", expression="visible / instances", label="Messages waiting per instance", return_data=True),
+    )
+    return resource(
+        "aws_autoscaling_policy",
+        "queue",
+        block("target_tracking_configuration", target_value=var("queue_messages_per_task")).add(spec),
+        name="queue-backlog",
+        autoscaling_group_name=name,
+        policy_type="TargetTrackingScaling",
+    )
+
+
 def _root_volume(size: int) -> dict[str, Any]:
     return {"volume_type": "gp3", "volume_size": size, "encrypted": True, "kms_key_id": KEY.arn, "delete_on_termination": True}
 
@@ -360,10 +467,13 @@ def _root_volume(size: int) -> dict[str, Any]:
     "asg",
     title="EC2 Auto Scaling group",
     concern="compute.tf",
-    why="Instances replace themselves when unhealthy and scale on CPU across AZs; IMDSv2 only, "
-    "encrypted gp3 volumes, no SSH (Session Manager instead), Graviton where the type allows.",
+    why="Instances replace themselves when unhealthy and scale on CPU (a queue worker on its "
+    "backlog) across AZs; IMDSv2 only, encrypted gp3 volumes, no SSH (Session Manager instead), "
+    "Graviton where the type allows.",
     requires=("vpc", "kms"),
-    after=("alb",),
+    after=("alb", "sqs"),
+    component="EC2 Auto Scaling group",
+    facts=_runs_on("asg"),
 )
 def asg(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -378,9 +488,11 @@ def asg(ctx: BuildContext) -> Fragment:
         name_prefix=Template(local("name"), "-"),
         image_id=_ami_id(ctx),
         instance_type=instance_type(ctx),
-        vpc_security_group_ids=[APP_SG],
+        vpc_security_group_ids=[APP_SG.id],
         update_default_version=True,
     )
+    if dedicated(ctx):
+        template.add(block("placement", tenancy="dedicated"))
     group = resource(
         "aws_autoscaling_group",
         "app",
@@ -391,22 +503,14 @@ def asg(ctx: BuildContext) -> Fragment:
         min_size=count,
         max_size=max(count * 3, 3),
         desired_capacity=count,
-        vpc_zone_identifier=Ref("aws_subnet", "private", "*", "id"),
+        vpc_zone_identifier=NETWORK.private_subnet_ids,
         health_check_type="ELB" if ctx.has("alb") else "EC2",
         health_check_grace_period=120,
     )
     if ctx.has("alb"):
-        group.set("target_group_arns", [Ref("aws_lb_target_group", "app", "arn")])
-    scaling = resource(
-        "aws_autoscaling_policy",
-        "cpu",
-        block("target_tracking_configuration", target_value=60).add(
-            block("predefined_metric_specification", predefined_metric_type="ASGAverageCPUUtilization")
-        ),
-        name="cpu-target",
-        autoscaling_group_name=Ref("aws_autoscaling_group", "app", "name"),
-        policy_type="TargetTrackingScaling",
-    )
+        group.set("target_group_arns", [LB.target_group_arn])
+    scaling = _group_scaling(ctx, group)
+    _worker_variable(ctx, out)
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), _autoscaling_uses_key(ctx, out), template, group, scaling)
     _instances_use(ctx, out)
     out.outputs.append(output("asg_name", Ref("aws_autoscaling_group", "app", "name"), "Auto Scaling group name"))
@@ -421,6 +525,8 @@ def asg(ctx: BuildContext) -> Fragment:
     why="A single instance in a private subnet reached through Session Manager (no open SSH), "
     "IMDSv2 only, encrypted gp3 root volume, detailed monitoring, EBS-optimised.",
     requires=("vpc", "kms"),
+    component="EC2 instance",
+    facts=_runs_on("ec2"),
 )
 def ec2(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -435,21 +541,23 @@ def ec2(ctx: BuildContext) -> Fragment:
         block("root_block_device", **{k: v for k, v in _root_volume(20).items() if k != "delete_on_termination"}),
         ami=_ami_id(ctx),
         instance_type=instance_type(ctx),
-        subnet_id=Call("element", Ref("aws_subnet", "private", "*", "id"), Ref("count", "index")) if count > 1 else Ref("aws_subnet", "private", 0, "id"),
-        vpc_security_group_ids=[APP_SG],
+        subnet_id=Call("element", NETWORK.private_subnet_ids, Ref("count", "index")) if count > 1 else NETWORK.subnet_id("private", 0),
+        vpc_security_group_ids=[APP_SG.id],
         iam_instance_profile=Ref("aws_iam_instance_profile", "instance", "name"),
         monitoring=True,
         ebs_optimized=True,
         tags=tags(ctx.name("ec2", "app")),
         **attrs,
     )
+    if dedicated(ctx):
+        instance.set("tenancy", "dedicated")
     out.add("compute.tf", _ami(ctx), *app_security_group(ctx), *_instance_profile(ctx, out), instance)
     _instances_use(ctx, out)
     if ctx.has("alb"):
         attach: dict[str, Any] = {"count": count, "target_id": Ref("aws_instance", "app", Ref("count", "index"), "id")} if count > 1 else {"target_id": Ref("aws_instance", "app", "id")}
         out.add(
             "compute.tf",
-            resource("aws_lb_target_group_attachment", "app", target_group_arn=Ref("aws_lb_target_group", "app", "arn"), port=8080, **attach),
+            resource("aws_lb_target_group_attachment", "app", target_group_arn=LB.target_group_arn, port=app_port(ctx.req), **attach),
         )
     out.outputs.append(output("instance_id", Ref("aws_instance", "app", "*", "id") if count > 1 else Ref("aws_instance", "app", "id"), "EC2 instance"))
     out.node("aws_instance.app", "EC2 instance", "ec2", "private")

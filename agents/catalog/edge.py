@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint
-from agents.catalog.shared import ACCOUNT, ALERTS, LOG_BUCKET, Alarm
+from agents.catalog.base import (
+    SERVERS,
+    BuildContext,
+    Facts,
+    Fragment,
+    blueprint,
+    outside_production,
+    runs_on,
+)
+from agents.catalog.shared import (
+    ACCOUNT,
+    ALERTS,
+    CDN,
+    LB,
+    LB_SG,
+    LOG_BUCKET,
+    NETWORK,
+    REGIONAL_CERT,
+    Alarm,
+    app_port,
+)
+from agents.requirements import Requirements
 from core.terraform.model import (
     Block,
     ForList,
@@ -98,6 +118,11 @@ def _validation_records(rid: str) -> Any:
     )
 
 
+def domain_names(req: Requirements) -> tuple[str, ...]:
+    """A domain for a certificate brings the certificate and its DNS records along."""
+    return ("acm", "route53") if req.domain else ()
+
+
 @blueprint(
     "acm",
     title="ACM certificate",
@@ -105,10 +130,16 @@ def _validation_records(rid: str) -> Any:
     why="Certificates from ACM renew themselves; DNS validation through Route 53 needs no "
     "manual step. CloudFront's certificate lives in us-east-1 as CloudFront requires.",
     requires=("route53",),
+    component="ACM certificate",
+    words=r"\bacm\b|certificate|\bhttps\b|\btls\b|\bssl\b",
+    # a certificate is for a domain, served by a load balancer or CloudFront
+    facts=Facts(fits=lambda req, chosen: bool(req.domain) and bool(chosen & {"alb", "cloudfront"})),
 )
 def acm(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    if ctx.has("alb") and not ctx.has("cloudfront"):
+    # the load balancer's own certificate (behind CloudFront too: CloudFront reaches it over
+    # HTTPS, checking the certificate against the Host header it forwards)
+    if ctx.has("alb"):
         out.add("edge.tf", *_cert("main", None))
     if ctx.has("cloudfront"):
         out.add("edge.tf", *_cert("cdn", US_EAST_1))
@@ -124,6 +155,9 @@ def acm(ctx: BuildContext) -> Fragment:
     concern="dns.tf",
     why="Alias records point the domain at the load balancer or CDN at no query cost; the zone "
     "is looked up, not created, so an existing domain keeps its other records.",
+    component="Route 53 records",
+    words=r"route ?53|\bdns\b|hosted zone",
+    facts=Facts(direct=True, fits=lambda req, _chosen: bool(req.domain)),
 )
 def route53(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -136,9 +170,9 @@ def route53(ctx: BuildContext) -> Fragment:
     out.add("dns.tf", data("aws_route53_zone", "main", name=var("hosted_zone_name"), private_zone=False))
     target = None
     if ctx.has("cloudfront"):
-        target = (Ref("aws_cloudfront_distribution", "main", "domain_name"), Ref("aws_cloudfront_distribution", "main", "hosted_zone_id"))
+        target = (CDN.domain_name, CDN.hosted_zone_id)
     elif ctx.has("alb"):
-        target = (Ref("aws_lb", "main", "dns_name"), Ref("aws_lb", "main", "zone_id"))
+        target = (LB.dns_name, LB.zone_id)
     if target:
         out.add(
             "dns.tf",
@@ -156,14 +190,32 @@ def route53(ctx: BuildContext) -> Fragment:
     return out
 
 
+def _edge(req: Requirements) -> tuple[str, ...]:
+    """HTTPS at the edge when there is no domain for a certificate (CloudFront's default one),
+    unless the application is internal or the balancer carries TCP; a domain brings its
+    certificate and records."""
+    cdn = () if req.domain or req.load_balancer == "network" or req.internal else ("cloudfront",)
+    return cdn + domain_names(req)
+
+
 @blueprint(
     "alb",
     title="Application Load Balancer",
     concern="edge.tf",
     why="The ALB terminates TLS 1.3 with an ACM certificate, redirects HTTP to HTTPS, drops "
-    "invalid headers and writes access logs; only it is reachable from the internet.",
+    "invalid headers and writes access logs; only it is reachable from the internet (an internal "
+    "application's sits in the private subnets, reached from inside the VPC only).",
     requires=("vpc",),
     after=("logs_bucket", "acm"),
+    component="Application Load Balancer",
+    words=r"load balancer|\balb\b|\belb\b",
+    facts=Facts(
+        wanted=lambda req, _chosen: req.workload in {"web_app", "api"} and runs_on(req) in SERVERS,
+        implies=_edge,
+        # a load balancer needs servers behind it
+        fits=lambda _req, chosen: bool(chosen & SERVERS),
+        direct=True,
+    ),
 )
 def alb(ctx: BuildContext) -> Fragment:
     if ctx.req.load_balancer == "network":
@@ -174,55 +226,63 @@ def alb(ctx: BuildContext) -> Fragment:
     # behind CloudFront the load balancer takes HTTP from CloudFront's edge only, so the WAF on
     # CloudFront cannot be bypassed; viewers get HTTPS (and the domain's certificate) at the edge
     behind_cdn = ctx.has("cloudfront")
-    https = ctx.req.domain is not None and not behind_cdn
+    internal = bool(ctx.req.internal)
+    https = ctx.req.domain is not None and ctx.has("acm")
     lb = resource(
         "aws_lb",
         "main",
-        name=ctx.name("alb", "alb"),
+        name=ctx.short_name("alb", "alb", 32),
         load_balancer_type="application",
-        internal=False,
-        security_groups=[ALB_SG],
-        subnets=Ref("aws_subnet", "public", "*", "id"),
+        internal=internal,
+        security_groups=[LB_SG.id],
+        subnets=NETWORK.private_subnet_ids if internal else NETWORK.public_subnet_ids,
         drop_invalid_header_fields=True,
         enable_deletion_protection=ctx.req.production,
     )
+    outside_production(ctx, lb, "CKV_AWS_150", "no deletion protection, so it can be torn down freely")
+    if not ctx.has("waf") or behind_cdn:  # (behind CloudFront, its WAF guards the way in)
+        outside_production(ctx, lb, "CKV2_AWS_28", "no WAF (≈ $10/month); production adds one")
     elb_access_logs(ctx, out, lb, "alb")
     target_group = resource(
         "aws_lb_target_group",
         "app",
         block("health_check", path="/", matcher="200-399", healthy_threshold=2, unhealthy_threshold=3, interval=15),
         name_prefix="app-",
-        port=8080,
+        port=app_port(ctx.req),
         protocol="HTTP",
         target_type="ip" if ctx.has("ecs") else "instance",
-        vpc_id=Ref("aws_vpc", "main", "id"),
+        vpc_id=NETWORK.vpc_id,
         deregistration_delay=30,
     )
-    out.add("edge.tf", *_alb_security_group(https, behind_cdn), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
-    lb_dim = {"LoadBalancer": Ref("aws_lb", "main", "arn_suffix")}
+    out.add("edge.tf", *_alb_security_group(https, behind_cdn, internal), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
+    if internal:
+        out.notes.append("The load balancer is internal (private subnets, no public address): it answers only inside the "
+                         "VPC; reach it through a VPN or AWS Client VPN into the VPC, or a Session Manager port forward.")
+    lb_dim = {"LoadBalancer": LB.arn_suffix}
     ALERTS.alarms(
         ctx, out,
         Alarm("alb_5xx", "The load balancer answers 5xx errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb_dim, 10, statistic="Sum"),
         Alarm("alb_latency", "Targets answer slower than 1 s", "AWS/ApplicationELB", "TargetResponseTime",
-              {**lb_dim, "TargetGroup": Ref("aws_lb_target_group", "app", "arn_suffix")}, 1),
+              {**lb_dim, "TargetGroup": LB.target_group_arn_suffix}, 1),
     )
-    out.outputs.append(output("alb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
-    out.node("aws_lb.main", "Application Load Balancer", "alb", "public")
+    out.outputs.append(output("alb_dns_name", LB.dns_name, "DNS name of the load balancer"))
+    out.node("aws_lb.main", "Application Load Balancer" + (" (internal)" if internal else ""), "alb", "private" if internal else "public")
     return out
 
 
-ALB_SG = Ref("aws_security_group", "alb", "id")
+ALB_SG = LB_SG.id
 
 
-def _alb_security_group(https: bool, behind_cdn: bool) -> list[Block]:
-    """In: HTTPS (and the redirecting port 80) from anywhere, or port 80 from CloudFront only."""
+def _alb_security_group(https: bool, behind_cdn: bool, internal: bool = False) -> list[Block]:
+    """In: HTTPS (and the redirecting port 80) from anywhere, port 80 from CloudFront only, or,
+    for an internal application, from inside the VPC only."""
     blocks: list[Block] = [
         resource(
             "aws_security_group",
-            "alb",
+            LB_SG.rid,
             name_prefix=Template(local("name"), "-alb-"),
             description="Load balancer: HTTPS from clients, traffic to the app only",
-            vpc_id=Ref("aws_vpc", "main", "id"),
+            vpc_id=NETWORK.vpc_id,
         ),
         resource(
             "aws_vpc_security_group_egress_rule",
@@ -232,11 +292,20 @@ def _alb_security_group(https: bool, behind_cdn: bool) -> list[Block]:
             ip_protocol="tcp",
             from_port=0,
             to_port=65535,
-            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
+            cidr_ipv4=NETWORK.cidr_block,
         ),
     ]
+    if internal:
+        blocks.append(ingress_rule("alb_https", ALB_SG, 443 if https else 80,
+                                   "From inside the VPC (VPN, Session Manager)", cidr=NETWORK.cidr_block))
+        if https:
+            blocks.append(ingress_rule("alb_http", ALB_SG, 80, "HTTP from inside the VPC, redirected to HTTPS", cidr=NETWORK.cidr_block))
+        return blocks
     if behind_cdn:
         blocks.append(data("aws_ec2_managed_prefix_list", "cloudfront", name="com.amazonaws.global.cloudfront.origin-facing"))
+        if https:
+            blocks.append(ingress_rule("alb_https", ALB_SG, 443, "HTTPS from CloudFront only", prefix_list=CF_PREFIX_LIST))
+            return blocks
         blocks.append(
             ingress_rule("alb_http", ALB_SG, 80, "HTTP from CloudFront only", prefix_list=CF_PREFIX_LIST).skip(
                 "CKV_AWS_260", "the source is CloudFront's origin-facing prefix list, not the internet"
@@ -254,9 +323,16 @@ def _alb_security_group(https: bool, behind_cdn: bool) -> list[Block]:
 
 
 def _alb_listeners(ctx: BuildContext, lb: Block, https: bool, behind_cdn: bool) -> list[Block]:
-    """HTTPS with TLS 1.3 plus a redirect from HTTP; or plain HTTP when CloudFront fronts it."""
-    lb_arn = Ref("aws_lb", "main", "arn")
-    forward = block("default_action", type="forward", target_group_arn=Ref("aws_lb_target_group", "app", "arn"))
+    """HTTPS with TLS 1.3 plus a redirect from HTTP; HTTPS only when CloudFront fronts it with a
+    domain; plain HTTP from CloudFront's edge when there is no domain for a certificate."""
+    lb_arn = LB.arn
+    forward = block("default_action", type="forward", target_group_arn=LB.target_group_arn)
+    if https and behind_cdn:
+        lb.skip("CKV2_AWS_20", "no HTTP listener: only CloudFront reaches this load balancer, over HTTPS")
+        if ctx.has("waf"):
+            lb.skip("CKV2_AWS_28", "the WAF web ACL guards CloudFront, the only way in to this load balancer")
+        return [resource("aws_lb_listener", "https", forward, load_balancer_arn=lb_arn, port=443, protocol="HTTPS",
+                         ssl_policy=TLS_POLICY, certificate_arn=REGIONAL_CERT.arn)]
     if https:
         redirect = block("default_action", type="redirect")
         redirect.add(block("redirect", port="443", protocol="HTTPS", status_code="HTTP_301"))
@@ -269,11 +345,16 @@ def _alb_listeners(ctx: BuildContext, lb: Block, https: bool, behind_cdn: bool) 
                 port=443,
                 protocol="HTTPS",
                 ssl_policy=TLS_POLICY,
-                certificate_arn=Ref("aws_acm_certificate_validation", "main", "certificate_arn"),
+                certificate_arn=REGIONAL_CERT.arn,
             ),
             resource("aws_lb_listener", "http", redirect, load_balancer_arn=lb_arn, port=80, protocol="HTTP"),
         ]
     listener = resource("aws_lb_listener", "http", forward, load_balancer_arn=lb_arn, port=80, protocol="HTTP")
+    if ctx.req.internal:
+        reason = "an internal load balancer without a domain for a certificate: reached only from inside the VPC"
+        for check in ("CKV_AWS_2", "CKV_AWS_103"):
+            listener.skip(check, reason)
+        lb.skip("CKV2_AWS_20", reason)
     if behind_cdn:
         for check in ("CKV_AWS_2", "CKV_AWS_103"):
             listener.skip(check, CDN_ORIGIN_REASON)
@@ -283,9 +364,9 @@ def _alb_listeners(ctx: BuildContext, lb: Block, https: bool, behind_cdn: bool) 
     return [listener]
 
 
-def ingress_rule(rid: str, sg: Ref, port: int, description: str, *, cidr: str | None = None, prefix_list: Ref | None = None, source_sg: Ref | None = None) -> Block:
+def ingress_rule(rid: str, sg: Ref, port: int, description: str, *, cidr: str | Ref | None = None, prefix_list: Ref | None = None, source_sg: Ref | None = None) -> Block:
     attrs: dict[str, Any] = {"security_group_id": sg, "description": description, "ip_protocol": "tcp", "from_port": port, "to_port": port}
-    if cidr:
+    if cidr is not None:
         attrs["cidr_ipv4"] = cidr
     if prefix_list is not None:
         attrs["prefix_list_id"] = prefix_list

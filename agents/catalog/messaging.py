@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import BuildContext, Fragment, blueprint
-from agents.catalog.shared import ACCOUNT, ALERTS, APP, KEY, Alarm
+from agents.catalog.base import BuildContext, Facts, Fragment, blueprint
+from agents.catalog.shared import ACCOUNT, ALERTS, APP, KEY, QUEUE, VISIBILITY_TIMEOUT, Alarm
 from core.terraform.model import Ref, Template, jsonencode, output, resource
 
 
@@ -14,6 +14,9 @@ from core.terraform.model import Ref, Template, jsonencode, output, resource
     why="Work survives a crashed consumer: messages that fail five times move to a dead-letter "
     "queue kept for 14 days (an alarm watches it), encrypted with the module's key.",
     requires=("kms",),
+    component="SQS queue with a dead-letter queue",
+    words=r"\bsqs\b|\bqueues?\b|dead[- ]letter",
+    facts=Facts(wanted=lambda req, _chosen: req.workload == "worker", direct=True, removable=True),
 )
 def sqs(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -31,7 +34,7 @@ def sqs(ctx: BuildContext) -> Fragment:
             "aws_sqs_queue",
             "main",
             name=name,
-            visibility_timeout_seconds=180,
+            visibility_timeout_seconds=VISIBILITY_TIMEOUT,
             message_retention_seconds=345600,
             receive_wait_time_seconds=20,
             kms_master_key_id=KEY.arn,
@@ -39,16 +42,16 @@ def sqs(ctx: BuildContext) -> Fragment:
             redrive_policy=jsonencode({"deadLetterTargetArn": Ref("aws_sqs_queue", "dlq", "arn"), "maxReceiveCount": 5}),
         ),
     )
-    out.ask(APP.bind("queue", env={"QUEUE_URL": Ref("aws_sqs_queue", "main", "url")}, statements=({
+    out.ask(APP.bind("queue", env={"QUEUE_URL": QUEUE.url}, statements=({
         "Sid": "Queue",
         "Effect": "Allow",
         "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-        "Resource": Ref("aws_sqs_queue", "main", "arn"),
+        "Resource": QUEUE.arn,
     },)))
     ALERTS.alarms(ctx, out, Alarm("dlq_messages", "Messages failed and wait in the dead-letter queue", "AWS/SQS",
                                   "ApproximateNumberOfMessagesVisible", {"QueueName": Ref("aws_sqs_queue", "dlq", "name")}, 0,
                                   statistic="Maximum", periods=1))
-    out.outputs.append(output("queue_url", Ref("aws_sqs_queue", "main", "url"), "URL of the work queue"))
+    out.outputs.append(output("queue_url", QUEUE.url, "URL of the work queue"))
     out.node("aws_sqs_queue.main", "SQS queue + DLQ", "sqs", "region")
     return out
 
@@ -60,6 +63,9 @@ def sqs(ctx: BuildContext) -> Fragment:
     why="One topic fans events out to any number of subscribers (queues, functions, e-mail) "
     "without the publisher knowing them; encrypted with the module's key.",
     requires=("kms",),
+    component="SNS topic",
+    words=r"\bsns\b|pub/?sub|notifications? topic|fan[- ]?out|\btopic\b",
+    facts=Facts(direct=True, removable=True),
 )
 def sns(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -76,13 +82,13 @@ def sns(ctx: BuildContext) -> Fragment:
                 "queue",
                 topic_arn=Ref("aws_sns_topic", "events", "arn"),
                 protocol="sqs",
-                endpoint=Ref("aws_sqs_queue", "main", "arn"),
+                endpoint=QUEUE.arn,
                 raw_message_delivery=True,
             ),
             resource(
                 "aws_sqs_queue_policy",
                 "from_topic",
-                queue_url=Ref("aws_sqs_queue", "main", "id"),
+                queue_url=QUEUE.url,
                 policy=jsonencode(
                     {
                         "Version": "2012-10-17",
@@ -91,7 +97,7 @@ def sns(ctx: BuildContext) -> Fragment:
                                 "Effect": "Allow",
                                 "Principal": {"Service": "sns.amazonaws.com"},
                                 "Action": "sqs:SendMessage",
-                                "Resource": Ref("aws_sqs_queue", "main", "arn"),
+                                "Resource": QUEUE.arn,
                                 "Condition": {"ArnEquals": {"aws:SourceArn": Ref("aws_sns_topic", "events", "arn")}},
                             }
                         ],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention, tags
+from agents.catalog.base import BuildContext, Facts, Fragment, Group, blueprint, tags
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import log_group
+from agents.catalog.shared import NETWORK, log_group
 from core.terraform.model import (
     Block,
     Call,
@@ -20,6 +20,7 @@ from core.terraform.model import (
 
 COUNT = Ref("count", "index")
 AZS = Ref("local", "azs")
+VPC_ID = NETWORK.vpc_id
 
 
 def az_count(ctx: BuildContext) -> int:
@@ -29,7 +30,9 @@ def az_count(ctx: BuildContext) -> int:
 
 
 def nat_count(ctx: BuildContext) -> int:
-    nat = ctx.req.nat or ("per_az" if ctx.req.production else "single")
+    """A NAT gateway per AZ when the design is Multi-AZ (one AZ's outage leaves the others their
+    way out), one otherwise; what the request says wins."""
+    nat = ctx.req.nat or ("per_az" if ctx.req.multi_az else "single")
     return {"per_az": az_count(ctx), "single": 1, "none": 0}[nat]
 
 
@@ -37,8 +40,8 @@ def _subnets(tier: str, offset: int) -> list[Block]:
     name = Template(local("name"), f"-{tier}-", Ref("local", "azs", COUNT))
     attrs = {
         "count": Call("length", AZS),
-        "vpc_id": Ref("aws_vpc", "main", "id"),
-        "cidr_block": Call("cidrsubnet", Ref("aws_vpc", "main", "cidr_block"), 4, _plus(COUNT, offset)),
+        "vpc_id": VPC_ID,
+        "cidr_block": Call("cidrsubnet", NETWORK.cidr_block, 4, _plus(COUNT, offset)),
         "availability_zone": Ref("local", "azs", COUNT),
         "tags": {"Name": name, "Tier": tier},
     }
@@ -58,6 +61,13 @@ def _plus(left: Ref, right: int) -> Ref | Call:
     "and data stores in isolated data subnets, spread over AZs so one AZ outage is survivable. "
     "Flow logs record traffic for security investigations.",
     requires=("kms",),
+    component="VPC with public, private and data subnets",
+    words=r"\bvpc\b|private network|subnets?",
+    facts=Facts(direct=True),
+    groups=(
+        Group("vpc", "VPC", "region"),
+        *(Group(tier, f"{tier} subnets", "vpc", azs="one per AZ") for tier in ("public", "private", "data")),
+    ),
 )
 def vpc(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -87,17 +97,14 @@ def vpc(ctx: BuildContext) -> Fragment:
     out.add("network.tf", *blocks)
     out.outputs += [
         output("vpc_id", VPC_ID, "ID of the VPC"),
-        output("private_subnet_ids", Ref("aws_subnet", "private", "*", "id"), "Subnets for application workloads"),
-        output("data_subnet_ids", Ref("aws_subnet", "data", "*", "id"), "Isolated subnets for data stores"),
+        output("private_subnet_ids", NETWORK.private_subnet_ids, "Subnets for application workloads"),
+        output("data_subnet_ids", NETWORK.data_subnet_ids, "Isolated subnets for data stores"),
     ]
     out.node("aws_vpc.main", "VPC", "vpc", "vpc")
     if nats:
         out.node("aws_nat_gateway.main", f"NAT gateway x{nats}", "nat", "public")
     out.node("aws_internet_gateway.main", "Internet gateway", "igw", "vpc")
     return out
-
-
-VPC_ID = Ref("aws_vpc", "main", "id")
 
 
 def _nat_gateways(nats: int) -> list[Block]:
@@ -110,9 +117,9 @@ def _nat_gateways(nats: int) -> list[Block]:
             "main",
             count=nats,
             allocation_id=Ref("aws_eip", "nat", COUNT, "id"),
-            subnet_id=Ref("aws_subnet", "public", COUNT, "id"),
+            subnet_id=NETWORK.subnet_id("public", COUNT),
             tags=tags(Template(local("name"), "-nat-", COUNT)),
-            depends_on=[Ref("aws_internet_gateway", "main")],
+            depends_on=[NETWORK.internet_gateway],
         ),
     ]
 
@@ -122,7 +129,7 @@ def _association(tier: str, table: Ref) -> Block:
         "aws_route_table_association",
         tier,
         count=Call("length", AZS),
-        subnet_id=Ref("aws_subnet", tier, COUNT, "id"),
+        subnet_id=NETWORK.subnet_id(tier, COUNT),
         route_table_id=table,
     )
 
@@ -161,7 +168,7 @@ def _flow_logs(ctx: BuildContext, out: Fragment) -> list[Block]:
     assume = assume_role("vpc-flow-logs.amazonaws.com")
     group = Ref("aws_cloudwatch_log_group", "flow_logs", "arn")
     return [
-        log_group(out, "flow_logs", Template("/aws/vpc/", local("name"), "/flow-logs"), log_retention(ctx)),
+        log_group(ctx, out, "flow_logs", Template("/aws/vpc/", local("name"), "/flow-logs")),
         resource("aws_iam_role", "flow_logs", name=Template(local("name"), "-flow-logs"), assume_role_policy=assume),
         resource(
             "aws_iam_role_policy",
@@ -184,7 +191,7 @@ def _flow_logs(ctx: BuildContext, out: Fragment) -> list[Block]:
         resource(
             "aws_flow_log",
             "main",
-            vpc_id=Ref("aws_vpc", "main", "id"),
+            vpc_id=VPC_ID,
             traffic_type="ALL",
             log_destination=group,
             iam_role_arn=Ref("aws_iam_role", "flow_logs", "arn"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment
-from agents.catalog.shared import ACCOUNT, LOG_BUCKET
-from core.terraform.model import Block, Ref, Template, block, local, output, resource
+from agents.catalog.base import BuildContext, Fragment, outside_production
+from agents.catalog.shared import ACCOUNT, LB, LB_SG, LOG_BUCKET, NETWORK, REGIONAL_CERT, app_port
+from core.terraform.model import Block, Template, block, local, output, resource
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
@@ -14,19 +14,21 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 def network_load_balancer(ctx: BuildContext) -> Fragment:
     """An NLB across the public subnets: TLS with ACM when there is a domain, TCP otherwise."""
     out = Fragment()
+    internal = bool(ctx.req.internal)
     tls = ctx.req.domain is not None and ctx.has("acm")
     port = 443 if tls else 80
     lb = resource(
         "aws_lb",
         "main",
-        name=ctx.name("alb", "nlb"),
+        name=ctx.short_name("alb", "nlb", 32),
         load_balancer_type="network",
-        internal=False,
-        security_groups=[Ref("aws_security_group", "alb", "id")],
-        subnets=Ref("aws_subnet", "public", "*", "id"),
+        internal=internal,
+        security_groups=[LB_SG.id],
+        subnets=NETWORK.private_subnet_ids if internal else NETWORK.public_subnet_ids,
         enable_cross_zone_load_balancing=True,
         enable_deletion_protection=ctx.req.production,
     )
+    outside_production(ctx, lb, "CKV_AWS_150", "no deletion protection, so it can be torn down freely")
     if ctx.has(LOG_BUCKET.id):
         # NLB access logs (written for TLS listeners) come from the log delivery service, which
         # checks the bucket policy when they are switched on
@@ -39,13 +41,13 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
         )
         lb.add(block("access_logs", bucket=LOG_BUCKET.id_ref, prefix="nlb", enabled=True))
         lb.set("depends_on", [LOG_BUCKET.policy_ref])
-    listener_attrs: dict[str, Any] = {"load_balancer_arn": Ref("aws_lb", "main", "arn"), "port": port, "protocol": "TLS" if tls else "TCP"}
+    listener_attrs: dict[str, Any] = {"load_balancer_arn": LB.arn, "port": port, "protocol": "TLS" if tls else "TCP"}
     if tls:
-        listener_attrs |= {"ssl_policy": TLS_POLICY, "certificate_arn": Ref("aws_acm_certificate_validation", "main", "certificate_arn")}
+        listener_attrs |= {"ssl_policy": TLS_POLICY, "certificate_arn": REGIONAL_CERT.arn}
     listener = resource(
         "aws_lb_listener",
         "http" if not tls else "https",
-        block("default_action", type="forward", target_group_arn=Ref("aws_lb_target_group", "app", "arn")),
+        block("default_action", type="forward", target_group_arn=LB.target_group_arn),
         **listener_attrs,
     )
     if not tls:
@@ -53,42 +55,46 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
         listener.skip("CKV_AWS_2", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
         listener.skip("CKV_AWS_103", "plain TCP by request (no domain for a certificate); the application may terminate TLS itself")
     blocks: list[Block] = [
-        *_security_group(port),
+        *_security_group(port, internal),
         lb,
         resource(
             "aws_lb_target_group",
             "app",
             block("health_check", protocol="TCP", healthy_threshold=3, unhealthy_threshold=3, interval=30),
             name_prefix="app-",
-            port=8080,
+            port=app_port(ctx.req),
             protocol="TCP",
             target_type="ip" if ctx.has("ecs") else "instance",
-            vpc_id=Ref("aws_vpc", "main", "id"),
+            vpc_id=NETWORK.vpc_id,
             deregistration_delay=30,
         ),
         listener,
     ]
     out.add("edge.tf", *blocks)
-    out.outputs.append(output("lb_dns_name", Ref("aws_lb", "main", "dns_name"), "DNS name of the load balancer"))
-    out.node("aws_lb.main", "Network Load Balancer", "nlb", "public")
+    out.outputs.append(output("lb_dns_name", LB.dns_name, "DNS name of the load balancer"))
+    out.node("aws_lb.main", "Network Load Balancer" + (" (internal)" if internal else ""), "nlb", "private" if internal else "public")
     return out
 
 
-def _security_group(port: int) -> list[Block]:
-    """Clients in on the listener's port; out only to targets inside the VPC."""
+def _security_group(port: int, internal: bool) -> list[Block]:
+    """Clients in on the listener's port (from inside the VPC only for an internal application);
+    out only to targets inside the VPC."""
     from agents.catalog.edge import ingress_rule
 
-    sg = Ref("aws_security_group", "alb", "id")
-    ingress = ingress_rule("alb_in", sg, port, "Clients", cidr="0.0.0.0/0")
-    if port == 80:
-        ingress.skip("CKV_AWS_260", "a public TCP service on port 80 by request")
+    sg = LB_SG.id
+    if internal:
+        ingress = ingress_rule("alb_in", sg, port, "From inside the VPC (VPN, Session Manager)", cidr=NETWORK.cidr_block)
+    else:
+        ingress = ingress_rule("alb_in", sg, port, "Clients", cidr="0.0.0.0/0")
+        if port == 80:
+            ingress.skip("CKV_AWS_260", "a public TCP service on port 80 by request")
     return [
         resource(
             "aws_security_group",
-            "alb",
+            LB_SG.rid,
             name_prefix=Template(local("name"), "-nlb-"),
             description="Network load balancer: clients in, traffic to the app only",
-            vpc_id=Ref("aws_vpc", "main", "id"),
+            vpc_id=NETWORK.vpc_id,
         ),
         ingress,
         resource(
@@ -99,6 +105,6 @@ def _security_group(port: int) -> list[Block]:
             ip_protocol="tcp",
             from_port=0,
             to_port=65535,
-            cidr_ipv4=Ref("aws_vpc", "main", "cidr_block"),
+            cidr_ipv4=NETWORK.cidr_block,
         ),
     ]

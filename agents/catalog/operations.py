@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.catalog.base import BuildContext, Fragment, blueprint
+from agents.catalog.base import BuildContext, Facts, Fragment, always, blueprint, hardened
 from agents.catalog.iam import assume_role
-from agents.catalog.shared import ACCOUNT, ALERTS, KEY, PARTITION, Ask, grants
+from agents.catalog.shared import ACCOUNT, ALERTS, BACKUP, KEY, PARTITION, Ask, grants, protections
 from core.terraform.model import (
     Call,
     Ref,
@@ -27,10 +25,18 @@ from core.terraform.model import (
     "metrics) to one encrypted SNS topic; subscribe an e-mail or a chat channel to hear about "
     "problems before users do.",
     requires=("kms",),
+    component="CloudWatch alarms and alert topic",
+    words=r"alarms?|monitoring|alerts?|cloudwatch",
+    facts=Facts(wanted=always, direct=True),
 )
 def alarms(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    out.variables.append(variable("alert_email", "string", "E-mail address subscribed to alerts (empty: none)", ""))
+    # no default: an alert topic nobody hears is worse than none, so apply asks for the address
+    out.variables.append(variable("alert_email", "string", "E-mail address the alerts go to (AWS sends it a confirmation link)"))
+    out.required["alert_email"] = "where alarms, budget alerts and security findings go"
+    out.notes.append("`alert_email` has no default: set it (`-var alert_email=...` or a `.tfvars` file) to the address "
+                     "that receives alarms, budget alerts and security findings, and confirm the subscription "
+                     "in the e-mail AWS sends; until then alerts reach nobody.")
     topic_policy = resource("aws_sns_topic_policy", "alerts", arn=ALERTS.arn)
 
     def finish(asks: list[Ask]) -> None:
@@ -49,7 +55,6 @@ def alarms(ctx: BuildContext) -> Fragment:
         resource(
             "aws_sns_topic_subscription",
             "alert_email",
-            count=Call("length", Call("compact", [var("alert_email")])),
             topic_arn=ALERTS.arn,
             protocol="email",
             endpoint=var("alert_email"),
@@ -66,6 +71,9 @@ def alarms(ctx: BuildContext) -> Fragment:
     why="A monthly cost budget warns at 80% of actual spend and at 100% of the forecast, so a "
     "runaway bill is caught within the month.",
     requires=("alarms",),
+    component="AWS Budgets monthly budget",
+    words=r"budget|cost alert|spending limit",
+    facts=Facts(wanted=always, direct=True),
 )
 def budget(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -97,6 +105,9 @@ def budget(ctx: BuildContext) -> Fragment:
     return out
 
 
+DATA_STORES = frozenset({"rds", "aurora", "dynamodb"})
+
+
 @blueprint(
     "backup",
     title="AWS Backup plan",
@@ -105,17 +116,31 @@ def budget(ctx: BuildContext) -> Fragment:
     "independent of each service's own snapshots.",
     requires=("kms",),
     after=("rds", "aurora", "dynamodb"),
+    component="AWS Backup plan",
+    words=r"\bbackups?\b|aws backup|disaster recovery",
+    facts=Facts(
+        wanted=lambda req, chosen: hardened(req) and bool(chosen & DATA_STORES),
+        fits=lambda _req, chosen: bool(chosen & DATA_STORES),  # something to back up
+        direct=True,
+        removable=True,
+    ),
 )
 def backup(ctx: BuildContext) -> Fragment:
     out = Fragment()
-    targets: list[Any] = []
-    if ctx.has("rds"):
-        targets.append(Ref("aws_db_instance", "main", "arn"))
-    if ctx.has("aurora"):
-        targets.append(Ref("aws_rds_cluster", "main", "arn"))
-    if ctx.has("dynamodb"):
-        targets.append(Ref("aws_dynamodb_table", "main", "arn"))
     days = 35 if ctx.req.production else 7
+    selection = resource(
+        "aws_backup_selection",
+        "main",
+        name="data-stores",
+        plan_id=Ref("aws_backup_plan", "main", "id"),
+        iam_role_arn=Ref("aws_iam_role", "backup", "arn"),
+    )
+
+    def finish(asks: list[Ask]) -> None:
+        # the stores that asked to be kept, each by its ARN
+        selection.set("resources", [p.arn for p in protections(asks)])
+
+    out.assemble(BACKUP, finish)
     rule = block("rule", rule_name="daily", target_vault_name=Ref("aws_backup_vault", "main", "name"), schedule="cron(0 5 * * ? *)")
     rule.add(block("lifecycle", delete_after=days))
     out.add(
@@ -129,14 +154,7 @@ def backup(ctx: BuildContext) -> Fragment:
             role=Ref("aws_iam_role", "backup", "name"),
             policy_arn="arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
         ),
-        resource(
-            "aws_backup_selection",
-            "main",
-            name="data-stores",
-            plan_id=Ref("aws_backup_plan", "main", "id"),
-            iam_role_arn=Ref("aws_iam_role", "backup", "arn"),
-            resources=targets,
-        ),
+        selection,
     )
     out.node("aws_backup_plan.main", f"AWS Backup ({days} days)", "backup", "region")
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.base import BuildContext, Facts, Fragment, always, blueprint, hardened
 from agents.catalog.iam import assume_role
 from agents.catalog.shared import (
     ACCOUNT,
@@ -37,6 +37,9 @@ from core.terraform.model import (
     why="One customer-managed key with yearly rotation encrypts the module's data at rest, so access "
     "to data is governed by IAM and audited; its policy grants each AWS service exactly what the "
     "design's resources ask of it (CloudWatch Logs in this region, the alert topic's publishers...).",
+    component="KMS key",
+    words=r"\bkms\b|customer[- ]managed key|encryption key",
+    facts=Facts(wanted=always, direct=True),
 )
 def kms(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -73,6 +76,9 @@ def kms(ctx: BuildContext) -> Fragment:
     why="Application secrets live in Secrets Manager, encrypted with the module's key; Terraform "
     "creates the container, never the value, so no secret is ever in code or state.",
     requires=("kms",),
+    component="Secrets Manager secret",
+    words=r"secrets? manager|store (?:the )?(?:secrets?|passwords?|api keys?)",
+    facts=Facts(direct=True, removable=True),
 )
 def secrets(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -89,6 +95,8 @@ def secrets(ctx: BuildContext) -> Fragment:
     )
     out.ask(APP.bind("secret", secrets={"APP_SECRETS": (Ref("aws_secretsmanager_secret", "app", "arn"), None)}))
     out.outputs.append(output("app_secret_arn", Ref("aws_secretsmanager_secret", "app", "arn"), "Secret to fill with application secrets"))
+    out.notes.append("`aws_secretsmanager_secret.app` (output `app_secret_arn`) is created empty: put the application's "
+                     "secrets in it (a JSON object) with the console or `aws secretsmanager put-secret-value`, never in code.")
     out.node("aws_secretsmanager_secret.app", "App secrets", "secretsmanager")
     return out
 
@@ -100,9 +108,15 @@ def secrets(ctx: BuildContext) -> Fragment:
     why="A multi-region trail with log file validation, KMS encryption and CloudWatch delivery "
     "records every API call: the audit trail security reviews and incident response need.",
     requires=("kms", "logs_bucket"),
+    component="CloudTrail trail",
+    words=r"cloudtrail|audit (?:log|trail)",
+    facts=Facts(wanted=lambda req, _chosen: hardened(req), direct=True),
 )
 def cloudtrail(ctx: BuildContext) -> Fragment:
     out = Fragment()
+    # a multi-region trail per environment would record (and bill) every call once per stack
+    count = _singleton(ctx, out, "create_cloudtrail", "multi-region CloudTrail trail",
+                       "the account's first trail is free; each further one records (and bills) every call again")
     role_policy = assume_role("cloudtrail.amazonaws.com")
     log_group_arn = Ref("aws_cloudwatch_log_group", "cloudtrail", "arn")
     trail_name = Template(local("name"), "-trail")
@@ -125,7 +139,7 @@ def cloudtrail(ctx: BuildContext) -> Fragment:
     )
     out.add(
         "governance.tf",
-        log_group(out, "cloudtrail", Template("/aws/cloudtrail/", local("name")), log_retention(ctx)),
+        log_group(ctx, out, "cloudtrail", Template("/aws/cloudtrail/", local("name"))),
         resource("aws_iam_role", "cloudtrail", name=Template(local("name"), "-cloudtrail"), assume_role_policy=role_policy),
         resource(
             "aws_iam_role_policy",
@@ -148,6 +162,7 @@ def cloudtrail(ctx: BuildContext) -> Fragment:
         resource(
             "aws_cloudtrail",
             "main",
+            count=count,
             name=trail_name,
             s3_bucket_name=LOG_BUCKET.id_ref,
             s3_key_prefix="cloudtrail",
@@ -168,7 +183,7 @@ def cloudtrail(ctx: BuildContext) -> Fragment:
     return out
 
 
-def _singleton(ctx: BuildContext, out: Fragment, name: str, what: str) -> Cond:
+def _singleton(ctx: BuildContext, out: Fragment, name: str, what: str, why: str = "") -> Cond:
     """An account-wide singleton (one per account and region) is created only when asked.
 
     The default is true in production, the environment that owns the account's singletons;
@@ -178,8 +193,9 @@ def _singleton(ctx: BuildContext, out: Fragment, name: str, what: str) -> Cond:
         variable(name, "bool", f"Create the account's {what} (one per account and region): false when another "
                  "stack or the organisation already did", ctx.req.production)
     )
+    reason = why or f"the {what} is one per account and region"
     out.notes.append(
-        f"`{name}` (default `{str(ctx.req.production).lower()}`): the {what} is one per account and region; "
+        f"`{name}` (default `{str(ctx.req.production).lower()}`): {reason}; "
         "create it in exactly one stack of the account (production by default) and set it `false` elsewhere."
     )
     return Cond(var(name), 1, 0)
@@ -192,6 +208,9 @@ def _singleton(ctx: BuildContext, out: Fragment, name: str, what: str) -> Cond:
     why="GuardDuty watches CloudTrail, VPC flow logs and DNS for threats at a cost that scales "
     "with usage; an EventBridge rule sends its findings to the alert topic.",
     after=("alarms",),
+    component="GuardDuty detector",
+    words=r"guardduty|threat detection",
+    facts=Facts(wanted=lambda req, _chosen: hardened(req), direct=True),
 )
 def guardduty(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -230,6 +249,9 @@ def guardduty(ctx: BuildContext) -> Fragment:
     why="AWS Config records every resource's configuration over time, so drift and "
     "non-compliant changes are visible and auditable.",
     requires=("logs_bucket",),
+    component="AWS Config recorder",
+    words=r"aws config|config rules|configuration recorder",
+    facts=Facts(wanted=lambda req, _chosen: hardened(req), direct=True),
 )
 def config(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -243,6 +265,7 @@ def config(ctx: BuildContext) -> Fragment:
         LOG_BUCKET.write("ConfigWrite", {"Service": "config.amazonaws.com"}, ("config/AWSLogs/", ACCOUNT, "/Config/*"),
                          {"StringEquals": {"aws:SourceAccount": ACCOUNT, "s3:x-amz-acl": "bucket-owner-full-control"}}),
     )
+    delivered = LOG_BUCKET.objects("config/AWSLogs/", ACCOUNT, "/Config/*")
     out.add(
         "governance.tf",
         resource("aws_iam_role", "config", name=Template(local("name"), "-config"), assume_role_policy=assume),
@@ -251,6 +274,20 @@ def config(ctx: BuildContext) -> Fragment:
             "config",
             role=Ref("aws_iam_role", "config", "name"),
             policy_arn=Template("arn:", PARTITION, ":iam::aws:policy/service-role/AWS_ConfigRole"),
+        ),
+        # Config delivers with the recorder's role in the bucket's own account: the role writes
+        # under the prefix and checks the bucket, as AWS_ConfigRole does not let it
+        # (https://docs.aws.amazon.com/config/latest/developerguide/iamrole-permissions.html)
+        resource(
+            "aws_iam_role_policy",
+            "config_delivery",
+            name="deliver-to-log-bucket",
+            role=Ref("aws_iam_role", "config", "id"),
+            policy=jsonencode({"Version": "2012-10-17", "Statement": [
+                {"Sid": "WriteConfigHistory", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+                 "Resource": delivered, "Condition": {"StringLike": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+                {"Sid": "CheckLogBucket", "Effect": "Allow", "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": LOG_BUCKET.arn},
+            ]}),
         ),
         resource(
             "aws_config_configuration_recorder",
@@ -267,7 +304,7 @@ def config(ctx: BuildContext) -> Fragment:
             name=Template(local("name"), "-channel"),
             s3_bucket_name=LOG_BUCKET.id_ref,
             s3_key_prefix="config",
-            depends_on=[recorder, LOG_BUCKET.policy_ref],
+            depends_on=[recorder, LOG_BUCKET.policy_ref, Ref("aws_iam_role_policy", "config_delivery")],
         ),
         resource(
             "aws_config_configuration_recorder_status",

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint, log_retention
+from agents.catalog.base import BuildContext, Facts, Fragment, blueprint, runs_on
 from agents.catalog.iam import app_statements, assembled_role
-from agents.catalog.shared import ALERTS, APP, KEY, Alarm, Ask, Binding, bindings, log_group
+from agents.catalog.shared import (
+    ALERTS,
+    APP,
+    APP_BUCKET,
+    FUNCTION,
+    KEY,
+    QUEUE,
+    Alarm,
+    Ask,
+    Binding,
+    bindings,
+    log_group,
+)
 from core.terraform.model import (
     Block,
     Ref,
@@ -25,10 +37,33 @@ STARTER = {
     "python": ("index.py", "index.handler", 'import json\n\n\ndef handler(event, context):\n    return {"statusCode": 200, "body": json.dumps({"ok": True})}\n'),
     "nodejs": ("index.mjs", "index.handler", 'export const handler = async () => ({ statusCode: 200, body: JSON.stringify({ ok: true }) });\n'),
 }
+# what the team packages for an arm64 function, per language
+ARM64_PACKAGING = {
+    "python": "package native dependencies built for arm64 (e.g. `pip install --platform manylinux2014_aarch64 --only-binary=:all:`)",
+    "nodejs": "install native modules for arm64 (e.g. `npm install --os=linux --cpu=arm64`) before zipping `node_modules`",
+}
+DEFAULT_RUNTIME = {"python": "python3.13", "nodejs": "nodejs22.x"}
+# runtimes Lambda no longer creates functions with (its deprecation policy), and the oldest
+# supported one of the same language used instead
+# (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-deprecated)
+RETIRED = {
+    **{f"nodejs{v}.x": "nodejs20.x" for v in (10, 12, 14, 16, 18)},
+    **{f"python3.{v}": "python3.10" for v in (6, 7, 8, 9)},
+    "python2.7": "python3.10",
+}
+
+
+def language(rt: str) -> str:
+    return "nodejs" if rt.startswith("nodejs") else "python"
 
 
 def runtime(ctx: BuildContext) -> str:
-    return ctx.req.lambda_runtime or "python3.13"
+    """The runtime asked for (a retired one moves up to the oldest supported one of its
+    language), else the current Python."""
+    asked = ctx.req.lambda_runtime or DEFAULT_RUNTIME["python"]
+    if not asked.startswith(("nodejs", "python")):
+        return DEFAULT_RUNTIME["python"]
+    return RETIRED.get(asked, asked)
 
 
 @blueprint(
@@ -39,11 +74,18 @@ def runtime(ctx: BuildContext) -> str:
     "keeps its logs for a bounded time and gets a role limited to this module's resources.",
     requires=("kms",),
     after=("sqs", "s3", "dynamodb", "sns", "secrets"),
+    component="Lambda function",
+    words=r"lambda|serverless|functions?\b",
+    facts=Facts(wanted=lambda req, _chosen: runs_on(req) == "lambda", direct=True),
 )
 def lambda_function(ctx: BuildContext) -> Fragment:
     out = Fragment()
     rt = runtime(ctx)
-    filename, handler, source = STARTER["nodejs" if rt.startswith("nodejs") else "python"]
+    lang = language(rt)
+    filename, handler, source = STARTER[lang]
+    if ctx.req.lambda_runtime and rt != ctx.req.lambda_runtime:
+        out.notes.append(f"The function runs `{rt}`: Lambda no longer creates functions on `{ctx.req.lambda_runtime}`, "
+                         "which has reached its end of support.")
     out.providers.add("archive")
     name = ctx.name("lambda", "fn")
     role_blocks, role_policy = assembled_role("lambda", "lambda.amazonaws.com")
@@ -69,9 +111,8 @@ def lambda_function(ctx: BuildContext) -> Fragment:
             output_path=Template(Ref("path", "module"), "/build/function.zip"),
         ),
         log_group(
-            out, "lambda",
-            Template("/aws/lambda/", local("name"), "-fn") if not ctx.req.names.get("lambda") else Template("/aws/lambda/", ctx.req.names["lambda"]),
-            log_retention(ctx),
+            ctx, out, "lambda",
+            Template("/aws/lambda/", explicit) if (explicit := ctx.explicit("lambda")) else Template("/aws/lambda/", local("name"), "-fn"),
         ),
         resource(
             "aws_sqs_queue",
@@ -86,10 +127,10 @@ def lambda_function(ctx: BuildContext) -> Fragment:
     ]
     out.add("lambda.tf", *blocks)
     ALERTS.alarms(ctx, out, Alarm("lambda_errors", "The function fails", "AWS/Lambda", "Errors",
-                                  {"FunctionName": Ref("aws_lambda_function", "main", "function_name")}, 5, statistic="Sum", periods=1))
-    out.notes.append("The function runs on Graviton (`arm64`): package native dependencies built for arm64 "
-                     "(e.g. `pip install --platform manylinux2014_aarch64 --only-binary=:all:`); the starter code is a placeholder.")
-    out.outputs.append(output("function_name", Ref("aws_lambda_function", "main", "function_name"), "Lambda function"))
+                                  {"FunctionName": FUNCTION.name}, 5, statistic="Sum", periods=1))
+    out.notes.append(f"The function runs `{rt}` on Graviton (`arm64`): {ARM64_PACKAGING[lang]}; the starter code "
+                     f"(`{filename}`, handler `{handler}`) is a placeholder for yours.")
+    out.outputs.append(output("function_name", FUNCTION.name, "Lambda function"))
     out.node("aws_lambda_function.main", "Lambda function", "lambda", "region")
     return out
 
@@ -125,7 +166,10 @@ def _function(name: Any, rt: str, handler: str) -> Block:
         memory_size=var("lambda_memory_mb"),
         timeout=30,
         kms_key_arn=KEY.arn,
-        depends_on=[Ref("aws_cloudwatch_log_group", "lambda")],
+        # Lambda checks at creation that the role may send to the dead-letter queue, and the
+        # first invocations write logs: the role's policy and the log group exist first
+        # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html)
+        depends_on=[Ref("aws_cloudwatch_log_group", "lambda"), Ref("aws_iam_role_policy", "lambda")],
     )
     fn.add(block("environment", variables={"LOG_LEVEL": "INFO", "APP_ENV": var("environment")}))
     fn.add(block("dead_letter_config", target_arn=Ref("aws_sqs_queue", "lambda_dlq", "arn")))
@@ -143,10 +187,12 @@ def _event_sources(ctx: BuildContext) -> list[Block]:
             resource(
                 "aws_lambda_event_source_mapping",
                 "queue",
-                event_source_arn=Ref("aws_sqs_queue", "main", "arn"),
-                function_name=Ref("aws_lambda_function", "main", "arn"),
+                event_source_arn=QUEUE.arn,
+                function_name=FUNCTION.arn,
                 batch_size=10,
                 function_response_types=["ReportBatchItemFailures"],
+                # Lambda checks the role may receive from the queue when the mapping is created
+                depends_on=[Ref("aws_iam_role_policy", "lambda")],
             )
         )
     if ctx.has("s3") and ctx.req.workload == "data_pipeline":
@@ -156,15 +202,15 @@ def _event_sources(ctx: BuildContext) -> list[Block]:
                 "s3",
                 statement_id="AllowS3Invoke",
                 action="lambda:InvokeFunction",
-                function_name=Ref("aws_lambda_function", "main", "function_name"),
+                function_name=FUNCTION.name,
                 principal="s3.amazonaws.com",
-                source_arn=Ref("aws_s3_bucket", "app", "arn"),
+                source_arn=APP_BUCKET.arn,
             ),
             resource(
                 "aws_s3_bucket_notification",
                 "app",
-                block("lambda_function", lambda_function_arn=Ref("aws_lambda_function", "main", "arn"), events=["s3:ObjectCreated:*"], filter_prefix="incoming/"),
-                bucket=Ref("aws_s3_bucket", "app", "id"),
+                block("lambda_function", lambda_function_arn=FUNCTION.arn, events=["s3:ObjectCreated:*"], filter_prefix="incoming/"),
+                bucket=APP_BUCKET.id,
                 depends_on=[Ref("aws_lambda_permission", "s3")],
             ),
         ]
@@ -178,6 +224,9 @@ def _event_sources(ctx: BuildContext) -> list[Block]:
     why="HTTP APIs cost ~70% less than REST APIs; every request is logged as JSON and throttled "
     "so a burst cannot run up the bill or overwhelm the function.",
     requires=("lambda",),
+    component="API Gateway HTTP API",
+    words=r"api gateway|http api|rest api",
+    facts=Facts(wanted=lambda req, _chosen: req.workload in {"web_app", "api"} and runs_on(req) == "lambda", direct=True),
 )
 def apigw(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -190,22 +239,16 @@ def apigw(ctx: BuildContext) -> Fragment:
     }
     blocks = [
         resource("aws_apigatewayv2_api", "main", name=ctx.name("apigw", "api"), protocol_type="HTTP"),
-        log_group(out, "api", Template("/aws/apigateway/", local("name")), log_retention(ctx)),
+        log_group(ctx, out, "api", Template("/aws/apigateway/", local("name"))),
         resource(
             "aws_apigatewayv2_integration",
             "lambda",
             api_id=Ref("aws_apigatewayv2_api", "main", "id"),
             integration_type="AWS_PROXY",
-            integration_uri=Ref("aws_lambda_function", "main", "invoke_arn"),
+            integration_uri=FUNCTION.invoke_arn,
             payload_format_version="2.0",
         ),
-        resource(
-            "aws_apigatewayv2_route",
-            "default",
-            api_id=Ref("aws_apigatewayv2_api", "main", "id"),
-            route_key="$default",
-            target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
-        ).skip("CKV_AWS_309", "a public API by request; add a JWT authorizer when users sign in"),
+        _route(ctx),
         resource(
             "aws_apigatewayv2_stage",
             "default",
@@ -220,7 +263,7 @@ def apigw(ctx: BuildContext) -> Fragment:
             "api",
             statement_id="AllowApiGatewayInvoke",
             action="lambda:InvokeFunction",
-            function_name=Ref("aws_lambda_function", "main", "function_name"),
+            function_name=FUNCTION.name,
             principal="apigateway.amazonaws.com",
             source_arn=Template(Ref("aws_apigatewayv2_api", "main", "execution_arn"), "/*/*"),
         ),
@@ -229,3 +272,19 @@ def apigw(ctx: BuildContext) -> Fragment:
     out.outputs.append(output("api_url", Ref("aws_apigatewayv2_stage", "default", "invoke_url"), "Where the API answers"))
     out.node("aws_apigatewayv2_api.main", "API Gateway HTTP API", "apigw", "region")
     return out
+
+
+def _route(ctx: BuildContext) -> Block:
+    """Every request to the function: with a user pool in the design, only with a valid token."""
+    route = resource(
+        "aws_apigatewayv2_route",
+        "default",
+        api_id=Ref("aws_apigatewayv2_api", "main", "id"),
+        route_key="$default",
+        target=Template("integrations/", Ref("aws_apigatewayv2_integration", "lambda", "id")),
+    )
+    if ctx.has("cognito"):
+        route.set("authorization_type", "JWT")
+        route.set("authorizer_id", Ref("aws_apigatewayv2_authorizer", "cognito", "id"))
+        return route
+    return route.skip("CKV_AWS_309", "a public API by request; add a JWT authorizer when users sign in")

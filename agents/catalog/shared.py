@@ -304,7 +304,24 @@ class App(Shared):
         return Binding(self.id, sid, env or {}, secrets or {}, port, security_group, statements)
 
 
-Ask = Grant | Binding
+@dataclass(frozen=True)
+class Protection:
+    """A store asks the backup plan to keep copies of it (its ARN joins the plan's selection)."""
+
+    to: str
+    sid: str
+    arn: Any
+
+
+@dataclass(frozen=True)
+class BackupPlan(Shared):
+    """The AWS Backup plan: its selection assembles the stores that ask to be backed up."""
+
+    def protect(self, sid: str, arn: Any) -> Protection:
+        return Protection(self.id, sid, arn)
+
+
+Ask = Grant | Binding | Protection
 
 
 def bindings(asks: list[Ask]) -> list[Binding]:
@@ -315,16 +332,241 @@ def grants(asks: list[Ask]) -> list[Grant]:
     return [a for a in asks if isinstance(a, Grant)]
 
 
+def protections(asks: list[Ask]) -> list[Protection]:
+    return [a for a in asks if isinstance(a, Protection)]
+
+
 KEY = Key("kms")
+BACKUP = BackupPlan("backup")
 APP = App("app")
 LOG_BUCKET = Bucket("logs_bucket")
 ALERTS = Topic("alarms", forwards_to=("kms",))
 
 
-def log_group(out: Any, rid: str, name: Any, retention: int, *, encrypted: bool = True, **attrs: Any) -> Block:
-    """A CloudWatch log group, encrypted with the module's key when ``encrypted`` (asking the key
-    for the regional CloudWatch Logs principal)."""
+def log_group(ctx: Any, out: Any, rid: str, name: Any, *, encrypted: bool = True, **attrs: Any) -> Block:
+    """A CloudWatch log group kept a year in production and a month elsewhere (the environment's
+    variation, said on the block), encrypted with the module's key when ``encrypted`` (asking
+    the key for the regional CloudWatch Logs principal)."""
     if encrypted:
         attrs["kms_key_id"] = KEY.arn
         out.ask(KEY.logs())
-    return resource("aws_cloudwatch_log_group", rid, name=name, retention_in_days=retention, **attrs)
+    production = ctx.req.production
+    group = resource("aws_cloudwatch_log_group", rid, name=name, retention_in_days=365 if production else 30, **attrs)
+    if not production:
+        group.skip("CKV_AWS_338", f"{ctx.req.environment} environment: 30 days of logs keep cost down; production keeps a year")
+    return group
+
+
+# ports a load balancer listens on (HTTP, HTTPS) and ports no application is exposed on
+EDGE_PORTS = frozenset({80, 443})
+ADMIN_PORTS = frozenset({22, 3389})
+DEFAULT_APP_PORT = 8080
+
+
+def app_ports(req: Any) -> list[int]:
+    """The ports the application listens on: those the request names (other than the load
+    balancer's 80/443 and the administrative 22/3389, which stay closed), else 8080; the first
+    is the one the load balancer forwards to."""
+    named = [p for p in req.ports if p not in EDGE_PORTS | ADMIN_PORTS]
+    return named or [DEFAULT_APP_PORT]
+
+
+def app_port(req: Any) -> int:
+    return app_ports(req)[0]
+
+
+# -- typed handles of what blueprints provide each other -----------------------------------------
+@dataclass(frozen=True)
+class SecurityGroup:
+    """A security group a blueprint owns and others refer to (as a source or a destination)."""
+
+    rid: str
+
+    @property
+    def id(self) -> Ref:
+        return Ref("aws_security_group", self.rid, "id")
+
+
+@dataclass(frozen=True)
+class Network(Shared):
+    """The VPC blueprint's network: the VPC, its address block and its subnet tiers (one subnet
+    of each tier per AZ, ``count``-indexed)."""
+
+    TIERS = ("public", "private", "data")
+
+    @property
+    def vpc_id(self) -> Ref:
+        return Ref("aws_vpc", "main", "id")
+
+    @property
+    def cidr_block(self) -> Ref:
+        return Ref("aws_vpc", "main", "cidr_block")
+
+    def subnet_ids(self, tier: str) -> Ref:
+        """Every subnet of a tier (``aws_subnet.<tier>[*].id``)."""
+        return Ref("aws_subnet", self._tier(tier), "*", "id")
+
+    def subnet_id(self, tier: str, index: int | Any) -> Ref:
+        """The subnet of a tier in one AZ (``aws_subnet.<tier>[i].id``)."""
+        return Ref("aws_subnet", self._tier(tier), index, "id")
+
+    @property
+    def public_subnet_ids(self) -> Ref:
+        return self.subnet_ids("public")
+
+    @property
+    def private_subnet_ids(self) -> Ref:
+        return self.subnet_ids("private")
+
+    @property
+    def data_subnet_ids(self) -> Ref:
+        return self.subnet_ids("data")
+
+    @property
+    def internet_gateway(self) -> Ref:
+        return Ref("aws_internet_gateway", "main")
+
+    def _tier(self, tier: str) -> str:
+        if tier not in self.TIERS:
+            raise ValidationError(f"the network has no {tier!r} subnets", hint=f"choose from {', '.join(self.TIERS)}")
+        return tier
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """The load balancer blueprint's balancer and its application target group."""
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_lb", "main", "arn")
+
+    @property
+    def dns_name(self) -> Ref:
+        return Ref("aws_lb", "main", "dns_name")
+
+    @property
+    def zone_id(self) -> Ref:
+        return Ref("aws_lb", "main", "zone_id")
+
+    @property
+    def arn_suffix(self) -> Ref:
+        return Ref("aws_lb", "main", "arn_suffix")
+
+    @property
+    def target_group_arn(self) -> Ref:
+        return Ref("aws_lb_target_group", "app", "arn")
+
+    @property
+    def target_group_arn_suffix(self) -> Ref:
+        return Ref("aws_lb_target_group", "app", "arn_suffix")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A validated ACM certificate (``main``: in the region, for the load balancer; ``cdn``: in
+    us-east-1, for CloudFront): consumers take the ARN once validation finished."""
+
+    rid: str
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_acm_certificate_validation", self.rid, "certificate_arn")
+
+
+@dataclass(frozen=True)
+class WebAcl:
+    """The WAF web ACL the edge (CloudFront, or a regional load balancer) is guarded by."""
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_wafv2_web_acl", "main", "arn")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_cloudfront_distribution", "main", "arn")
+
+    @property
+    def domain_name(self) -> Ref:
+        return Ref("aws_cloudfront_distribution", "main", "domain_name")
+
+    @property
+    def hosted_zone_id(self) -> Ref:
+        return Ref("aws_cloudfront_distribution", "main", "hosted_zone_id")
+
+
+@dataclass(frozen=True)
+class BucketHandle:
+    """A bucket another blueprint reads from or notifies on (the site's, the application's)."""
+
+    rid: str
+
+    @property
+    def id(self) -> Ref:
+        return Ref("aws_s3_bucket", self.rid, "id")
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_s3_bucket", self.rid, "arn")
+
+    @property
+    def regional_domain_name(self) -> Ref:
+        return Ref("aws_s3_bucket", self.rid, "bucket_regional_domain_name")
+
+
+@dataclass(frozen=True)
+class Function:
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_lambda_function", "main", "arn")
+
+    @property
+    def name(self) -> Ref:
+        return Ref("aws_lambda_function", "main", "function_name")
+
+    @property
+    def invoke_arn(self) -> Ref:
+        return Ref("aws_lambda_function", "main", "invoke_arn")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The work queue (and its dead-letter queue)."""
+
+    @property
+    def arn(self) -> Ref:
+        return Ref("aws_sqs_queue", "main", "arn")
+
+    @property
+    def url(self) -> Ref:
+        return Ref("aws_sqs_queue", "main", "url")
+
+    @property
+    def name(self) -> Ref:
+        return Ref("aws_sqs_queue", "main", "name")
+
+    @property
+    def visibility_timeout(self) -> int:
+        return VISIBILITY_TIMEOUT
+
+
+# a consumer's longest run must fit in it (Lambda refuses a queue whose visibility timeout is
+# shorter than the function's timeout; AWS recommends six times the function's timeout)
+VISIBILITY_TIMEOUT = 180
+
+NETWORK = Network("vpc")
+WEB_ACL = WebAcl()
+APP_SG = SecurityGroup("app")
+LB_SG = SecurityGroup("alb")
+DB_SG = SecurityGroup("db")
+CACHE_SG = SecurityGroup("redis")
+LB = LoadBalancer()
+REGIONAL_CERT = Certificate("main")
+CDN_CERT = Certificate("cdn")
+CDN = Distribution()
+SITE_BUCKET = BucketHandle("site")
+APP_BUCKET = BucketHandle("app")
+FUNCTION = Function()
+QUEUE = Queue()

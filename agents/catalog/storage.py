@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.catalog.base import BuildContext, Fragment, blueprint
-from agents.catalog.shared import ACCOUNT, APP, KEY, LOG_BUCKET, Ask, grants
+from agents.catalog.base import BuildContext, Facts, Fragment, always, blueprint
+from agents.catalog.shared import ACCOUNT, APP, CDN, KEY, LOG_BUCKET, Ask, grants
 from agents.requirements import upload_name
 from core.terraform.model import Block, Call, Ref, Template, block, jsonencode, output, resource
 
@@ -64,7 +64,7 @@ def bucket_name(ctx: BuildContext, out: Fragment, component: str, suffix: str) -
     """A globally unique bucket name: ``<project>-<env>-<suffix>-<account id>``; a name the
     user gave keeps its words and gains the account id too (anyone can take a bare name first),
     which the README says."""
-    explicit = ctx.req.names.get(component)
+    explicit = ctx.explicit(component)
     if not explicit:
         return {"bucket": Template(Ref("local", "name"), f"-{suffix}-", ACCOUNT)}
     out.notes.append(f"S3 bucket names are global: the bucket asked for as `{explicit}` is named `{explicit}-<account id>` "
@@ -112,6 +112,7 @@ def tls_only_statement(rid: str) -> dict[str, Any]:
     why="The module's access and audit logs land in one private, versioned, SSE-S3 bucket (the "
     "encryption every AWS log delivery accepts) that moves old logs to cheaper storage and expires "
     "them; its policy lets in exactly the log writers the design has.",
+    facts=Facts(wanted=always),
 )
 def logs_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -148,6 +149,9 @@ def logs_bucket(ctx: BuildContext) -> Fragment:
     "against accidental deletes, TLS-only, tiered to Infrequent Access after 90 days.",
     requires=("kms",),
     after=("logs_bucket",),
+    component="S3 bucket",
+    words=r"\bs3\b|\bbuckets?\b|uploads?|object storage|file storage|store (?:files|images|assets)",
+    facts=Facts(wanted=lambda req, _chosen: req.workload == "data_pipeline", direct=True, removable=True),
 )
 def app_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -211,6 +215,8 @@ def _uploads(names: list[str], rid: str) -> list[Block]:
     why="The site's files sit in a private bucket that only CloudFront can read (origin access "
     "control): no public bucket, and every request goes through the CDN and its TLS.",
     after=("logs_bucket",),
+    component="S3 bucket for the website",
+    facts=Facts(wanted=lambda req, _chosen: req.workload == "static_site", direct=True),
 )
 def site_bucket(ctx: BuildContext) -> Fragment:
     out = Fragment()
@@ -228,7 +234,7 @@ def site_bucket(ctx: BuildContext) -> Fragment:
                 "Principal": {"Service": "cloudfront.amazonaws.com"},
                 "Action": "s3:GetObject",
                 "Resource": Template(arn, "/*"),
-                "Condition": {"StringEquals": {"AWS:SourceArn": Ref("aws_cloudfront_distribution", "main", "arn")}},
+                "Condition": {"StringEquals": {"AWS:SourceArn": CDN.arn}},
             }
         )
     blocks.append(bucket_policy(rid, statements))

@@ -2,6 +2,7 @@
 
 Events are numbered by their position within the request; the position is the once-key, so a
 redelivered request that emits the same events again appends none of the ones already stored.
+``token`` events (streamed model text) take no position of their own.
 Effects go through :meth:`DeliveryContext.once`: the result is recorded under the request, and a
 ``pending`` marker written first tells a later delivery that an earlier one may have crashed
 mid-effect; ``reconcile`` (when given) then asks the outside world whether it happened (e.g. a
@@ -52,14 +53,25 @@ class DeliveryContext:
         self._events = events
         self._lease = lease
         self._seq = 0
+        self._tokens = 0  # token events since the last positioned event
         self._record = record
         self.finished = False
 
     async def emit(self, type: EventType, text: str | None = None, **data: Any) -> None:
-        self._seq += 1
+        if type == "token":
+            # streamed model text takes no position: a redelivery replays recorded answers
+            # without streaming them again, and its other events keep their positions; a
+            # delivery's own tokens are kept once (a model called again streams anew)
+            self._tokens += 1
+            once_field = f"tk:{self.attempt}:{self._seq}:{self._tokens}"
+        else:
+            self._seq += 1
+            self._tokens = 0
+            once_field = f"ev:{self._seq}"
         ids = current_trace_ids()
         event = Event(
             trace_id=ids[0] if ids else None,
+            span_id=ids[1] if ids else None,
             type=type,
             conversation_id=self.envelope.conversation_id,
             request_id=self.envelope.request_id,
@@ -68,11 +80,30 @@ class DeliveryContext:
             data=data,
         )
         try:
-            await self._events.append(event, lease=self._lease, once_field=f"ev:{self._seq}")
+            await self._events.append(event, lease=self._lease, once_field=once_field)
         except ResponseError as exc:
             raise (lease_errors(exc) or exc) from exc
         if type in ("done", "error"):
             self.finished = True
+
+    async def notice(self, key: str, text: str, **data: Any) -> None:
+        """A ``status`` event kept out of the request's numbered sequence and sent at most
+        once per ``key``: what an effect says while it waits (a rate limit's reset), which a
+        redelivery that does not wait must not shift the positions of later events for."""
+        ids = current_trace_ids()
+        event = Event(
+            trace_id=ids[0] if ids else None,
+            type="status",
+            conversation_id=self.envelope.conversation_id,
+            request_id=self.envelope.request_id,
+            seq=0,
+            text=text,
+            data=data,
+        )
+        try:
+            await self._events.append(event, lease=self._lease, once_field=f"nt:{key}")
+        except ResponseError as exc:
+            raise (lease_errors(exc) or exc) from exc
 
     async def _put(self, field: str, value: str) -> None:
         try:

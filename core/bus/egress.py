@@ -38,6 +38,23 @@ end
 return (#ARGV - 6) / 2
 """
 
+# Forget clients of one instance, but only where the registry still routes them to it: a client
+# that already reconnected to another instance (same client id) stays routed there.
+# ARGV: instance, client prefix, watchers prefix, then (client id, conversation id) pairs
+UNREGISTER = """
+local n = 0
+for i = 4, #ARGV, 2 do
+  local key = ARGV[2] .. ARGV[i]
+  local holder = redis.call('GET', key)
+  if not holder or holder == ARGV[1] then
+    redis.call('DEL', key)
+    redis.call('ZREM', ARGV[3] .. ARGV[i + 1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"""
+
 
 class EventLog:
     """Append, route and replay the events of conversations."""
@@ -58,6 +75,7 @@ class EventLog:
         self.client_ttl_s = client_ttl_s
         self._emit = autopipe(redis).script(scripts.EMIT)
         self._register_sha = hashlib.sha1(REGISTER.encode()).hexdigest()
+        self._unregister_sha = hashlib.sha1(UNREGISTER.encode()).hexdigest()
 
     async def append(
         self,
@@ -125,28 +143,32 @@ class EventLog:
         Returns each read's events, or the error of that read alone.
         """
         expires_ms = int((time.time() + self.client_ttl_s) * 1000)
+        scripted: list[tuple[str, str, list[str | int]]] = []  # (sha, script, args)
+        if unregister:
+            args: list[str | int] = [instance_id, self.keys.client_prefix(), self.keys.watchers("")]
+            for pair in unregister:
+                args.extend(pair)
+            scripted.append((self._unregister_sha, UNREGISTER, args))
+        if register:
+            args = [
+                instance_id, self.client_ttl_s, expires_ms, self.retention_s,
+                self.keys.client_prefix(), self.keys.watchers(""),
+            ]
+            for pair in register:
+                args.extend(pair)
+            scripted.append((self._register_sha, REGISTER, args))
         async with self.redis.pipeline(transaction=False) as pipe:
-            for client_id, conversation_id in unregister:
-                pipe.zrem(self.keys.watchers(conversation_id), client_id)
-                pipe.delete(self.keys.client(client_id))
-            args: list[str | int] = []
-            if register:
-                args = [
-                    instance_id, self.client_ttl_s, expires_ms, self.retention_s,
-                    self.keys.client_prefix(), self.keys.watchers(""),
-                ]
-                for pair in register:
-                    args.extend(pair)
-                pipe.evalsha(self._register_sha, 0, *args)
-            skip = len(pipe.command_stack)
+            for sha, _, args in scripted:
+                pipe.evalsha(sha, 0, *args)
             for conversation_id, after, count in reads:
                 start = f"({after}" if after else "-"
                 pipe.xrange(self.keys.events(conversation_id), start, "+", count)
             replies = await pipe.execute(raise_on_error=False)
-        for reply in replies[:skip]:
-            if isinstance(reply, NoScriptError):  # a restarted Redis: load it, register again
-                await self.redis.script_load(REGISTER)
-                await self.redis.evalsha(self._register_sha, 0, *args)
+        skip = len(scripted)
+        for (sha, script, args), reply in zip(scripted, replies[:skip], strict=True):
+            if isinstance(reply, NoScriptError):  # a restarted Redis: load it, run it again
+                await self.redis.script_load(script)
+                await self.redis.evalsha(sha, 0, *args)
             elif isinstance(reply, Exception):
                 raise reply
         out: list[list[Event] | Exception] = []
@@ -167,11 +189,9 @@ class EventLog:
             pipe.expire(self.keys.watchers(conversation_id), self.retention_s)
             await pipe.execute()
 
-    async def unregister(self, client_id: str, conversation_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self.keys.watchers(conversation_id), client_id)
-            pipe.delete(self.keys.client(client_id))
-            await pipe.execute()
+    async def unregister(self, client_id: str, conversation_id: str, instance_id: str) -> None:
+        """Forget ``client_id`` unless it is routed to another instance than ``instance_id``."""
+        await self.exchange(instance_id, unregister=[(client_id, conversation_id)])
 
     async def subscribe(self, instance_id: str) -> PubSub:
         """Subscribe to what is routed to ``instance_id``; returns once the server confirmed."""

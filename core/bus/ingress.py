@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from core import metrics
 from core.bus import scripts
 from core.bus.autopipe import Coalescer, autopipe
 from core.bus.egress import EventLog
@@ -118,6 +119,7 @@ class Submitter:
         if removed:
             await self._tell(envelope, removed_notice(removed), "ev:redacted",
                              {"redacted": list(removed)})
+        metrics.ACCEPTED.labels(source=envelope.source).inc()
         queued = place > self.admit_total or mine > self.admit_per_user
         if queued:
             await self._tell_queued(envelope, place, mine)

@@ -40,6 +40,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from core import metrics
 from core.bus import scripts
 from core.bus.autopipe import Coalescer, autopipe
 from core.bus.context import DeliveryContext, lease_errors
@@ -96,8 +97,11 @@ class Worker:
         retry_backoff_s: float = 0.2,
         trim_interval_s: float = 30.0,
         max_per_user: int | None = None,
+        shutdown_grace_s: float | None = None,
     ) -> None:
         self.redis = redis
+        # how long a stopping worker lets the requests in hand finish (default: one lease)
+        self.shutdown_grace_s = lease_ttl_ms / 1000 if shutdown_grace_s is None else shutdown_grace_s
         self.keys = keys
         self.handler = handler
         self.events = events
@@ -124,6 +128,8 @@ class Worker:
         self.leases_lost = 0
         self.leases_revived = 0
         self.max_heartbeat_gap_s = 0.0  # the longest time between two heartbeats (loop stalls)
+        self.last_heartbeat = time.monotonic()  # when a heartbeat last reached Redis
+        self.stopping = False
         self.trim_interval_s = trim_interval_s
         self._last_trim = time.monotonic()
 
@@ -140,6 +146,7 @@ class Worker:
                 last = now
                 try:
                     await self._heartbeat()
+                    self.last_heartbeat = time.monotonic()
                 except RETRYABLE as exc:
                     log.warning("redis unavailable; retrying", error=str(exc))
                 with contextlib.suppress(TimeoutError):
@@ -154,10 +161,25 @@ class Worker:
                  max_heartbeat_gap_ms=round(self.max_heartbeat_gap_s * 1000))
 
     async def _shutdown(self) -> None:
+        """Stop taking requests, let those in hand finish within the grace period while the
+        leases stay renewed, then give every partition back. A request still running then is
+        handed back: its entry stays pending and the next owner reclaims it, recognising what
+        was already emitted or done, so nothing is lost or repeated."""
+        self.stopping = True
         for part in self.partitions.values():
             part.draining = True
+        deadline = time.monotonic() + self.shutdown_grace_s
+        while self.tasks and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(self.tasks, timeout=min(left, self.lease_ttl_ms / 3000))
+            for part in list(self.partitions.values()):
+                with contextlib.suppress(*RETRYABLE, ResponseError):
+                    if not int(await self._renew(
+                        keys=self._lease_keys(part.number), args=[part.token, self.lease_ttl_ms]
+                    )):
+                        self._drop(part)
         if self.tasks:
-            await asyncio.wait(self.tasks, timeout=self.lease_ttl_ms / 1000)
+            log.warning("requests still running at the end of the grace period: handed back",
+                        running=len(self.tasks))
         for part in list(self.partitions.values()):
             with contextlib.suppress(*RETRYABLE, ResponseError):
                 await self._flush(part)
@@ -165,6 +187,19 @@ class Worker:
         with contextlib.suppress(*RETRYABLE):
             await self.redis.zrem(self.keys.workers, self.consumer)
         self.partitions.clear()
+
+    def health(self) -> str | None:
+        """None while the worker's loop runs and reaches Redis, else what is wrong."""
+        silent = time.monotonic() - self.last_heartbeat
+        if silent > 6 * self.lease_ttl_ms / 1000:
+            return f"no heartbeat reached Redis for {silent:.0f} s"
+        return None
+
+    def readiness(self) -> str | None:
+        """None while the worker takes requests, else why not."""
+        if self.stopping:
+            return "shutting down"
+        return self.health()
 
     # -- leases ----------------------------------------------------------------------------
     def _lease_keys(self, number: int) -> list[str]:
@@ -485,8 +520,12 @@ class Worker:
                 envelope, attempt, redis=self.redis, keys=self.keys, events=self.events,
                 lease=(self.keys.lease(part.number), part.token), record=self._record,
             )
+            started = time.monotonic()
             try:
                 await self.handler(ctx)
+                metrics.REQUESTS.labels(source=envelope.source, outcome="done").inc()
+                metrics.REQUEST_SECONDS.labels(source=envelope.source).observe(
+                    time.monotonic() - started)
                 return True
             except (LeaseLost, asyncio.CancelledError):
                 raise
@@ -495,6 +534,7 @@ class Worker:
                 await self._wait_for_redis()
             except Exception as exc:  # noqa: BLE001 - a handler's failure must not kill us
                 log.exception("request failed", attempt=attempt, error=str(exc))
+                metrics.REQUESTS.labels(source=envelope.source, outcome="failed").inc()
                 return False
 
     async def _wait_for_redis(self) -> None:
@@ -551,6 +591,8 @@ class Worker:
                 once_field="ev:dead",
             )
         log.warning("request dead-lettered", reason=reason, entry=delivery.entry_id)
+        metrics.REQUESTS.labels(source=envelope.source if envelope else "unknown",
+                                outcome="dead").inc()
         self._ack(part, request_key, delivery.entry_id, "dead", envelope)
 
     # -- acknowledgements, batched ------------------------------------------------------------

@@ -11,7 +11,9 @@ from core.store.models import (
     CONVERSATION_STATUSES,
     REQUEST_STATUSES,
     Conversation,
+    GitHubAccount,
     Project,
+    PullRequest,
     Request,
 )
 from core.store.store import Store
@@ -22,7 +24,9 @@ __all__ = [
     "REQUEST_STATUSES",
     "Conversation",
     "DatabaseUrl",
+    "GitHubAccount",
     "Project",
+    "PullRequest",
     "Request",
     "SchemaStatus",
     "Store",

@@ -1,8 +1,9 @@
-"""The system of record's tables: projects, conversations and requests.
+"""The system of record's tables: projects, conversations, requests, pull requests and the
+GitHub accounts people linked.
 
-Designs, pull requests, scans, tag plans and metrics get their own tables through new
-migrations in ``core/store/migrations/versions``; nothing here needs to change for them. Times
-are stored in UTC; JSON columns hold what has no fixed shape (a tag policy, an action).
+Designs, scans, tag plans and metrics get their own tables through new migrations in
+``core/store/migrations/versions``. Times are stored in UTC; JSON columns hold what has no fixed
+shape (a tag policy, an action).
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -75,8 +86,22 @@ class Project(Timestamps, Base):
     aws_account_id: Mapped[str | None] = mapped_column(String(12))
     aws_role_arn: Mapped[str | None] = mapped_column(String(2048))
     aws_regions: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    # owner/name on GitHub; None: the project's own bare repository in the data folder
     github_repo: Mapped[str | None] = mapped_column(String(200))
+    # the module's folder inside the repository ("" is the repository's root)
+    repo_path: Mapped[str] = mapped_column(String(300), default="infra", nullable=False)
+    # {"key": K, "value": V}: the tag that marks the project's resources (scanner.service.tag_of)
     tag_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    # Slack user ids who may answer and approve the project's conversations besides the requester
+    approvers: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    # the principal that created it (web/CLI principal id, or slack:<team>:<user>)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def tag(self) -> tuple[str, str] | None:
+        policy = self.tag_policy or {}
+        key, value = policy.get("key"), policy.get("value")
+        return (key, value) if isinstance(key, str) and isinstance(value, str) else None
 
 
 class Conversation(Timestamps, Base):
@@ -116,3 +141,44 @@ class Request(Timestamps, Base):
     error: Mapped[str | None] = mapped_column(Text)
     trace_id: Mapped[str | None] = mapped_column(String(32))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PullRequest(Timestamps, Base):
+    """The pull request of a conversation's design: one branch per conversation, whose commits
+    are the design's versions."""
+
+    __tablename__ = "pull_requests"
+    __table_args__ = (Index("ix_pull_requests_project_id", "project_id"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str | None] = mapped_column(
+        String(100), ForeignKey("projects.id", ondelete="SET NULL")
+    )
+    host: Mapped[str] = mapped_column(String(20), nullable=False)  # github | local
+    repository: Mapped[str] = mapped_column(String(300), nullable=False)
+    branch: Mapped[str] = mapped_column(String(255), nullable=False)
+    base: Mapped[str] = mapped_column(String(255), nullable=False)
+    path: Mapped[str] = mapped_column(String(300), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    url: Mapped[str] = mapped_column(String(1000), nullable=False)
+    head_commit: Mapped[str] = mapped_column(String(64), nullable=False)
+    design_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    monthly_usd: Mapped[float | None] = mapped_column(Float)
+
+
+class GitHubAccount(Timestamps, Base):
+    """A person's GitHub account, linked through the OAuth web flow; the token is sealed
+    (:mod:`core.vault`), never stored in the clear."""
+
+    __tablename__ = "github_accounts"
+
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), nullable=False)
+    sealed_token: Mapped[str] = mapped_column(Text, nullable=False)
+    scopes: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    # linked | revoked (GitHub refused the token: the person must link again)
+    status: Mapped[str] = mapped_column(String(20), default="linked", nullable=False)
+# the monitor's tables (core/store/metrics.py) join Base.metadata with this module
+from core.store import metrics as _metrics  # noqa: E402,F401

@@ -1,4 +1,5 @@
-"""The async system of record: projects, conversations and the ledger of requests.
+"""The async system of record: projects, conversations, the ledger of requests, pull
+requests and linked GitHub accounts.
 
 Workers and the web app share one :class:`Store` per process, built in the composition root
 with ``await Store.open(settings.effective_database_url)``. Every write transaction starts
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -33,7 +34,9 @@ from core.store.models import (
     FINAL_STATUSES,
     REQUEST_STATUSES,
     Conversation,
+    GitHubAccount,
     Project,
+    PullRequest,
     Request,
     utcnow,
 )
@@ -106,10 +109,16 @@ class Store:
         aws_role_arn: str | None = None,
         aws_regions: list[str] | None = None,
         github_repo: str | None = None,
+        repo_path: str | None = None,
         tag_policy: dict[str, Any] | None = None,
+        approvers: list[str] | None = None,
+        created_by: str | None = None,
     ) -> Project:
-        """Create the project or update the fields given (None leaves a field unchanged)."""
+        """Create the project or update the fields given (None leaves a field unchanged;
+        ``github_repo=""`` unbinds GitHub: the project's own local repository is used)."""
         check_project_id(project_id)
+        async with self._sessions() as session:
+            current = await session.get(Project, project_id)
         given = check_project_fields(
             {
                 k: v
@@ -120,17 +129,26 @@ class Store:
                     "aws_role_arn": aws_role_arn,
                     "aws_regions": aws_regions,
                     "github_repo": github_repo,
+                    "repo_path": repo_path,
                     "tag_policy": tag_policy,
+                    "approvers": approvers,
+                    # the creator is who made it first, never rewritten
+                    "created_by": created_by if current is None else None,
                 }.items()
                 if v is not None
-            }
+            },
+            current,
         )
+        if given.get("github_repo") == "":
+            given["github_repo"] = None
         now = utcnow()
         values = {
             "id": project_id,
             "name": project_id,
             "aws_regions": [],
             "tag_policy": {},
+            "approvers": [],
+            "repo_path": "infra",
             **given,
             "created_at": now,
             "updated_at": now,
@@ -156,6 +174,36 @@ class Store:
             raise NotFound(f"no project {project_id!r}", hint="create it with a project binding")
         return project
 
+    async def find_project(self, project_id: str) -> Project | None:
+        async with self._sessions() as session:
+            return await session.get(Project, project_id)
+
+    async def list_projects(self, limit: int = 200) -> list[Project]:
+        """Projects by id."""
+        if not 1 <= limit <= 1000:
+            raise ValidationError(f"limit must be between 1 and 1000, not {limit}")
+        async with self._sessions() as session:
+            result = await session.execute(select(Project).order_by(Project.id).limit(limit))
+            return list(result.scalars())
+
+    async def ensure_project(self, project_id: str, **fields: Any) -> Project:
+        """The project, created with ``fields`` when it does not exist (never changed if it
+        does): how the embedded default gets its project."""
+        existing = await self.find_project(project_id)
+        if existing is not None:
+            return existing
+        check_project_id(project_id)
+        given = check_project_fields({k: v for k, v in fields.items() if v is not None})
+        now = utcnow()
+        stmt = self._insert(Project).values(
+            **{"name": project_id, "aws_regions": [], "tag_policy": {}, "approvers": [],
+               "repo_path": "infra", **given},
+            id=project_id, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing()
+        async with self._writing() as session:
+            await session.execute(stmt)
+        return await self.get_project(project_id)
+
     async def find_project_by_channel(self, slack_channel: str) -> Project | None:
         """The project a Slack channel is bound to, if any."""
         async with self._sessions() as session:
@@ -163,6 +211,78 @@ class Store:
                 select(Project).where(Project.slack_channel == slack_channel)
             )
             return result.scalar_one_or_none()
+
+    # -- pull requests ----------------------------------------------------------------------
+    async def record_pull_request(self, conversation_id: str, **fields: Any) -> PullRequest:
+        """Create or update the pull request row of a conversation's design (idempotent)."""
+        unknown = set(fields) - set(PullRequest.__table__.columns.keys())
+        if unknown:
+            raise ValidationError(f"unknown pull request field(s): {', '.join(sorted(unknown))}")
+        now = utcnow()
+        stmt = self._insert(PullRequest).values(
+            conversation_id=conversation_id, **fields, created_at=now, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[PullRequest.conversation_id], set_={**fields, "updated_at": now}
+        )
+        async with self._writing() as session:
+            await session.execute(stmt)
+        found = await self.get_pull_request(conversation_id)
+        assert found is not None
+        return found
+
+    async def get_pull_request(self, conversation_id: str) -> PullRequest | None:
+        async with self._sessions() as session:
+            return await session.get(PullRequest, conversation_id)
+
+    async def list_pull_requests(self, project_id: str, limit: int = 100) -> list[PullRequest]:
+        """A project's pull requests, the most recently updated first."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(PullRequest).where(PullRequest.project_id == project_id)
+                .order_by(PullRequest.updated_at.desc()).limit(limit)
+            )
+            return list(result.scalars())
+
+    # -- linked GitHub accounts ---------------------------------------------------------------
+    async def put_github_account(
+        self, principal: str, *, login: str, sealed_token: str, scopes: str = ""
+    ) -> GitHubAccount:
+        """Link (or link again) a principal's GitHub account; the token comes sealed."""
+        now = utcnow()
+        values = {"login": login, "sealed_token": sealed_token, "scopes": scopes,
+                  "status": "linked"}
+        stmt = self._insert(GitHubAccount).values(
+            principal=principal, **values, created_at=now, updated_at=now
+        ).on_conflict_do_update(
+            index_elements=[GitHubAccount.principal], set_={**values, "updated_at": now}
+        )
+        async with self._writing() as session:
+            await session.execute(stmt)
+        found = await self.get_github_account(principal)
+        assert found is not None
+        return found
+
+    async def get_github_account(self, principal: str) -> GitHubAccount | None:
+        async with self._sessions() as session:
+            return await session.get(GitHubAccount, principal)
+
+    async def mark_github_account(self, principal: str, status: str) -> None:
+        if status not in ("linked", "revoked"):
+            raise ValidationError(f"GitHub account status {status!r} is not linked or revoked")
+        async with self._writing() as session:
+            await session.execute(
+                update(GitHubAccount).where(GitHubAccount.principal == principal)
+                .values(status=status, updated_at=utcnow())
+            )
+
+    async def delete_github_account(self, principal: str) -> bool:
+        """Forget a linked account (its sealed token with it); False when none was linked."""
+        async with self._writing() as session:
+            result = await session.execute(
+                delete(GitHubAccount).where(GitHubAccount.principal == principal)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- conversations --------------------------------------------------------------------
     async def ensure_conversation(

@@ -92,12 +92,12 @@ class _Warm:
             self.child.wait()
         self.child = None
 
-    def scan(self, directory: str) -> dict[str, Any]:
+    def scan(self, directory: str, split: bool = False) -> dict[str, Any]:
         with self.lock:
             child = self._start()
             assert child.stdin and child.stdout
             try:
-                child.stdin.write(json.dumps({"dir": directory, "argv": _ARGV}) + "\n")
+                child.stdin.write(json.dumps({"dir": directory, "argv": _ARGV, "split": split}) + "\n")
                 child.stdin.flush()
                 ready, _, _ = select.select([child.stdout], [], [], TIMEOUT_S)
                 line = child.stdout.readline() if ready else ""
@@ -121,12 +121,44 @@ def run_checkov(files: dict[str, str]) -> dict[str, Any]:
             (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / name).write_text(text)
         reply = _WARM.scan(tmp)
+    return _report(reply)
+
+
+def _report(reply: dict[str, Any]) -> dict[str, Any]:
     if "error" in reply:
         return {"error": reply["error"]}
     data = reply["report"]
     if isinstance(data, list):  # several frameworks: keep terraform's
         data = next((d for d in data if d.get("check_type") == "terraform"), data[0])
     return data  # type: ignore[no-any-return]
+
+
+def run_checkov_tree(modules: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """checkov's report of each module, all scanned in one run: each module is a folder of one
+    tree, and checkov builds a graph per folder (``TF_SPLIT_GRAPH``), so resources of two
+    modules that share an address never meet. Each report holds its own folder's checks."""
+    with tempfile.TemporaryDirectory(prefix="archops-checkov-") as tmp:
+        roots: dict[str, str] = {}
+        for i, (key, files) in enumerate(modules.items()):
+            root = Path(tmp) / f"m{i}"
+            for name, text in files.items():
+                (root / name).parent.mkdir(parents=True, exist_ok=True)
+                (root / name).write_text(text)
+            roots[key] = f"{root}/"
+        whole = _report(_WARM.scan(tmp, split=True))
+    if "error" in whole:
+        return {key: whole for key in modules}
+    results = whole.get("results", {})
+    out: dict[str, dict[str, Any]] = {}
+    for key, prefix in roots.items():
+        mine = {kind: [c for c in results.get(kind, []) if str(c.get("file_abs_path", "")).startswith(prefix)]
+                for kind in ("passed_checks", "failed_checks", "skipped_checks")}
+        errors = [p for p in results.get("parsing_errors", []) if str(p).startswith(prefix)]
+        for check in (c for kind in mine.values() for c in kind):  # its path as a single scan gives it
+            check["file_path"] = "/" + str(check.get("file_abs_path", ""))[len(prefix):]
+        out[key] = {"check_type": "terraform", "results": {**mine, "parsing_errors": errors},
+                    "summary": {"parsing_errors": len(errors)}}
+    return out
 
 
 def _argument(check: dict[str, Any]) -> str:
@@ -196,17 +228,24 @@ def check_checkov(files: dict[str, str], module: ParsedModule, strict: bool = Fa
     return failure + [_finding(check, module, reason, strict) for check, reason in _results(report)]
 
 
-def check_checkov_many(modules: dict[str, dict[str, str]], strict: bool = False) -> dict[str, list[Finding]]:
-    """checkov's findings for several modules, each keyed as given with its own file names.
+# modules one checkov run scans together (a run must answer within TIMEOUT_S)
+TREE_SIZE = 20
 
-    Each module is scanned on its own by the warm helper (a few hundred milliseconds once
-    checkov is loaded): scanned together in one directory tree, checkov mixes up resources of
-    different modules that share an address (a ``count = 0`` in one changed another's result).
-    """
+
+def check_checkov_many(modules: dict[str, dict[str, str]], strict: bool = False) -> dict[str, list[Finding]]:
+    """checkov's findings for several modules, each keyed as given with its own file names,
+    from one checkov run per :data:`TREE_SIZE` of them (:func:`run_checkov_tree`)."""
     if not checkov_available():
         return {key: [notice_missing()] for key in modules}
+    tfs = {key: {n: t for n, t in files.items() if n.endswith(".tf")} for key, files in modules.items()}
+    keys = list(tfs)
+    reports: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), TREE_SIZE):
+        part = {key: tfs[key] for key in keys[start:start + TREE_SIZE]}
+        reports.update(run_checkov_tree(part) if len(part) > 1 else {key: run_checkov(files) for key, files in part.items()})
     out: dict[str, list[Finding]] = {}
-    for key, files in modules.items():
-        tf = {name: text for name, text in files.items() if name.endswith(".tf")}
-        out[key] = check_checkov(tf, parse_module(files), strict)
+    for key, files in tfs.items():
+        report, module = reports[key], parse_module(files)
+        failure = _failure(report)
+        out[key] = failure if "error" in report else failure + [_finding(c, module, r, strict) for c, r in _results(report)]
     return out

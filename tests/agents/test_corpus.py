@@ -1,7 +1,9 @@
 """The scenario corpus: plain-English requests of startups and what each must yield.
 
 Every design must parse (Terraform's parser and python-hcl2) and pass the schema and reference
-checks of the review; refusals must say why. Scenarios live in ``corpus/scenarios.json``.
+checks of the review, and all of them together plan with Terraform (offline, one plan per
+region: ``check_plan_many``) with no error and no finding of the deploy check; refusals must
+say why. Scenarios live in ``corpus/scenarios.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from langgraph.checkpoint.memory import MemorySaver
 from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import Recorder, text
-from tests.agents.deploy_facts import deploy_defects
+from tests.agents.deploy_facts import deploy_defects, variables
 
 SCENARIOS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "scenarios.json").read_text())
 CORPUS_CHECKS = {"parse", "schema", "references"}
@@ -65,9 +67,20 @@ async def run_scenario(scenario: dict[str, Any]) -> Recorder:
     return ctx
 
 
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, Recorder]:
+    """Every scenario run once through the workflow (the tests below read the results)."""
+    import asyncio
+
+    async def run_all() -> dict[str, Recorder]:
+        return {scenario["id"]: await run_scenario(scenario) for scenario in SCENARIOS}
+
+    return asyncio.run(run_all())
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])
-async def test_scenario(scenario: dict[str, Any]) -> None:
-    ctx = await run_scenario(scenario)
+def test_scenario(corpus: dict[str, Recorder], scenario: dict[str, Any]) -> None:
+    ctx = corpus[scenario["id"]]
     kind, message, data = ctx.last
     if "refused" in scenario:
         assert kind == "error" and data.get("refused"), message
@@ -95,6 +108,31 @@ async def test_scenario(scenario: dict[str, Any]) -> None:
     for file, needles in scenario.get("contains", {}).items():
         for needle in needles:
             assert needle in files.get(file, ""), f"{needle!r} not in {file}"
+
+
+def test_every_design_plans_with_terraform_and_has_no_deploy_finding(corpus: dict[str, Recorder]) -> None:
+    from core.terraform.deploy import check_deploy
+    from core.terraform.parse import parse_module
+    from core.terraform.plan_check import check_plan_many
+    from core.terraform.plugin import toolchain
+
+    if "aws" not in toolchain.available_providers():
+        pytest.fail("the provider plugin schemas are missing: run scripts/setup-validation")
+    designs = {sid: ctx.module()["files"] for sid, ctx in corpus.items() if ctx.last[0] == "done"}
+    assert len(designs) >= 30
+    by_region: dict[str, dict[str, Any]] = {}
+    for sid, files in designs.items():
+        by_region.setdefault(variables(files)["region"], {})[sid] = parse_module(files)
+    problems: dict[str, list[tuple[str, str, str]]] = {}
+    for region, modules in sorted(by_region.items()):
+        for sid, result in check_plan_many(modules, region).items():
+            found = [(f.check_id, f.address, f.message[:160]) for f in result.findings if f.failing]
+            if not result.planned:
+                found.append(("plan", "", result.summary))
+            found += [(f.check_id, f.address, f.message[:160]) for f in check_deploy(result.show, modules[sid]) if f.failing]
+            if found:
+                problems[sid] = found
+    assert problems == {}
 
 
 def test_corpus_is_broad_enough() -> None:

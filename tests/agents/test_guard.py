@@ -4,6 +4,7 @@ obfuscations, Korean) and a corpus of ordinary requests it must let through."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,11 @@ def test_ordinary_requests_are_not_refused(text: str) -> None:
 
 
 def test_the_corpus_is_broad() -> None:
-    assert len(ATTACKS) >= 60 and len(CORPUS["false_positives"]) >= 30
-    obfuscated = [t for _k, t in ATTACKS if normalize(t) != t]
+    assert len(ATTACKS) >= 100 and len(CORPUS["false_positives"]) >= 60
+    obfuscated = [t for _k, t in ATTACKS if normalize(t) != t or re.search(r"[a-z][0-9][a-z]|\b(?:[A-Za-z] ){2,}[A-Za-z]\b", t)]
     korean = [t for _k, t in ATTACKS if any("\uac00" <= ch <= "\ud7a3" for ch in t)]
-    assert len(obfuscated) >= 8 and len(korean) >= 12
+    mixed = [t for t in korean if re.search(r"[A-Za-z]{4,}", t)]
+    assert len(obfuscated) >= 20 and len(korean) >= 20 and len(mixed) >= 5
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,13 @@ def test_refusals_are_said_in_korean() -> None:
 def test_oversize_and_empty() -> None:
     assert classify("", has_design=False, max_chars=10).key == "guard.empty"
     assert classify("a web app with postgres", has_design=False, max_chars=10).key == "guard.oversize"
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [("retire the old staging bucket", "refuse"), ("a retirement-planning app with postgres", "new"),
+     ("use the key AKIAIOSFODNN7EXAMPLE to deploy", "refuse"), ("set the database password to hunter2 for our web app", "new"),
+     ("password: Hunter2Horse! for our web app", "refuse")],
+)
+def test_plain_words_decide_not_their_look(text: str, route: str) -> None:
+    assert classify(text, has_design=False, max_chars=8000).route == route

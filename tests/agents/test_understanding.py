@@ -10,6 +10,7 @@ request's language.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from langgraph.checkpoint.memory import MemorySaver
 
 from agents.handler import AgentHandler
+from agents.honesty import BY_ID
 from agents.messages import CATALOGS, fields_of, t
 from core.settings import Settings
 from tests.agents.conftest import Recorder, answer, text
@@ -45,7 +47,8 @@ def not_built_section(summary: str, lang: str) -> list[str]:
     head = t("sum.not_built", lang)
     if head not in summary:
         return []
-    return [line for line in summary.split(head, 1)[1].splitlines() if line.startswith("- ")]
+    rows = summary.split(head, 1)[1].splitlines()[1:]
+    return list(itertools.takewhile(lambda line: line.startswith("- "), rows))
 
 
 @pytest.mark.parametrize("entry", FOUNDERS, ids=[e["id"] for e in FOUNDERS])
@@ -82,11 +85,68 @@ async def test_founder_request(entry: dict[str, Any]) -> None:
         assert listed == [], listed
     else:
         assert listed, "a request naming what archops does not build must list it"
+    # every capability the request named is in the files or under "Not built"
+    tf = "\n".join(body for name, body in module["files"].items() if name.endswith(".tf"))
+    for cid in req.get("asked", []):
+        if cid in BY_ID:
+            assert BY_ID[cid].built(tf) or any(line.startswith(f"- {t(f'cap.{cid}', lang)}:") for line in listed), cid
+    for component in entry.get("kept", []):
+        from agents.changes import component_name
+
+        assert any(item["what"] == component_name(component, lang) for item in module["kept"]), module["kept"]
+    summary_matches_files(message, module, req, lang)
+    check_changes(entry, module, message, lang)
     # never "All checks passed" on its own while something is not built
     if listed:
         assert t("sum.passed", lang) + "." not in message.split(t("sum.not_built", lang))[0] or t("sum.passed_partial", lang) in message
     for needle in entry.get("summary_lacks", []):
         assert needle not in message
+
+
+def summary_matches_files(message: str, module: dict[str, Any], req: dict[str, Any], lang: str) -> None:
+    """The reply's head says what the files hold: their region, the blueprints, the cost."""
+    region = re.search(r'variable\s+"region"\s*{[^}]*default\s*=\s*"([^"]+)"', module["files"]["variables.tf"])
+    assert region and f", {region.group(1)})" in message.splitlines()[0], (region, message)
+    assert req["region"] == region.group(1)
+    first = message.splitlines()[0]
+    assert re.search(rf"(?<!\d){len(module['plan']['items'])}(?!\d)", first), first
+    total = (module.get("cost") or {}).get("monthly_total")
+    if total is not None:
+        assert f"${total:,.0f}" in first, first
+    # what it says it assumed is what the design holds (never a stale "region=us-east-1")
+    for key, value in (module.get("assumed") or {}).items():
+        if key in {"region", "project", "environment", "lambda_runtime"}:
+            assert req.get(key) == value, (key, value, req.get(key))
+
+
+def check_changes(entry: dict[str, Any], module: dict[str, Any], message: str, lang: str) -> None:
+    """A follow-up's reply lists what changed, with the cost before and after, or says why
+    nothing changed."""
+    expected = entry.get("changes")
+    changes = module.get("changes")
+    if len(entry["turns"]) > 1 and "refused" not in entry:
+        assert changes is not None, "a follow-up must list its changes"
+        if changes["added"] or changes["removed"] or changes["changed"] or changes["settings"]:
+            assert t("chg.head", lang, before=module["version"] - 1, after=module["version"]) in message
+        else:
+            assert t("chg.none", lang, version=module["version"] - 1) in message and changes["notes"], message
+    if not expected:
+        return
+    assert changes is not None
+    for field in expected.get("settings", []):
+        assert field in changes["settings"], (field, changes["settings"])
+    added = {a.split(".")[0] for a in changes["added"]}
+    removed = {a.split(".")[0] for a in changes["removed"]}
+    assert not set(expected.get("added", [])) - added, (expected, changes["added"])
+    assert not set(expected.get("removed", [])) - removed, (expected, changes["removed"])
+    before, after = changes["cost"]
+    if "cost" in expected:
+        assert {"down": after < before, "up": after > before, "same": round(after) == round(before)}[expected["cost"]], (before, after)
+        assert f"${before:,.0f}" in message and f"${after:,.0f}" in message
+    for key in expected.get("notes", []):
+        assert any(note.startswith(CATALOGS[lang][key].split("{")[0]) for note in changes["notes"]), (key, changes["notes"])
+    if expected.get("nothing"):
+        assert not (changes["added"] or changes["removed"] or changes["changed"] or changes["settings"])
 
 
 async def test_korean_questions_choices_and_errors() -> None:
@@ -189,6 +249,57 @@ def test_corpus_shape() -> None:
         ("캐시 없이 PostgreSQL 웹 앱", "components", []),
         ("서울에 웹 앱", "language", "ko"),
         ("a web app in Seoul", "language", "en"),
+        ("a web app, high availability isn't a priority", "availability", "single_az"),
+        ("a production web app that isn't redundant", "availability", "single_az"),
+        ("a production API, skip the NAT gateway", "nat", "none"),
+        ("운영 환경 웹 앱, NAT 게이트웨이 없이", "nat", "none"),
+        ("production web app, backups are not needed", "removed", ["backup"]),
+        ("a web app with postgres; a CDN isn't necessary", "removed", ["cloudfront"]),
+        ("a web app for 2 million users", "users", 2_000_000),
+        ("a web app for 2 million users", "traffic", "high"),
+        ("a web app for ~50k monthly active users", "traffic", "medium"),
+        ("Node.js Lambda API", "lambda_runtime", "nodejs22.x"),
+        ("노드로 된 람다 API", "lambda_runtime", "nodejs22.x"),
+        ("a webhook receiver in node 20 on lambda", "lambda_runtime", "nodejs20.x"),
+        ("a Go lambda function behind an API", "lambda_runtime", "provided.al2023"),
+        ("Java 17 API on lambda", "lambda_runtime", "java17"),
+        ("자바 람다 API", "lambda_runtime", "java21"),
+        ("a lambda in python 3.12", "lambda_runtime", "python3.12"),
+        ("Go live next week with a lambda API", "lambda_runtime", None),
+        ("a redis with two cache nodes", "lambda_runtime", None),
+        ("Lambda 기반 API를 서울에 만들어 주세요", "workload", "api"),
+        ("Lambda 기반 API를 서울에 만들어 주세요", "compute", "lambda"),
+        ("an internal admin tool for our employees only", "internal", True),
+        ("a tool only employees can use, with postgres", "internal", True),
+        ("an admin panel behind our VPN", "internal", True),
+        ("사내용 관리자 도구, 내부 전용", "internal", True),
+        ("직원들만 쓰는 웹 앱", "internal", True),
+        ("a public-facing web app", "internal", False),
+        ("a web app with postgres", "internal", None),
+        ("set the database password to hunter2", "asked", ["literal_password"]),
+        ("use password=[redacted: secret] for the database of my web app", "asked", ["literal_password"]),
+        ("DB 비밀번호는 hunter22로 해줘", "asked", ["literal_password"]),
+        ("the password is kept in Secrets Manager", "asked", []),
+        ("PostgreSQL 웹 앱, 캐시만 빼고 다 넣어 주세요", "removed", ["redis"]),
+        ("a public bucket for our images", "asked", ["public_bucket"]),
+        ("S3 버킷을 외부에 공개해 주세요", "asked", ["public_bucket"]),
+        ("a web app with postgres, no encryption needed", "asked", ["no_encryption"]),
+        ("a web app with postgres and no public database", "asked", []),
+        ("keep the encryption keys in KMS", "asked", []),
+        ("a web app in a VPC with CIDR 8.8.0.0/16", "asked", ["public_cidr"]),
+        ("a web app in a VPC with CIDR 8.8.0.0/16", "vpc_cidr", None),
+        ("a web app in a VPC 10.42.0.0/16", "asked", []),
+        ("open 22 to 0.0.0.0/0 in our vpc", "asked", ["open_ssh"]),
+        ("트래픽이 거의 없는 사내 위키", "internal", True),
+        ("an intranet for our staff", "workload", "web_app"),
+        ("a web app in Hyderabad", "region", "ap-south-2"),
+        ("a web app in Melbourne", "region", "ap-southeast-4"),
+        ("멜버른 리전 웹 앱", "region", "ap-southeast-4"),
+        ("뭄바이 리전에 API", "region", "ap-south-1"),
+        ("시드니에 정적 사이트", "region", "ap-southeast-2"),
+        ("바레인에 API", "region", "me-south-1"),
+        ("인도네시아 리전 API", "region", "ap-southeast-3"),
+        ("a tiny app for me and my cofounder, web app with postgres", "users", 2),
     ],
 )
 def test_what_a_sentence_says(said: str, field: str, expected: object) -> None:
@@ -223,3 +334,30 @@ def test_uploads_take_names_never_paths(said: str) -> None:
 
     req = extract(said)
     assert req.uploads == ["passwd.txt"] and all(".." not in u and "/" not in u for u in req.uploads)
+
+
+def test_a_public_follow_up_ends_internal_only() -> None:
+    from agents.extractor import extract
+
+    base = extract("an internal admin tool with postgres")
+    assert base.internal is True and "internal" in base.asked
+    public = extract("make it public after all", base)
+    assert public.internal is False and "internal" not in public.asked
+
+
+def test_a_stated_runtime_is_not_listed_as_assumed() -> None:
+    from agents.extractor import extract
+
+    assert extract("a node lambda").assumed == {"lambda_runtime": "nodejs22.x"}
+    assert "lambda_runtime" not in extract("a node 20 lambda").assumed
+
+
+@pytest.mark.parametrize(
+    ("said", "named"),
+    [("make it cheaper and add a nightly backup", {"backup"}), ("add a redis cache, no queue", {"redis"}),
+     ("매일 밤 백업도 추가해 줘", {"backup"}), ("thanks, looks good", set()), ("use mysql instead", {"rds"})],
+)
+def test_what_a_follow_up_names(said: str, named: set[str]) -> None:
+    from agents.extractor import named_components
+
+    assert named_components(said) == named

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hcl2
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agents.fixer import parse_diagnostics
+from agents.fixer import check_and_repair
 from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import FAST_CHECKS, Recorder, answer, text
@@ -28,7 +28,7 @@ async def test_saas_web_app_with_postgres_non_interactive(handler) -> None:
     assert kinds[0] == "status" and kinds[-1] == "done"
     module = ctx.module()
     files = module["files"]
-    assert parse_diagnostics(files) == []
+    assert check_and_repair(files, checks={"parse"})[1]["findings"] == []
     found = resources(files)
     assert {"aws_db_instance.main", "aws_lb.main", "aws_ecs_service.app", "aws_vpc.main", "aws_acm_certificate.main"} <= found
     assert 'version = "~> 6.' in files["versions.tf"]

@@ -85,6 +85,18 @@ def test_up_then_chat_streams_the_answer_and_ctrl_c_stops_everything(up, tmp_pat
     assert "... Reading the request" in result.stdout  # status events streamed as they came
     assert (out / "versions.tf").exists() and (out / "README.md").exists()
     assert 'resource "aws_s3_bucket"' in "".join(p.read_text() for p in out.glob("*.tf"))
+    # the design is a pull request of the default project's repository, which up named
+    repo = up["data"] / "repos" / "default.git"
+    assert f"designs become pull requests: git clone {repo}" in "".join(up["lines"])
+    opened = re.search(r"pull request #1 \(opened\): (http://\S+/projects/default/pulls/1)\n"
+                       r"  git clone --branch (archops/default/\S+) (\S+)", result.stdout)
+    assert opened and opened.group(3) == str(repo), result.stdout
+    status, _headers, page = http("GET", opened.group(1), Accept="text/html")
+    assert status == 401  # the pull request's page is for signed-in people
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--branch", opened.group(2), str(repo), str(clone)],
+                   check=True)
+    assert (clone / "infra" / "versions.tf").read_text() == (out / "versions.tf").read_text()
 
     # a question, answered by number from the command line, in the same conversation
     asked = chat(up, "a SaaS web app with a postgres database")
@@ -104,7 +116,11 @@ def test_up_then_chat_streams_the_answer_and_ctrl_c_stops_everything(up, tmp_pat
              for p in [data, *data.rglob("*")]}
     assert {"archops.sqlite3", "up.json", "redis.password", "notes.txt"} <= set(modes)
     assert any(name.startswith("redis/appendonlydir/") for name in modes)
-    assert all(m == (0o700 if (data / n).is_dir() else 0o600) for n, m in modes.items()), modes
+    # git keeps its objects read-only (0400): private too; nothing else differs from 0700/0600
+    assert all(m == (0o700 if (data / n).is_dir() else 0o600) for n, m in modes.items()
+               if not n.startswith("repos/")), modes
+    assert any(n.startswith("repos/default.git/objects/") for n in modes)
+    assert all(m & 0o077 == 0 for n, m in modes.items() if n.startswith("repos/")), modes
 
     process = up["process"]
     process.send_signal(signal.SIGINT)

@@ -176,8 +176,8 @@ def test_the_public_surface_is_what_the_docs_describe() -> None:
     import core.store
 
     assert sorted(core.store.__all__) == [
-        "CONVERSATION_STATUSES", "Conversation", "DatabaseUrl", "Project", "REQUEST_STATUSES",
-        "Request", "SchemaStatus", "Store", "open_checkpointer", "parse_database_url",
+        "CONVERSATION_STATUSES", "Conversation", "DatabaseUrl", "GitHubAccount", "Project",
+        "PullRequest", "REQUEST_STATUSES", "Request", "SchemaStatus", "Store", "open_checkpointer", "parse_database_url",
         "schema_diff", "schema_status", "upgrade",
     ]  # fmt: skip
     assert all(getattr(core.store, name) is not None for name in core.store.__all__)

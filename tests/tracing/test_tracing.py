@@ -93,3 +93,23 @@ async def test_an_unreachable_collector_does_not_break_the_work() -> None:
     with span("chat.submit"):
         pass
     await asyncio.to_thread(shutdown_tracing)  # logs the failed export, raises nothing
+
+
+async def test_an_edge_delivering_an_event_continues_the_trace_that_emitted_it(
+    zipkin: ZipkinStandIn,
+) -> None:
+    from core.events import Event
+    from core.tracing import following
+
+    setup_tracing(_settings(zipkin_endpoint=zipkin.endpoint))
+    with span("worker.request"):
+        trace_id, span_id = current_trace_ids()
+        event = Event(type="done", conversation_id="c", trace_id=trace_id, span_id=span_id)
+    with following(event, "web.stream.deliver", client="k1") as delivered:
+        assert delivered is not None
+    with following(Event(type="done", conversation_id="c"), "web.stream.deliver") as nothing:
+        assert nothing is None  # an event without a trace starts none
+    await asyncio.to_thread(shutdown_tracing)
+    spans = {s["name"]: s for s in await zipkin.wait_for(2)}
+    assert spans["web.stream.deliver"]["traceId"] == trace_id
+    assert spans["web.stream.deliver"]["parentId"] == span_id

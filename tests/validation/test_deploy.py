@@ -185,6 +185,11 @@ def test_alarms_and_budgets_reach_an_encrypted_topic_only_with_grants() -> None:
           arn    = aws_sns_topic.alerts.arn
           policy = TOPIC
         }
+        resource "aws_sns_topic_subscription" "ops" {
+          topic_arn = aws_sns_topic.alerts.arn
+          protocol  = "email"
+          endpoint  = "ops@example.com"
+        }
         resource "aws_cloudwatch_metric_alarm" "cpu" {
           alarm_name          = "cpu"
           comparison_operator = "GreaterThanThreshold"

@@ -12,6 +12,9 @@ from web.auth import LOCAL_PRINCIPAL, Access, AccessStore
 from web.hub import Hub
 
 CLI_TOKEN = "test-cli-token-0123456789abcdef"
+# what make_server passes to the Hub (the rest goes to the WebContext: projects, github...)
+HUB_OPTIONS = frozenset({"max_pending", "write_timeout_s", "keepalive_s", "check_s", "page",
+                         "max_batch", "retry_ms"})
 
 
 @pytest.fixture
@@ -46,18 +49,26 @@ def own(access_store) -> Callable[[str], object]:
 
 
 @pytest.fixture
-async def make_server(redis, keys, signer) -> AsyncIterator[Callable[..., object]]:
+async def make_server(redis, redis_url, keys, signer) -> AsyncIterator[Callable[..., object]]:
+    """A web instance on a free port (or ``port``), sharing the tests' redis-server; options
+    named in HUB_OPTIONS go to its :class:`Hub` (heartbeat interval, write timeout...), the
+    others to its WebContext (projects, github)."""
     servers: list[TestServer] = []
 
     async def make(instance_id: str, public_url: str | None = None,
-                   slack_sign_in: object = None) -> TestServer:
+                   slack_sign_in: object = None, drain_timeout_s: float = 5.0,
+                   port: int | None = None, **options: object) -> TestServer:
+        hub = {k: v for k, v in options.items() if k in HUB_OPTIONS}
+        parts = {k: v for k, v in options.items() if k not in HUB_OPTIONS}
         events = EventLog(redis, keys, client_ttl_s=30)
         submitter = Submitter(redis, keys, max_text_chars=1000)
         await submitter.ensure_groups()
         access = Access(AccessStore(redis, keys.prefix), signer, cli_token=CLI_TOKEN,
                         public_url=public_url, slack_sign_in=slack_sign_in)
-        ctx = WebContext(submitter, events, Hub(events, instance_id), instance_id, access=access)
-        server = TestServer(create_app(ctx))
+        ctx = WebContext(submitter, events, Hub(events, instance_id, **hub),  # type: ignore[arg-type]
+                         instance_id, access=access, redis_url=redis_url,
+                         drain_timeout_s=drain_timeout_s, **parts)  # type: ignore[arg-type]
+        server = TestServer(create_app(ctx), port=port)
         await server.start_server()
         servers.append(server)
         return server

@@ -249,3 +249,60 @@ async def test_a_later_version_marks_what_it_added_changed_and_removed(redis, ke
     assert latest["nodes"]["aws_cloudtrail.main"]["removed"] is True
     assert first["version"] == 1 and first["changes"]["against"] is None
     assert " added" not in first["dot"]
+
+
+async def test_every_page_runs_only_the_apps_own_scripts(redis, keys, make_server, cli_headers,
+                                                         own):
+    """The CSP allows scripts from this origin and WebAssembly compilation, nothing inline; the
+    pages (one layout: the same head on each) need nothing more."""
+    server = await make_server("web-a")
+    conversation = await design(redis, keys, own, "c-csp")
+    heads = set()
+    pages = {"/": "chat", f"/c/{conversation}": "stream", f"/c/{conversation}/diagram": "diagram"}
+    for path, name in pages.items():
+        status, headers, body = await fetch(server, path, {**cli_headers, **HTML})
+        page = body.decode()
+        assert status == 200, path
+        directives = dict(d.strip().split(" ", 1) for d in
+                          headers["Content-Security-Policy"].split(";"))
+        assert directives["script-src"] == "'self' 'wasm-unsafe-eval'", path
+        assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), path  # no inline script
+        assert not re.search(r"\son[a-z]+=", page) and "style=" not in page, path
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', page)
+        assert len(scripts) == 1 and re.fullmatch(rf"/static/[0-9a-f]{{12}}/{name}\.js",
+                                                  scripts[0]), scripts
+        heads.add(re.sub(r'<script[^>]*></script>', "", page.split("</head>")[0]))
+    assert len(heads) == 1  # the same head on every page
+
+
+async def test_the_links_in_a_pull_request_open_its_pages_for_anyone_with_them_and_no_more(
+        redis, keys, make_server, signer, own, tmp_path):
+    """The pull request's body links the live stream and the diagram (agents.delivery): each
+    opens its page, page data and SVG for whoever holds the link; the same link is no key to
+    another conversation, and a page without it needs a sign-in."""
+    from agents.delivery import Deliverer
+    from core.codehost.hosts import Hosts
+    from core.envelope import Envelope
+    from core.settings import Settings
+
+    server = await make_server("web-a")
+    conversation = await design(redis, keys, own, "c-pr-links")
+    settings = Settings(data_dir=tmp_path, public_url="http://archops.example")
+    links, _ = Deliverer(None, Hosts(settings, None), signer).links(
+        Envelope(conversation_id=conversation, source="web", user="local", text="a web app"))
+    stream = links["stream"].removeprefix("http://archops.example")
+    diagram = links["diagram"].removeprefix("http://archops.example")
+    cap = stream.split("cap=", 1)[1]
+    status, _, body = await fetch(server, stream, HTML)
+    assert status == 200 and b"/stream.js" in body
+    status, _, body = await fetch(server, diagram, HTML)
+    assert status == 200 and b"/diagram.js" in body and b"Load &quot;balancer&quot;" in body
+    for api in (f"/api/conversations/{conversation}/diagram?cap={cap}",
+                f"/api/conversations/{conversation}/history?cap={cap}"):
+        assert (await fetch(server, api))[0] == 200, api
+    for other in (f"/c/c-else?cap={cap}", f"/c/c-else/diagram?cap={cap}",
+                  f"/api/conversations/c-else/diagram?cap={cap}", f"/?cap={cap}"):
+        assert (await fetch(server, other, HTML))[0] == 403, other
+    assert (await fetch(server, f"/c/{conversation}/diagram", HTML))[0] == 401

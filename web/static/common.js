@@ -61,11 +61,16 @@ export function money(value) {
 const TYPES = ["status", "token", "question", "artifact", "error", "done"];
 
 // Follow a conversation's events. EventSource resumes with Last-Event-ID by itself after a
-// dropped connection; the server replays from there, so nothing is missed or repeated.
+// dropped connection; the server replays from there, so nothing is missed or repeated. An
+// answer other than the stream (a 503 from an instance that is stopping) closes an EventSource
+// for good: then the page asks whether it may still read, and opens a new one after the last
+// event it has (?after=), unless the answer is no (401/403: the link expired).
 export function follow(conversationId, onEvent, onState = () => {}) {
-  const source = new EventSource(api(`/api/conversations/${encodeURIComponent(conversationId)}/events`));
+  const path = `/api/conversations/${encodeURIComponent(conversationId)}`;
   const seen = new Set();
-  const stats = { received: 0, duplicates: 0, opens: 0 };
+  const stats = { received: 0, duplicates: 0, opens: 0, goodbyes: 0 };
+  let last = null;
+  let source = null;
   // for operators and tests: received,duplicates,connections opened
   const record = () => { document.body.dataset.stream = `${stats.received},${stats.duplicates},${stats.opens}`; };
   const handle = (message) => {
@@ -77,13 +82,36 @@ export function follow(conversationId, onEvent, onState = () => {}) {
       return;
     }
     seen.add(message.lastEventId);
+    last = message.lastEventId;
     record();
     onEvent(JSON.parse(message.data));
   };
-  for (const type of TYPES) source.addEventListener(type, handle);
-  source.addEventListener("open", () => { stats.opens += 1; record(); onState("open"); });
-  source.addEventListener("error", (e) => { if (e.data === undefined) onState("reconnecting"); });
-  return source;
+  const reopen = async () => {
+    const probe = await fetch(api(`${path}/history${last ? `?after=${encodeURIComponent(last)}` : ""}`),
+      { headers: { Accept: "application/json" } }).catch(() => null);
+    if (probe && (probe.status === 401 || probe.status === 403)) return onState("closed");
+    if (!probe || !probe.ok) return setTimeout(reopen, 1000 + Math.random() * 2000);
+    open();
+  };
+  const open = () => {
+    source = new EventSource(api(`${path}/events${last ? `?after=${encodeURIComponent(last)}` : ""}`));
+    for (const type of TYPES) source.addEventListener(type, handle);
+    source.addEventListener("open", () => { stats.opens += 1; record(); onState("open"); });
+    // the server ends a stream on purpose with "reconnect" (it is stopping, or the link
+    // expired): the browser reconnects by itself after the retry it was given
+    source.addEventListener("reconnect", () => {
+      stats.goodbyes += 1;
+      document.body.dataset.goodbyes = String(stats.goodbyes);
+      onState("moving");
+    });
+    source.addEventListener("error", (e) => {
+      if (e.data !== undefined) return;
+      onState("reconnecting");
+      if (source.readyState === EventSource.CLOSED) setTimeout(reopen, 500 + Math.random() * 1500);
+    });
+  };
+  open();
+  return { close: () => source.close() };
 }
 
 function pillarOf(finding) {
@@ -129,6 +157,7 @@ export class ConversationView {
     if (this.openQuestion && event.type !== "question") this.closeQuestion();
     if (event.type === "question") this.showQuestion(event);
     else if (event.type === "artifact" && event.data?.kind === "module") this.module = event.data;
+    else if (event.type === "artifact" && event.data?.kind === "pull_request") this.showPullRequest(event);
     else if (event.type === "done") this.showResult(event);
     else if (event.type === "error") this.showError(event);
   }
@@ -188,6 +217,18 @@ export class ConversationView {
     }
   }
 
+  // another part of archops opened the design's pull request: link it where the result is
+  showPullRequest(event) {
+    const url = safeUrl(event.data.url);
+    if (!url) return;
+    this.pullRequest = event.data;
+    const title = event.data.title || (event.data.number ? `#${event.data.number}` : url);
+    this.resultBox.append(h("section", { class: "card pull-request", dataset: { url } },
+      h("p", {}, t("pull_request_opened", { title })),
+      h("a", { class: "button primary pr-link", href: url, rel: "noopener", target: "_blank", "data-action": "open-pr" },
+        t("pull_request"), event.data.number ? ` #${event.data.number}` : "")));
+  }
+
   showError(event) {
     this.resultBox.append(h("section", { class: "card error-card" },
       h("h2", {}, t("error")), h("p", {}, event.text || ""),
@@ -208,8 +249,8 @@ export class ConversationView {
       h("a", { class: "button", href: api(`/api/conversations/${encodeURIComponent(this.conversationId)}/module.zip?version=${module.version}`), download: "", "data-action": "download-zip" }, t("download_zip")),
       h("a", { class: "button", href: this.links(`/diagram?version=${module.version}`), "data-action": "open-diagram" }, t("open_diagram")),
       h("a", { class: "button", href: this.links(""), "data-action": "open-stream" }, t("open_stream")));
-    const pr = module.pull_request?.url || event.data?.pull_request_url;
-    if (pr) links.append(h("a", { class: "button", href: pr, rel: "noopener" }, t("open_pr")));
+    const pr = safeUrl(module.pull_request?.url || event.data?.pull_request_url || this.pullRequest?.url);
+    if (pr) links.append(h("a", { class: "button pr-link", href: pr, rel: "noopener", "data-action": "open-pr" }, t("open_pr")));
     card.append(links);
 
     const items = module.plan?.items || [];
@@ -263,10 +304,22 @@ export class ConversationView {
   }
 }
 
+// only web links: a URL from an event never becomes a javascript: or data: link
+export function safeUrl(value) {
+  try {
+    const url = new URL(String(value || ""), location.href);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const BADGE = { open: "connected", reconnecting: "reconnecting", moving: "stream_moving", closed: "stream_closed" };
+
 export function connectionBadge(el) {
   return (state) => {
     el.dataset.state = state;
-    el.textContent = state === "open" ? t("connected") : t("reconnecting");
+    el.textContent = t(BADGE[state] || "reconnecting");
   };
 }
 

@@ -1,17 +1,22 @@
-// The diagram page: the server builds a DOT graph from the design (web/diagram.py); Graphviz,
-// compiled to WebAssembly (@viz-js/viz), lays it out here. Pan with the mouse, zoom with the
-// wheel or the buttons, click a component for its details, export SVG or PNG.
+// The diagram page: the server builds a DOT graph from the design (web/dot.py); Graphviz,
+// compiled to WebAssembly (@viz-js/viz), lays it out here. Where WebAssembly is missing the
+// server lays out the same graph (/c/{id}/diagram.svg) and the page works the same on it.
+// Pan with the mouse, zoom with the wheel or the buttons, click a component for its details,
+// open or close a group of repeated resources, pick a version, export SVG or PNG.
 import { applyStrings, t } from "./i18n.js";
-import { conversationFromPath, getJSON, h, money, withCap } from "./common.js";
+import { api, conversationFromPath, getJSON, h, money, withCap } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const conversationId = conversationFromPath();
 const COPY = "@az";
+const GROUP = "group:";
+const MORE = ":more";
 let data = null;
 let svg = null;
 let home = null; // the viewBox that shows everything
 let box = null;
-
+let viz = null; // the WebAssembly layout engine, or null: the server lays out
+let expanded = new Set((new URLSearchParams(location.search).get("expand") || "").split(",").filter(Boolean));
 let wired = false;
 
 function setBox(next) {
@@ -63,6 +68,10 @@ function panZoom() {
     drag = null;
     if (!wasDrag) select(e.target.closest?.("g.node"));
   });
+  canvas.addEventListener("dblclick", (e) => {
+    const name = nameOf(e.target.closest?.("g.node"));
+    if (name && name.startsWith(GROUP)) openGroup(name.replace(/@az\d+$/, "").replace(MORE, ""));
+  });
   $("zoom-in").addEventListener("click", () => zoom(1 / 1.3));
   $("zoom-out").addEventListener("click", () => zoom(1.3));
   $("fit").addEventListener("click", () => setBox({ ...home }));
@@ -73,27 +82,41 @@ function row(label, value) {
   return [h("dt", {}, label), h("dd", {}, value)];
 }
 
+const nameOf = (g) => (g ? g.id.replace(/^node:/, "") : null);
+
+function stateOf(id) {
+  const c = data.changes;
+  return data.nodes[id]?.removed ? "removed" : (c.added.includes(id) ? "added" : (c.changed.includes(id) ? "changed" : null));
+}
+
+// the open group a node is shown in (it can be closed again from the node)
+function openGroupOf(id) {
+  return Object.values(data.groups).find((g) => g.open && expanded.has(g.id) && g.members.includes(id)) || null;
+}
+
 function select(g) {
   for (const el of svg.querySelectorAll("g.node.selected")) el.classList.remove("selected");
   const panel = $("details");
   panel.replaceChildren();
+  delete panel.dataset.node;
+  delete panel.dataset.group;
   if (!g) {
     panel.append(h("p", { class: "note" }, t("details_hint")));
     return;
   }
-  const name = g.id.replace(/^node:/, "");
+  const name = nameOf(g);
   const [primary, az] = name.includes(COPY) ? name.split(COPY) : [name, null];
-  const node = data.nodes[primary];
   for (const el of svg.querySelectorAll("g.node")) {
-    const other = el.id.replace(/^node:/, "").split(COPY)[0];
-    if (other === primary) el.classList.add("selected");
+    if (nameOf(el).split(COPY)[0] === primary) el.classList.add("selected");
   }
+  if (primary.startsWith(GROUP)) return showGroup(panel, primary.replace(MORE, ""), primary.endsWith(MORE));
+  const node = data.nodes[primary];
   if (!node) return;
   panel.dataset.node = primary;
-  const state = node.removed ? "removed" : (data.changes.added.includes(primary) ? "added"
-    : (data.changes.changed.includes(primary) ? "changed" : null));
+  const state = stateOf(primary);
   const open = node.findings.filter((f) => !f.skip_reason);
   const skipped = node.findings.filter((f) => f.skip_reason);
+  const group = openGroupOf(primary);
   panel.append(...[
     h("h2", {}, node.label),
     az ? h("p", { class: "note" }, t("copy_of", { az, id: primary })) : null,
@@ -107,7 +130,40 @@ function select(g) {
     open.length || skipped.length ? h("ul", { class: "node-findings" },
       open.map((f) => h("li", { class: `severity-${String(f.severity || "").toLowerCase()}` }, h("code", {}, f.check_id), " ", f.message)),
       skipped.map((f) => h("li", { class: "skipped" }, h("code", {}, f.check_id), " ", f.message, " — ", t("skipped", { reason: f.skip_reason })))) : h("p", { class: "note" }, t("none")),
+    group ? h("p", {}, t("in_group", { label: group.label }), " ",
+      h("button", { type: "button", id: "collapse-group", onclick: () => closeGroup(group.id) }, t("collapse"))) : null,
   ].filter(Boolean));
+}
+
+function showGroup(panel, id, more) {
+  const group = data.groups[id];
+  if (!group) return;
+  panel.dataset.group = id;
+  const members = group.members.map((m) => data.nodes[m]).filter(Boolean);
+  const shown = more ? members.slice(group.shown || 0) : members;
+  panel.append(...[
+    h("h2", {}, group.label),
+    h("p", { class: "note" }, t("group_note", { n: group.count })),
+    h("dl", {},
+      row(t("kind"), group.kind.replace(/^category:/, "")),
+      row(t("node_cost"), t("per_month", { amount: money(group.monthly_usd) })),
+      row(t("node_findings"), String(group.findings))),
+    group.open ? null : h("p", {}, h("button", { type: "button", class: "primary", id: "expand-group", onclick: () => openGroup(id) }, t("expand", { n: group.count }))),
+    group.open && expanded.has(id) ? h("p", {}, h("button", { type: "button", id: "collapse-group", onclick: () => closeGroup(id) }, t("collapse"))) : null,
+    h("h3", {}, t("members")),
+    h("ul", { class: "group-members" }, shown.slice(0, 200).map((n) => h("li", {}, n.label, " ", h("code", {}, n.id)))),
+    shown.length > 200 ? h("p", { class: "note" }, t("and_more", { n: shown.length - 200 })) : null,
+  ].filter(Boolean));
+}
+
+function openGroup(id) {
+  expanded.add(id);
+  load(data.version, id);
+}
+
+function closeGroup(id) {
+  expanded.delete(id);
+  load(data.version);
 }
 
 function download(name, blob) {
@@ -123,6 +179,8 @@ function exportSvg() {
   copy.setAttribute("viewBox", `${home.x} ${home.y} ${home.w} ${home.h}`);
   copy.setAttribute("width", home.w);
   copy.setAttribute("height", home.h);
+  copy.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  for (const el of copy.querySelectorAll(".selected")) el.classList.remove("selected");
   return new XMLSerializer().serializeToString(copy);
 }
 
@@ -146,46 +204,74 @@ function fail(message) {
   document.body.dataset.diagram = "fallback";
 }
 
+function query(version) {
+  const params = new URLSearchParams();
+  if (version) params.set("version", version);
+  if (expanded.size) params.set("expand", [...expanded].join(","));
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+// the layout: here (WebAssembly), or the server's (the same DOT, laid out by Graphviz there)
+async function layout(version) {
+  if (viz) return viz.renderSVGElement(data.dot);
+  const response = await fetch(api(`/c/${encodeURIComponent(conversationId)}/diagram.svg${query(version)}`));
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new Error(body?.error?.message || response.statusText);
+  }
+  const doc = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  const root = doc.documentElement;
+  if (root.nodeName !== "svg") throw new Error("the server's drawing is not SVG");
+  return document.importNode(root, true);
+}
+
 async function main() {
   applyStrings();
   document.title = t("title_diagram");
   $("conversation-label").textContent = t("conversation", { id: conversationId });
   $("stream-link").href = withCap(`/c/${encodeURIComponent(conversationId)}`);
-  if (typeof WebAssembly !== "object") return fail(t("no_wasm"));
-  try {
-    const { instance } = await import("./vendor/viz.js");
-    viz = await instance();
-  } catch (err) {
-    return fail(t("layout_failed", { error: err.message || err }));
+  if (typeof WebAssembly === "object") {
+    try {
+      const { instance } = await import("./vendor/viz.js");
+      viz = await instance();
+    } catch (err) {
+      viz = null; // the server lays out instead
+      console.warn("WebAssembly layout unavailable:", err);
+    }
   }
+  document.body.dataset.engine = viz ? "wasm" : "server";
   $("export-svg").addEventListener("click", () => download(`${conversationId}-v${data.version}.svg`, new Blob([exportSvg()], { type: "image/svg+xml" })));
   $("export-png").addEventListener("click", exportPng);
   $("version-picker").addEventListener("change", (e) => load(e.target.value));
   await load(new URLSearchParams(location.search).get("version"));
 }
 
-let viz = null;
-
-async function load(version) {
+async function load(version, focus = null) {
   document.body.dataset.diagram = "loading";
-  const suffix = version ? `?version=${encodeURIComponent(version)}` : "";
   try {
-    data = await getJSON(`/api/conversations/${encodeURIComponent(conversationId)}/diagram${suffix}`);
+    data = await getJSON(`/api/conversations/${encodeURIComponent(conversationId)}/diagram${query(version)}`);
   } catch (err) {
     return fail(String(err.message || err));
   }
+  expanded = new Set(data.expanded);
   const picker = $("version-picker");
   picker.replaceChildren(...data.versions.map((v) => h("option", { value: v, selected: v === data.version }, t("version", { n: v }))));
   const url = new URL(location.href);
   url.searchParams.set("version", data.version);
+  if (expanded.size) url.searchParams.set("expand", [...expanded].join(","));
+  else url.searchParams.delete("expand");
   history.replaceState(null, "", url);
   const c = data.changes;
   $("changes").textContent = c.against ? t("changes_legend", { v: c.against, added: c.added.length, changed: c.changed.length, removed: c.removed.length }) : t("first_version");
+  const folded = Object.values(data.groups).filter((g) => !g.open).length;
+  $("node-count").textContent = t("node_count", { shown: data.node_count, total: Object.keys(data.nodes).length, groups: folded })
+    + (viz ? "" : t("drawn_by_server"));
   const started = performance.now();
   try {
-    svg = viz.renderSVGElement(data.dot);
+    svg = await layout(version || data.version);
   } catch (err) {
-    return fail(t("layout_failed", { error: err.message || err }));
+    return fail(t(viz ? "layout_failed" : "no_wasm_no_server", { error: err.message || err }));
   }
   const layoutMs = performance.now() - started;
   const [x, y, w, hgt] = svg.getAttribute("viewBox").split(/\s+/).map(Number);
@@ -197,7 +283,8 @@ async function load(version) {
   $("canvas").replaceChildren(svg);
   $("fallback").hidden = true;
   panZoom();
-  select(null);
+  const target = focus && svg.querySelector(`[id="node:${CSS.escape(data.groups[focus]?.members[0] || focus)}"]`);
+  select(target || null);
   document.body.dataset.diagram = "ready";
   document.body.dataset.layoutMs = layoutMs.toFixed(1);
 }
