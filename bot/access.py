@@ -5,9 +5,9 @@ it. Answers (a click on a question's button or select, a modal, a reply in words
 further requests in that thread (a change, a regeneration) are taken from the owner or an
 approver only; anyone else is told privately who can. Binding the channel's project and scanning
 or tagging its account are for the approvers, or for anyone in a channel that has none.
-Approvers come from an :data:`ApproversOf` lookup by (team, channel): today the
-``ARCHOPS_SLACK_APPROVERS`` setting for every channel, later a project's own list for the
-channel it is bound to.
+Approvers come from an :data:`ApproversOf` lookup by (team, channel): the
+``ARCHOPS_SLACK_APPROVERS`` setting for every channel, and the approvers of the project the
+channel is bound to (``bot.service.approvers_with_projects``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ TABLE_ADDRESS = 44
 @dataclass(frozen=True)
 class RenderContext:
     links: Links | None = None
-    github: bool = False  # a code host is configured: pull requests open on their own
 
 
 def money(value: float | None, currency: str = "USD") -> str:
@@ -227,7 +226,7 @@ def result_actions(card: dict[str, str], ctx: RenderContext) -> dict[str, Any]:
         number = f" #{pr['number']}" if pr.get("number") else ""
         elements.append(bk.button(f"View pull request{number}", f"{bk.LINK}pr", url=pr["url"],
                                   style="primary"))
-    elif not ctx.github:
+    elif card.get("phase") in {"done", "error"}:  # none came, or it failed: say what to do
         elements.append(bk.button("Open pull request", bk.PULL_REQUEST, value=cid[:200]))
     elements.append(bk.button("Request a change", bk.CHANGE, value=cid[:200]))
     elements.append(bk.button("Regenerate", bk.REGENERATE, value=cid[:200]))
@@ -253,8 +252,11 @@ def result_blocks(card: dict[str, str], result: dict[str, Any], ctx: RenderConte
             found.append(block)
     found.append(files_block(card, result))
     pr = loads(card.get("pr"), {})
-    if not pr.get("url") and ctx.github:
-        found.append(bk.context(":hourglass: The pull request opens once the design is delivered"))
+    if pr.get("error"):
+        hint = f" ({pr['hint']})" if pr.get("hint") else ""
+        found.append(bk.context(f":warning: The pull request could not be opened: {pr['error']}{hint}"))
+    elif pr.get("url") and pr.get("action") == "unchanged":
+        found.append(bk.context("The pull request already holds this version: nothing to commit"))
     found.append(result_actions(card, ctx))
     return found
 

@@ -32,7 +32,13 @@ def _child(settings: Settings, redis_url: str, min_interval_s: float) -> None:
     setup_tracing(settings)
 
     async def main() -> None:
-        from bot.service import build_egress, pooled_session, require_slack, web_client
+        from bot.service import (
+            build_egress,
+            pooled_session,
+            require_slack,
+            run_egress,
+            web_client,
+        )
         from bot.state import SlackState
         from core.bus.keys import Keys
         from core.redis_client import make_redis
@@ -48,7 +54,7 @@ def _child(settings: Settings, redis_url: str, min_interval_s: float) -> None:
         state = SlackState(redis, Keys(settings.redis_prefix, partitions=settings.partitions))
         egress = build_egress(settings, redis, state, client, min_interval_s=min_interval_s)
         try:
-            await egress.run(stop)
+            await run_egress(settings, egress, stop)
         finally:
             await client.session.close()
             await redis.aclose()

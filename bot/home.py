@@ -30,11 +30,12 @@ def conversation_block(conversation: str, card: dict[str, str], conv: dict[str, 
     return block
 
 
-def project_block(project: Any) -> dict[str, Any]:
+def project_block(view: dict[str, Any]) -> dict[str, Any]:
+    """A project as ``core.projects.Projects.view`` gives it."""
     details = []
     for field in PROJECT_FIELDS[1:]:
-        details.append(f"{field.label}: {shown_value(field, project)}")
-    return bk.section(f"*{project.name}* (`{project.id}`) in <#{project.slack_channel}>\n"
+        details.append(f"{field.label}: {shown_value(field, view)}")
+    return bk.section(f"*{view['name']}* (`{view['id']}`) in <#{view['slack_channel']}>\n"
                       + limits.cut(" · ".join(details), 2500))
 
 

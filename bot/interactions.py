@@ -143,7 +143,12 @@ class Interactions:
     async def on_needs_setup(self, payload: BlockActions, client: AsyncWebClient) -> None:
         """A button whose feature is not configured says what to configure."""
         action_id = payload.actions[0].action_id
-        text = messages.NEEDS_GITHUB if action_id == bk.PULL_REQUEST else messages.NEEDS_PUBLIC_URL
+        text = messages.NEEDS_PUBLIC_URL
+        if action_id == bk.PULL_REQUEST:
+            conversation = await self.card_of(payload)
+            pr = loads((await self.state.card(conversation)).get("pr"), {}) if conversation else {}
+            text = (messages.PR_FAILED.format(error=pr["error"], hint=pr.get("hint") or "")
+                    if pr.get("error") else messages.NEEDS_GITHUB)
         self._tell(client, payload, text)
 
     async def on_project_edit(self, payload: BlockActions, client: AsyncWebClient) -> None:
@@ -155,7 +160,7 @@ class Interactions:
             self._tell(client, payload, messages.ONLY_APPROVERS.format(
                 who=decision.who, what="bind this channel's project"))
             return
-        current = await self.projects.of_channel(channel)
+        current = await self.projects.view_of_channel(channel)
         await client.views_open(trigger_id=payload.trigger_id or "",
                                 view=project_modal(channel, current))
 
@@ -216,7 +221,8 @@ class Interactions:
                 who=decision.who, what="bind this channel's project"))
         values = {block: modals.submitted(payload.view, block)
                   for block in payload.view.state.values}
-        project, problems = await self.projects.bind(channel, values)
+        actor = f"slack:{team_of(payload)}:{payload.user.id}"
+        project, problems = await self.projects.bind(channel, values, actor)
         if problems or project is None:
             return {"response_action": "errors", "errors": problems}
         self.ingress.tell(client, channel, payload.user.id,

@@ -65,9 +65,9 @@ async def publish_home(payload: AppHomeCallback, deps: commands.Deps) -> None:
             channel = conv.get("channel") or ""
             if channel and channel not in seen:
                 seen.add(channel)
-                project = await deps.projects.of_channel(channel)
-                if project is not None:
-                    projects.append(project)
+                view = await deps.projects.view_of_channel(channel)
+                if view is not None:
+                    projects.append(view)
     view = home.home_view(rows, projects, deps.render_context.links)
     await deps.client.views_publish(user_id=user, view=view)
 

@@ -55,10 +55,14 @@ METRICS_NOT_CONFIGURED = ("The monitor is not configured, so there are no metric
                           "runs (`archops monitor`).")
 
 # buttons whose feature needs a missing piece
-NEEDS_GITHUB = ("Pull requests need a code host: set `ARCHOPS_GITHUB_TOKEN` and the repository "
-                "(`ARCHOPS_GITHUB_REPO`, or the project's repository with `/archops project bind`); "
-                "then each design opens its pull request on its own. Until then, the zip in the "
-                "thread holds the Terraform.")
+NEEDS_GITHUB = ("No pull request came for this design: the workers that made it deliver none. "
+                "Each design opens its pull request on its own in the repository of the "
+                "channel's project (`/archops project bind`; GitHub needs `ARCHOPS_GITHUB_TOKEN`, "
+                "else archops' own git repository is used). Until then, the zip in the thread "
+                "holds the Terraform.")
+PR_FAILED = ("The pull request could not be opened: {error}. {hint} Ask again in the thread "
+             "(or Regenerate) once it is fixed; until then, the zip in the thread holds the "
+             "Terraform.")
 NEEDS_PUBLIC_URL = ("Links to the live stream and the diagram need the web app's address: set "
                     "`ARCHOPS_PUBLIC_URL` for `archops bot` (and run `archops web`).")
 

@@ -1,56 +1,42 @@
-"""A channel's project from Slack: the fields of its modal, their checks, the system of record.
+"""A channel's project from Slack: the fields of its modal and the projects' door in core.
 
-:data:`PROJECT_FIELDS` is the one list of what the project modal asks: each row names the
-:meth:`Store.upsert_project` argument it fills, its label and example, how the typed text becomes
-the stored value and back. A new project field is a new row here (the modal, its validation, the
-"show" text and the store call all follow from the list).
+:data:`PROJECT_FIELDS` is the one list of what the project modal asks: each row names the input
+field of :class:`core.projects.Projects` it fills (the names the CLI and the web app use too),
+its label and example; how the stored project shows it comes from ``Projects.view``. A new
+project field is a new row here: the modal, the "show" text and App Home follow from the list.
 
-Each field is checked on its own with :func:`core.store.validation.check_project_fields` so that
-an error is shown under the field it concerns (``response_action: errors``); checks across
-fields (a role ARN in another account than the one given) are shown under
-:data:`CROSS_FIELD_ERRORS_ON`. The project's id is made from its name, or kept when the channel
-is bound already; a project bound to another channel is never moved silently.
+Creating and changing go through :class:`core.projects.Projects`, so Slack checks what the CLI
+and the web app check: every field at once (an account id is 12 digits, the role ARN parses and
+belongs to that account, the regions exist, the repository answers with push access) and a
+change is for the project's creator and approvers. Each error is shown under the field it
+concerns (``response_action: errors``). The project's id is made from its name, or kept when the
+channel is bound already; a project bound to another channel is never moved silently.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot import blocks as bk
 from bot import messages
-from core.errors import ArchopsError, NotFound, ValidationError
-from core.store.validation import check_project_fields, check_project_id
+from core.errors import ArchopsError, Forbidden, ValidationError
+from core.store.validation import check_project_id
 
 PROJECT_CALLBACK = "archops:project"
-
-
-def _text(value: str) -> str | None:
-    return value.strip() or None
-
-
-def _regions(value: str) -> list[str] | None:
-    found = [part.strip() for part in re.split(r"[,\s]+", value) if part.strip()]
-    return found or None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
+APPROVERS_CACHE_S = 30.0
 
 
 @dataclass(frozen=True)
 class ProjectField:
-    key: str  # the Store.upsert_project argument (and check_project_fields' key)
+    key: str  # the input field of core.projects (and of Projects.view)
     label: str
     example: str
     hint: str = ""
     optional: bool = True
-    parse: Callable[[str], Any] = _text  # typed text -> the stored value (None: unchanged)
-    show: Callable[[Any], str] = _show  # the stored value -> the text shown
     multiline: bool = False
 
     @property
@@ -64,12 +50,23 @@ PROJECT_FIELDS: tuple[ProjectField, ...] = (
     ProjectField("aws_account_id", "AWS account id", "123456789012", hint="12 digits"),
     ProjectField("aws_role_arn", "IAM role archops assumes", "arn:aws:iam::123456789012:role/archops",
                  hint="Read-only for scans (scanner/policy.json lists what it needs)"),
-    ProjectField("aws_regions", "AWS regions", "eu-west-1, us-east-1", parse=_regions,
-                 hint="Comma-separated"),
-    ProjectField("github_repo", "GitHub repository", "owner/name",
-                 hint="Where the pull requests of this channel's designs go"),
+    ProjectField("aws_regions", "AWS regions", "eu-west-1, us-east-1", hint="Comma-separated"),
+    ProjectField("repository", "GitHub repository", "owner/name",
+                 hint="Where this channel's designs go as pull requests; empty: the project's own "
+                      "repository in archops' data folder"),
+    ProjectField("path", "Path in the repository", "terraform/shop",
+                 hint="The module's folder in the repository"),
+    ProjectField("tag_key", "Tag key", "Project", hint="The tag that marks the project's resources"),
+    ProjectField("tag_value", "Tag value", "acme-shop"),
+    ProjectField("approvers", "Approvers", "U0123ABCD, U0456EFGH",
+                 hint="Slack user ids who may answer, approve and change the project"),
 )
-CROSS_FIELD_ERRORS_ON = "aws_role_arn"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def project_id_of(name: str) -> str:
@@ -77,106 +74,124 @@ def project_id_of(name: str) -> str:
     return check_project_id(slug or "-")
 
 
-def project_modal(channel: str, current: Any | None) -> dict[str, Any]:
-    """The modal binding ``channel`` to a project (filled with the current one's values)."""
+def project_modal(channel: str, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The modal binding ``channel`` to a project (filled with the current one's ``view``)."""
     blocks: list[dict[str, Any]] = [bk.section(
         f"Bind <#{channel}> to a project: the designs, scans and tags asked for in this channel "
         "belong to it.")]
     for field in PROJECT_FIELDS:
-        value = getattr(current, field.key, None) if current is not None else None
         blocks.append(bk.text_input(
-            field.block_id, field.label, "value", initial=field.show(value) or None,
-            placeholder=field.example, optional=field.optional, hint=field.hint or None,
-            multiline=field.multiline, max_length=2000))
+            field.block_id, field.label, "value",
+            initial=_shown((current or {}).get(field.key)) or None, placeholder=field.example,
+            optional=field.optional, hint=field.hint or None, multiline=field.multiline,
+            max_length=2000))
     return bk.modal(PROJECT_CALLBACK, "Project", blocks, submit="Save",
                     private_metadata=channel)
 
 
-def describe(project: Any) -> str:
-    lines = [f"*{project.name}* (`{project.id}`), bound to <#{project.slack_channel}>"]
-    for field in PROJECT_FIELDS[1:]:
-        lines.append(f"• {field.label}: {shown_value(field, project)}")
-    return "\n".join(lines)
-
-
-def shown_value(field: ProjectField, project: Any) -> str:
+def shown_value(field: ProjectField, view: dict[str, Any]) -> str:
     """A field's value as Slack shows it: in code, so that ``arn:aws:iam::...`` is no emoji."""
-    shown = field.show(getattr(project, field.key, None))
+    shown = _shown(view.get(field.key))
     return f"`{shown.replace('`', '')}`" if shown else "_not set_"
+
+
+def describe(view: dict[str, Any]) -> str:
+    lines = [f"*{view['name']}* (`{view['id']}`), bound to <#{view['slack_channel']}>"]
+    for field in PROJECT_FIELDS[1:]:
+        lines.append(f"• {field.label}: {shown_value(field, view)}")
+    return "\n".join(lines)
 
 
 def _reason(exc: ArchopsError) -> str:
     return f"{exc.message} ({exc.hint})" if exc.hint else exc.message
 
 
-def check(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the fields to store, errors by block id) from the modal's typed values."""
-    fields: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for field in PROJECT_FIELDS:
-        try:
-            value = field.parse(values.get(field.block_id) or "")
-            if value is None:
-                if not field.optional:
-                    errors[field.block_id] = f"{field.label} is required"
-                continue
-            fields.update(check_project_fields({field.key: value}))
-        except ValidationError as exc:
-            errors[field.block_id] = _reason(exc)
-    if not errors:
-        try:
-            fields = check_project_fields(dict(fields))
-        except ValidationError as exc:
-            where = next((f.block_id for f in PROJECT_FIELDS if f.key == CROSS_FIELD_ERRORS_ON
-                          and f.key in fields), PROJECT_FIELDS[0].block_id)
-            errors[where] = _reason(exc)
-    if "name" in fields and not errors:
-        try:
-            project_id_of(fields["name"])
-        except ValidationError as exc:
-            errors[PROJECT_FIELDS[0].block_id] = _reason(exc)
-    return fields, errors
+def modal_errors(errors: dict[str, str]) -> dict[str, str]:
+    """core.projects' errors by input field -> the modal's, by block id."""
+    out: dict[str, str] = {}
+    name = PROJECT_FIELDS[0].block_id
+    known = {f.key for f in PROJECT_FIELDS}
+    for field, why in errors.items():
+        block = f"project:{field}" if field in known else name
+        out[block] = f"{out[block]}; {why}" if block in out else why
+    return {block: text[:2000] for block, text in out.items()}
+
+
+def typed(values: dict[str, str]) -> dict[str, str]:
+    """The modal's non-empty answers by input field (empty: left as it is)."""
+    return {f.key: values[f.block_id].strip() for f in PROJECT_FIELDS
+            if (values.get(f.block_id) or "").strip()}
 
 
 class Projects:
-    """The channel's project in the system of record (opened on first use)."""
+    """The channel's project through the projects' door (opened on first use)."""
 
-    def __init__(self, open_store: Callable[[], Any]) -> None:
-        self._open_store = open_store
-        self._store: Any = None
+    def __init__(self, open_projects: Callable[[], Any]) -> None:
+        self._open = open_projects
+        self._projects: Any = None
+        self._approvers: dict[str, tuple[float, frozenset[str]]] = {}
 
-    async def store(self) -> Any:
-        if self._store is None:
-            self._store = await self._open_store()
-        return self._store
+    async def door(self) -> Any:
+        """The :class:`core.projects.Projects` (its store opened on first use)."""
+        if self._projects is None:
+            self._projects = await self._open()
+        return self._projects
 
     async def close(self) -> None:
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
+        if self._projects is not None:
+            await self._projects.store.close()
+            self._projects = None
 
     async def of_channel(self, channel: str) -> Any | None:
-        store = await self.store()
-        return await store.find_project_by_channel(channel)
+        door = await self.door()
+        return await door.store.find_project_by_channel(channel)
 
-    async def bind(self, channel: str, values: dict[str, str]) -> tuple[Any | None, dict[str, str]]:
-        """Store the modal's values as the channel's project; (project, {}) or (None, errors)."""
-        fields, errors = check(values)
-        if errors:
-            return None, errors
-        store = await self.store()
-        current = await store.find_project_by_channel(channel)
-        project_id = current.id if current is not None else project_id_of(fields["name"])
-        if current is None:
-            try:
-                other = await store.get_project(project_id)
-            except NotFound:
-                other = None
-            if other is not None and other.slack_channel and other.slack_channel != channel:
-                return None, {PROJECT_FIELDS[0].block_id: messages.PROJECT_ELSEWHERE.format(
-                    id=project_id, channel=other.slack_channel)}
+    async def view_of_channel(self, channel: str) -> dict[str, Any] | None:
+        project = await self.of_channel(channel)
+        return None if project is None else (await self.door()).view(project)
+
+    async def approvers(self, channel: str) -> frozenset[str]:
+        """The approvers of the channel's project (cached for a while: asked on every click)."""
+        now = time.monotonic()
+        cached = self._approvers.get(channel)
+        if cached is None or now - cached[0] > APPROVERS_CACHE_S:
+            project = await self.of_channel(channel)
+            cached = (now, frozenset(project.approvers or []) if project is not None else frozenset())
+            self._approvers[channel] = cached
+        return cached[1]
+
+    async def bind(self, channel: str, values: dict[str, str], actor: str
+                   ) -> tuple[Any | None, dict[str, str]]:
+        """Create the channel's project from the modal's values, or change the one it has;
+        (project, {}) or (None, errors by block id)."""
+        door = await self.door()
+        fields = typed(values)
+        current = await door.store.find_project_by_channel(channel)
+        name_block = PROJECT_FIELDS[0].block_id
         try:
-            project = await store.upsert_project(project_id, slack_channel=channel, **fields)
+            if current is not None:
+                project = await door.update(current.id, fields, actor)
+            else:
+                if "name" not in fields:
+                    return None, {name_block: "Project name is required"}
+                try:
+                    project_id = project_id_of(fields["name"])
+                except ValidationError as exc:
+                    return None, {name_block: _reason(exc)}
+                other = await door.store.find_project(project_id)
+                if other is not None and other.slack_channel and other.slack_channel != channel:
+                    return None, {name_block: messages.PROJECT_ELSEWHERE.format(
+                        id=project_id, channel=other.slack_channel)}
+                if other is not None:  # a project of no channel yet, by that name: bind it
+                    project = await door.update(project_id, {**fields, "slack_channel": channel},
+                                                actor)
+                else:
+                    project = await door.create(project_id, {**fields, "slack_channel": channel},
+                                                actor)
+        except Forbidden as exc:
+            return None, {name_block: _reason(exc)}
         except ValidationError as exc:
-            return None, {PROJECT_FIELDS[0].block_id: _reason(exc)}
+            errors = getattr(exc, "errors", None)
+            return None, modal_errors(errors) if isinstance(errors, dict) else {name_block: _reason(exc)}
+        self._approvers.pop(channel, None)
         return project, {}

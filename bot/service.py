@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Access, fixed_approvers
+from bot.access import Access, ApproversOf
 from bot.card import RenderContext
 from bot.commands import Deps
 from bot.egress import SlackEgress
@@ -87,12 +87,28 @@ def web_client(settings: Settings, token: str) -> AsyncWebClient:
     )
 
 
+def approvers_with_projects(fixed: frozenset[str], projects: Projects) -> ApproversOf:
+    """``ARCHOPS_SLACK_APPROVERS`` in every channel, and the approvers of the project a channel
+    is bound to in that channel (the settings' alone when the system of record is down)."""
+
+    async def approvers(_team: str, channel: str) -> frozenset[str]:
+        if not channel:
+            return fixed
+        try:
+            return fixed | await projects.approvers(channel)
+        except Exception as exc:  # never a reason to refuse an answer nor to allow one more
+            log.warning("project approvers unavailable", channel=channel, error=repr(exc))
+            return fixed
+
+    return approvers
+
+
 def render_context_of(settings: Settings, signer: Any) -> RenderContext:
     # links carry a read capability for their conversation, valid as long as its events are
     # kept; the web app verifies them with the same keys (ARCHOPS_SECRET_KEYS)
     links = (Links(settings.public_url, signer, ttl_s=settings.event_retention_s)
              if settings.public_url else None)
-    return RenderContext(links=links, github=bool(settings.github_token))
+    return RenderContext(links=links)
 
 
 def build_egress(settings: Settings, redis: Any, state: SlackState, client: AsyncWebClient, *,
@@ -131,19 +147,22 @@ def build_bot(
         client=client, signing_secret=signing_secret, process_before_response=True,
         request_verification_enabled=True,
     )
-    access = Access(fixed_approvers(settings.slack_approvers))
+    async def open_projects():  # type: ignore[no-untyped-def]
+        from core.codehost.hosts import Hosts
+        from core.projects import Projects as ProjectsDoor
+        from core.store import Store
+
+        store = await Store.open(settings.effective_database_url)
+        return ProjectsDoor(store, Hosts(settings, store))
+
+    projects = Projects(open_projects)
+    access = Access(approvers_with_projects(settings.slack_approvers, projects))
     signer = settings.signer()
     render_context = render_context_of(settings, signer)
     egress = build_egress(settings, redis, state, client, min_interval_s=min_interval_s,
                           channel_interval_s=channel_interval_s, egress_lease_ms=egress_lease_ms)
     ingress = SlackIngress(submitter, state, access=access, wake=egress.wake)
 
-    async def open_store():  # type: ignore[no-untyped-def]
-        from core.store import Store
-
-        return await Store.open(settings.effective_database_url)
-
-    projects = Projects(open_store)
     deps = Deps(ingress=ingress, state=state, access=access, client=client, projects=projects,
                 hooks=hooks or Hooks(), render_context=render_context)
     register(bolt, deps, Interactions(ingress, projects=projects), verifier=signer)
@@ -194,11 +213,24 @@ async def run_bot(
 
             await EgressProcess(settings, redis_url, min_interval_s=min_interval_s).run(stop)
         else:
-            await bot.egress.run(stop)
+            await run_egress(settings, bot.egress, stop)
     finally:
         if socket is not None:
             await socket.close_async()
         await runner.cleanup()
+
+
+async def run_egress(settings: Settings, egress: SlackEgress, stop: asyncio.Event) -> None:
+    """The egress, and the monitor's notices beside it (both write to Slack)."""
+    from bot.notices import run_notices
+
+    notices = asyncio.create_task(run_notices(
+        egress.redis, settings.redis_prefix, egress.client, f"{settings.instance_id}-slack", stop))
+    try:
+        await egress.run(stop)
+    finally:
+        stop.set()
+        await asyncio.gather(notices, return_exceptions=True)
 
 
 async def connect_socket_mode(settings: Settings, bot: Bot) -> CheckedSocketModeHandler | None:

@@ -83,11 +83,18 @@ def on_module(card: Mapping[str, str], event: Event) -> dict[str, str]:
 
 
 def on_pull_request(card: Mapping[str, str], event: Event) -> dict[str, str]:
-    url = event.data.get("url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+    """The design's pull request (opened, updated, unchanged), or why it could not be opened."""
+    data = event.data
+    url = data.get("url")
+    pr: dict[str, Any]
+    if data.get("action") == "failed":
+        pr = {"error": str(data.get("error") or "the delivery failed"),
+              "hint": str(data.get("hint") or ""), "code": str(data.get("code") or "")}
+    elif isinstance(url, str) and url.startswith(("https://", "http://")):
+        pr = {"url": url, "number": data.get("number"), "action": data.get("action") or "opened",
+              "branch": data.get("branch") or ""}
+    else:
         return {}
-    pr = {"url": url, "number": event.data.get("number"), "title": event.data.get("title") or "",
-          "state": event.data.get("state") or "open"}
     return _changed(card, {"pr": json.dumps(pr, ensure_ascii=False)})
 
 

@@ -1,10 +1,11 @@
-"""What `/archops scan`, `tags` and `metrics` call in Slack: the scanner, wired for the bot.
+"""What `/archops scan`, `tags` and `metrics` call in Slack: the scanner and the monitor.
 
 The Slack edge depends on no other part (bot/hooks.py holds the ports); the command line knows
 them all, so it fills the ports here: a scan is :func:`scanner.service.scan_to_dir` as
 `archops scan` runs it, a tag plan is :func:`scanner.tags.plan_tags` as `archops tags plan` makes
-it, both in a thread (boto3 blocks) and with the AWS endpoint of the settings. The monitor has
-no hook yet: `/archops metrics` says it is not configured.
+it, both in a thread (boto3 blocks) and with the AWS endpoint of the settings; the metrics are
+the monitor's summary of the channel's project (``archops monitor summary``), given the Redis
+the monitor uses.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import tempfile
 from pathlib import Path
 
 from bot.hooks import Hooks, ScanReport, Scope, TagReport
+from core.errors import NotFound
 from core.settings import Settings
 
 
-def scanner_hooks(settings: Settings, *, review: bool = True) -> Hooks:
+def slack_hooks(settings: Settings, *, redis_url: str | None = None, review: bool = True) -> Hooks:
     endpoint = settings.aws_endpoint_url
 
     def scan(scope: Scope) -> ScanReport:
@@ -49,4 +51,14 @@ def scanner_hooks(settings: Settings, *, review: bool = True) -> Hooks:
     async def tags_async(scope: Scope, key: str, value: str) -> TagReport:
         return await asyncio.to_thread(tags, scope, key, value)
 
-    return Hooks(scan=scan_async, tags=tags_async, metrics=None)
+    async def metrics(scope: Scope) -> str:
+        from monitor.service import open_monitor
+
+        if not scope.project_id:
+            raise NotFound("this channel is not bound to a project, so no account is watched",
+                           hint="`/archops project bind`, then `archops monitor watch PROJECT`")
+        assert redis_url is not None
+        async with open_monitor(settings, redis_url) as monitor:
+            return await monitor.summary(scope.project_id)
+
+    return Hooks(scan=scan_async, tags=tags_async, metrics=metrics if redis_url else None)

@@ -101,6 +101,16 @@ def claim(card: dict[str, str], value: str, by: str = "U0ALICE") -> dict[str, st
             "answers": json.dumps(answers)}
 
 
+def uploaded(card: dict[str, str]) -> str:
+    """The card's record of its zip, as the egress writes it after the upload."""
+    from bot.uploads import zip_name
+
+    result = json.loads(card["result"])
+    name = zip_name(result)
+    return json.dumps({"version": result["version"], "name": name,
+                       "permalink": f"https://acme.slack.com/files/{name}"})
+
+
 def cards(runs: dict[str, Any]) -> dict[str, dict[str, str]]:
     base = {"conversation_id": CID, "user": "U0ALICE", "phase": "accepted", "request_id": "r1",
             "asked": "a SaaS web app with Postgres, a Redis cache and a Kafka cluster in eu-west-1"}
@@ -118,16 +128,14 @@ def cards(runs: dict[str, Any]) -> dict[str, dict[str, str]]:
     answers[-1]["label"], answers[-1]["via"] = "shop.acme.com", "modal"
     card["answers"] = json.dumps(answers)
     mid = play(card, runs["domain"], "r-domain", "answer", until=None)
-    found["result"] = {**mid, "zip": json.dumps({"version": 1, "name": "archops-app-production-v1.zip",
-                                                 "permalink": "https://acme.slack.com/files/archops-app-production-v1.zip"})}
+    pr = json.dumps({"url": "https://github.com/acme/infra/pull/41", "number": 41, "action": "opened"})
+    found["result"] = {**mid, "zip": uploaded(mid), "pr": pr}
     changing = {**found["result"], "follow_up": "add an S3 bucket for uploads and remove the cache",
                 "follow_up_by": "U0ALICE", "phase": "accepted", "request_id": "r-change"}
     found["change_in_progress"] = play(changing, runs["change"][:3], "r-change", "text")
     changed = play(changing, runs["change"], "r-change", "text")
-    found["result_changed"] = {**changed, "zip": json.dumps({
-        "version": 2, "name": "archops-app-production-v2.zip",
-        "permalink": "https://acme.slack.com/files/archops-app-production-v2.zip"}),
-        "pr": json.dumps({"url": "https://github.com/acme/infra/pull/42", "number": 42})}
+    found["result_changed"] = {**changed, "zip": uploaded(changed), "pr": json.dumps(
+        {"url": "https://github.com/acme/infra/pull/41", "number": 41, "action": "updated"})}
     return found
 
 
@@ -292,7 +300,7 @@ def views(runs: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     """name -> (HTML, Block Kit JSON) of every card and view docs/slack.md shows."""
     signer = Signer([b"docs-screenshots-key-0123456789abcdef"])
     links = Links("https://archops.acme.com", signer)
-    ctx = RenderContext(links=links, github=False)
+    ctx = RenderContext(links=links)
     out: dict[str, tuple[str, Any]] = {}
     for name, card in cards(runs).items():
         _text, blocks = render(card, ctx)
@@ -303,23 +311,29 @@ def views(runs: dict[str, Any]) -> dict[str, tuple[str, Any]]:
     out["modal-answer"] = (modal_html(answer, {"answer": modals.check_answer(question, "our launch page") or ""}),
                            {"view": answer, "response": {"response_action": "errors", "errors": {
                                "answer": modals.check_answer(question, "our launch page")}}})
-    change = modals.change_modal(CID, "app · production · eu-west-1 · ≈ $381/month · v1")
+    from bot.card import result_header
+
+    change = modals.change_modal(CID, result_header(json.loads(cards(runs)["result"]["result"])))
     out["modal-change"] = (modal_html(change), change)
 
-    class Project:
-        id, name, slack_channel = "acme-shop", "Acme Shop", "C0INFRA"
-        aws_account_id, aws_role_arn = "123456789012", "arn:aws:iam::123456789012:role/archops"
-        aws_regions, github_repo = ["eu-west-1"], "acme/infra"
-
-    project = project_modal("C0INFRA", Project())
-    out["modal-project"] = (modal_html(project, {"project:aws_account_id": "AWS account id '12345' "
-                                                  "is not valid (an account id is 12 digits)"}), project)
+    project_view = {"id": "acme-shop", "name": "Acme Shop", "slack_channel": "C0INFRA",
+                    "aws_account_id": "123456789012",
+                    "aws_role_arn": "arn:aws:iam::123456789012:role/archops",
+                    "aws_regions": ["eu-west-1"], "repository": "acme/infra",
+                    "path": "terraform/shop", "tag_key": "Project", "tag_value": "acme-shop",
+                    "approvers": ["U0CAROL"]}
+    project = project_modal("C0INFRA", project_view)
+    refused = {"project:repository": "the installation's GitHub token can read acme/infra but may "
+                                     "not push to it (archops opens its pull requests there)"}
+    out["modal-project"] = (modal_html(project, refused),
+                            {"view": project, "response": {"response_action": "errors",
+                                                           "errors": refused}})
     result = cards(runs)["result"]
     rows = [(CID, result, {"channel": "C0INFRA"}),
             ("slack:T0ACME:C0INFRA:1733050100.000100",
              {**cards(runs)["question"], "asked": "a static website for the launch page"},
              {"channel": "C0INFRA"})]
-    home = home_view(rows, [Project()], links)
+    home = home_view(rows, [project_view], links)
     out["app-home"] = (home_html(home), home)
     unfurl = unfurl_blocks(ArchopsLink("diagram", CID, None), result)
     out["unfurl"] = (unfurl_html(links.diagram(CID), unfurl), unfurl)

@@ -18,7 +18,7 @@ async def open_modal(request: Request) -> Reply:
         return Reply(messages.ONLY_APPROVERS.format(who=decision.who, what="bind this channel's project"))
     if deps.projects is None:
         return Reply(NO_STORE)
-    current = await deps.projects.of_channel(request.channel)
+    current = await deps.projects.view_of_channel(request.channel)
     deps.ingress.later(deps.client.views_open(trigger_id=request.trigger,
                                               view=project_modal(request.channel, current)))
     return Reply("Opening the project form…")
@@ -32,7 +32,7 @@ async def run(request: Request) -> Reply:
                      "`/archops project bind` to bind or edit it.")
     if request.deps.projects is None:
         return Reply(NO_STORE)
-    current = await request.deps.projects.of_channel(request.channel)
+    current = await request.deps.projects.view_of_channel(request.channel)
     label = "Edit project" if current is not None else "Bind a project"
     button = bk.actions([bk.button(label, bk.PROJECT_EDIT, value=request.channel)])
     text = describe(current) if current is not None else messages.NO_PROJECT
@@ -41,4 +41,4 @@ async def run(request: Request) -> Reply:
 
 COMMAND = Command("project", "project [bind]",
                   "show this channel's project, or bind it (name, AWS account, role, regions, "
-                  "repository) with a form", run)
+                  "repository and path, tag, approvers) with a form", run)

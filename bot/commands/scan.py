@@ -24,15 +24,7 @@ async def scope_of(request: Request, args: str) -> Scope:
     project = None
     if request.deps.projects is not None:
         project = await request.deps.projects.of_channel(request.channel)
-    tag = None
-    if project is not None:
-        policy = dict(project.tag_policy or {})
-        if isinstance(policy.get("key"), str) and isinstance(policy.get("value"), str):
-            tag = (policy["key"], policy["value"])
-        else:
-            pairs = [(k, v) for k, v in (policy.get("tags") or policy).items()
-                     if isinstance(k, str) and isinstance(v, str)]
-            tag = pairs[0] if pairs else None
+    tag = getattr(project, "tag", None) if project is not None else None
     return Scope(regions=regions or list(getattr(project, "aws_regions", None) or []),
                  role_arn=getattr(project, "aws_role_arn", None),
                  account_id=getattr(project, "aws_account_id", None),

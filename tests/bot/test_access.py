@@ -177,3 +177,24 @@ async def test_another_person_cannot_change_or_regenerate_a_design(bot, redis, k
         assert all(n["text"] == messages.ONLY_THEY_CAN_ASK.format(who="<@U0ALICE>") for n in notes)
     assert slack.of("views.open") == []
     assert [e.text for e in await queued(redis, keys)] == ["a web app"]
+
+
+async def test_the_approvers_of_the_channel_s_project_may_answer(bot, redis, keys, events, slack,
+                                                                settings) -> None:
+    from core.store import Store
+
+    store = await Store.open(settings.effective_database_url)
+    try:
+        await store.upsert_project("shop", name="Shop", slack_channel="C0INFRA",
+                                   approvers=["U0DAVE"])
+    finally:
+        await store.close()
+    the_bot, url = bot
+    async with running(the_bot.egress):
+        _env, shown = await asked(url, redis, keys, events, slack)
+        status, _ = await post_signed(url, click(shown, "d.1", value="single", user="U0DAVE"),
+                                      content_type=FORM)
+        assert status == 200
+        await until(lambda: "<@U0DAVE> chose *One AZ*" in card_text(slack))
+    [answer] = [e for e in await queued(redis, keys) if e.action]
+    assert answer.user == "U0DAVE"

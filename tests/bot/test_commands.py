@@ -12,7 +12,7 @@ import pytest
 
 from bot import messages
 from bot.commands import COMMANDS
-from cli.slack_hooks import scanner_hooks
+from cli.slack_hooks import slack_hooks
 from tests.bot.designs import small_module
 from tests.bot.slack_requests import post_signed, queued, run_command, running, submission, until
 from tests.bot.test_egress import card_text, emit, start_request
@@ -98,31 +98,39 @@ async def test_project_is_shown_bound_with_a_modal_and_checked_field_by_field(bo
     view = list(slack.views.values())[-1]
     fields = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert fields == ["project:name", "project:aws_account_id", "project:aws_role_arn",
-                      "project:aws_regions", "project:github_repo"]
+                      "project:aws_regions", "project:repository", "project:path",
+                      "project:tag_key", "project:tag_value", "project:approvers"]
     bad = {"project:name": "Acme Shop", "project:aws_account_id": "12345",
            "project:aws_role_arn": "not-an-arn", "project:aws_regions": "eu-west-1, mars-1",
-           "project:github_repo": "acme"}
+           "project:repository": "acme"}
     status, text = await post_signed(url, submission(view, bad), content_type=FORM)
     errors = json.loads(text)
     assert status == 200 and errors["response_action"] == "errors"
     assert set(errors["errors"]) == {"project:aws_account_id", "project:aws_role_arn",
-                                     "project:aws_regions", "project:github_repo"}
+                                     "project:aws_regions", "project:repository"}
     assert "12 digits" in errors["errors"]["project:aws_account_id"]
     assert "mars-1" in errors["errors"]["project:aws_regions"]
     # a role in another account than the one given: said under the role
     crossed = {**bad, "project:aws_account_id": "123456789012", "project:aws_regions": "eu-west-1",
-               "project:github_repo": "acme/infra",
+               "project:repository": "", "project:tag_key": "Project", "project:tag_value": "shop",
+               "project:approvers": "U0CAROL",
                "project:aws_role_arn": "arn:aws:iam::999999999999:role/archops"}
     errors = json.loads((await post_signed(url, submission(view, crossed), content_type=FORM))[1])
     assert list(errors["errors"]) == ["project:aws_role_arn"]
-    good = {**crossed, "project:aws_role_arn": "arn:aws:iam::123456789012:role/archops"}
+    # a repository archops cannot push to is refused (here: no GitHub credentials at all)
+    elsewhere = {**crossed, "project:aws_role_arn": "arn:aws:iam::123456789012:role/archops",
+                 "project:repository": "acme/infra"}
+    errors = json.loads((await post_signed(url, submission(view, elsewhere), content_type=FORM))[1])
+    assert list(errors["errors"]) == ["project:repository"]
+    good = {**elsewhere, "project:repository": ""}  # the project's own git repository
     status, text = await post_signed(url, submission(view, good), content_type=FORM)
     assert status == 200 and not text
     [saved] = await slack.wait_for("chat.postEphemeral")
     assert saved["text"] == messages.PROJECT_SAVED.format(name="Acme Shop", id="acme-shop")
     shown = private(await run_command(url, "project", "p.2"))
     assert "*Acme Shop* (`acme-shop`), bound to <#C0INFRA>" in shown
-    assert "AWS regions: `eu-west-1`" in shown and "GitHub repository: `acme/infra`" in shown
+    assert "AWS regions: `eu-west-1`" in shown and "Tag key: `Project`" in shown
+    assert "Approvers: `U0CAROL`" in shown and "GitHub repository: _not set_" in shown
     # the same project name from another channel does not move the project silently
     private(await run_command(url, "project bind", "p.3", channel="C0OTHER"))
     await slack.wait_for("views.open", 2)
@@ -174,7 +182,7 @@ def moto_url() -> Iterator[str]:
 @pytest.fixture
 async def scanning_bot(settings, make_bot, moto_url):
     settings.aws_endpoint_url = moto_url
-    return await make_bot(hooks=scanner_hooks(settings, review=False))
+    return await make_bot(hooks=slack_hooks(settings, review=False))
 
 
 async def test_scan_reads_the_account_and_posts_the_module_in_a_thread(scanning_bot, slack) -> None:
@@ -203,3 +211,24 @@ async def test_tags_posts_a_plan_of_what_lacks_the_tag(scanning_bot, slack) -> N
     assert "resource(s) to tag Project=acme" in summary["blocks"][0]["text"]["text"]
     [plan] = [f for f in slack.files.values() if f.get("permalink")]
     assert json.loads(plan["content"])["key"] == TAG_KEY
+
+
+async def test_metrics_are_the_monitor_s_summary_of_the_channel_s_project(settings, make_bot,
+                                                                         redis_url, slack) -> None:
+    from core.store import Store
+    from monitor.service import watch
+
+    _bot, url = await make_bot(hooks=slack_hooks(settings, redis_url=redis_url))
+    text = private(await run_command(url, "metrics", "m.2"))
+    assert text.startswith("No metrics yet: this channel is not bound to a project")
+    store = await Store.open(settings.effective_database_url)
+    try:
+        await store.upsert_project("shop", name="Shop", slack_channel="C0INFRA",
+                                   aws_regions=["eu-west-1"])
+    finally:
+        await store.close()
+    text = private(await run_command(url, "metrics", "m.3"))
+    assert "not watched" in text and "archops monitor watch shop" in text
+    await watch(settings, "shop")
+    text = private(await run_command(url, "metrics", "m.4"))
+    assert text.startswith("```") and "shop" in text.lower()

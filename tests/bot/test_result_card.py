@@ -11,6 +11,8 @@ import pytest
 
 from bot import blocks as bk
 from bot import messages
+from bot.result import summarise
+from bot.uploads import zip_name
 from tests.bot.designs import CHANGE, done_of, module_of, real_designs, small_module  # noqa: F401
 from tests.bot.slack_requests import click, post_signed, queued, running, submission, until
 from tests.bot.test_egress import card, card_text, emit, start_request
@@ -29,14 +31,16 @@ async def test_a_design_then_its_change_with_the_diff(bot, redis, keys, events, 
                                                       real_designs) -> None:  # noqa: F811
     the_bot, url = bot
     first, second = module_of(real_designs["first"]), module_of(real_designs["second"])
+    one, two = summarise(first), summarise(second)
     async with running(the_bot.egress):
         env = await start_request(url, redis, keys)
         await emit(events, env, "artifact", "Terraform module", **first)
         await emit(events, env, "done", done_of(real_designs["first"]), passed=True)
-        await until(lambda: "v1" in card_text(slack) and "archops-app-production-v1.zip" in card_text(slack))
+        await until(lambda: zip_name(one) in card_text(slack))
         v1 = card(slack)
         [header] = [b["text"]["text"] for b in v1["blocks"] if b["type"] == "header"]
-        assert header == f"app · production · eu-west-1 · ≈ ${first['cost']['monthly_total']:,.0f}/month · v1"
+        assert header == (f"{one['project']} · production · eu-west-1 · "
+                          f"≈ ${first['cost']['monthly_total']:,.0f}/month · v1")
         table = section(v1, "*Resources (")
         assert "ElastiCache Redis" in table and "aws_elasticache_replication_group.main" in table
         assert "$51" in table  # each resource's monthly cost
@@ -56,11 +60,11 @@ async def test_a_design_then_its_change_with_the_diff(bot, redis, keys, events, 
         await until(lambda: f"<@U0ALICE>: {CHANGE}" in card_text(slack))
         await emit(events, change_env, "status", "Reading the request", node="route")
         await until(lambda: "Step 1 of 6" in card_text(slack))
-        assert "Current design: app · production" in card_text(slack)  # v1 stays in sight
+        assert f"Current design: {one['project']} · production" in card_text(slack)  # v1 in sight
         await emit(events, change_env, "artifact", "Terraform module", **second)
         await emit(events, change_env, "done", done_of(real_designs["second"]), passed=True)
         await until(lambda: "Change since version 1" in card_text(slack)
-                    and "archops-app-production-v2.zip" in card_text(slack))
+                    and zip_name(two) in card_text(slack))
     v2 = card(slack)
     diff = section(v2, "*Change since version 1*")
     assert ":heavy_plus_sign: App bucket `aws_s3_bucket.app`" in diff
@@ -70,9 +74,9 @@ async def test_a_design_then_its_change_with_the_diff(bot, redis, keys, events, 
     assert len(slack.of("chat.postMessage")) == 1  # still the one card
     # one zip per version, in the thread
     zips = [f for f in slack.files.values() if f.get("permalink")]
-    assert [f["name"] for f in zips] == ["archops-app-production-v1.zip", "archops-app-production-v2.zip"]
+    assert [f["name"] for f in zips] == [zip_name(one), zip_name(two)]
     names = zipfile.ZipFile(io.BytesIO(zips[1]["content"])).namelist()
-    assert "archops-app-production-v2/storage.tf" in names
+    assert f"{zip_name(two).removesuffix('.zip')}/storage.tf" in names
     assert slack.refused_blocks == []
 
 
@@ -166,3 +170,19 @@ async def test_a_refused_upload_is_said_on_the_card_and_stops_nothing_else(bot, 
                    url="https://github.com/acme/infra/pull/8", number=8)
         await until(lambda: "View pull request #8" in card_text(slack))  # the card goes on
     assert slack.dm("U0ALICE") == []  # nothing was refused that the requester must hear of
+
+
+async def test_a_pull_request_that_could_not_be_opened_says_why(bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "artifact", "Terraform module", **small_module())
+        await emit(events, env, "artifact", "Pull request", kind="pull_request", action="failed",
+                   code="forbidden", error="archops-bot may not push to acme/infra",
+                   hint="give it write access", url=None, number=None)
+        await emit(events, env, "done", "Designed it")
+        await until(lambda: "could not be opened: archops-bot may not push" in card_text(slack))
+        await post_signed(url, click(card(slack), "f.1", text="Open pull request"), content_type=FORM)
+        [note] = await slack.wait_for("chat.postEphemeral")
+    assert note["text"] == messages.PR_FAILED.format(error="archops-bot may not push to acme/infra",
+                                                     hint="give it write access")

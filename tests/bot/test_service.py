@@ -114,3 +114,26 @@ async def wait_for_child() -> int:
             return int(children[0].pid)
         await asyncio.sleep(0.05)
     raise AssertionError("no egress process")
+
+
+async def test_the_monitor_s_notices_are_posted_in_their_project_s_channel(
+        settings, redis_url, redis, slack: SlackStandin) -> None:
+    from core.notify import Notice, NoticeItem, Notices
+
+    settings.bot_port = 0  # the egress in this process (conftest): notices run beside it
+    stop = asyncio.Event()
+    ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    bot = asyncio.create_task(run_bot(settings, redis_url, stop, ready, min_interval_s=0.05))
+    try:
+        await asyncio.wait_for(ready, 10)
+        notice = Notice(id="alert:shop:1", kind="alert", project_id="shop", channel="C0SHOP",
+                        title="Shop: 1 finding", text="The database is nearly full",
+                        items=[NoticeItem(insight_id="i1", severity="critical",
+                                          title="RDS storage 92% used", detail="grow it")])
+        assert await Notices(redis, settings.redis_prefix).publish(notice)
+        [post] = await slack.wait_for("chat.postMessage", timeout=15)
+        assert post["channel"] == "C0SHOP" and "RDS storage 92% used" in str(post["blocks"])
+        assert post["metadata"]["event_payload"] == {"notice_id": "alert:shop:1"}
+    finally:
+        stop.set()
+        await bot

@@ -80,7 +80,10 @@ async def test_mention_questions_modal_answer_and_result_card(make_bot, settings
         assert section in shown, section
     [buttons] = [b for b in card["blocks"] if b["type"] == "actions"]
     labels = [e["text"]["text"] for e in buttons["elements"]]
-    assert labels == ["Open pull request", "Request a change", "Regenerate", "Live stream", "Diagram"]
+    # the worker delivered the design (the default project's own git repository): its pull request
+    assert labels == ["View pull request #1", "Request a change", "Regenerate", "Live stream",
+                      "Diagram"]
+    assert buttons["elements"][0]["url"].startswith("http")
     assert all(e["url"].startswith("https://archops.example.com/c/") and "cap=" in e["url"]
                for e in buttons["elements"][3:])
     # the Terraform as a zip in the thread, through Slack's external upload
