@@ -1,11 +1,13 @@
 """Who may act on a Slack conversation: its requester and the approvers.
 
 A conversation records its owner (the person whose message started it) when the ingress opens
-it. Answers (a click on a question's button or select, a reply in words in the thread) and
-further requests in that thread are taken from the owner or an approver only; anyone else is told
-privately who can. Approvers come from an :data:`ApproversOf` lookup by (team, channel): today
-the ``ARCHOPS_SLACK_APPROVERS`` setting for every channel, later a project's own list for the
-channel it is bound to.
+it. Answers (a click on a question's button or select, a modal, a reply in words in the thread) and
+further requests in that thread (a change, a regeneration) are taken from the owner or an
+approver only; anyone else is told privately who can. Binding the channel's project and scanning
+or tagging its account are for the approvers, or for anyone in a channel that has none.
+Approvers come from an :data:`ApproversOf` lookup by (team, channel): the
+``ARCHOPS_SLACK_APPROVERS`` setting for every channel, and the approvers of the project the
+channel is bound to (``bot.service.approvers_with_projects``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ class Access:
             return Decision(True, f"<@{user}>")
         allowed = user == owner or user in approvers
         return Decision(allowed, who_may_act(owner, approvers))
+
+    async def may_manage(self, user: str, team: str, channel: str) -> Decision:
+        """Binding a channel to a project (an AWS account, a role, a repository) and scanning or
+        tagging its account: the approvers of the channel, or anyone in it when it has none."""
+        approvers = await self.approvers(team, channel)
+        if not approvers or user in approvers:
+            return Decision(True, f"<@{user}>")
+        named = sorted(approvers)
+        who = ", ".join(f"<@{a}>" for a in named[:_NAMED]) + (" ..." if len(named) > _NAMED else "")
+        return Decision(False, who)
 
 
 def who_may_act(owner: str, approvers: frozenset[str]) -> str:

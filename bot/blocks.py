@@ -1,164 +1,112 @@
-"""A request's message state -> Slack Block Kit (raw dicts) and its plain-text fallback.
+"""Small Block Kit builders (raw dicts): every text and id fitted to its limit (:mod:`bot.limits`).
 
-One archops message per request shows, in turn: the latest status, then the question (buttons
-for up to five choices, a static select beyond), then the result or the error. Slack limits a
-section's text to 3,000 characters, a button label to 75 and an option description to 75.
-
-"Open in archops" links carry a capability (:mod:`core.capability`): read access to that one
-conversation, signed and expiring. Anyone in the channel can see the link, so the link grants
-no more than what the thread already shows, and nothing for any other conversation.
+Action ids name what a click does; the card resolves the rest from its own record (which
+question is open, what each choice's value is), so a click cannot smuggle in a value the card
+did not offer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import Any
 
-from bot.state import loads
-from bot.translate import answer_action_id
+from bot import limits
 
-MAX_BUTTONS = 5
-LINK_TTL_S = 7 * 24 * 3600
-
-# conversation id -> the URL of its page in the web app (None: no link)
-LinkMaker = Callable[[str], str | None]
-
-
-class _Signer(Protocol):
-    def issue(self, scope: str, subject: str, *, actions: Any = ..., ttl_s: int = ...,
-              principal: str | None = ...) -> str: ...
+# what each interactive element does: the prefix of its action id
+ANSWER = "archops:answer:"  # archops:answer:{question key}:{choice index}
+FREE_TEXT = "archops:freetext:"  # archops:freetext:{question key}: opens the answer modal
+CHANGE = "archops:change"  # opens the "Request a change" modal
+REGENERATE = "archops:regenerate"
+PULL_REQUEST = "archops:pr"  # no pull request yet: says what to configure
+LINK = "archops:link:"  # URL buttons: Slack sends a click for them too (acknowledged only)
+NEEDS_SETUP = "archops:setup:"  # a button whose feature is not configured: says what to set
+PROJECT_EDIT = "archops:project:edit"
 
 
-def conversation_links(public_url: str, signer: _Signer, *, ttl_s: int = LINK_TTL_S) -> LinkMaker:
-    """Links to a conversation's page, each with ``cap=`` granting read on that conversation."""
-    base = public_url.rstrip("/")
-
-    def link(conversation_id: str) -> str:
-        token = signer.issue("conversation", conversation_id, actions={"read"}, ttl_s=ttl_s)
-        return (f"{base}/?conversation={quote(conversation_id, safe='')}"
-                f"&cap={quote(token, safe='.-_')}")
-
-    return link
-_SECTION_CHARS = 2900
-_LABEL_CHARS = 75
+def plain(text: str, limit: int = limits.BUTTON_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": limits.cut(text or " ", limit), "emoji": True}
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def mrkdwn(text: str, limit: int = limits.SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": limits.cut(text or " ", limit)}
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, _SECTION_CHARS)}}
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text), **extra}
 
 
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text, _SECTION_CHARS)}]}
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text)]}
 
 
-def _plain(text: str, limit: int = _LABEL_CHARS) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _cut(text, limit), "emoji": True}
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, limits.HEADER_TEXT)}
 
 
-def _choice_label(choice: dict[str, Any], default: str | None) -> str:
-    label = str(choice.get("label") or choice.get("value"))
-    return f"{label} (recommended)" if choice.get("value") == default else label
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}
 
 
-def question_blocks(question: dict[str, Any]) -> list[dict[str, Any]]:
-    """The question with its choices: buttons (<= 5) or a static select, the default marked."""
-    qid = str(question.get("id"))
-    choices: list[dict[str, Any]] = list(question.get("choices") or [])
-    default = question.get("default")
-    blocks = [_section(f":question: {question.get('prompt') or ''}")]
-    details = [
-        f"• *{_choice_label(c, default)}*: {c['detail']}" for c in choices if c.get("detail")
-    ]
-    if details:
-        blocks.append(_context("\n".join(details)))
-    if 0 < len(choices) <= MAX_BUTTONS:
-        buttons = []
-        for index, choice in enumerate(choices):
-            button: dict[str, Any] = {
-                "type": "button",
-                "action_id": answer_action_id(qid, index),
-                "text": _plain(_choice_label(choice, default)),
-                "value": str(choice.get("value")),
-            }
-            if choice.get("value") == default:
-                button["style"] = "primary"
-            buttons.append(button)
-        blocks.append({"type": "actions", "block_id": f"q:{qid}"[:255], "elements": buttons})
-    elif choices:
-        options = []
-        for choice in choices[:100]:
-            option: dict[str, Any] = {
-                "text": _plain(_choice_label(choice, default)),
-                "value": str(choice.get("value")),
-            }
-            if choice.get("detail"):
-                option["description"] = _plain(str(choice["detail"]))
-            options.append(option)
-        select: dict[str, Any] = {
-            "type": "static_select",
-            "action_id": answer_action_id(qid, 0),
-            "placeholder": _plain("Choose…"),
-            "options": options,
-        }
-        initial = [o for o in options if o["value"] == default]
-        if initial:
-            select["initial_option"] = initial[0]
-        blocks.append({"type": "actions", "block_id": f"q:{qid}"[:255], "elements": [select]})
-    if question.get("free_text") or not choices:
-        blocks.append(_context("Or reply in this thread in your own words."))
-    return blocks
+def button(text: str, action_id: str, *, value: str | None = None, url: str | None = None,
+           style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text),
+                               "action_id": action_id[: limits.ACTION_ID]}
+    if value is not None:
+        element["value"] = value[: limits.BUTTON_VALUE]
+    if url is not None and len(url) <= limits.URL:
+        element["url"] = url
+    if style:
+        element["style"] = style
+    return element
 
 
-def _label_of(question: dict[str, Any], value: str) -> str:
-    for choice in question.get("choices") or []:
-        if choice.get("value") == value:
-            return str(choice.get("label") or value)
-    return value
+def actions(elements: list[dict[str, Any]], block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "actions", "elements": elements[: limits.ACTIONS_ELEMENTS]}
+    if block_id:
+        block["block_id"] = block_id[: limits.BLOCK_ID]
+    return block
 
 
-def render(state: dict[str, str], links: LinkMaker | None = None) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) of a request's message in its current state."""
-    phase = state.get("phase") or "working"
-    blocks: list[dict[str, Any]] = []
-    if state.get("asked"):
-        blocks.append(_section(f"<@{state.get('user', '')}> asked: {state['asked']}"))
-    question = loads(state.get("question"), {})
-    if phase == "working":
-        text = f":hourglass_flowing_sand: {state.get('status') or 'Working on it…'}"
-        blocks.append(_section(text))
-        if state.get("steps"):
-            blocks.append(_context(f"step {state['steps']}"))
-    elif phase == "question":
-        text = f":question: {question.get('prompt') or state.get('final') or ''}"
-        blocks.extend(question_blocks(question))
-    elif phase == "answered":
-        who = f"<@{state.get('answered_by', '')}>"
-        if state.get("answer"):
-            text = f":white_check_mark: {who} chose *{_label_of(question, state['answer'])}*"
-        else:
-            text = f":speech_balloon: {who} answered in the thread"
-        blocks.append(_section(f":question: {question.get('prompt') or ''}"))
-        blocks.append(_context(text))
-    elif phase == "error":
-        text = f":warning: {state.get('final') or 'The request failed.'}"
-        if state.get("hint"):
-            text += f"\n_{state['hint']}_"
-        blocks.append(_section(text))
-    else:  # done
-        text = f":white_check_mark: {state.get('final') or 'Done.'}"
-        blocks.append(_section(text))
-        files = loads(state.get("files"), [])
-        if files:
-            listed = ", ".join(f"`{name}`" for name in files[:40])
-            more = f" and {len(files) - 40} more" if len(files) > 40 else ""
-            blocks.append(_context(f"Files: {listed}{more}"))
-    if links and state.get("conversation_id") and phase in {"done", "error", "question"}:
-        link = links(state["conversation_id"])
-        if link:
-            blocks.append(_context(f"<{link}|Open in archops>"))
-    return _cut(text, _SECTION_CHARS), blocks
+def option(text: str, value: str, description: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"text": plain(text, limits.OPTION_TEXT),
+                             "value": value[: limits.OPTION_VALUE]}
+    if description:
+        found["description"] = plain(description, limits.OPTION_DESCRIPTION)
+    return found
+
+
+def text_input(block_id: str, label: str, action_id: str, *, multiline: bool = False,
+               initial: str | None = None, placeholder: str | None = None,
+               optional: bool = False, hint: str | None = None,
+               max_length: int | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id,
+                               "multiline": multiline}
+    if initial:
+        element["initial_value"] = initial[: limits.INPUT_MAX_LENGTH]
+    if placeholder:
+        element["placeholder"] = plain(placeholder, limits.PLACEHOLDER)
+    if max_length:
+        element["max_length"] = min(max_length, limits.INPUT_MAX_LENGTH)
+    block: dict[str, Any] = {"type": "input", "block_id": block_id,
+                             "label": plain(label, limits.INPUT_LABEL), "element": element,
+                             "optional": optional}
+    if hint:
+        block["hint"] = plain(hint, limits.INPUT_HINT)
+    return block
+
+
+def modal(callback_id: str, title: str, blocks: list[dict[str, Any]], *, submit: str = "Submit",
+          private_metadata: str = "") -> dict[str, Any]:
+    return limits.enforce_view({
+        "type": "modal", "callback_id": callback_id, "title": plain(title, limits.VIEW_TITLE),
+        "submit": plain(submit, limits.VIEW_TITLE), "close": plain("Cancel", limits.VIEW_TITLE),
+        "private_metadata": private_metadata, "blocks": blocks,
+    })
+
+
+def conversation_links(public_url: str, signer: Any, *, ttl_s: int = 7 * 24 * 3600
+                       ) -> Callable[[str], str]:
+    """conversation id -> the chat page opened on it (``/?conversation=ID&cap=...``)."""
+    from bot.links import Links
+
+    return Links(public_url, signer, ttl_s=ttl_s).conversation

@@ -23,6 +23,7 @@ MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (a message's blocks and
 MAX_JSON_DEPTH = 64
 MAX_ACTIONS = 50
 MAX_FORM_FIELDS = 100
+MAX_LINKS = 50
 
 # a JSON string literal (an unterminated one runs to the end: one linear pass whatever the
 # input), or a bracket; strings are skipped so that brackets inside them do not count
@@ -191,6 +192,49 @@ class MessageCallback(EventCallback):
     event: MessageEvent
 
 
+class SharedLink(_Shape):
+    url: str = Field(min_length=1, max_length=3000)
+    domain: str | None = None
+
+
+class LinkSharedEvent(Event):
+    type: Literal["link_shared"]
+    channel: str = Field(min_length=1, max_length=100)
+    user: str = Field(min_length=1, max_length=100)
+    message_ts: str = Field(min_length=1, max_length=100)
+    unfurl_id: str | None = Field(default=None, max_length=300)
+    source: str | None = None
+    links: list[SharedLink] = Field(max_length=MAX_LINKS)
+
+
+class LinkSharedCallback(EventCallback):
+    event: LinkSharedEvent
+
+
+class AppHomeOpenedEvent(Event):
+    type: Literal["app_home_opened"]
+    user: str = Field(min_length=1, max_length=100)
+    tab: str | None = None
+
+
+class AppHomeCallback(EventCallback):
+    event: AppHomeOpenedEvent
+
+
+class RevokedTokens(_Shape):
+    oauth: list[str] = Field(default_factory=list)
+    bot: list[str] = Field(default_factory=list)
+
+
+class TokensRevokedEvent(Event):
+    type: Literal["tokens_revoked"]
+    tokens: RevokedTokens = Field(default_factory=RevokedTokens)
+
+
+class TokensRevokedCallback(EventCallback):
+    event: TokensRevokedEvent
+
+
 class SelectedOption(_Shape):
     value: str
 
@@ -225,8 +269,33 @@ class BlockActions(Body):
     channel: Ref | None = None
 
 
+class InputValue(_Shape):
+    """One input's value in a submitted view's state."""
+
+    type: str | None = None
+    value: str | None = Field(default=None, max_length=10_000)
+    selected_option: SelectedOption | None = None
+
+
+class ViewState(_Shape):
+    values: dict[str, dict[str, InputValue]] = Field(default_factory=dict)
+
+
+class SubmittedView(ViewRef):
+    id: str | None = None
+    callback_id: str = Field(min_length=1, max_length=255)
+    private_metadata: str = Field(default="", max_length=3000)
+    state: ViewState = Field(default_factory=ViewState)
+
+
+class ViewSubmission(Body):
+    type: Literal["view_submission"]
+    user: ActingUser
+    view: SubmittedView
+
+
 class Interaction(Body):
-    """Any other interactivity payload (view_submission, shortcut, ...): routable, no more."""
+    """Any other interactivity payload (view_closed, shortcut, ...): routable, no more."""
 
     type: str
 
@@ -241,7 +310,13 @@ class SlashCommand(_Shape):
     response_url: str | None = None
 
 
-Payload = UrlVerification | EventCallback | MessageCallback | BlockActions | Interaction | Body | SlashCommand
+Payload = (UrlVerification | EventCallback | MessageCallback | LinkSharedCallback | AppHomeCallback
+           | TokensRevokedCallback | BlockActions | ViewSubmission | Interaction | Body
+           | SlashCommand)
+_CALLBACKS: dict[str, type[EventCallback]] = {
+    "app_mention": MessageCallback, "message": MessageCallback, "link_shared": LinkSharedCallback,
+    "app_home_opened": AppHomeCallback, "tokens_revoked": TokensRevokedCallback,
+}
 
 
 # -- parsing ------------------------------------------------------------------------------
@@ -337,11 +412,12 @@ def check_payload(body: dict[str, Any]) -> Payload:
         return _validate(UrlVerification, body)
     if kind == "event_callback":
         callback = _validate(EventCallback, body)
-        if callback.event.type in {"app_mention", "message"}:
-            return _validate(MessageCallback, body)
-        return callback
+        typed = _CALLBACKS.get(callback.event.type)
+        return _validate(typed, body) if typed is not None else callback
     if kind == "block_actions":
         return _validate(BlockActions, body)
+    if kind == "view_submission":
+        return _validate(ViewSubmission, body)
     if isinstance(kind, str):
         return _validate(Interaction, body)
     if kind is None:

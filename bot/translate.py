@@ -13,12 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from bot.payloads import ActionPayload, Body, MessageEvent, Ref
+from bot.payloads import Body, MessageEvent, Ref
 from core.envelope import MAX_TEXT_CHARS, Action, Envelope
 from core.errors import ValidationError
 
-ANSWER_PREFIX = "archops:answer:"
-ANSWER_ACTION = re.compile(r"^archops:answer:")
 # message subtypes that carry a person's own words; every other subtype is ignored
 USER_TEXT_SUBTYPES = frozenset({None, "", "file_share", "thread_broadcast"})
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -99,22 +97,3 @@ def _envelope(**fields: Any) -> Envelope:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "message"
         raise ValidationError(f"the message cannot be taken: {where}: {first['msg']}") from exc
-
-
-def answer_action_id(question_id: str, index: int) -> str:
-    """The action id of a choice: it carries the question id (unique per element)."""
-    return f"{ANSWER_PREFIX}{question_id}:{index}"
-
-
-def parse_answer(action: ActionPayload) -> tuple[str, str] | None:
-    """(question id, chosen value) of a button or static select; None for anything else."""
-    if not action.action_id.startswith(ANSWER_PREFIX):
-        return None
-    question_id, _, _index = action.action_id[len(ANSWER_PREFIX):].rpartition(":")
-    if action.type == "static_select":
-        value = action.selected_option.value if action.selected_option else None
-    else:
-        value = action.value
-    if not question_id or value is None:
-        return None
-    return question_id, value

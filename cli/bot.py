@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import require_slack, run_bot
+    from cli.slack_hooks import slack_hooks
 
     require_slack(settings)  # fail at once, before touching Redis
     settings.bot_host = args.host or settings.bot_host
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     url, _ = runtime.redis_for(settings, embed=False)
     setup_tracing(settings)
     try:
-        return runtime.run(runtime.with_metrics(settings, lambda stop: run_bot(settings, url, stop)))
+        return runtime.run(runtime.with_metrics(
+            settings,
+            lambda stop: run_bot(settings, url, stop, hooks=slack_hooks(settings, redis_url=url))))
     finally:
         shutdown_tracing()

@@ -69,9 +69,11 @@ async def serve(settings: Settings, redis_url: str, workers: int, stop: asyncio.
     everything = {web_task, *worker_tasks, monitor_task}
     if settings.slack_bot_token and settings.slack_signing_secret:
         from bot.service import run_bot
+        from cli.slack_hooks import slack_hooks
 
         bot_ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        bot_task = asyncio.create_task(run_bot(settings, redis_url, web_stop, bot_ready))
+        bot_task = asyncio.create_task(run_bot(settings, redis_url, web_stop, bot_ready,
+                                               hooks=slack_hooks(settings, redis_url=redis_url)))
         everything.add(bot_task)  # a bot that fails to start stops everything below
         await asyncio.wait({bot_task, bot_ready}, return_when=asyncio.FIRST_COMPLETED)
         if bot_ready.done():

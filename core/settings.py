@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     # Slack user ids (comma-separated) who may answer and approve any conversation besides its
     # requester; a project's own approvers will come from the project
     slack_approvers: Annotated[frozenset[str], NoDecode] = frozenset()
+    # where `archops bot` writes to Slack: "process" (a process of its own beside the one that
+    # answers Slack's requests, so that acknowledgements never wait behind writes) or "inline"
+    slack_egress: str = "process"
 
     # GitHub (core.codehost): a token, or a GitHub App installation; people may also link their
     # own account through the OAuth web flow (client id/secret), so pull requests are theirs
@@ -206,6 +209,13 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"not Slack user ids (U... or W...): {', '.join(map(str, bad))}")
         return frozenset(value)
+
+    @field_validator("slack_egress")
+    @classmethod
+    def _slack_egress(cls, value: str) -> str:
+        if value not in {"process", "inline"}:
+            raise ValueError("must be process or inline")
+        return value
 
     @field_validator("cpu_pool")
     @classmethod

@@ -41,6 +41,7 @@ def settings(slack: SlackStandin, prefix: str, tmp_path: Path) -> Settings:
         slack_signing_secret=SecretStr(SECRET),
         slack_api_url=slack.url,
         public_url="https://archops.example.com",
+        slack_egress="inline",  # the egress runs in the test's loop (its own process: test_service)
     )
 
 

@@ -211,7 +211,7 @@ async def test_slash_command_mentioning_payload_is_still_a_command(bot, redis, k
     """slack-bolt's own parser took any form containing "payload" for interactivity."""
     _bot, url = bot
     form_ = payload("slash_command.parsed.json")
-    form_.update(command="/archops", text="a bucket for the payload files", team_id="T0ARCH",
+    form_.update(command="/archops", text="new a bucket for the payload files", team_id="T0ARCH",
                  channel_id="C0INFRA", user_id="U0ALICE", trigger_id="5.5.payload")
     status, _ = await post_signed(url, urlencode(form_), content_type=FORM)
     assert status == 200

@@ -1,26 +1,30 @@
-"""Conversation events -> Slack threads: one message per request, updated in place, no repeats."""
+"""Events -> one card per conversation in Slack: posted once, updated in place, never repeated."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 from bot import messages
-from core.bus import EventLog
 from core.envelope import Envelope
 from core.events import Event
+from core.bus import EventLog
 from tests.bot.slack_requests import (
     answer_click,
+    click,
     event_body,
     mention,
     post_signed,
     queued,
     running,
+    select,
     until,
 )
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
 
 CONV = "slack:T0ARCH:C0INFRA:1700000001.000100"
+FORM = "application/x-www-form-urlencoded"
 QUESTION = {
     "id": "availability",
     "prompt": "How available must it be?",
@@ -34,8 +38,10 @@ QUESTION = {
 }
 
 
-async def start_request(url: str, redis: Any, keys: Any, event_id: str = "Ev100") -> Envelope:
-    assert (await post_signed(url, mention(event_id, f"<@{BOT_USER_ID}> a web app")))[0] == 200
+async def start_request(url: str, redis: Any, keys: Any, event_id: str = "Ev100",
+                        ts: str = "1700000001.000100", channel: str = "C0INFRA") -> Envelope:
+    body = mention(event_id, f"<@{BOT_USER_ID}> a web app", ts=ts).replace("C0INFRA", channel)
+    assert (await post_signed(url, body))[0] == 200
     return (await queued(redis, keys))[-1]
 
 
@@ -44,34 +50,53 @@ def emit(events: EventLog, env: Envelope, type: str, text: str | None = None, **
                                request_id=env.request_id, text=text, data=data))
 
 
-def last_text(slack: SlackStandin) -> str:
-    [message] = slack.messages["C0INFRA"]
-    return str(message["text"])
+def card(slack: SlackStandin, channel: str = "C0INFRA") -> dict[str, Any]:
+    """The card as Slack shows it now (a copy: later updates do not change it)."""
+    [found] = slack.cards(channel)
+    return copy.deepcopy(found)
 
 
-async def test_status_then_done_is_one_message_updated_in_place(bot, redis, keys, events, slack) -> None:
+def card_text(slack: SlackStandin, channel: str = "C0INFRA") -> str:
+    cards = slack.cards(channel)
+    return str(cards[0]["blocks"]) if cards else ""
+
+
+def writes(slack: SlackStandin) -> list[str]:
+    return [c.method for c in slack.calls if c.method in {"chat.postMessage", "chat.update"}]
+
+
+async def test_the_card_is_posted_at_once_then_updated_in_place(bot, redis, keys, events, slack) -> None:
     the_bot, url = bot
-    env = await start_request(url, redis, keys)
-    await emit(events, env, "status", "Reading the request")
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
+        env = await start_request(url, redis, keys)
+        [post] = await slack.wait_for("chat.postMessage")  # before any worker answered
         assert post["thread_ts"] == "1700000001.000100"
-        assert post["metadata"]["event_payload"] == {"request_id": env.request_id}
-        await emit(events, env, "status", "Planning")
-        await emit(events, env, "artifact", "Terraform module", kind="module",
-                   files={"main.tf": "", "network.tf": "", "versions.tf": ""})
+        assert post["metadata"]["event_payload"] == {"conversation_id": env.conversation_id}
+        assert "<@U0ALICE> asked: a web app" in str(post["blocks"]) and "Queued" in str(post["blocks"])
+        await emit(events, env, "status", "Reading the request", node="route")
+        await until(lambda: "Step 1 of 6: Reading the request" in card_text(slack))
+        await emit(events, env, "status", "Planned 3 blueprints in 2 levels", node="resource_planner")
+        await until(lambda: "Step 3 of 6: Planning" in card_text(slack))
+        assert "Planned 3 blueprints in 2 levels" in card_text(slack)
         await emit(events, env, "done", "Designed 3 files; all checks passed")
-        await until(lambda: "Designed 3 files" in last_text(slack))
+        await until(lambda: "Designed 3 files" in card_text(slack))
     assert len(slack.of("chat.postMessage")) == 1
-    updates = slack.of("chat.update")
-    assert updates and all(u["ts"] == post_ts(slack) for u in updates)
-    blocks = str(slack.messages["C0INFRA"][0]["blocks"])
-    assert "`main.tf`, `network.tf`, `versions.tf`" in blocks
-    assert "https://archops.example.com/?conversation=slack%3AT0ARCH" in blocks
+    assert all(u["ts"] == card(slack)["ts"] for u in slack.of("chat.update"))
+    assert "https://archops.example.com/c/slack%3AT0ARCH" in card_text(slack)
 
 
-def post_ts(slack: SlackStandin) -> str:
-    return str(slack.messages["C0INFRA"][0]["ts"])
+async def test_a_status_that_shows_nothing_new_sends_nothing(bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "status", "Checking the module", node="terraform_fixer")
+        await until(lambda: "Step 6 of 6: Checking" in card_text(slack))
+        await asyncio.sleep(0.2)
+        before = len(writes(slack))
+        for _ in range(5):  # the same step again and again: nothing to show
+            await emit(events, env, "status", "Checking the module", node="terraform_fixer")
+        await asyncio.sleep(0.5)
+        assert len(writes(slack)) == before
 
 
 async def test_updates_are_spaced_by_the_minimum_interval(make_bot, redis, keys, events, slack) -> None:
@@ -79,10 +104,10 @@ async def test_updates_are_spaced_by_the_minimum_interval(make_bot, redis, keys,
     env = await start_request(url, redis, keys)
     async with running(the_bot.egress):
         for step in range(12):
-            await emit(events, env, "status", f"step {step}")
+            await emit(events, env, "status", f"level {step}", node="level_executor")
             await asyncio.sleep(0.05)
         await emit(events, env, "done", "finished")
-        await until(lambda: "finished" in last_text(slack))
+        await until(lambda: "finished" in card_text(slack))
     sends = [c.at for c in slack.calls if c.method in {"chat.postMessage", "chat.update"}]
     assert len(slack.of("chat.postMessage")) == 1
     assert len(sends) < 13  # bursts were coalesced
@@ -95,36 +120,30 @@ async def test_error_is_shown_with_its_hint(bot, redis, keys, events, slack) -> 
     env = await start_request(url, redis, keys)
     await emit(events, env, "error", "archops works on AWS only", hint="ask for an AWS design")
     async with running(the_bot.egress):
-        await until(lambda: "AWS only" in str(slack.messages.get("C0INFRA")))
-    assert "ask for an AWS design" in str(slack.messages["C0INFRA"][0]["blocks"])
+        await until(lambda: "AWS only" in card_text(slack))
+    assert "ask for an AWS design" in card_text(slack)
 
 
-async def test_question_becomes_buttons_and_a_click_is_an_answer(bot, redis, keys, events, slack) -> None:
+async def test_question_buttons_go_the_moment_someone_answers(bot, redis, keys, events, slack) -> None:
     the_bot, url = bot
     env = await start_request(url, redis, keys)
     await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
-        [actions] = [b for b in post["blocks"] if b["type"] == "actions"]
-        buttons = actions["elements"]
+        await until(lambda: "How available" in card_text(slack))
+        shown = card(slack)
+        buttons = [b for b in shown["blocks"] if b["type"] == "actions"][0]["elements"]
         assert [b["value"] for b in buttons] == ["single", "multi", "global"]
-        assert all(b["action_id"].startswith("archops:answer:availability:") for b in buttons)
         assert buttons[1]["style"] == "primary" and "(recommended)" in buttons[1]["text"]["text"]
-        assert "≈ $70/month, survives an AZ outage" in str(post["blocks"])
-
-        ts = post_ts(slack)
-        status, _ = await post_signed(url, answer_click(ts, "availability", "multi", "t.1"),
-                                      content_type="application/x-www-form-urlencoded")
+        assert "≈ $70/month, survives an AZ outage" in str(shown["blocks"])
+        status, _ = await post_signed(url, click(shown, "t.1", value="multi"), content_type=FORM)
         assert status == 200
         # a second click (another person, or a double click) is not a second answer
-        status, _ = await post_signed(url, answer_click(ts, "availability", "single", "t.2"),
-                                      content_type="application/x-www-form-urlencoded")
+        status, _ = await post_signed(url, click(shown, "t.2", value="single"), content_type=FORM)
         assert status == 200
         [ephemeral] = await slack.wait_for("chat.postEphemeral")
         assert ephemeral["text"] == messages.ALREADY_ANSWERED
-        # the question message loses its buttons and says what was chosen
-        await until(lambda: "chose *Two AZs*" in str(slack.messages["C0INFRA"][0]["blocks"]))
-        assert "actions" not in str([b["type"] for b in slack.messages["C0INFRA"][0]["blocks"]])
+        await until(lambda: "<@U0ALICE> chose *Two AZs*" in card_text(slack))
+        assert "actions" not in [b["type"] for b in card(slack)["blocks"]]
     answers = [e for e in await queued(redis, keys) if e.action]
     assert len(answers) == 1
     assert answers[0].action.question_id == "availability" and answers[0].action.value == "multi"
@@ -132,34 +151,50 @@ async def test_question_becomes_buttons_and_a_click_is_an_answer(bot, redis, key
     assert answers[0].idempotency_key == "slack:action:t.1"
 
 
+async def test_a_click_the_card_did_not_offer_answers_nothing(bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    env = await start_request(url, redis, keys)
+    await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
+    async with running(the_bot.egress):
+        await until(lambda: "How available" in card_text(slack))
+        forged = answer_click(card(slack)["ts"], "availability", "delete-everything", "f.1")
+        assert (await post_signed(url, forged, content_type=FORM))[0] == 200
+        [note] = await slack.wait_for("chat.postEphemeral")
+        assert note["text"] == messages.QUESTION_CLOSED
+    assert [e for e in await queued(redis, keys) if e.action] == []
+
+
 async def test_many_choices_become_a_select_with_the_default_chosen(bot, redis, keys, events, slack) -> None:
     the_bot, url = bot
     env = await start_request(url, redis, keys)
     regions = [{"value": f"r{i}", "label": f"Region {i}", "detail": None} for i in range(7)]
     question = {"id": "region", "prompt": "Which region?", "choices": regions, "default": "r3",
-                "free_text": True}
+                "free_text": False}
     await emit(events, env, "question", "Which region?", question=question)
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
-    [actions] = [b for b in post["blocks"] if b["type"] == "actions"]
-    [select] = actions["elements"]
-    assert select["type"] == "static_select" and len(select["options"]) == 7
-    assert select["initial_option"]["value"] == "r3"
-    assert "own words" in str(post["blocks"])
+        await until(lambda: "Which region?" in card_text(slack))
+        shown = card(slack)
+        [menu] = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        assert menu["type"] == "static_select" and len(menu["options"]) == 7
+        assert menu["initial_option"]["text"]["text"].startswith("Region 3")
+        assert (await post_signed(url, select(shown, "Region 5", "s.1"), content_type=FORM))[0] == 200
+        await until(lambda: "chose *Region 5*" in card_text(slack))
+    [answer] = [e for e in await queued(redis, keys) if e.action]
+    assert answer.action.value == "r5"
 
 
 async def test_restart_midway_repeats_nothing_and_misses_nothing(make_bot, redis, keys, events, slack) -> None:
     first, url = await make_bot()
     env = await start_request(url, redis, keys)
-    await emit(events, env, "status", "Reading the request")
+    await emit(events, env, "status", "Reading the request", node="route")
     async with running(first.egress):
-        await slack.wait_for("chat.postMessage")
+        await until(lambda: "Step 1 of 6" in card_text(slack))
     # the bot is gone; the worker goes on
-    await emit(events, env, "status", "Planning")
+    await emit(events, env, "status", "Planning", node="resource_planner")
     await emit(events, env, "done", "All done after the restart")
     second, _ = await make_bot()
     async with running(second.egress):
-        await until(lambda: "All done after the restart" in last_text(slack))
+        await until(lambda: "All done after the restart" in card_text(slack))
         await asyncio.sleep(0.2)  # a repeat would show up here
     assert len(slack.of("chat.postMessage")) == 1
     texts = [u["text"] for u in slack.of("chat.update")]
@@ -169,7 +204,6 @@ async def test_restart_midway_repeats_nothing_and_misses_nothing(make_bot, redis
 async def test_crash_between_post_and_record_does_not_post_twice(make_bot, redis, keys, events, slack) -> None:
     first, url = await make_bot()
     env = await start_request(url, redis, keys)
-    await emit(events, env, "status", "Reading the request")
     slack.delay["chat.postMessage"] = 0.5  # Slack posts, but the answer never reaches the bot
     async with running(first.egress):
         await slack.wait_for("chat.postMessage")
@@ -177,70 +211,65 @@ async def test_crash_between_post_and_record_does_not_post_twice(make_bot, redis
     await emit(events, env, "done", "Finished")
     second, _ = await make_bot()
     async with running(second.egress):
-        await until(lambda: "Finished" in last_text(slack))
+        await until(lambda: "Finished" in card_text(slack))
     assert len(slack.of("chat.postMessage")) == 1
     assert slack.of("conversations.replies")
 
 
-async def test_rate_limited_post_waits_for_retry_after(bot, redis, keys, events, slack) -> None:
+async def test_rate_limited_post_waits_for_retry_after_outside_the_call(bot, redis, keys, events,
+                                                                       slack) -> None:
     the_bot, url = bot
-    env = await start_request(url, redis, keys)
-    await emit(events, env, "done", "Short and sweet")
     slack.rate_limit["chat.postMessage"] = (1, 1)
     async with running(the_bot.egress):
-        await slack.wait_for("chat.postMessage", timeout=8)
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "done", "Short and sweet")
+        await until(lambda: "Short and sweet" in card_text(slack), timeout=8)
     [limited] = [c for c in slack.calls if c.method == "chat.postMessage:429"]
     [posted] = [c for c in slack.calls if c.method == "chat.postMessage"]
     assert posted.at - limited.at >= 1.0
-    assert "Short and sweet" in last_text(slack)
+    assert the_bot.egress.sender.pauses == 1  # the sender waited, not slack_sdk
 
 
 async def test_slash_command_conversation_gets_its_own_thread(bot, redis, keys, events, slack) -> None:
-    from urllib.parse import urlencode
-
-    from tests.bot.slack_requests import payload
+    from tests.bot.slack_requests import run_command
 
     the_bot, url = bot
-    form = payload("slash_command.parsed.json")
-    form.update(command="/archops", text="an API with Lambda", team_id="T0ARCH",
-                channel_id="C0INFRA", user_id="U0ALICE", trigger_id="9.9.start")
-    await post_signed(url, urlencode(form), content_type="application/x-www-form-urlencoded")
+    answer = await run_command(url, "new an API with Lambda", "9.9.start")
+    assert answer["text"] == messages.COMMAND_ACCEPTED and answer["response_type"] == "ephemeral"
     [env] = await queued(redis, keys)
     await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
-        assert "thread_ts" not in post or not post["thread_ts"]
-        assert "<@U0ALICE> asked: an API with Lambda" in str(post["blocks"])
-        root = post_ts(slack)
+        await until(lambda: "How available" in card_text(slack))
+        shown = card(slack)
+        assert not shown.get("thread_ts")
+        assert "<@U0ALICE> asked: an API with Lambda" in str(shown["blocks"])
         for _ in range(100):  # the bot records the new thread once Slack answered the post
             if (await the_bot.egress.state.conversation(env.conversation_id)).get("thread_ts"):
                 break
             await asyncio.sleep(0.02)
         # a reply in that new thread continues the same conversation
-        reply = mention("Ev200", "a bigger database", ts="1700000500.000100").replace(
-            '"app_mention"', '"message"')
-        import json
-        body = json.loads(reply)
-        body["event"].update(thread_ts=root, channel_type="channel")
-        await post_signed(url, json.dumps(body))
+        reply = event_body("Ev200", type="message", text="a bigger database", user="U0ALICE",
+                           ts="1700000500.000100", thread_ts=shown["ts"], channel="C0INFRA",
+                           channel_type="channel")
+        await post_signed(url, reply)
     envs = await queued(redis, keys)
     assert [e.conversation_id for e in envs] == [env.conversation_id] * 2
     assert envs[1].text == "a bigger database"
 
 
-async def test_two_bot_instances_write_each_message_once(make_bot, redis, keys, events, slack) -> None:
+async def test_two_bot_instances_write_each_card_once(make_bot, redis, keys, events, slack) -> None:
     first, url = await make_bot()
     second, _ = await make_bot()
     env = await start_request(url, redis, keys)
     async with running(first.egress), running(second.egress):
         for step in range(5):
-            await emit(events, env, "status", f"step {step}")
+            await emit(events, env, "status", f"level {step}", node="level_executor")
             await asyncio.sleep(0.03)
         await emit(events, env, "done", "Both bots saw this")
-        await until(lambda: "Both bots saw this" in last_text(slack))
+        await until(lambda: "Both bots saw this" in card_text(slack))
         await asyncio.sleep(0.2)
     assert len(slack.of("chat.postMessage")) == 1
-    assert [u["text"] for u in slack.of("chat.update")].count(last_text(slack)) == 1
+    assert [u["text"] for u in slack.of("chat.update")].count(card(slack)["text"]) == 1
 
 
 async def test_a_dead_bot_s_lease_passes_to_another(make_bot, redis, keys, events, slack) -> None:
@@ -250,41 +279,42 @@ async def test_a_dead_bot_s_lease_passes_to_another(make_bot, redis, keys, event
     env = await start_request(url, redis, keys)
     await emit(events, env, "done", "Taken over")
     async with running(second.egress):
-        await until(lambda: "Taken over" in str(slack.messages.get("C0INFRA")))
+        await until(lambda: "Taken over" in card_text(slack))
     assert len(slack.of("chat.postMessage")) == 1
 
 
 async def test_writes_to_one_channel_are_spaced(make_bot, redis, keys, events, slack) -> None:
     the_bot, url = await make_bot(min_interval_s=0.3)
-    first = await start_request(url, redis, keys, "Ev400")
-    body = mention("Ev401", f"<@{BOT_USER_ID}> a queue", ts="1700000002.000100")
-    assert (await post_signed(url, body))[0] == 200
-    second = (await queued(redis, keys))[-1]
+    await start_request(url, redis, keys, "Ev400")
+    await start_request(url, redis, keys, "Ev401", ts="1700000002.000100")
     async with running(the_bot.egress):
-        await emit(events, first, "done", "first done")
-        await emit(events, second, "done", "second done")
         await until(lambda: len(slack.of("chat.postMessage")) == 2)
     a, b = [c.at for c in slack.calls if c.method == "chat.postMessage"]
     assert b - a >= 0.27
 
 
-async def test_transient_slack_error_is_retried_and_a_refusal_is_not(make_bot, redis, keys, events, slack) -> None:
+async def test_transient_slack_error_is_retried_and_a_refusal_is_told_by_dm(make_bot, redis, keys,
+                                                                           events, slack) -> None:
     the_bot, url = await make_bot()
-    first = await start_request(url, redis, keys, "Ev600")
-    await emit(events, first, "done", "after a hiccup")
     slack.fail_next["chat.postMessage"] = "internal_error"
     async with running(the_bot.egress):
-        await until(lambda: "after a hiccup" in str(slack.messages.get("C0INFRA")), timeout=6)
+        first = await start_request(url, redis, keys, "Ev600")
+        await emit(events, first, "done", "after a hiccup")
+        await until(lambda: "after a hiccup" in card_text(slack), timeout=6)
         assert len(slack.of("chat.postMessage")) == 2  # the failed try, then the post
-        body = mention("Ev601", f"<@{BOT_USER_ID}> a queue", ts="1700000002.000100")
-        assert (await post_signed(url, body))[0] == 200
-        second = (await queued(redis, keys))[-1]
-        slack.fail_next["chat.postMessage"] = "not_in_channel"
+        slack.refuse_channel["C0GONE"] = "channel_not_found"
+        second = await start_request(url, redis, keys, "Ev601", ts="1700000002.000100",
+                                     channel="C0GONE")
         await emit(events, second, "done", "never shown")
-        await until(lambda: len(slack.of("chat.postMessage")) == 3)
+        await until(lambda: bool(slack.dm("U0ALICE")))
+        await emit(events, second, "status", "more work", node="route")
         await asyncio.sleep(0.3)
-    assert len(slack.of("chat.postMessage")) == 3  # a refusal is not retried
-    assert (await the_bot.egress.state.message(second.request_id))["failed"] == "not_in_channel"
+    refused = [c for c in slack.calls if c.method == "chat.postMessage"
+               and c.args.get("channel") == "C0GONE"]
+    assert len(refused) == 1  # a refusal is not retried
+    [dm] = slack.dm("U0ALICE")
+    assert "<#C0GONE>" in dm["text"] and "channel_not_found" in dm["text"] and "a web app" in dm["text"]
+    assert (await the_bot.egress.state.card(second.conversation_id))["failed"] == "channel_not_found"
 
 
 async def test_a_reply_in_words_closes_the_open_question(bot, redis, keys, events, slack) -> None:
@@ -292,19 +322,62 @@ async def test_a_reply_in_words_closes_the_open_question(bot, redis, keys, event
     env = await start_request(url, redis, keys)
     await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
+        await until(lambda: "How available" in card_text(slack))
+        shown = card(slack)
         reply = event_body("Ev700", type="message", text="two AZs, but keep it cheap",
                            user="U0ALICE", ts="1700000800.000100", thread_ts="1700000001.000100",
                            channel="C0INFRA", channel_type="channel")
         assert (await post_signed(url, reply))[0] == 200
-        await until(lambda: "<@U0ALICE> answered in the thread"
-                    in str(slack.messages["C0INFRA"][0]["blocks"]))
-        status, _ = await post_signed(url, answer_click(post_ts(slack), "availability", "multi",
-                                                        "late.1"),
-                                      content_type="application/x-www-form-urlencoded")
+        await until(lambda: "chose *two AZs, but keep it cheap* (in the thread)" in card_text(slack))
+        status, _ = await post_signed(url, click(shown, "late.1", value="multi"), content_type=FORM)
         assert status == 200
         [note] = await slack.wait_for("chat.postEphemeral")
         assert note["text"] == messages.ALREADY_ANSWERED
     envs = await queued(redis, keys)
     assert [e.text for e in envs] == ["a web app", "two AZs, but keep it cheap"]
     assert not [e for e in envs if e.action]
+
+
+async def test_a_rejected_answer_opens_the_question_again_saying_why(bot, redis, keys, events,
+                                                                     slack) -> None:
+    the_bot, url = bot
+    env = await start_request(url, redis, keys)
+    await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
+    async with running(the_bot.egress):
+        await until(lambda: "How available" in card_text(slack))
+        await post_signed(url, click(card(slack), "r.1", value="global"), content_type=FORM)
+        await until(lambda: "chose *Two regions*" in card_text(slack))
+        [answer] = [e for e in await queued(redis, keys) if e.action]
+        await emit(events, answer, "error", "Two regions are not offered for this design",
+                   hint="choose one AZ or two")
+        await until(lambda: "That answer was not taken: Two regions are not offered" in card_text(slack))
+        assert "choose one AZ or two" in card_text(slack)
+        assert "chose *Two regions*" not in card_text(slack)
+        # the buttons are back: the question can be answered again
+        await post_signed(url, click(card(slack), "r.2", value="multi"), content_type=FORM)
+        await until(lambda: "chose *Two AZs*" in card_text(slack))
+    assert [e.action.value for e in await queued(redis, keys) if e.action] == ["global", "multi"]
+
+
+async def test_a_finished_quiet_conversation_is_followed_again_from_where_it_was(
+        bot, redis, keys, events, slack) -> None:
+    the_bot, url = bot
+    state = the_bot.egress.state
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys)
+        await emit(events, env, "done", "First answer")
+        await until(lambda: "First answer" in card_text(slack))
+    await redis.zadd(state.active_key, {env.conversation_id: 1})  # quiet for ages ...
+    assert await state.followed(24 * 3600 * 365 * 60, settled_s=60) == {}  # ... and finished
+    cursor = await redis.hget(state.cursor_key, env.conversation_id)
+    assert cursor and cursor != "0-0"
+    async with running(the_bot.egress):
+        reply = event_body("Ev990", type="message", text="and a cache", user="U0ALICE",
+                           ts="1700000990.000100", thread_ts="1700000001.000100",
+                           channel="C0INFRA", channel_type="channel")
+        assert (await post_signed(url, reply))[0] == 200
+        follow_up = (await queued(redis, keys))[-1]
+        await emit(events, follow_up, "done", "Second answer")
+        await until(lambda: "Second answer" in card_text(slack))
+    # the old events were not applied again: "First answer" was shown once, in one update
+    assert sum("First answer" in u["text"] for u in slack.of("chat.update")) == 1

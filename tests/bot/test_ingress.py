@@ -129,7 +129,7 @@ async def test_slash_command_help_and_start(bot, redis, keys) -> None:
                                      content_type="application/x-www-form-urlencoded")
     assert status == 200 and "/archops" in json.loads(text)["text"]
     assert await queued(redis, keys) == []
-    form.update(text="a data pipeline with S3 and Glue", trigger_id="111.222.start")
+    form.update(text="new a data pipeline with S3 and Glue", trigger_id="111.222.start")
     status, text = await post_signed(url, urlencode(form),
                                      content_type="application/x-www-form-urlencoded")
     assert status == 200 and json.loads(text)["text"] == messages.COMMAND_ACCEPTED

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
+from bot.state import now_ms
 from core.bus import Submitter
 from core.envelope import Envelope
 from core.errors import Forbidden
 from tests.bot.slack_requests import queued, running, until
-from tests.bot.test_egress import CONV, QUESTION, emit, start_request
+from tests.bot.test_egress import CONV, QUESTION, card_text, emit, start_request
 
-LINK = re.compile(r"<(https://archops\.example\.com/[^|>]+)\|Open in archops>")
+LINK = re.compile(r"<(https://archops\.example\.com/[^|>]+)\|Open the live stream in archops>")
 
 
 def web_envelope(conversation_id: str, text: str = "post this into their thread") -> Envelope:
@@ -28,11 +29,11 @@ async def test_link_in_the_message_opens_its_conversation_only(bot, redis, keys,
     env = await start_request(url, redis, keys)
     await emit(events, env, "question", QUESTION["prompt"], question=QUESTION)
     async with running(the_bot.egress):
-        [post] = await slack.wait_for("chat.postMessage")
-    [link] = LINK.findall(str(post["blocks"]))
-    query = parse_qs(urlsplit(link).query)
-    assert query["conversation"] == [env.conversation_id]
-    [token] = query["cap"]
+        await until(lambda: "How available" in card_text(slack))
+    [link] = LINK.findall(card_text(slack))
+    parts = urlsplit(link)
+    assert parts.path == "/c/" + quote(env.conversation_id, safe="")
+    [token] = parse_qs(parts.query)["cap"]
     signer = settings.signer()  # the web app verifies with the same keys
     cap = signer.verify(token, scope="conversation", subject=env.conversation_id, action="read")
     assert cap.actions == frozenset({"read"})
@@ -65,8 +66,9 @@ async def test_a_slack_conversation_named_from_elsewhere_gets_no_post(bot, redis
         await asyncio.sleep(0.2)
     assert len(slack.of("chat.postMessage")) == 1
     assert "posted from the web" not in str(slack.calls)
-    assert "asking" not in await the_bot.egress.state.conversation(alice.conversation_id)
-    assert await the_bot.egress.state.message(forged.request_id) == {}
+    assert "Which bucket" not in str(slack.calls)
+    assert (await the_bot.egress.state.card(alice.conversation_id))["phase"] == "done"
+    assert await the_bot.egress.state.request(forged.request_id) == {}
 
 
 async def test_a_slack_id_that_never_came_from_slack_posts_nowhere(bot, redis, keys, events,
@@ -105,10 +107,16 @@ async def test_events_of_the_same_request_id_in_another_conversation_are_ignored
     alice = await start_request(url, redis, keys)
     assert alice.conversation_id == CONV
     other = "slack:T0ARCH:C0OTHER:1700000009.000100"
-    await the_bot.egress.state.open_conversation(other, "T0ARCH", "C0OTHER", "1700000009.000100")
+    state = the_bot.egress.state  # a conversation the bot follows in another channel
+    await state.redis.hset(state.conv_key(other), mapping={
+        "team": "T0ARCH", "channel": "C0OTHER", "thread_ts": "1700000009.000100"})
+    await state.redis.zadd(state.active_key, {other: now_ms()})
+    await state.redis.hset(state.cursor_key, other, "0-0")
     stray = Envelope(conversation_id=other, source="web", user="web", text="x",
                      request_id=alice.request_id)
     await emit(events, stray, "done", "misrouted")
     async with running(the_bot.egress):
+        await until(lambda: bool(slack.of("chat.postMessage")))  # Alice's own card, queued
         await asyncio.sleep(0.3)
-    assert slack.of("chat.postMessage") == []
+    assert "misrouted" not in str(slack.calls)
+    assert [c["channel"] for c in slack.of("chat.postMessage")] == ["C0INFRA"]
