@@ -43,6 +43,7 @@ def report_of(review: Review, repairs: list[str], checks: set[str] | None) -> di
         "repairs": repairs,
         "cost": review.cost.model_dump() if review.cost is not None else None,
         "plan": review.plan,  # Terraform's own "Plan: N to add, ..." when the plan check ran
+        "timings": dict(review.timings),  # seconds per check of the last round
         "checks": sorted(checks) if checks else ["all"],
     }
 

@@ -19,6 +19,7 @@ from agents.questions import pending, take_defaults
 from agents.requirements import Requirements, apply_answer
 from agents.state import AgentState, Design, Plan, RunContext
 from agents.text import language
+from core import metrics
 
 R = Runtime[RunContext]
 
@@ -184,6 +185,7 @@ async def terraform_fixer(state: AgentState, runtime: R) -> dict[str, Any]:
     req = Requirements.model_validate(state["gathered_requirements"])
     await run.ctx.emit("status", t("status.check", req.language), node="terraform_fixer")
     files, report = await review(run, dict(state["final_script"]))
+    metrics.observe_review(report.get("timings") or {})  # the worker's /metrics (the review ran in a pool)
     version = int(state.get("design_version") or 0) + 1
     plan = state["resource_plan"]
     missing = not_built(req, plan, files, report.get("cost"))

@@ -39,6 +39,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.payloads import MAX_BODY_BYTES, PayloadError, check_payload, parse_body
+from core import metrics
 from core.logging import get_logger
 
 log = get_logger("archops.bot.http")
@@ -114,6 +115,7 @@ def events_handler(
     secret = signing_secret.encode()
 
     async def events(request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()  # Slack's 3 s count from here (archops_slack_ack_seconds)
         try:
             timestamp, signature = check_headers(request.headers)
             raw = await read_bounded(request)
@@ -136,7 +138,9 @@ def events_handler(
             log.warning("slack payload unreadable by bolt", error=repr(exc))
             return refusal(400, "invalid_payload", "the payload's shape cannot be read")
         bolt_request.raw_body = raw.decode("utf-8")
-        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        response = await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+        metrics.SLACK_ACK_SECONDS.observe(time.monotonic() - started)
+        return response
 
     return events
 

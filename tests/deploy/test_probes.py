@@ -132,3 +132,4 @@ async def test_a_worker_process_serves_its_probes_and_stops_cleanly_on_sigterm(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
