@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.diagram import DEFAULT_KIND, KINDS, quote
+from web.dot import quote
+from web.kinds import DEFAULT_KIND, KINDS
 
 # the scanner's resource kinds, as the design diagram names their shapes
 SHAPE_OF = {
