@@ -71,6 +71,8 @@ def test_the_stack_is_built_and_wired(designs: dict[str, Any], stack: dict[str, 
     failing = [f for f in module["findings"] if f.get("severity") in {"error", "critical", "high"} and not f.get("skip_reason")]
     assert failing == [], failing[:3]
     tf = "\n".join(body for name, body in files.items() if name.endswith(".tf"))
+    if stack["id"].endswith("-ko"):  # a Korean request's module README is Korean too
+        assert "## 무엇을 왜 만드는지" in files["README.md"] and "## 사용 방법" in files["README.md"]
     # every capability the request named is in the design: none is listed as not built
     missing = [what for what, _why in not_built(Requirements(language="en", asked=sorted(stack["capabilities"])),
                                                   {"items": []}, files)]
