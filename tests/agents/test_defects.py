@@ -195,14 +195,15 @@ def test_dedicated_tenancy_and_the_application_port_are_taken(designs: dict[str,
 
 
 def test_a_nodejs_function_gets_a_nodejs_handler_and_a_supported_runtime(designs: dict[str, Recorder]) -> None:
-    for key, runtime in (("node", "nodejs20.x"), ("node_old", "nodejs20.x")):
+    # node 16 is past Lambda's support: the current Node.js runtime, said as assumed
+    for key, runtime in (("node", "nodejs20.x"), ("node_old", "nodejs22.x")):
         mod = files(designs, key)
         fn = blocks(mod)["aws_lambda_function.main"]
         assert fn["runtime"] == runtime and fn["handler"] == "index.handler"
         source = one(blocks(mod, "data")["archive_file.lambda"]["source"])
         assert source["filename"] == "index.mjs" and "export const handler" in source["content"]
         assert "pip install" not in mod["README.md"] and "npm install" in mod["README.md"]
-    assert "no longer creates functions on `nodejs16.x`" in files(designs, "node_old")["README.md"]
+    assert "`lambda_runtime` = `nodejs22.x`" in files(designs, "node_old")["README.md"].split("## Assumed defaults", 1)[1]
     python = files(designs, "plain")
     assert one(blocks(python, "data")["archive_file.lambda"]["source"])["filename"] == "index.py"
 
