@@ -193,7 +193,7 @@ def build_diagram(req: Requirements, plan: Plan, parts: dict[str, dict[str, Any]
                     edges.add((primary[bid], primary[target]))
     groups = [*FRAME, {"id": "region", "label": req.region, "parent": "account"}]
     for bid in order:
-        groups += [g.as_dict() for g in CATALOG[bid].groups]
+        groups += [g.as_dict() for g in (CATALOG[bid].groups if bid in CATALOG else ())]  # a model-written part draws in the region
     return {
         "nodes": nodes,
         "edges": [{"from": a, "to": b} for a, b in sorted(edges)],

@@ -82,7 +82,8 @@ async def test_model_terraform_that_stays_broken_is_reported_not_shipped(standin
     assert kind == "done"
     files = ctx.module()["files"]
     tf = json.dumps({k: v for k, v in files.items() if k.endswith(".tf")})
-    assert "extra_users.tf" not in files and "aws_cognito" not in tf
+    # the catalog builds its own user pool now; what must not ship is the model's broken part
+    assert "extra_users.tf" not in files and "extra_users" not in tf
     assert "Not built" in summary and "Cognito user pool" in summary and "did not pass archops' review after 2" in summary
     assert len(standin.of("hcl_repair")) == 2 and data["llm"]["steps"]["hcl"] == 1
 
