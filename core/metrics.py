@@ -173,11 +173,3 @@ async def serve_probes(
         task = asyncio.create_task(sampling())
     return runner, task
 
-
-def bound_port(runner: web.AppRunner) -> int:
-    """The port a probe server listens on (when started on port 0)."""
-    for site in runner.sites:
-        server = getattr(site, "_server", None)
-        if server is not None and server.sockets:
-            return int(server.sockets[0].getsockname()[1])
-    raise RuntimeError("the probe server is not listening")

@@ -8,20 +8,20 @@ from agents.catalog.shared import KEY, Binding
 from core.terraform.model import Block, Call, Ref, Template, jsonencode, local, resource
 
 
-def assume_role(service: str) -> Call:
-    """A trust policy that lets exactly one AWS service assume the role."""
-    return jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
+def assume_role(service: str, condition: dict[str, Any] | None = None) -> Call:
+    """A trust policy that lets exactly one AWS service assume the role (under ``condition``)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return jsonencode({"Version": "2012-10-17", "Statement": [statement]})
 
 
-def role_with_policy(rid: str, service: str, statements: list[dict[str, Any]]) -> list[Block]:
-    """A role for ``service`` with an inline policy of ``statements`` (none: no policy)."""
+def role_with_policy(rid: str, service: str, statements: list[dict[str, Any]],
+                     condition: dict[str, Any] | None = None) -> list[Block]:
+    """A role for ``service`` (trusted under ``condition``) with an inline policy of
+    ``statements`` (none: no policy)."""
     blocks = [
-        resource("aws_iam_role", rid, name=Template(local("name"), f"-{rid.replace('_', '-')}"), assume_role_policy=assume_role(service))
+        resource("aws_iam_role", rid, name=Template(local("name"), f"-{rid.replace('_', '-')}"), assume_role_policy=assume_role(service, condition))
     ]
     if statements:
         blocks.append(

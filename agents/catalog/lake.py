@@ -62,9 +62,9 @@ def datalake(ctx: BuildContext) -> Fragment:
     group = log_group(ctx, out, "firehose", Template("/aws/kinesisfirehose/", local("name"), "-events"))
     stream_log = resource("aws_cloudwatch_log_stream", "firehose", name="S3Delivery",
                           log_group_name=Ref("aws_cloudwatch_log_group", "firehose", "name"))
-    role = role_with_policy("firehose", "firehose.amazonaws.com", _firehose_statements())
     # the account that owns the stream is the only one its role serves
-    role[0].set("assume_role_policy", _trust())
+    role = role_with_policy("firehose", "firehose.amazonaws.com", _firehose_statements(),
+                            {"StringEquals": {"sts:ExternalId": ACCOUNT}})
     stream = _stream()
     workgroup = resource(
         "aws_athena_workgroup", "lake",
@@ -162,15 +162,6 @@ def _stream() -> Any:
         destination="extended_s3",
         depends_on=[Ref("aws_iam_role_policy", "firehose")],
     )
-
-
-def _trust() -> Any:
-    from core.terraform.model import jsonencode
-
-    return jsonencode({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "firehose.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"sts:ExternalId": ACCOUNT}},
-    }]})
 
 
 def _firehose_statements() -> list[dict[str, Any]]:
