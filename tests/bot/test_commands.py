@@ -13,6 +13,7 @@ import pytest
 from bot import messages
 from bot.commands import COMMANDS
 from cli.slack_hooks import slack_hooks
+from tests.aws_server import aws_account
 from tests.bot.designs import small_module
 from tests.bot.slack_requests import post_signed, queued, run_command, running, submission, until
 from tests.bot.test_egress import card_text, emit, start_request
@@ -152,18 +153,14 @@ async def test_only_approvers_bind_a_channel_that_has_them(settings, make_bot, s
 def moto_url() -> Iterator[str]:
     """moto's server (AWS on the wire) with a small account: a VPC with a subnet, two buckets,
     one of them lacking the project's tag."""
-    import boto3
-    from moto.server import ThreadedMotoServer
+    with aws_account() as url:
+        _seed_small_account(url)
+        yield url
 
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        patch.delenv(name, raising=False)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+
+def _seed_small_account(url: str) -> None:
+    import boto3
+
     ec2 = boto3.client("ec2", region_name=REGIONS[0], endpoint_url=url)
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=[{
         "ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "shop"},
@@ -174,9 +171,6 @@ def moto_url() -> Iterator[str]:
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_tagging(Bucket="acme-assets", Tagging={"TagSet": [{"Key": TAG_KEY,
                                                                      "Value": TAG_VALUE}]})
-    yield url
-    server.stop()
-    patch.undo()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ each test seeds its own region (``region`` below hands them out) and keeps its s
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from core.store import Store
 from core.store.metrics_store import MetricsStore
 from monitor.collector import Collector, CollectorConfig
 from monitor.lock import ProjectLock
+from tests.aws_server import aws_account
 from tests.store.pgdb import fresh_postgres_database
 
 # regions moto serves, handed out one per test so that their datapoints never mix
@@ -33,20 +33,8 @@ _next_region = itertools.count()
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        patch.delenv(name, raising=False)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    patch.undo()
+    with aws_account() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,33 +1,22 @@
-"""moto's standalone server (the real AWS wire protocol on loopback), seeded once per session."""
+"""moto's server (the real AWS wire protocol on loopback) in a process of its own, seeded once per
+session."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.aws_server import aws_account, moto_process
 from tests.scanner.seed import seed
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")  # dummy credentials, for the whole session
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        patch.delenv(name, raising=False)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    patch.undo()
+    with aws_account() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -84,10 +73,7 @@ async def store(database_url: str) -> Any:
 
 @pytest.fixture(scope="session")
 def own_account(moto_url: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """An account that tagging tests change: moto in a process of its own, seeded once. Each
-    test tags with keys of its own, so none sees another's changes. (``moto_url`` brings the
-    session's dummy credentials.)"""
-    from tests.scanner.seed import moto_process
-
+    """An account that tagging tests change, seeded once. Each test tags with keys of its own,
+    so none sees another's changes."""
     with moto_process() as url:
         yield url, seed(url)

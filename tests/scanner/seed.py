@@ -3,16 +3,9 @@ the scanner reads (what a team that clicked its infrastructure together usually 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -284,29 +277,3 @@ def seed(endpoint: str) -> dict[str, Any]:
     s3o = client(endpoint, "s3", "us-west-2")
     s3o.create_bucket(Bucket="acme-elsewhere", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     return facts
-
-
-@contextlib.contextmanager
-def moto_process() -> Iterator[str]:
-    """moto's server in a process of its own: its own account (in-process servers share one)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: it gets no more time
-            proc.kill()
-            proc.wait(timeout=30)
