@@ -23,7 +23,7 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
-from tfplugin import behaviour
+from tfplugin import behaviour, scope
 from tfplugin.values import decode, encode, type_json, wholly_known
 
 MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
@@ -63,14 +63,16 @@ def plugin_dir() -> Path:
 
 class Schemas:
     """The provider's block schemas, each unmarshalled on first use: a plan needs the few dozen
-    types it uses, not all 2,400 (the file maps each type to its own marshal blob)."""
+    types it uses, not all 2,400 (the file maps each type to its own marshal blob). With the
+    plan's scope (:mod:`tfplugin.scope`) only the types the module names are served, pruned."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, words: frozenset[str] | None = None) -> None:
         import marshal
 
         self._loads = marshal.loads
         raw = marshal.loads((plugin_dir() / f"plugin-schema-{provider}.marshal").read_bytes())
         self._raw: dict[str, dict[str, bytes]] = raw
+        self.words = words
         self._cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._lock = threading.Lock()
 
@@ -78,17 +80,34 @@ class Schemas:
         key = (kind, name)
         if key not in self._cache:
             blob = self._raw.get(kind, {}).get(name)
+            if self.words is not None and kind != "provider_config" and name not in self.words:
+                blob = None
+            block = self._loads(blob) if blob is not None else None
+            if block is not None and self.words is not None:
+                block = scope.prune(block, self.words)
             with self._lock:
-                self._cache[key] = self._loads(blob) if blob is not None else None
+                self._cache[key] = block
         return self._cache[key]
 
     def names(self, kind: str) -> list[str]:
-        return list(self._raw.get(kind, {}))
+        names = list(self._raw.get(kind, {}))
+        return names if self.words is None else [n for n in names if n in self.words]
+
+    def response(self, functions: dict[str, Any]) -> Any:
+        """GetProviderSchema for the plan's scope."""
+        config = self.get("provider_config", "")
+        return scope.schema_response(
+            config or {}, {n: b for n in self.names("resources")
+                           if (b := self.get("resources", n)) is not None},
+            {n: b for n in self.names("data_sources")
+             if (b := self.get("data_sources", n)) is not None}, functions)
 
 
 def load_schema_response(provider: str) -> Any:
-    return _pb().GetProviderSchema.Response.FromString(
+    response = _pb().GetProviderSchema.Response.FromString(
         (plugin_dir() / f"plugin-schema-{provider}.pb").read_bytes())
+    response.server_capabilities.CopyFrom(scope.capabilities())  # files written before it
+    return response
 
 
 def make_servicer(provider: str) -> Any:
@@ -100,20 +119,20 @@ def make_servicer(provider: str) -> Any:
         def __init__(self) -> None:
             self.state = behaviour.ProviderState(provider)
             self._schemas: Schemas | None = None
+            self._words = scope.read()  # the module's words, when archops plans
             self._response: Any = None
             self._functions = functions_proto() if provider == "aws" else {}
 
         @property
         def schemas(self) -> Schemas:
             if self._schemas is None:
-                self._schemas = Schemas(provider)
+                self._schemas = Schemas(provider, self._words)
             return self._schemas
 
         def GetMetadata(self, request: Any, context: Any) -> Any:
             s = self.schemas
             return pb.GetMetadata.Response(
-                server_capabilities=pb.ServerCapabilities(plan_destroy=True,
-                                                          get_provider_schema_optional=True),
+                server_capabilities=scope.capabilities(),
                 resources=[pb.GetMetadata.ResourceMetadata(type_name=n)
                            for n in s.names("resources")],
                 data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=n)
@@ -123,7 +142,9 @@ def make_servicer(provider: str) -> Any:
 
         def GetProviderSchema(self, request: Any, context: Any) -> Any:
             if self._response is None:
-                self._response = load_schema_response(provider)
+                self._response = (load_schema_response(provider) if self._words is None
+                                  else scope.cached_response(
+                                      provider, lambda: self.schemas.response(self._functions)))
             return self._response
 
         def ValidateProviderConfig(self, request: Any, context: Any) -> Any:

