@@ -55,6 +55,7 @@ def fragment_data(fragment: Fragment) -> dict[str, Any]:
         "providers": sorted(fragment.providers),
         "notes": list(fragment.notes),
         "required": dict(fragment.required),
+        **({"why": fragment.why} if fragment.why else {}),
     }
 
 
@@ -112,8 +113,17 @@ def _unique(kind: str, blocks: list[dict[str, Any]], seen: dict[str, dict[str, A
     return out
 
 
+def described(plan: Plan, parts: dict[str, dict[str, Any]]) -> Plan:
+    """The plan with what each part says it does in this design (``Fragment.why``) in place of
+    its blueprint's usual words."""
+    items = [item.model_copy(update={"why": why}) if isinstance(why := (parts.get(item.id) or {}).get("why"), str)
+             and why else item for item in plan.items]
+    return plan if items == plan.items else plan.model_copy(update={"items": items})
+
+
 def combine(req: Requirements, plan: Plan, parts: dict[str, dict[str, Any]]) -> Design:
     """Assemble one module from the fragments, in plan order; its files, README and diagram."""
+    plan = described(plan, parts)
     order = plan.ids
     module = Module()
     providers: set[str] = set()

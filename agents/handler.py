@@ -15,7 +15,7 @@ from agents.graph import build_graph
 from agents.llm.session import open_session
 from agents.state import RunContext
 from core.context import RequestContext
-from core.errors import ArchopsError
+from core.errors import ArchopsError, LeaseLost
 from core.logging import bind_ids, get_logger
 from core.offload import in_thread
 from core.redaction import redact_envelope
@@ -106,6 +106,8 @@ class AgentHandler:
             try:
                 await self.graph.ainvoke(state_in, {"configurable": configurable}, context=context)
                 finished = True
+            except LeaseLost:
+                raise  # not the request's failure: the worker runs it again (or its next owner)
             except ArchopsError as exc:
                 log.info("request_failed", error=str(exc))
                 await ctx.emit("error", exc.message, hint=exc.hint)

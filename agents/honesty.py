@@ -78,7 +78,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("internal", INTERNAL_RE,
                lambda tf: not _public_edge(tf)),
     Capability("kubernetes", re.compile(r"kubernetes(?!-free)|\bk8s\b|\beks\b|\bhelm\b|쿠버네티스", _I), _has(r"aws_eks_cluster")),
-    Capability("email", re.compile(r"send(?:ing)? (?:\w+ )?e-?mails?|transactional e-?mails?|\bses\b|e-?mail notifications?|newsletters?|(?:이메일|메일)\s*(?:발송|전송|보내)", _I), _has(r"aws_sesv?2?_")),
+    Capability("email", re.compile(r"send(?:ing|s)? (?:\w+ )?e-?mails?|transactional e-?mails?|e-?mail (?:jobs?|sending|delivery|campaigns?|queues?)|(?:welcome|password[- ]reset|confirmation|marketing|receipt|verification) e-?mails?|\bses\b|e-?mail notifications?|newsletters?|(?:이메일|메일)\s*(?:발송|전송|보내)", _I), _has(r"aws_sesv?2?_")),
     Capability("search", re.compile(r"opensearch|elasticsearch|full[- ]text search|search engine|검색\s*엔진|전문\s*검색", _I), _has(r"aws_opensearch_domain|aws_elasticsearch_domain")),
     Capability("mongodb", re.compile(r"mongo(?:db)?|documentdb|몽고", _I), _has(r"aws_docdb_cluster")),
     Capability("kafka", re.compile(r"kafka|\bmsk\b|카프카", _I), _has(r"aws_msk_cluster")),

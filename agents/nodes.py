@@ -8,10 +8,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.combiner import combine, fragment_data
-from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.changes import CHEAPER_RE, diff, explain, render, snapshot
+from agents.combiner import combine, described, fragment_data
 from agents.extractor import named_components
+from agents.fixer import check_and_repair, review_checks, with_checkov
 from agents.honesty import kept, not_built, readme_section
 from agents.messages import t
 from agents.naming import default_project
@@ -155,12 +155,13 @@ async def level_executor(state: AgentState, runtime: R) -> dict[str, Any]:
         parts = await asyncio.gather(*(one(bid) for bid in level))
         scripts.update(zip(level, parts, strict=True))
         await run.ctx.emit("status", t("status.level", req.language, number=number, levels=len(plan.levels), ids=", ".join(level)), node="level_executor")
+    items = described(plan, scripts).items  # what each part says it does in this design
     # a part an engine could not build clean (model-written Terraform) leaves the plan, said why
     dropped = [bid for bid, part in scripts.items() if part.get("not_built")]
-    if not dropped:
+    if not dropped and items == plan.items:
         return {"scripts": scripts}
     kept_plan = plan.model_copy(update={
-        "items": [item for item in plan.items if item.id not in dropped],
+        "items": [item for item in items if item.id not in dropped],
         "levels": [kept for level in plan.levels if (kept := [b for b in level if b not in dropped])],
         "not_built": [*plan.not_built, *(list(entry) for bid in dropped for entry in scripts[bid]["not_built"])],
     })

@@ -43,3 +43,14 @@ async def redis(redis_url: str, prefix: str) -> AsyncIterator[object]:
 @pytest.fixture
 def prefix() -> str:
     return f"t{secrets.token_hex(4)}"
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A test that runs a command in this process (``cli.main``) configures structlog for the
+    process, at the command's level: the next test gets the configuration it found."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)

@@ -50,6 +50,9 @@ class Fragment:
     # variables with no default the team must set before apply: name -> what it is for (the
     # README and the reply both say them)
     required: dict[str, str] = field(default_factory=dict)
+    # what this design's instance does, when it is not what the blueprint's ``why`` says of the
+    # usual case (the README, the reply and the pull request show it)
+    why: str | None = None
 
     def add(self, file: str, *blocks: Block) -> None:
         self.blocks.extend((file, b) for b in blocks)

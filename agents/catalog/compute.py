@@ -78,7 +78,8 @@ def worker(ctx: BuildContext) -> bool:
 
 def app_security_group(ctx: BuildContext) -> list[Block]:
     """The application's security group: in from the load balancer only; out over HTTPS (AWS
-    APIs, images) and to the ports of the stores it uses (:func:`store_egress`), nothing else."""
+    APIs, images) and to the ports of the stores it uses (:func:`store_egress`), nothing else.
+    The load balancer's one way out (to this group, on the app's port) is written here too."""
     blocks = [
         resource(
             "aws_security_group",
@@ -98,12 +99,21 @@ def app_security_group(ctx: BuildContext) -> list[Block]:
             cidr_ipv4="0.0.0.0/0",
         ),
     ]
-    if ctx.has("alb"):
+    if ctx.has("alb"):  # the pair: the load balancer out to the app's port, the app in from it
         port = app_port(ctx)
         rule = ingress_rule("app_from_alb", APP_SG.id, port, "From the load balancer", source_sg=LB_SG.id)
         if port == 80:
             rule.skip("CKV_AWS_260", "the source is the load balancer's security group, not the internet")
-        blocks.append(rule)
+        blocks += [rule, resource(
+            "aws_vpc_security_group_egress_rule",
+            "alb_to_app",
+            security_group_id=LB_SG.id,
+            description=f"To the application on port {port} (traffic and health checks)",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=APP_SG.id,
+        )]
     return blocks
 
 

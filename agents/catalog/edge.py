@@ -261,6 +261,7 @@ def alb(ctx: BuildContext) -> Fragment:
         deregistration_delay=30,
     )
     out.add("edge.tf", *_alb_security_group(https, behind_cdn, internal), lb, target_group, *_alb_listeners(ctx, lb, https, behind_cdn))
+    out.why = _alb_why(https, behind_cdn, internal)
     if internal:
         out.notes.append("The load balancer is internal (private subnets, no public address): it answers only inside the "
                          "VPC; reach it through a VPN or AWS Client VPN into the VPC, or a Session Manager port forward.")
@@ -279,6 +280,25 @@ def alb(ctx: BuildContext) -> Fragment:
 ALB_SG = LB_SG.id
 
 
+def _alb_why(https: bool, behind_cdn: bool, internal: bool) -> str:
+    """What this load balancer does, as its listeners and security group have it."""
+    common = "drops invalid headers, writes access logs and sends traffic to the application's port only"
+    if internal:
+        way = ("terminates TLS 1.3 with an ACM certificate and redirects HTTP to HTTPS" if https else
+               "answers plain HTTP on port 80 (no domain was given for a certificate)")
+        return (f"An internal load balancer in the private subnets, reached from inside the VPC only: it {way}, "
+                f"{common}.")
+    if behind_cdn:
+        way = ("takes HTTPS (TLS 1.3, ACM certificate) from CloudFront only" if https else
+               "takes HTTP from CloudFront's origin-facing addresses only (viewers get HTTPS at CloudFront)")
+        return f"Behind CloudFront, the load balancer {way}, {common}."
+    if https:
+        return ("The load balancer terminates TLS 1.3 with an ACM certificate and redirects HTTP to HTTPS, "
+                f"{common}; only it is reachable from the internet.")
+    return ("The load balancer answers plain HTTP on port 80 from the internet (no domain was given for a "
+            f"certificate: give one for HTTPS), {common}.")
+
+
 def _alb_security_group(https: bool, behind_cdn: bool, internal: bool = False) -> list[Block]:
     """In: HTTPS (and the redirecting port 80) from anywhere, port 80 from CloudFront only, or,
     for an internal application, from inside the VPC only."""
@@ -287,18 +307,8 @@ def _alb_security_group(https: bool, behind_cdn: bool, internal: bool = False) -
             "aws_security_group",
             LB_SG.rid,
             name_prefix=Template(local("name"), "-alb-"),
-            description="Load balancer: HTTPS from clients, traffic to the app only",
+            description="Load balancer: in from its clients, out to the application only",
             vpc_id=NETWORK.vpc_id,
-        ),
-        resource(
-            "aws_vpc_security_group_egress_rule",
-            "alb_to_vpc",
-            security_group_id=ALB_SG,
-            description="To application targets inside the VPC",
-            ip_protocol="tcp",
-            from_port=0,
-            to_port=65535,
-            cidr_ipv4=NETWORK.cidr_block,
         ),
     ]
     if internal:

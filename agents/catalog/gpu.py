@@ -20,6 +20,7 @@ from typing import Any
 from agents.catalog.base import BuildContext, Facts, Fragment, Program, blueprint
 from agents.catalog.compute import instance_type
 from agents.catalog.shared import APP, KEY, REGION, log_group
+from agents.messages import t
 from core.terraform.model import Block, Call, Ref, Template, local, output, resource, var, variable
 
 # https://docs.aws.amazon.com/dlami/latest/devguide/find-dlami-id.html (x86_64: G4dn, G5, G6, G6e, P4, P5)
@@ -76,7 +77,7 @@ def gpu(ctx: BuildContext) -> Fragment:
         variable("model_server_image", "string", "Model server image (vLLM's OpenAI-compatible server, pinned by tag)", IMAGE),
         variable("max_model_len", "number", "Longest context (prompt and answer, in tokens) the server accepts; more needs more GPU memory", 8192),
     ]
-    out.required["model_id"] = "the model to serve (for example `your-org/llama-3.1-8b-support-ft` on Hugging Face)"
+    out.required["model_id"] = t("need.model_id", ctx.req.language)
     api_key = resource("aws_secretsmanager_secret", "model_api_key", name_prefix=Template(local("name"), "-model-api-key-"),
                        description="API key clients send to the model server (Authorization: Bearer)", kms_key_id=KEY.arn)
     api_key.skip("CKV2_AWS_57", "clients hold this key: rotate it by replacing random_password.model_api_key and restarting the instances")

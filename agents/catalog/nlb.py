@@ -12,7 +12,8 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def network_load_balancer(ctx: BuildContext) -> Fragment:
-    """An NLB across the public subnets: TLS with ACM when there is a domain, TCP otherwise."""
+    """An NLB across the public subnets (private when internal): TLS with ACM when there is a domain,
+    TCP otherwise."""
     out = Fragment()
     internal = bool(ctx.req.internal)
     tls = ctx.req.domain is not None and ctx.has("acm")
@@ -71,6 +72,11 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
         listener,
     ]
     out.add("edge.tf", *blocks)
+    where = "in the private subnets, reached from inside the VPC only" if internal else "facing the internet"
+    carries = (f"terminates TLS 1.3 on port {port} with an ACM certificate" if tls else
+               f"carries plain TCP on port {port} (no domain was given for a certificate)")
+    out.why = (f"A network load balancer {where}: it {carries}, spreads connections across the zones and "
+               "sends them to the application's port only.")
     out.outputs.append(output("lb_dns_name", LB.dns_name, "DNS name of the load balancer"))
     out.node("aws_lb.main", "Network Load Balancer" + (" (internal)" if internal else ""), "nlb", "private" if internal else "public")
     return out
@@ -78,7 +84,7 @@ def network_load_balancer(ctx: BuildContext) -> Fragment:
 
 def _security_group(port: int, internal: bool) -> list[Block]:
     """Clients in on the listener's port (from inside the VPC only for an internal application);
-    out only to targets inside the VPC."""
+    the one way out (to the application's security group) comes with the application's group."""
     from agents.catalog.edge import ingress_rule
 
     sg = LB_SG.id
@@ -93,18 +99,8 @@ def _security_group(port: int, internal: bool) -> list[Block]:
             "aws_security_group",
             LB_SG.rid,
             name_prefix=Template(local("name"), "-nlb-"),
-            description="Network load balancer: clients in, traffic to the app only",
+            description="Network load balancer: in from its clients, out to the application only",
             vpc_id=NETWORK.vpc_id,
         ),
         ingress,
-        resource(
-            "aws_vpc_security_group_egress_rule",
-            "alb_to_vpc",
-            security_group_id=sg,
-            description="To application targets inside the VPC",
-            ip_protocol="tcp",
-            from_port=0,
-            to_port=65535,
-            cidr_ipv4=NETWORK.cidr_block,
-        ),
     ]

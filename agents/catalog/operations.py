@@ -5,6 +5,7 @@ from __future__ import annotations
 from agents.catalog.base import BuildContext, Facts, Fragment, always, blueprint, hardened
 from agents.catalog.iam import assume_role
 from agents.catalog.shared import ACCOUNT, ALERTS, BACKUP, KEY, PARTITION, Ask, grants, protections
+from agents.messages import t
 from core.terraform.model import (
     Call,
     Ref,
@@ -33,10 +34,8 @@ def alarms(ctx: BuildContext) -> Fragment:
     out = Fragment()
     # no default: an alert topic nobody hears is worse than none, so apply asks for the address
     out.variables.append(variable("alert_email", "string", "E-mail address the alerts go to (AWS sends it a confirmation link)"))
-    out.required["alert_email"] = "where alarms, budget alerts and security findings go"
-    out.notes.append("`alert_email` has no default: set it (`-var alert_email=...` or a `.tfvars` file) to the address "
-                     "that receives alarms, budget alerts and security findings, and confirm the subscription "
-                     "in the e-mail AWS sends; until then alerts reach nobody.")
+    out.required["alert_email"] = t("need.alert_email", ctx.req.language)
+    out.notes.append(t("note.alert_email", ctx.req.language))
     topic_policy = resource("aws_sns_topic_policy", "alerts", arn=ALERTS.arn)
 
     def finish(asks: list[Ask]) -> None:

@@ -214,6 +214,12 @@ MESSAGES: dict[str, str] = {
     "readme.uploads.how": "Put these files in this folder, next to the `.tf` files, before `terraform plan`; the module reads files only from inside itself (`${path.module}/NAME`).",
     "readme.uploads.given": " (asked for as `{given}`)",
     "readme.before_apply": "## Set before you apply",
+    # what a variable with no default is for (the reply's and README's "Set before you apply")
+    "need.alert_email": "where alarms, budget alerts and security findings go",
+    "need.model_id": "the model to serve (for example `your-org/llama-3.1-8b-support-ft` on Hugging Face)",
+    "note.alert_email": ("`alert_email` has no default: set it (`-var alert_email=...` or a `.tfvars` file) to the "
+                         "address that receives alarms, budget alerts and security findings, and confirm the "
+                         "subscription in the e-mail AWS sends; until then alerts reach nobody."),
     "readme.use": "## Use it",
     "readme.use.state": "1. Create the state bucket `{project}-{environment}-tfstate` once (versioned, encrypted); its state key `{project}/{environment}/terraform.tfstate` is this project's and environment's own. S3 bucket names are global: if the name is taken, pick another and pass it with `terraform init -backend-config=\"bucket=NAME\"`. The module's own buckets carry the account id in their names.",
     "readme.use.apply": "2. Set what \"Set before you apply\" lists, then `terraform init && terraform plan`, review, and apply through your usual pipeline.",

@@ -207,6 +207,11 @@ MESSAGES: dict[str, str] = {
     "readme.uploads.how": "`terraform plan` 전에 이 파일들을 `.tf` 파일과 같은 폴더에 두세요. 모듈은 자기 폴더 안의 파일만 읽습니다(`${path.module}/NAME`).",
     "readme.uploads.given": " (요청에서는 `{given}`)",
     "readme.before_apply": "## 적용 전에 설정할 것",
+    "need.alert_email": "경보, 예산 알림, 보안 탐지 결과를 받을 주소",
+    "need.model_id": "서빙할 모델 (예: Hugging Face의 `your-org/llama-3.1-8b-support-ft`)",
+    "note.alert_email": ("`alert_email`에는 기본값이 없습니다: 경보, 예산 알림, 보안 탐지 결과를 받을 주소로 설정하고"
+                         "(`-var alert_email=...` 또는 `.tfvars` 파일), AWS가 보내는 메일에서 구독을 확인하세요. "
+                         "그 전에는 알림이 아무에게도 가지 않습니다."),
     "readme.use": "## 사용 방법",
     "readme.use.state": "1. 상태 버킷 `{project}-{environment}-tfstate`를 한 번 만드세요(버전 관리, 암호화). 상태 키 `{project}/{environment}/terraform.tfstate`는 이 프로젝트와 환경만의 것입니다. S3 버킷 이름은 전역이므로 이미 쓰이고 있으면 다른 이름을 골라 `terraform init -backend-config=\"bucket=NAME\"`로 넘기세요. 모듈의 버킷 이름에는 계정 ID가 들어갑니다.",
     "readme.use.apply": "2. \"적용 전에 설정할 것\"에 적힌 값을 설정한 뒤 `terraform init && terraform plan`으로 검토하고, 평소의 파이프라인으로 적용하세요.",

@@ -247,3 +247,29 @@ def test_explicit_names_carry_the_environment_outside_production() -> None:
     production, staging = names("production"), names("staging")
     assert production["queue"] == "jobs" and staging["queue"] == "jobs-staging"
     assert production["bucket"] != staging["bucket"] and "invoices-staging" in staging["bucket"]
+
+
+@pytest.mark.parametrize("update, listening, says, never", [
+    ({"internal": True}, {80: "HTTP"}, "plain HTTP on port 80", ("TLS", "redirect")),
+    ({"internal": True, "domain": "admin.acme.io"}, {443: "HTTPS", 80: "HTTP"}, "TLS 1.3", ()),
+    ({}, {80: "HTTP"}, "from CloudFront", ("redirects HTTP to HTTPS",)),
+    ({"domain": "shop.acme.io"}, {443: "HTTPS", 80: "HTTP"}, "redirects HTTP to HTTPS", ()),
+], ids=["internal-no-domain", "internal-domain", "public-behind-cloudfront", "public-domain"])
+def test_the_load_balancer_is_what_the_readme_says_and_reaches_only_the_app(
+        update: dict[str, Any], listening: dict[int, str], says: str, never: tuple[str, ...]) -> None:
+    req = Requirements(project="shop", workload="web_app", environment="production", region="eu-west-1",
+                       ports=[3000]).model_copy(update=update)
+    mod = design(req)
+    res = blocks(mod)
+    listeners = {b["port"]: b["protocol"] for a, b in res.items() if a.startswith("aws_lb_listener.")}
+    assert listeners == listening
+    line = next(ln for ln in mod["README.md"].splitlines() if ln.startswith("- **Application Load Balancer**"))
+    assert says in line and not any(w in line for w in never), line
+    # out: to the application's security group on its port, nothing else
+    out = [b for a, b in res.items() if a.startswith("aws_vpc_security_group_egress_rule.")
+           and b["security_group_id"] == "${aws_security_group.alb.id}"]
+    assert out == [{**out[0], "from_port": 3000, "to_port": 3000,
+                    "referenced_security_group_id": "${aws_security_group.app.id}"}]
+    assert "cidr_ipv4" not in out[0]
+    inbound = res["aws_vpc_security_group_ingress_rule.app_from_alb"]
+    assert inbound["from_port"] == 3000 and inbound["referenced_security_group_id"] == "${aws_security_group.alb.id}"

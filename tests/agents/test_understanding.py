@@ -361,3 +361,15 @@ def test_what_a_follow_up_names(said: str, named: set[str]) -> None:
     from agents.extractor import named_components
 
     assert named_components(said) == named
+
+
+@pytest.mark.parametrize(
+    ("said", "asked"),
+    [("queue workers that process email jobs", True), ("we send welcome emails to new users", True),
+     ("password reset emails and a postgres database", True), ("가입하면 이메일 발송", True),
+     ("a form with an email address field", False), ("alerts to my email", False)],
+)
+def test_a_request_that_sends_email_names_the_capability(said: str, asked: bool) -> None:
+    from agents.honesty import asked_in
+
+    assert ("email" in asked_in(said)) is asked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hcl2
+import pytest
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.fixer import check_and_repair
@@ -164,3 +165,24 @@ async def test_the_module_artifact_carries_the_cost_estimate(db_path) -> None:
     priced = {item["address"] for item in cost["items"]}
     assert {"aws_db_instance.main", "aws_nat_gateway.main"} <= priced
     assert cost["monthly_total"] > 0 and "/month" in ctx.last[1]
+
+
+async def test_a_lease_lost_mid_request_is_the_workers_to_handle_not_an_error_to_the_user(handler) -> None:
+    """A fenced write refused (the partition's lease expired while the worker was slow) ends the
+    delivery: the worker runs the request again or its next owner does. Told to the user as an
+    error, the request would be acknowledged as done and never answered."""
+    from core.errors import LeaseLost
+
+    class Fenced(Recorder):
+        async def emit(self, type: str, text: str | None = None, **data) -> None:  # noqa: ANN003
+            if type == "artifact":
+                raise LeaseLost("partition lease lost; stopping")
+            await super().emit(type, text, **data)
+
+    ctx = Fenced(text("lease-1", "a web app with postgres", non_interactive=True))
+    with pytest.raises(LeaseLost):
+        await handler(ctx)
+    assert not [e for e in ctx.events if e[0] in ("error", "done")]
+    again = Recorder(text("lease-1", "a web app with postgres", non_interactive=True))
+    await handler(again)  # the next delivery finishes it
+    assert again.last[0] == "done"
