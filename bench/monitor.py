@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,30 +53,10 @@ from monitor.insight import Context, Points  # noqa: E402
 from monitor.lock import ProjectLock  # noqa: E402
 from monitor.plan import plan_calls, series_specs  # noqa: E402
 from scanner.models import Inventory, Resource  # noqa: E402
+from tests.aws_server import moto_process  # noqa: E402
 
 REGION = "eu-west-1"
 PERIOD = 300
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto's server did not start")
 
 
 def inventory(n: int) -> Inventory:
@@ -108,7 +86,8 @@ def cloudwatch(url: str) -> Any:
 
 
 async def bench_collection(n: int, rtt_ms: float = 30.0) -> None:
-    proc, url = start_moto()
+    moto = contextlib.ExitStack()  # moto in a process of its own (tests.aws_server)
+    url = moto.enter_context(moto_process())
     tmp = Path(tempfile.mkdtemp(prefix="archops-bench-monitor-"))
     redis_server = EmbeddedRedis(tmp / "redis").start()
     redis = make_redis(redis_server.url)
@@ -184,8 +163,7 @@ async def bench_collection(n: int, rtt_ms: float = 30.0) -> None:
         await store.close()
         await redis.aclose()
         redis_server.stop()
-        proc.terminate()
-        proc.wait(10)
+        moto.close()
 
 
 def _key(namespace: str, name: str, dims: list[dict[str, str]], stat: str) -> tuple[Any, ...]:

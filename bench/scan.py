@@ -20,11 +20,10 @@ at least 4x over sequential.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -37,29 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3  # noqa: E402
 
 from scanner.inventory import Scanner  # noqa: E402
+from tests.aws_server import moto_process  # noqa: E402
 
 REGIONS = ("us-east-1", "eu-west-1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto's server did not start")
 
 
 def client(url: str, service: str, region: str) -> Any:
@@ -155,7 +134,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    proc, url = start_moto()
+    moto = contextlib.ExitStack()  # moto in a process of its own (tests.aws_server)
+    url = moto.enter_context(moto_process())
     print(f"moto {url} (own process); regions {', '.join(REGIONS)}; {args.workers} workers; "
           f"{os.cpu_count()} cores")
     print(f"{'asked':>6} {'found':>6} {'seed s':>7} {'rtt':>4} {'concurrent s':>13} {'sequential s':>13} {'speedup':>8} "
@@ -180,12 +160,7 @@ def main() -> int:
                       f"{seq / conc:>7.1f}x {calls:>6} {calls / found:>9.2f}", flush=True)
                 rows.append((size, rtt, conc, seq / conc))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        moto.close()
     for size, rtt, conc, speedup in rows:
         if size == 1000 and rtt == args.rtt_ms:
             print(f"goal (issue 15), 1,000 resources with a {rtt:.0f} ms round trip: {conc:.1f} s concurrent "

@@ -29,7 +29,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -231,7 +230,7 @@ async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: floa
                 if resp.status != 200:
                     errors += 1
                     return
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             errors += 1
             return
         acks.append((loop.time() - start) * 1000)
