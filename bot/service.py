@@ -37,6 +37,7 @@ from bot.state import SlackState
 from core.bus import bus_from_settings
 from core.errors import ConfigurationError
 from core.logging import get_logger
+from core.loop import tune_gc
 from core.redis_client import make_redis
 from core.settings import Settings
 
@@ -205,6 +206,7 @@ async def run_bot(
     url = f"http://{host}:{port}{EVENTS_PATH}"
     log.info("slack bot listening", url=url)
     socket = await connect_socket_mode(settings, bot)
+    tune_gc()  # a full collection must not hold Slack's acknowledgements
     if ready is not None and not ready.done():
         ready.set_result(url)
     try:

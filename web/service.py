@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 
 from aiohttp import web
 
 from core.bus import bus_from_settings
 from core.logging import get_logger
+from core.loop import tune_gc
 from core.redis_client import make_redis
 from core.settings import Settings
 from web import metrics as metrics_page
@@ -132,18 +132,3 @@ async def run_web(
 def log_handle() -> logging.Logger:
     """What aiohttp wants as its access logger (our AccessLogger writes through structlog)."""
     return logging.getLogger("archops.web.access")
-
-
-def tune_gc() -> None:
-    """Keep the cyclic collector from pausing the event loop for long.
-
-    A web process holds thousands of long-lived objects per thousand SSE connections; a full
-    collection rescans all of them (100-400 ms at 5,000 streams on 2 busy cores, which is every
-    event of every stream delayed that long). What startup built (modules, classes, settings)
-    lives as long as the process: ``gc.freeze`` takes it out of every collection. A larger
-    young generation lets short-lived objects die by reference counting before a collection
-    sees them, so fewer are promoted and full collections are rarer.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)

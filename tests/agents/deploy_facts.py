@@ -7,12 +7,26 @@ singletons, containers wired to their stores); the corpus runs it on every desig
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from typing import Any
 
 import hcl2
 
 OPTS = hcl2.SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+
+
+@functools.lru_cache(maxsize=2048)
+def _read(text: str) -> dict[str, Any]:
+    return hcl2.loads(text, serialization_options=OPTS)  # type: ignore[no-any-return]
+
+
+def read_hcl(text: str) -> dict[str, Any]:
+    """python-hcl2's reading of ``text`` (the classic shape), each text parsed once: python-hcl2
+    takes about a second per module, and the same files are read by several checks."""
+    return copy.deepcopy(_read(text))
+
 
 REGIONAL_LOGS = "logs.${data.aws_region.current.region}.amazonaws.com"
 LOGS_CONTEXT = ("arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:"
@@ -31,7 +45,7 @@ def blocks(files: dict[str, str], kind: str = "resource") -> dict[str, dict[str,
     out: dict[str, dict[str, Any]] = {}
     for name, body in files.items():
         if name.endswith(".tf"):
-            for item in hcl2.loads(body, serialization_options=OPTS).get(kind, []):
+            for item in read_hcl(body).get(kind, []):
                 for rtype, named in item.items():
                     for rname, attrs in named.items():
                         out[f"{rtype}.{rname}"] = attrs
@@ -40,7 +54,7 @@ def blocks(files: dict[str, str], kind: str = "resource") -> dict[str, dict[str,
 
 def variables(files: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for item in hcl2.loads(files.get("variables.tf", ""), serialization_options=OPTS).get("variable", []):
+    for item in read_hcl(files.get("variables.tf", "")).get("variable", []):
         for name, attrs in item.items():
             out[name] = attrs.get("default")
     return out
@@ -49,7 +63,7 @@ def variables(files: dict[str, str]) -> dict[str, Any]:
 def policy(value: str) -> dict[str, Any]:
     """The document inside ``jsonencode({...})``, parsed as the HCL object it is."""
     assert value.startswith("${jsonencode(") and value.endswith(")}"), value[:80]
-    return hcl2.loads("x = " + value[len("${jsonencode("):-2], serialization_options=OPTS)["x"]
+    return read_hcl("x = " + value[len("${jsonencode("):-2])["x"]
 
 
 def statements(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -77,7 +91,7 @@ def granted(stmts: dict[str, dict[str, Any]], principal_kind: str, needle: str) 
 def container(files: dict[str, str]) -> dict[str, Any]:
     value = blocks(files)["aws_ecs_task_definition.app"]["container_definitions"]
     assert value.startswith("${jsonencode([") and value.endswith("])}")
-    return hcl2.loads("x = " + value[len("${jsonencode(["):-3], serialization_options=OPTS)["x"]
+    return read_hcl("x = " + value[len("${jsonencode(["):-3])["x"]
 
 
 def sse(res: dict[str, dict[str, Any]], rid: str) -> str:
@@ -148,7 +162,7 @@ def deploy_defects(files: dict[str, str]) -> list[str]:  # noqa: C901 - one rule
             if not granted(bucket_policy_of(res, target), "Service", "logging.s3.amazonaws.com"):
                 defects.append(f"{address} writes to a bucket whose policy omits logging.s3.amazonaws.com")
     # 7. names, state and singletons
-    backend = hcl2.loads(files["versions.tf"], serialization_options=OPTS)["terraform"][0]["backend"][0]["s3"]
+    backend = read_hcl(files["versions.tf"])["terraform"][0]["backend"][0]["s3"]
     environment = variables(files).get("environment")
     if f"/{environment}/" not in backend["key"] or environment not in backend["bucket"]:
         defects.append("the state bucket and key are not the environment's own")

@@ -80,53 +80,63 @@ def contracts(request: pytest.FixtureRequest) -> dict[Key, list[tuple[str, str, 
 
     Modules with the same files are reviewed once (the shared blueprints alone make one); a
     staging module must be its dev module but for the environment's name, so the plan, deploy
-    and checkov results of the one stand for the other.
+    and checkov results of the one stand for the other. The checks that read only the text
+    (parse, schema, references, policy, checkov: none knows what a region name means) also run
+    once for modules that differ in nothing but the region's name; Terraform's plan and the
+    deploy check run in every region (the data sources answer per region: zones, the ELB
+    account, which log writers exist).
     """
     request.getfixturevalue("plan_ready")
     modules = {(bid, env, region): render(bid, env, region)
                for bid in sorted(CATALOG) for env in ENVIRONMENTS for region in REGIONS}
-    failing: dict[Key, list[tuple[str, str, str]]] = {key: [] for key in modules}
-    same: dict[Key, Key] = {}  # module -> the one whose review stands for it
+    same: dict[Key, Key] = {}  # module -> the one whose plan stands for it
+    alike: dict[Key, Key] = {}  # module -> the one whose text checks stand for it
     first: dict[str, Key] = {}
+    first_text: dict[str, Key] = {}
     for key, files in modules.items():
         bid, env, region = key
         if env == "staging":
             assert as_dev(files) == modules[(bid, "dev", region)], f"{bid}: staging differs from dev beyond its name"
             same[key] = same.get((bid, "dev", region), (bid, "dev", region))
+            alike[key] = alike.get((bid, "dev", region), (bid, "dev", region))
             continue
-        fingerprint = repr(sorted(files.items()))
-        same[key] = first.setdefault(fingerprint, key)
-    reviewed = sorted({same[key] for key in modules})
+        same[key] = first.setdefault(repr(sorted(files.items())), key)
+        text = repr(sorted(files.items()))
+        for name in REGIONS:
+            text = text.replace(name, "<region>")
+        alike[key] = first_text.setdefault(text, key)
+    planned_keys = sorted(set(same.values()))
+    text_keys = sorted(set(alike.values()))
+    by_plan: dict[Key, list[tuple[str, str, str]]] = {key: [] for key in planned_keys}
+    by_text: dict[Key, list[tuple[str, str, str]]] = {key: [] for key in text_keys}
 
-    def keep(key: Key, findings: Any) -> None:
-        failing[key] += [(f.check_id, f.address, f.message[:160]) for f in findings if f.failing]
+    def failing_of(findings: Any) -> list[tuple[str, str, str]]:
+        return [(f.check_id, f.address, f.message[:160]) for f in findings if f.failing]
 
-    parsed = {key: parse_module(modules[key]) for key in reviewed}
+    parsed = {key: parse_module(modules[key]) for key in planned_keys}
 
     def plans() -> dict[Key, Any]:
         return {key: result for region in REGIONS
-                for key, result in check_plan_many({k: parsed[k] for k in reviewed if k[2] == region}, region).items()}
+                for key, result in check_plan_many({k: parsed[k] for k in planned_keys if k[2] == region}, region).items()}
 
     def checkov() -> dict[str, Any]:
-        return check_checkov_many({"|".join(key): modules[key] for key in reviewed}) if checkov_available() else {}
+        return check_checkov_many({"|".join(key): modules[key] for key in text_keys}) if checkov_available() else {}
 
     # Terraform and checkov each wait on a helper process of their own: both run while the
     # in-process checks do
     with ThreadPoolExecutor(max_workers=2) as pool:
         planned, scanned = pool.submit(plans), pool.submit(checkov)
-        for key, files in modules.items():
-            keep(key, review_module(files, IN_PROCESS).findings)
+        for key in text_keys:
+            by_text[key] += failing_of(review_module(modules[key], IN_PROCESS).findings)
         for key, result in planned.result().items():
-            keep(key, result.findings)
+            by_plan[key] += failing_of(result.findings)
             if not result.planned:
-                failing[key].append(("plan", "", result.summary))
-            keep(key, check_deploy(result.show, parsed[key]))
+                by_plan[key].append(("plan", "", result.summary))
+            by_plan[key] += failing_of(check_deploy(result.show, parsed[key]))
         for joined, findings in scanned.result().items():
-            keep(tuple(joined.split("|")), findings)  # type: ignore[arg-type]
-    for key, stands in same.items():
-        if stands != key:
-            failing[key] += [f for f in failing[stands] if f not in failing[key]]
-    return failing
+            by_text[tuple(joined.split("|"))] += failing_of(findings)  # type: ignore[index]
+    return {key: [*by_text[alike[key]], *(f for f in by_plan[same[key]] if f not in by_text[alike[key]])]
+            for key in modules}
 
 
 @pytest.fixture(scope="session")

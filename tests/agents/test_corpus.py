@@ -19,7 +19,7 @@ from langgraph.checkpoint.memory import MemorySaver
 from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import Recorder, text
-from tests.agents.deploy_facts import deploy_defects, variables
+from tests.agents.deploy_facts import deploy_defects, read_hcl, variables
 
 SCENARIOS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "scenarios.json").read_text())
 CORPUS_CHECKS = {"parse", "schema", "references"}
@@ -33,7 +33,7 @@ def resources(files: dict[str, str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, body in files.items():
         if name.endswith(".tf"):
-            for item in hcl2.loads(body, serialization_options=OPTS).get("resource", []):
+            for item in read_hcl(body).get("resource", []):
                 for rtype, named in item.items():
                     for rname, attrs in named.items():
                         out[f"{rtype}.{rname}"] = attrs

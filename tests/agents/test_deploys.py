@@ -13,7 +13,6 @@ import asyncio
 import re
 from typing import Any
 
-import hcl2
 import pytest
 from langgraph.checkpoint.memory import MemorySaver
 
@@ -21,7 +20,6 @@ from agents.handler import AgentHandler
 from core.settings import Settings
 from tests.agents.conftest import Recorder, text
 from tests.agents.deploy_facts import (
-    OPTS,
     as_list,
     blocks,
     container,
@@ -29,6 +27,7 @@ from tests.agents.deploy_facts import (
     granted,
     one,
     policy,
+    read_hcl,
     sse,
     statements,
     variables,
@@ -250,7 +249,7 @@ def test_arm64_and_the_placeholder_image_are_in_the_readme(designs: dict[str, di
 def _names(files: dict[str, str]) -> dict[str, str]:
     """Bucket names, state key and bucket as they resolve with the design's own defaults."""
     variables = {}
-    for item in hcl2.loads(files["variables.tf"], serialization_options=OPTS)["variable"]:
+    for item in read_hcl(files["variables.tf"])["variable"]:
         for name, attrs in item.items():
             variables[name] = attrs.get("default")
     name = f"{variables['project']}-{variables['environment']}"
@@ -259,7 +258,7 @@ def _names(files: dict[str, str]) -> dict[str, str]:
         return value.replace("${local.name}", name).replace("${data.aws_caller_identity.current.account_id}", ACCOUNT)
 
     out = {a: resolve(b["bucket"]) for a, b in blocks(files).items() if a.startswith("aws_s3_bucket.")}
-    backend = hcl2.loads(files["versions.tf"], serialization_options=OPTS)["terraform"][0]["backend"][0]["s3"]
+    backend = read_hcl(files["versions.tf"])["terraform"][0]["backend"][0]["s3"]
     out["state bucket"], out["state key"] = backend["bucket"], backend["key"]
     return out
 
@@ -336,7 +335,7 @@ def test_a_domain_names_the_project_so_two_products_share_no_state(designs: dict
     assert extract("a web app for app.globex.co.uk").project == "globex"
     assert extract("a web app called billing for app.acme.io").project == "billing"
     assert extract("a web app for shop.example.com").project is None
-    backend = hcl2.loads(designs["site"]["versions.tf"], serialization_options=OPTS)["terraform"][0]["backend"][0]["s3"]
+    backend = read_hcl(designs["site"]["versions.tf"])["terraform"][0]["backend"][0]["s3"]
     assert backend["key"] == "acme/production/terraform.tfstate"
 
 

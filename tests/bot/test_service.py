@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from aiohttp import ClientSession
 from pydantic import SecretStr
 
+from bot import service
 from bot.service import run_bot
 from core.events import Event
 from tests.bot.slack_requests import event_body, queued, until
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
+
+
+@pytest.fixture(autouse=True)
+def test_process_keeps_its_gc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "tune_gc", lambda: None)  # run_bot tunes the process's GC
 
 
 async def test_socket_mode_event_is_acked_queued_and_answered(settings, redis_url, redis, keys,
