@@ -54,15 +54,3 @@ def logging_as_it_was() -> Iterator[None]:
     saved = structlog.get_config()
     yield
     structlog.configure(**saved)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The modules that take tens of seconds (``pytest.mark.heavy(SECONDS)``, set on the
-    module) run first, the longest first: the test processes each take a module whole
-    (``--dist loadscope``), and a long one started last would leave the others idle."""
-
-    def weight(item: pytest.Item) -> float:
-        mark = item.get_closest_marker("heavy")
-        return -float(mark.args[0]) if mark is not None and mark.args else 0.0
-
-    items.sort(key=weight)  # stable: a module's tests, and the rest, keep their order

@@ -32,7 +32,7 @@ from core.terraform.parse import parse_module
 from core.terraform.plan_check import check_plan_many
 from core.terraform.review import review_module
 
-pytestmark = [pytest.mark.heavy(110), pytest.mark.timeout(1800)]
+pytestmark = pytest.mark.timeout(1800)
 ENVIRONMENTS = ("dev", "staging", "production")
 REGIONS = ("us-east-1", "ap-southeast-4")
 IN_PROCESS = {"parse", "schema", "references", "policy"}

@@ -21,8 +21,6 @@ from core.settings import Settings
 from tests.agents.conftest import Recorder, text
 from tests.agents.deploy_facts import deploy_defects, read_hcl, variables
 
-pytestmark = pytest.mark.heavy(100)
-
 SCENARIOS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "scenarios.json").read_text())
 CORPUS_CHECKS = {"parse", "schema", "references"}
 

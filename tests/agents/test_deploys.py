@@ -33,8 +33,6 @@ from tests.agents.deploy_facts import (
     variables,
 )
 
-pytestmark = pytest.mark.heavy(45)
-
 DESIGNS = {
     "web": "a SaaS web app with Postgres and Redis for the project called shop in us-east-1, production",
     "web_new_region": "a SaaS web app with Postgres and Redis for the project called shop in il-central-1, production",

@@ -19,8 +19,6 @@ from core.terraform.parse import parse_module
 from tests.agents.deploy_facts import deploy_defects, policy, variables
 from tests.agents.test_corpus import resources, run_scenario
 
-pytestmark = pytest.mark.heavy(30)
-
 WORDPRESS = ["aws_ecs_service", "aws_ecs_task_definition", "aws_efs_file_system", "aws_efs_mount_target",
              "aws_efs_access_point", "aws_db_instance", "aws_secretsmanager_secret"]
 STACKS: list[dict[str, Any]] = [

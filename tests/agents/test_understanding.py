@@ -26,8 +26,6 @@ from core.settings import Settings
 from tests.agents.conftest import Recorder, answer, text
 from tests.agents.test_corpus import resources
 
-pytestmark = pytest.mark.heavy(30)
-
 FOUNDERS: list[dict[str, Any]] = json.loads((Path(__file__).parent / "corpus" / "founders.json").read_text())
 # parse for the files, cost for the budget checks; the schema checks run in test_corpus
 CHECKS = {"parse", "cost"}

@@ -20,8 +20,6 @@ from core.envelope import Envelope
 from core.redis_client import make_redis
 from core.redis_server import EmbeddedRedis
 
-pytestmark = pytest.mark.heavy(15)
-
 WORKER = Path(__file__).with_name("worker_process.py")
 CONVERSATIONS, PER_CONVERSATION, PARTITIONS = 50, 20, 8
 

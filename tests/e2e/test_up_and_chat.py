@@ -19,8 +19,6 @@ from core.redis_client import probe
 from core.redis_server import with_embedded_password
 from web.auth import SESSION_COOKIE
 
-pytestmark = pytest.mark.heavy(25)
-
 ARCHOPS = [sys.executable, "-m", "cli.main"]
 
 

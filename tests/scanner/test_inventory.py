@@ -13,7 +13,7 @@ from scanner import Scanner, scan
 from scanner.inventory import RATES, TokenBucket, iam_action
 from tests.scanner.seed import REGIONS
 
-pytestmark = [pytest.mark.heavy(17), pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,6 @@ from tests.bot.slack_requests import SECRET, mention, post_signed
 from tests.bot.slack_standin import BOT_USER_ID, SlackStandin
 from tests.tracing.zipkin_standin import ZipkinStandIn
 
-pytestmark = pytest.mark.heavy(30)
-
 ROOT = Path(__file__).resolve().parents[2]
 KEY = b"k" * 32
 CONVERSATION = "slack:T0ARCH:C0INFRA:1700000001.000100"

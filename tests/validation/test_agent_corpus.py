@@ -12,8 +12,6 @@ from core.terraform.checkov_scan import check_checkov_many
 from core.terraform.review import review_module
 from core.terraform.schema import PROVIDER_VERSION
 
-pytestmark = pytest.mark.heavy(16)
-
 REQUESTS = [
     "a SaaS web app with Postgres and Redis in eu-west-1, production",
     "static website with a custom domain",

@@ -9,7 +9,7 @@ import pytest
 
 from core.terraform.review import review_module
 
-pytestmark = [pytest.mark.heavy(17), pytest.mark.usefixtures("plan_ready")]
+pytestmark = pytest.mark.usefixtures("plan_ready")
 
 
 def header(region: str = "us-east-1") -> str:

@@ -18,7 +18,7 @@ from core.terraform.parse import parse_module
 from core.terraform.plan_check import check_plan
 from core.terraform.review import review_dir, review_module
 
-pytestmark = [pytest.mark.heavy(25), pytest.mark.usefixtures("plan_ready")]
+pytestmark = pytest.mark.usefixtures("plan_ready")
 
 HEADER = textwrap.dedent('''
     terraform {

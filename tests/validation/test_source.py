@@ -18,8 +18,6 @@ import pytest
 from core.errors import ValidationError
 from core.terraform.source import MAX_FILE_BYTES, MAX_TOTAL_BYTES, read_dir
 
-pytestmark = pytest.mark.heavy(20)
-
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN = 'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n}\n'
 
