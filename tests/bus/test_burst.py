@@ -18,6 +18,8 @@ from core.bus import Keys
 from core.redis_client import make_redis
 from tests.bus.burst import Burst, WorkerProcess, plan_requests, run_burst, wait_ready
 
+pytestmark = pytest.mark.serial  # lease timings: run alone, after the parallel part
+
 PARTITIONS = 8
 ADMIT_TOTAL, ADMIT_PER_USER = 32, 4
 FAST_CHECKS = "parse,references,policy,cost"  # the review's own checks, checkov and schema aside

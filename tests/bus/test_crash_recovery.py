@@ -20,6 +20,8 @@ from core.envelope import Envelope
 from core.redis_client import make_redis
 from core.redis_server import EmbeddedRedis
 
+pytestmark = pytest.mark.serial  # lease timings: run alone, after the parallel part
+
 WORKER = Path(__file__).with_name("worker_process.py")
 CONVERSATIONS, PER_CONVERSATION, PARTITIONS = 50, 20, 8
 

@@ -26,6 +26,8 @@ from tests.bus.test_crash_recovery import (
     wait_all_answered,
 )
 
+pytestmark = pytest.mark.serial  # lease timings: run alone, after the parallel part
+
 
 @pytest.mark.slow
 async def test_rolling_restart_with_sigterm_loses_nothing_repeats_nothing(redis, redis_url, prefix):

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.handler import AgentHandler
@@ -15,6 +16,8 @@ from core.bus import EventLog, Keys, Submitter, Worker
 from core.envelope import Envelope
 from core.offload import in_thread
 from tests.llm.conftest import FAST_CHECKS, llm_settings
+
+pytestmark = pytest.mark.serial  # lease timings: run alone, after the parallel part
 
 REQUEST = "a SaaS web app with Postgres for app.acme.io in eu-west-1, production"
 

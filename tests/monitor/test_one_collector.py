@@ -19,7 +19,7 @@ from tests.monitor import series as gen
 from tests.monitor.cloudwatch_standin import CloudWatchLimits
 from tests.monitor.inventories import instance
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.serial, pytest.mark.timeout(60)]
 
 
 class Timeline:

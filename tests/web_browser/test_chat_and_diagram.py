@@ -14,7 +14,7 @@ import pytest
 from agents.questions import QUESTIONS
 from tests.e2e.test_up_and_chat import up  # noqa: F401 - the fixture: `archops up --port 0`
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.serial, pytest.mark.browser, pytest.mark.slow]
 
 
 async def api_json(page, path: str):  # type: ignore[no-untyped-def]
