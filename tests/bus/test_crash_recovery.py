@@ -26,11 +26,12 @@ WORKER = Path(__file__).with_name("worker_process.py")
 CONVERSATIONS, PER_CONVERSATION, PARTITIONS = 50, 20, 8
 
 
-def start_worker(url: str, prefix: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, prefix: str, lease_ms: int = 800) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), url, prefix, str(PARTITIONS)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(WORKER.parents[2])},  # this checkout's code
+        env={**os.environ, "PYTHONPATH": str(WORKER.parents[2]),  # this checkout's code
+             "ARCHOPS_LEASE_TTL_MS": str(lease_ms)},
     )
 
 

@@ -44,7 +44,8 @@ async def main(url: str, prefix: str, partitions: int) -> None:
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    worker = Worker(redis, keys, handler, EventLog(redis, keys), lease_ttl_ms=800,
+    worker = Worker(redis, keys, handler, EventLog(redis, keys),
+                    lease_ttl_ms=int(os.environ.get("ARCHOPS_LEASE_TTL_MS", "800")),
                     retry_backoff_s=0.05,
                     max_deliveries=int(os.environ.get("ARCHOPS_MAX_DELIVERIES", "3")))
     print("ready", flush=True)

@@ -52,7 +52,8 @@ async def test_a_redelivered_request_makes_its_model_calls_once(standin, redis, 
             await running
     stream = await events.read("rd-1")
     record = await redis.hgetall(keys.request(accepted.request_id))
-    assert int(record["attempts"]) == 2  # delivered twice
+    # delivered twice (a delivery cut short by a lost lease, the worker being slow, is forgiven)
+    assert int(record["attempts"]) - int(record.get("forgiven") or 0) == 2
     assert calls_at_crash and calls_at_crash[0] >= 3  # route, extract, questions/params were answered
     # the second delivery sent nothing more to the model: every answer came from the record
     assert len(standin.calls) == calls_at_crash[0]
