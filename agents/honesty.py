@@ -43,7 +43,7 @@ def _public_edge(tf: str) -> bool:
 
 # for people inside the company only: "internal admin tool", "only employees", "사내용", "내부 전용"
 INTERNAL_RE = re.compile(
-    r"internal[- ](?:only|use)|\binternal (?:admin |back-?office |ops |company )?(?:tools?|apps?|applications?|dashboards?|services?|apis?|portals?|wiki|site)|"
+    r"internal[- ](?:only|use)|\binternal (?:[a-z][\w-]* ){0,2}?(?:tools?|apps?|applications?|dashboards?|services?|apis?|portals?|wiki|site)|"
     r"only (?:be )?(?:reachable|accessible|available|visible) (?:from |inside |within |internally|through|on|via|to)|"
     r"(?:only|just) (?:our |the |company )?(?:employees|staff|team members|coworkers|colleagues|people (?:inside|in) the company)\b|"
     r"(?:for )?(?:employees|staff) only|not (?:be )?(?:public|exposed to the internet|reachable from the internet)|no public (?:access|endpoint|ip|url)|"

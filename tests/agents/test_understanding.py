@@ -373,3 +373,15 @@ def test_a_request_that_sends_email_names_the_capability(said: str, asked: bool)
     from agents.honesty import asked_in
 
     assert ("email" in asked_in(said)) is asked
+
+
+@pytest.mark.parametrize(("said", "internal"), [
+    ("an internal metrics dashboard behind a network load balancer", True),
+    ("an internal admin tool for the support team", True),
+    ("an internal sales reporting app", True),
+    ("a public store with an internal state machine", False),
+])
+def test_an_internal_product_of_any_kind_is_internal_only(said: str, internal: bool) -> None:
+    from agents.honesty import INTERNAL_RE
+
+    assert bool(INTERNAL_RE.search(said)) is internal
