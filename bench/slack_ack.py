@@ -13,8 +13,9 @@ at a fixed rate for DURATION seconds. Targets, each a process of its own started
   the bot posts when it accepts a request);
 * ``up``: ``archops up`` (Redis, database, a worker, the web app and the Slack edge in one
   process), as a single machine runs archops.
-The Slack Web API is the tests' stand-in (tests/bot/slack_standin.py) in this process; the first
-reply of an event is the first ``chat.postMessage`` into its thread. Printed per run: events sent,
+The Slack Web API is the tests' stand-in (tests/bot/slack_standin.py) in a process of its own,
+so that answering the target's writes does not delay this process's timing of the
+acknowledgements; the first reply of an event is the first ``chat.postMessage`` into its thread. Printed per run: events sent,
 acknowledged, errors, ack p50/p99 (ms), the ack p99 as a multiple of the floor's, replied,
 first-reply lag p50/p95 (s), and the target's CPU time per event (ms), which the machine's other
 load does not inflate as it does the latencies (the load average is printed too). Goals: ack p99 < 20 ms for ``archops bot`` at 200/s, first-reply lag
@@ -42,7 +43,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
 from core.redis_server import EmbeddedRedis  # noqa: E402
-from tests.bot.slack_standin import BOT_USER_ID, SlackStandin  # noqa: E402
+from tests.bot.slack_standin import BOT_USER_ID  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -68,6 +69,57 @@ app.router.add_post("/slack/events", events)
 app.router.add_get("/healthz", health)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
+
+# the Slack stand-in in a child process; its first replies are read over a control endpoint
+STANDIN = r"""
+import asyncio, json, sys
+from aiohttp import web
+sys.path.insert(0, sys.argv[1])
+from tests.bot.slack_standin import SlackStandin
+async def main():
+    slack = SlackStandin()
+    await slack.start()
+    async def replies(_):
+        return web.json_response([[c.args.get("thread_ts"), c.at] for c in slack.calls
+                                  if c.method == "chat.postMessage"])
+    async def clear(_):
+        slack.calls.clear()
+        return web.json_response({"ok": True})
+    app = web.Application()
+    app.router.add_get("/bench/replies", replies)
+    app.router.add_post("/bench/clear", clear)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    control = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    print(json.dumps({"url": slack.url, "control": control}), flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+class Slack:
+    """The Slack Web API stand-in, in a process of its own."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([PYTHON, "-c", STANDIN, str(ROOT)], stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout is not None
+        found = json.loads(self.process.stdout.readline())
+        self.url, self.control = found["url"], found["control"]
+
+    async def replies(self) -> list[tuple[str, float]]:
+        """(thread_ts, when) of every chat.postMessage so far."""
+        async with ClientSession() as session, session.get(f"{self.control}/bench/replies") as resp:
+            return [(str(ts or ""), float(at)) for ts, at in await resp.json()]
+
+    async def clear(self) -> None:
+        async with ClientSession() as session, session.post(f"{self.control}/bench/clear") as resp:
+            await resp.read()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
 
 def free_port() -> int:
@@ -183,7 +235,7 @@ def mention_body(index: int, run: str, channels: int) -> tuple[str, str]:
     return json.dumps(body), ts
 
 
-async def warm_up(target: Target, slack: SlackStandin, run: str) -> None:
+async def warm_up(target: Target, slack: Slack, run: str) -> None:
     """One event, and its reply: the target is up and writing to Slack before the clock starts."""
     body = json.loads(mention_body(0, run, 1)[0])
     body["event_id"] = f"EvWarm{run}"
@@ -197,14 +249,14 @@ async def warm_up(target: Target, slack: SlackStandin, run: str) -> None:
     if target.kind == "floor":
         return
     deadline = time.monotonic() + 120
-    while not slack.of("chat.postMessage"):
+    while not await slack.replies():
         if time.monotonic() > deadline:
             raise RuntimeError(f"{target.kind} never replied: {(target.dir / 'out.log').read_text()[-2000:]}")
         await asyncio.sleep(0.1)
-    slack.calls.clear()
+    await slack.clear()
 
 
-async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: float,
+async def burst(target: Target, slack: Slack, rate: int, duration_s: float,
                 channels: int, run: str) -> dict[str, Any]:
     count = int(rate * duration_s)
     verifier = SignatureVerifier(SECRET)
@@ -250,7 +302,7 @@ async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: floa
     if target.kind != "floor":  # the first replies still on their way
         deadline = time.monotonic() + max(10.0, duration_s)
         while time.monotonic() < deadline:
-            replied = first_replies(slack, sent_at)
+            replied = first_replies(await slack.replies(), sent_at)
             if len(replied) >= len(acks):
                 break
             await asyncio.sleep(0.2)
@@ -262,13 +314,11 @@ async def burst(target: Target, slack: SlackStandin, rate: int, duration_s: floa
             "lag_p50": percentile(lags, 0.5), "lag_p95": percentile(lags, 0.95)}
 
 
-def first_replies(slack: SlackStandin, sent_at: dict[str, float]) -> dict[str, float]:
+def first_replies(replies: list[tuple[str, float]], sent_at: dict[str, float]) -> dict[str, float]:
     found: dict[str, float] = {}
-    for call in slack.calls:
-        if call.method == "chat.postMessage":
-            ts = str(call.args.get("thread_ts") or "")
-            if ts in sent_at and ts not in found:
-                found[ts] = call.at
+    for ts, at in replies:
+        if ts in sent_at and ts not in found:
+            found[ts] = at
     return found
 
 
@@ -303,8 +353,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="archops-slack-bench-") as tmp:
         for kind in [k.strip() for k in args.targets.split(",") if k.strip()]:
             for number, rate in enumerate(rates):
-                slack = SlackStandin()
-                await slack.start()
+                slack = Slack()
                 server = EmbeddedRedis(Path(tmp) / f"redis-{kind}-{rate}") if kind == "bot" else None
                 if server is not None:
                     server.start()
@@ -316,7 +365,7 @@ async def main() -> None:
                                          f"{number}{kind[0]}")
                 finally:
                     target.stop()
-                    await slack.stop()
+                    slack.stop()
                     if server is not None:
                         server.stop()
                 if kind == "floor":

@@ -5,7 +5,11 @@ Two loops share the work:
 * the follower XREADs the event streams of the active Slack conversations from their cursors
   and applies each event to its conversation's card in Redis (:mod:`bot.transitions`; the card's
   fields, the cursor and a "dirty" mark in one transaction: a restart resumes at the cursor,
-  repeating and missing nothing);
+  repeating and missing nothing). It reads only the streams that grew, as the stream of changes
+  (:attr:`core.bus.keys.Keys.changes`) names them, a few hundred per command: one XREAD of
+  thousands of streams holds Redis, and every acknowledgement waiting on it, for milliseconds.
+  A conversation it had not followed yet is read from its cursor once, and every one of them
+  is swept now and then (at start, and every ``sweep_s``) in case a change was trimmed unread;
 * the dispatcher hands the dirty cards to the :class:`~bot.sender.ChannelSender`, which writes
   each channel at Slack's per-channel pace, many channels at once, a 429 pausing only its own
   channel; a card is written at most once per ``min_interval_s``, and not at all when what it
@@ -57,6 +61,8 @@ _RETRY_LATER_MS = 2000
 _FIND_PAGES = 5
 _TEAM_CACHE_S = 1.0
 _CHANNEL_CACHE = 50_000
+STREAMS_PER_READ = 256  # conversations' streams per XREAD
+CHANGES_PER_READ = 2000  # entries of the stream of changes per XREAD
 # Slack errors that say "not now" rather than "never"
 TRANSIENT_ERRORS = frozenset({
     "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
@@ -118,6 +124,10 @@ class SlackEgress:
         self._followed_at = 0.0
         self._follow_stale = True
         self._teams: dict[str, tuple[float, bool]] = {}  # team -> (checked at, stopped)
+        self.sweep_s = 30.0
+        self._swept_at = -float("inf")
+        self._changes_cursor: str | None = None  # in Keys.changes; None: sweep first
+        self._read: set[str] = set()  # followed conversations read since they were followed
 
     # -- following -------------------------------------------------------------------------
     async def _followed(self) -> dict[str, str]:
@@ -130,6 +140,31 @@ class SlackEgress:
             self._cursors = await self.state.followed(self.active_window_s)
         return self._cursors
 
+    async def _to_read(self, cursors: dict[str, str], wait_ms: int) -> list[str]:
+        """The followed conversations whose streams may hold new events: all of them on a
+        sweep; else those not read since they were followed, and those the stream of changes
+        names (waiting up to ``wait_ms`` for one when there is nothing else)."""
+        self._read &= cursors.keys()
+        if self._changes_cursor is None or time.monotonic() - self._swept_at > self.sweep_s:
+            # where the changes are now, then everything: what grows later is in the changes
+            last = await self.redis.xrevrange(self.keys.changes, count=1)
+            self._changes_cursor = last[0][0] if last else "0-0"
+            self._swept_at = time.monotonic()
+            self._read = set(cursors)
+            return list(cursors)
+        due = {cid for cid in cursors if cid not in self._read}
+        self._read |= due
+        replies = await self.redis.xread({self.keys.changes: self._changes_cursor},
+                                         count=CHANGES_PER_READ,
+                                         block=None if due else max(1, wait_ms))
+        for _stream, entries in replies or []:
+            for entry_id, fields in entries:
+                self._changes_cursor = entry_id
+                cid = str(fields.get("s") or "")[len(self._events_prefix):]
+                if cid in cursors:
+                    due.add(cid)
+        return list(due)
+
     async def follow_once(self, block_ms: int | None = None) -> int:
         """Read and apply the next events of the followed conversations; return how many."""
         wait = self.block_ms if block_ms is None else block_ms
@@ -137,8 +172,12 @@ class SlackEgress:
         if not cursors:
             await asyncio.sleep(min(wait / 1000, self.refresh_s))
             return 0
-        streams = {self.keys.events(cid): cursor for cid, cursor in cursors.items()}
-        replies = await self.redis.xread(streams, count=200, block=min(wait, int(self.refresh_s * 1000)))
+        due = await self._to_read(cursors, min(wait, int(self.refresh_s * 1000)))
+        replies: list[Any] = []
+        for start in range(0, len(due), STREAMS_PER_READ):
+            streams = {self.keys.events(cid): cursors[cid]
+                       for cid in due[start:start + STREAMS_PER_READ]}
+            replies += await self.redis.xread(streams, count=200) or []
         applied = 0
         records: dict[str, dict[str, str]] = {}
         for stream, entries in replies or []:
@@ -157,11 +196,10 @@ class SlackEgress:
                 await self.state.apply(cid, batch)
                 self._cursors[cid] = batch[-1][0]
                 applied += len(batch)
+            if len(entries) == 200:
+                self._read.discard(cid)  # more to come: read it again next time
         if applied:
             self._wake.set()
-            # thousands of streams per read cost Redis and this loop alike: let a few more
-            # events gather before the next read
-            await asyncio.sleep(min(0.05, len(streams) / 100_000))
         return applied
 
     async def _record(self, records: dict[str, dict[str, str]], event: Event | None, cid: str

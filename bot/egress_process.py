@@ -3,7 +3,9 @@
 Slack wants its 200 within 3 seconds and archops answers in a few milliseconds, but only while
 the process is not busy writing cards: under a burst, hundreds of writes a second (rendering,
 the Web API, Redis) would queue the acknowledgements behind them. So `archops bot` runs the
-egress (:class:`bot.egress.SlackEgress`) in a child process on another core. The two share
+egress (:class:`bot.egress.SlackEgress`) in a child process on another core, at a lower CPU
+priority (:data:`NICENESS`): when the cores are busy, the acknowledgement, which has a deadline,
+goes before a card's write, which is paced per channel anyway. The two share
 nothing but Redis: the ingress records requests and marks cards due, the egress follows the
 events and writes; the egress lease (:mod:`bot.leader`) keeps one writer however many bot
 processes run. A child that dies is started again; its cursors and due cards are in Redis.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 from typing import Any
 
@@ -21,10 +24,12 @@ from core.settings import Settings
 
 log = get_logger("archops.bot.egress")
 RESTART_DELAY_S = 1.0
+NICENESS = 10  # added to the bot's own: the egress yields the CPU to the acknowledgements
 
 
 def _child(settings: Settings, redis_url: str, min_interval_s: float) -> None:
     """The child's main: the egress until SIGTERM or SIGINT."""
+    os.nice(NICENESS)
     from core.logging import configure_logging
     from core.tracing import setup_tracing, shutdown_tracing
 

@@ -8,7 +8,8 @@ and their HMAC compared, and only a request Slack signed is parsed (:mod:`bot.pa
 unsigned request is a 401 with a short reason, a signed one archops cannot read a 400 (413, 415),
 and neither reaches slack-bolt nor the bus.
 
-slack-bolt then gets the already parsed body (``mode="socket_mode"`` is how bolt takes a parsed
+Mentions and messages are then answered on a direct path (:class:`bot.listeners.Direct`);
+everything else goes to slack-bolt, which gets the already parsed body (``mode="socket_mode"`` is how bolt takes a parsed
 dict; its own signature check is skipped for it because it was done here, on the exact bytes
 that were parsed), so what was verified, what was validated and what the listeners read are one
 and the same object. The checked shape rides in the context as ``archops_payload``.
@@ -108,10 +109,27 @@ def refusal(status: int, error: str, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": error, "reason": reason}, status=status)
 
 
+# takes a checked payload and answers it without bolt (True), or leaves it to bolt (False)
+DirectPath = Callable[[Any], Awaitable[bool]]
+
+
+async def run_direct(direct: DirectPath | None, payload: Any) -> bool | None:
+    """True: ``direct`` answered ``payload``; False: bolt is to; None: it failed (logged), and
+    Slack is to get a 500 (and retry), as bolt answers a listener that raised."""
+    if direct is None:
+        return False
+    try:
+        return await direct(payload)
+    except Exception as exc:
+        log.exception("slack event failed", error=repr(exc))
+        return None
+
+
 def events_handler(
-    bolt: AsyncApp, signing_secret: str,
+    bolt: AsyncApp, signing_secret: str, direct: DirectPath | None = None,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The aiohttp handler of ``/slack/events``: verify, parse, check, then dispatch to bolt."""
+    """The aiohttp handler of ``/slack/events``: verify, parse, check, then answer on the
+    ``direct`` path (:class:`bot.listeners.Direct`) or dispatch to bolt."""
     secret = signing_secret.encode()
 
     async def events(request: web.Request) -> web.StreamResponse:
@@ -127,12 +145,17 @@ def events_handler(
             return refusal(exc.status, "invalid_payload", exc.reason)
         try:
             body, payload = parse_body(request.content_type, raw)
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=dict(request.headers),
-                context={PAYLOAD_KEY: payload}, mode="socket_mode")
         except PayloadError as exc:
             log.info("slack payload refused", status=exc.status, reason=exc.reason)
             return refusal(exc.status, "invalid_payload", exc.reason)
+        answered = await run_direct(direct, payload)
+        if answered is not False:
+            metrics.SLACK_ACK_SECONDS.observe(time.monotonic() - started)
+            return web.Response(status=200 if answered else 500)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=dict(request.headers),
+                context={PAYLOAD_KEY: payload}, mode="socket_mode")
         except _BOLT_SHAPE_ERRORS as exc:
             # a shape slack-bolt's context extraction cannot read, though ours accepted it
             log.warning("slack payload unreadable by bolt", error=repr(exc))
@@ -146,16 +169,29 @@ def events_handler(
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
-    """Socket Mode with the shape check of :func:`bot.payloads.check_payload` before bolt."""
+    """Socket Mode with the shape check of :func:`bot.payloads.check_payload` before bolt, and
+    the same ``direct`` path as over HTTP."""
+
+    def __init__(self, *args: Any, direct: DirectPath | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct = direct
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()
         try:
             if not isinstance(req.payload, dict):
                 raise PayloadError("the payload must be a JSON object")
+            payload = check_payload(req.payload)
+            answered = await run_direct(self.direct, payload)
+            if answered is None:
+                return  # not acknowledged: Slack sends it again
+            if answered:
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=req.envelope_id))
+                return
             bolt_request = AsyncBoltRequest(
                 mode="socket_mode", body=req.payload, headers=build_headers(req),
-                context={PAYLOAD_KEY: check_payload(req.payload)})
+                context={PAYLOAD_KEY: payload})
         except (PayloadError, *_BOLT_SHAPE_ERRORS) as exc:
             reason = exc.reason if isinstance(exc, PayloadError) else "its shape cannot be read"
             log.info("slack payload refused", reason=reason, mode="socket_mode", type=req.type)

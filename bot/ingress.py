@@ -238,6 +238,15 @@ class SlackIngress:
         if known:
             await self.on_text(payload, client, bot_user_id, known_thread=True)
 
+    async def on_callback(
+        self, payload: MessageCallback, client: AsyncWebClient, bot_user_id: str | None,
+    ) -> None:
+        """An ``app_mention`` or ``message`` event, whichever door it came through."""
+        if payload.event.type == "app_mention":
+            await self.on_text(payload, client, bot_user_id, known_thread=True)
+        else:
+            await self.on_message(payload, client, bot_user_id)
+
     async def start(self, *, team: str, channel: str, user: str, text: str, key: str
                     ) -> SubmitResult:
         """A new conversation whose card is a new message in ``channel`` (a slash command)."""

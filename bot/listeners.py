@@ -8,15 +8,19 @@ the acknowledgement, in a background task.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as bk
 from bot import commands, home, install, modals, unfurl
 from bot.http import PAYLOAD_KEY
+from bot.ingress import SlackIngress
 from bot.interactions import Interactions
 from bot.payloads import (
     AppHomeCallback,
@@ -24,6 +28,7 @@ from bot.payloads import (
     EventCallback,
     LinkSharedCallback,
     MessageCallback,
+    MessageEvent,
     PayloadError,
     SlashCommand,
     TokensRevokedCallback,
@@ -85,24 +90,79 @@ async def send_unfurls(payload: LinkSharedCallback, deps: commands.Deps, verifie
         await deps.client.chat_unfurl(channel=event.channel, ts=event.message_ts, unfurls=found)
 
 
+@dataclass(frozen=True)
+class Me:
+    """The app's own user and bot ids in its workspace."""
+
+    user_id: str | None
+    bot_id: str | None
+
+    def wrote(self, event: MessageEvent) -> bool:
+        """An event of the app's own making (bolt's ``ignoring_self_events`` rule)."""
+        return bool((event.user and event.user == self.user_id)
+                    or (event.bot_id and event.bot_id == self.bot_id))
+
+
+class Identity:
+    """Who the app is, asked of Slack once (``auth.test``, as bolt's single-workspace
+    authorization asks it); None until Slack has answered."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._me: Me | None = None
+        self._lock = asyncio.Lock()
+
+    async def me(self) -> Me | None:
+        if self._me is None:
+            async with self._lock:
+                if self._me is None:
+                    try:
+                        found = await self.client.auth_test()
+                    except (SlackApiError, OSError, TimeoutError) as exc:
+                        log.warning("slack auth.test failed", error=str(exc))
+                        return None
+                    self._me = Me(found.get("user_id"), found.get("bot_id"))
+        return self._me
+
+
+class Direct:
+    """Mentions and messages, most of what Slack sends, taken without bolt's generic dispatch:
+    its middleware chain, kwargs injection and listener matching cost more per event than
+    archops' own work, and Slack's acknowledgement waits for all of it. The handler is the bolt
+    listener's (:meth:`SlackIngress.on_callback`); the app's own events are acknowledged and
+    dropped, as bolt drops them. False: not one of these (or who the app is is not known yet),
+    and bolt dispatches it."""
+
+    def __init__(self, ingress: SlackIngress, client: AsyncWebClient,
+                 identity: Identity | None = None) -> None:
+        self.ingress = ingress
+        self.client = client
+        self.identity = identity or Identity(client)
+
+    async def __call__(self, payload: Any) -> bool:
+        if not isinstance(payload, MessageCallback):
+            return False
+        me = await self.identity.me()
+        if me is None:
+            return False  # bolt answers it, with its own authorization error
+        if not me.wrote(payload.event):
+            await self.ingress.on_callback(payload, self.client, me.user_id)
+        return True
+
+
 def register(app: AsyncApp, deps: commands.Deps, interactions: Interactions, *,
              verifier: Any = None) -> None:
     """Attach archops' listeners to a bolt app."""
     ingress = deps.ingress
 
+    # mentions and messages usually come through :class:`Direct`; these serve the rest
     @app.event("app_mention")
-    async def app_mention(body: dict[str, Any], client: AsyncWebClient,
-                          context: dict[str, Any]) -> None:
-        payload = checked(context, body, MessageCallback)
-        if payload is not None:
-            await ingress.on_text(payload, client, context.get("bot_user_id"), known_thread=True)
-
     @app.event("message")
-    async def message(body: dict[str, Any], client: AsyncWebClient,
-                      context: dict[str, Any]) -> None:
+    async def mention_or_message(body: dict[str, Any], client: AsyncWebClient,
+                                 context: dict[str, Any]) -> None:
         payload = checked(context, body, MessageCallback)
         if payload is not None:
-            await ingress.on_message(payload, client, context.get("bot_user_id"))
+            await ingress.on_callback(payload, client, context.get("bot_user_id"))
 
     # -- the card's buttons ----------------------------------------------------------------
     @app.action(re.compile("^" + re.escape(bk.ANSWER)))

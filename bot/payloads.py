@@ -410,10 +410,11 @@ def check_payload(body: dict[str, Any]) -> Payload:
     kind = body.get("type")
     if kind == "url_verification":
         return _validate(UrlVerification, body)
-    if kind == "event_callback":
-        callback = _validate(EventCallback, body)
-        typed = _CALLBACKS.get(callback.event.type)
-        return _validate(typed, body) if typed is not None else callback
+    if kind == "event_callback":  # validated once, as the kind its event's type names
+        event = body.get("event")
+        named = event.get("type") if isinstance(event, dict) else None
+        return _validate(_CALLBACKS.get(named, EventCallback) if isinstance(named, str)
+                         else EventCallback, body)
     if kind == "block_actions":
         return _validate(BlockActions, body)
     if kind == "view_submission":

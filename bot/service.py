@@ -31,7 +31,7 @@ from bot.ingress import SlackIngress
 from bot.interactions import Interactions
 from bot.leader import Lease
 from bot.links import Links
-from bot.listeners import register
+from bot.listeners import Direct, register
 from bot.projects import Projects
 from bot.state import SlackState
 from core.bus import bus_from_settings
@@ -56,6 +56,7 @@ class Bot:
     ingress: SlackIngress
     egress: SlackEgress
     projects: Projects
+    direct: Direct
 
 
 def require_slack(settings: Settings) -> tuple[str, str]:
@@ -167,6 +168,7 @@ def build_bot(
     deps = Deps(ingress=ingress, state=state, access=access, client=client, projects=projects,
                 hooks=hooks or Hooks(), render_context=render_context)
     register(bolt, deps, Interactions(ingress, projects=projects), verifier=signer)
+    direct = Direct(ingress, client)
     app = web.Application()
 
     async def health(_request: web.Request) -> web.Response:
@@ -183,10 +185,10 @@ def build_bot(
         await session.close()
         await redis.aclose()
 
-    app.router.add_post(EVENTS_PATH, events_handler(bolt, signing_secret))
+    app.router.add_post(EVENTS_PATH, events_handler(bolt, signing_secret, direct))
     app.router.add_get("/healthz", health)
     app.cleanup_ctx.append(lifecycle)
-    return Bot(app, bolt, ingress, egress, projects)
+    return Bot(app, bolt, ingress, egress, projects, direct)
 
 
 async def run_bot(
@@ -246,7 +248,8 @@ async def connect_socket_mode(settings: Settings, bot: Bot) -> CheckedSocketMode
             hint="create one with the connections:write scope under Basic Information; it "
             "starts with xapp-",
         )
-    handler = CheckedSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client)
+    handler = CheckedSocketModeHandler(bot.bolt, token, web_client=bot.bolt.client,
+                                       direct=bot.direct)
     await handler.connect_async()
     log.info("slack socket mode connected")
     return handler

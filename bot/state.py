@@ -31,7 +31,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-
 from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.errors import ServiceUnavailable
@@ -44,6 +43,7 @@ RETENTION_S = 30 * 24 * 3600
 SETTLED_S = 3600
 USER_CONVERSATIONS = 200  # a person's latest conversations kept for App Home and status
 _WATCH_TRIES = 20
+_PAGE = 500  # conversations read per command when listing the followed ones
 
 # After a card was sent: record it (and where a new card was posted), then forget the dirty
 # mark when nothing changed since, else reschedule. KEYS card, dirty, posted ('' unless posted)
@@ -316,11 +316,16 @@ class SlackState:
                 if idle:  # a settled one keeps its cursor: followed again, it goes on from there
                     pipe.hdel(self.cursor_key, *idle)
                 await pipe.execute()
-        ids: list[str] = await self.redis.zrangebyscore(self.active_key, since, "+inf")
-        if not ids:
-            return {}
-        cursors = await self.redis.hmget(self.cursor_key, ids)
-        return {cid: cursor or "0-0" for cid, cursor in zip(ids, cursors, strict=True)}
+        found: dict[str, str] = {}
+        while True:  # a page at a time: one long command would hold up Slack's acknowledgements
+            ids: list[str] = await self.redis.zrangebyscore(
+                self.active_key, since, "+inf", start=len(found), num=_PAGE)
+            if not ids:
+                return found
+            cursors = await self.redis.hmget(self.cursor_key, ids)
+            found.update((cid, cursor or "0-0") for cid, cursor in zip(ids, cursors, strict=True))
+            if len(ids) < _PAGE:
+                return found
 
     async def conversations_of(self, team: str, user: str, limit: int = 20) -> list[str]:
         """A person's conversations, the most recently active first."""

@@ -3,7 +3,9 @@ each client's SSE connection.
 
 * Every event is appended to the conversation's stream (replayable: a client that reconnects with
   ``Last-Event-ID`` reads what it missed with :meth:`EventLog.read`).
-* The same script publishes it to the Pub/Sub channel of each web instance that registered a
+* The same script names the stream in one capped stream of changes (:attr:`Keys.changes`), so
+  that a reader of many conversations reads only those that grew.
+* It publishes it to the Pub/Sub channel of each web instance that registered a
   client following the conversation (routing by client id, a registry with TTL). Pub/Sub alone
   loses messages during a subscriber's gap; the stream is what makes it safe.
 """
@@ -24,6 +26,10 @@ from core.bus.autopipe import autopipe
 from core.bus.keys import Keys
 from core.events import Event
 from core.redaction import redact_data, redact_text
+
+# entries kept in the changes stream (Keys.changes): ~8 MB; a reader further behind than this
+# sweeps every stream it follows (bot.egress)
+CHANGES_MAXLEN = 100_000
 
 # The registry rows of many clients of one instance in one call (a connect burst, a TTL tick).
 # ARGV: instance, ttl_s, expires_ms, retention_s, client prefix, watchers prefix,
@@ -101,6 +107,7 @@ class EventLog:
                     request_key,
                     self.keys.events(event.conversation_id),
                     self.keys.watchers(event.conversation_id),
+                    self.keys.changes,
                 ],
                 args=[
                     token,
@@ -112,6 +119,7 @@ class EventLog:
                     self.keys.instance_prefix(),
                     event.type,
                     event.model_dump_json(exclude={"id"}),
+                    CHANGES_MAXLEN,
                 ],
             )
         )

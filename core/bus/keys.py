@@ -57,6 +57,13 @@ class Keys:
     def events(self, conversation_id: str) -> str:
         return f"{self.prefix}:ev:{conversation_id}"
 
+    @property
+    def changes(self) -> str:
+        """Stream naming the event stream each new event went to (capped): a reader that follows
+        many conversations (the Slack egress) reads this one stream to learn which of them to
+        read, instead of all of them each time."""
+        return f"{self.prefix}:ev-changes"
+
     def watchers(self, conversation_id: str) -> str:
         """Sorted set of client ids following a conversation, scored by expiry (ms)."""
         return f"{self.prefix}:watch:{conversation_id}"

@@ -94,8 +94,9 @@ end
 return n
 """
 
-# KEYS: lease, request key, event stream, watchers | ARGV: token, field, maxlen, retention_s,
-#       now_ms, client prefix, instance prefix, type, body -> the event's stream id
+# KEYS: lease, request key, event stream, watchers, changes | ARGV: token, field, maxlen,
+#       retention_s, now_ms, client prefix, instance prefix, type, body, changes maxlen
+#       -> the event's stream id
 EMIT = """
 if KEYS[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('LEASE_LOST')
@@ -107,6 +108,7 @@ end
 local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', tonumber(ARGV[3]), '*',
                       'type', ARGV[8], 'body', ARGV[9])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', tonumber(ARGV[10]), '*', 's', KEYS[3])
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[2], ARGV[2], id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[5])
 local clients = redis.call('ZRANGE', KEYS[4], 0, -1)

@@ -185,5 +185,6 @@ class GitHubAccount(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="linked", nullable=False)
 # the monitor's tables (core/store/metrics.py) join Base.metadata with this module
 from core.store import metrics as _metrics  # noqa: E402,F401
+
 # the models of later tables, so that Base.metadata knows every table archops migrates
 from core.store import scans as _scans  # noqa: E402,F401

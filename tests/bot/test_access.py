@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot import messages
-from tests.bot.slack_requests import click, event_body, post_signed, queued, running, until
 from tests.bot.designs import small_module
+from tests.bot.slack_requests import click, event_body, post_signed, queued, running, until
 from tests.bot.slack_standin import SlackStandin
 from tests.bot.test_egress import QUESTION, card, card_text, emit, start_request
 

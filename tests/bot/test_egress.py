@@ -7,9 +7,9 @@ import copy
 from typing import Any
 
 from bot import messages
+from core.bus import EventLog
 from core.envelope import Envelope
 from core.events import Event
-from core.bus import EventLog
 from tests.bot.slack_requests import (
     answer_click,
     click,
@@ -381,3 +381,53 @@ async def test_a_finished_quiet_conversation_is_followed_again_from_where_it_was
         await until(lambda: "Second answer" in card_text(slack))
     # the old events were not applied again: "First answer" was shown once, in one update
     assert sum("First answer" in u["text"] for u in slack.of("chat.update")) == 1
+
+
+async def test_the_follower_reads_what_changed_among_hundreds_of_conversations(
+        bot, redis, keys, events, slack) -> None:
+    """Hundreds of followed conversations (more than one read's worth) are all read once, then
+    only the one that grew; a change trimmed before it was read is caught by the next sweep."""
+    the_bot, _url = bot
+    egress, state = the_bot.egress, the_bot.egress.state
+    convs = []
+    for i in range(600):
+        cid, ts = f"slack:T0ARCH:C0MANY:{1700002000 + i}.000100", f"{1700002000 + i}.000100"
+        await state.open_request(cid, team="T0ARCH", channel="C0MANY", thread_ts=ts,
+                                 user="U0ALICE", request_id=f"req-many-{i}", kind="text", text="x")
+        await events.append(Event(type="status", conversation_id=cid, request_id=f"req-many-{i}",
+                                  text=f"Reading request {i}", data={"node": "route"}))
+        convs.append(cid)
+    reads: list[int] = []
+    xread = egress.redis.xread
+
+    async def counted(streams: dict[str, str], **kwargs: Any) -> Any:
+        if keys.changes not in streams:
+            reads.append(len(streams))
+        return await xread(streams, **kwargs)
+
+    egress.redis.xread = counted  # type: ignore[method-assign]
+
+    async def cursor(cid: str) -> str:
+        return str(await redis.hget(state.cursor_key, cid) or "")
+
+    async def last_id(cid: str) -> str:
+        return str((await redis.xrevrange(keys.events(cid), count=1))[0][0])
+
+    assert await egress.follow_once(block_ms=10) == 600
+    assert max(reads) <= 256 and sum(reads) == 600  # in several reads, each stream once
+    assert [await cursor(c) for c in convs] == [await last_id(c) for c in convs]
+    reads.clear()
+    assert await egress.follow_once(block_ms=10) == 0
+    await events.append(Event(type="status", conversation_id=convs[417], request_id="req-many-417",
+                              text="Planned", data={"node": "resource_planner"}))
+    assert await egress.follow_once(block_ms=10) == 1
+    assert reads == [1]  # the one that grew, not all 600
+    assert await cursor(convs[417]) == await last_id(convs[417])
+    # a change trimmed before it was read: the sweep reads every followed stream again
+    await events.append(Event(type="status", conversation_id=convs[5], request_id="req-many-5",
+                              text="Planned", data={"node": "resource_planner"}))
+    await redis.xtrim(keys.changes, maxlen=0)
+    assert await egress.follow_once(block_ms=10) == 0
+    egress.sweep_s = 0.0
+    assert await egress.follow_once(block_ms=10) == 1
+    assert await cursor(convs[5]) == await last_id(convs[5])

@@ -120,6 +120,30 @@ async def test_bot_messages_edits_and_joins_are_ignored(bot, redis, keys) -> Non
     assert await queued(redis, keys) == []
 
 
+async def test_the_app_s_own_messages_are_never_requests(bot, redis, keys, slack) -> None:
+    """The app's own posts come back as events (in its threads, in a direct message); they are
+    acknowledged and dropped, whether they carry the app's user or only its bot id."""
+    _bot, url = bot
+    assert (await post_signed(url, mention("Ev030", f"<@{BOT_USER_ID}> a web app")))[0] == 200
+    thread = "1700000001.000100"
+    own = [
+        event_body("Ev031", type="app_mention", text=f"<@{BOT_USER_ID}> as I said", user=BOT_USER_ID,
+                   ts="1700000011.000100", thread_ts=thread, channel="C0INFRA"),
+        event_body("Ev032", type="message", text="step 2 of 5", user=BOT_USER_ID,
+                   ts="1700000012.000100", thread_ts=thread, channel="C0INFRA",
+                   channel_type="channel"),
+        event_body("Ev033", type="message", text="hello", user=BOT_USER_ID,
+                   ts="1700000013.000100", channel="D0BOB", channel_type="im"),
+        event_body("Ev034", type="message", text="hello", bot_id="BARCHOPS",
+                   ts="1700000014.000100", channel="D0BOB", channel_type="im"),
+    ]
+    for body in own:
+        assert (await post_signed(url, body))[0] == 200
+    assert [e.text for e in await queued(redis, keys)] == ["a web app"]
+    assert slack.of("chat.postEphemeral") == []  # nor told that only the owner may ask
+    assert len(slack.of("auth.test")) == 1  # asked once, not per event
+
+
 async def test_slash_command_help_and_start(bot, redis, keys) -> None:
     _bot, url = bot
     form = payload("slash_command.parsed.json")
