@@ -30,6 +30,9 @@ NICENESS = 10  # added to the bot's own: the egress yields the CPU to the acknow
 def _child(settings: Settings, redis_url: str, min_interval_s: float) -> None:
     """The child's main: the egress until SIGTERM or SIGINT."""
     os.nice(NICENESS)
+    from core.offload import exit_with_parent
+
+    exit_with_parent()  # a bot killed outright leaves no writer behind
     from core.logging import configure_logging
     from core.tracing import setup_tracing, shutdown_tracing
 

@@ -18,6 +18,8 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,9 +31,25 @@ T = TypeVar("T")
 log = get_logger("archops.offload")
 
 
+def exit_with_parent(interval_s: float = 1.0) -> None:
+    """End this process soon after the one that started it is gone (killed, or exited without
+    closing its pool). A pool process waits on a queue whose other end its siblings hold too, so
+    it would wait for ever, and keep its own helpers (Terraform, checkov) alive with it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="archops-parent-watch", daemon=True).start()
+
+
 def _init_child(warm: tuple[str, ...]) -> None:
-    """In each pool process: Ctrl-C is for the parent; import what the work needs up front."""
+    """In each pool process: Ctrl-C is for the parent, the parent's end is its end; import what
+    the work needs up front."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
     import importlib
 
     for name in warm:

@@ -52,3 +52,45 @@ async def test_batched_checkov_finds_what_the_review_finds_and_runs_once_per_bat
         merged = with_checkov(report, checkov)
         assert merged is not None and merged["passed"] == expected["passed"]
         assert sorted(map(key, merged["findings"])) == sorted(map(key, expected["findings"]))
+
+
+def test_a_pool_process_ends_with_the_process_that_started_it(tmp_path) -> None:
+    """A worker killed outright (kill -9) leaves no pool process waiting for ever (nor the
+    Terraform and checkov helpers such a process keeps)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    parent = subprocess.Popen([sys.executable, "-c", f"""
+import os, pathlib, time
+from core.offload import CpuPool
+pool = CpuPool("process", 2).start()
+children = sorted({{pool._pool().submit(os.getpid).result() for _ in range(20)}})
+pathlib.Path({str(pids)!r}).write_text(" ".join(map(str, children)))
+time.sleep(600)
+"""], cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    try:
+        deadline = time.monotonic() + 60
+        while not pids.exists() or not pids.read_text():
+            assert time.monotonic() < deadline and parent.poll() is None, "the pool did not start"
+            time.sleep(0.1)
+        children = [int(p) for p in pids.read_text().split()]
+        assert children and parent.pid not in children
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in children if alive(p)]
