@@ -30,7 +30,9 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, that command's module alone is imported (each
+    module imports what its command runs on: a process that runs one command pays for one)."""
     parser = argparse.ArgumentParser(
         prog="archops",
         description="Ask for AWS infrastructure in plain words; get reviewed Terraform.",
@@ -38,11 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ERROR")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name)  # named, so that argparse still knows every command
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(_module=module)
     return parser
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (its first word that is one), if any."""
+    return next((word for word in argv if word in COMMANDS), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.logging import configure_logging
     from core.settings import Settings
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_of(words))
+    args = parser.parse_args(words)
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2

@@ -7,6 +7,8 @@ inside the directory.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.errors import ValidationError
 from core.terraform.source import MAX_FILE_BYTES, MAX_TOTAL_BYTES, read_dir
 
@@ -23,10 +26,14 @@ CLEAN = 'resource "aws_vpc" "main" {\n  cidr_block = "10.0.0.0/16"\n}\n'
 
 
 def validate(directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "validate", str(directory), "--checks", "parse,policy", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
+    """`archops validate DIR` as the command line runs it, in this process (``cli.main.main``:
+    the arguments, the settings, the exit status and both streams; the tests below that change
+    the environment run it as a process of its own)."""
+    argv = ["validate", str(directory), "--checks", "parse,policy", *extra]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
 
 def refused(directory: Path, *words: str) -> str:
