@@ -8,11 +8,12 @@ and their HMAC compared, and only a request Slack signed is parsed (:mod:`bot.pa
 unsigned request is a 401 with a short reason, a signed one archops cannot read a 400 (413, 415),
 and neither reaches slack-bolt nor the bus.
 
-Mentions and messages are then answered on a direct path (:class:`bot.listeners.Direct`);
-everything else goes to slack-bolt, which gets the already parsed body (``mode="socket_mode"`` is how bolt takes a parsed
-dict; its own signature check is skipped for it because it was done here, on the exact bytes
-that were parsed), so what was verified, what was validated and what the listeners read are one
-and the same object. The checked shape rides in the context as ``archops_payload``.
+Mentions and messages are then answered on a direct path (:class:`bot.listeners.Direct`).
+Everything else goes to slack-bolt, which gets the already parsed body (``mode="socket_mode"``
+is how bolt takes a parsed dict; its own signature check is skipped for it because it was done
+here, on the exact bytes that were parsed), so what was verified, what was validated and what
+the listeners read are one and the same object. The checked shape rides in the context as
+``archops_payload``.
 
 Over Socket Mode the connection itself is authenticated (the app-level token); each payload gets
 the same shape check before bolt sees it (:class:`CheckedSocketModeHandler`), and a malformed one
