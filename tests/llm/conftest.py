@@ -11,6 +11,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.handler import AgentHandler
 from core.settings import Settings
+from tests.doctor.test_doctor import env  # noqa: F401 - the fixture: the doctor's clean environment
 from tests.llm import model
 from tests.llm.standin import OpenAIStandIn
 

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from core import tracing
 from tests.agents.conftest import Recorder, text
-from tests.doctor.test_doctor import _checks, _doctor, env  # noqa: F401 - the doctor's clean environment
+from tests.doctor.test_doctor import _checks, _doctor
 from tests.llm import model
 from tests.llm.conftest import llm_settings
 from tests.llm.standin import OpenAIStandIn

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.agents.conftest import Recorder, text
 import pytest
 
+from tests.agents.conftest import Recorder, text
 from tests.llm.conftest import PLAN_CHECKS, llm_settings
 from tests.llm.standin import Reply
 
