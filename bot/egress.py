@@ -9,7 +9,8 @@ Two loops share the work:
   (:attr:`core.bus.keys.Keys.changes`) names them, a few hundred per command: one XREAD of
   thousands of streams holds Redis, and every acknowledgement waiting on it, for milliseconds.
   A conversation it had not followed yet is read from its cursor once, and every one of them
-  is swept now and then (at start, and every ``sweep_s``) in case a change was trimmed unread;
+  is swept (at start, every ``sweep_s``, after a read that failed, when the lease comes back,
+  and when the changes were trimmed past the follower) in case a change went unread;
 * the dispatcher hands the dirty cards to the :class:`~bot.sender.ChannelSender`, which writes
   each channel at Slack's per-channel pace, many channels at once, a 429 pausing only its own
   channel; a card is written at most once per ``min_interval_s``, and not at all when what it
@@ -84,6 +85,11 @@ def retry_after(exc: SlackApiError) -> float:
         return 1.0
 
 
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
 def _updates(event: Event, request: dict[str, str]) -> Callable[[dict[str, str]], dict[str, str]]:
     return lambda card: updates_for(card, event, request)
 
@@ -154,16 +160,25 @@ class SlackEgress:
             return list(cursors)
         due = {cid for cid in cursors if cid not in self._read}
         self._read |= due
-        replies = await self.redis.xread({self.keys.changes: self._changes_cursor},
-                                         count=CHANGES_PER_READ,
+        after = self._changes_cursor
+        replies = await self.redis.xread({self.keys.changes: after}, count=CHANGES_PER_READ,
                                          block=None if due else max(1, wait_ms))
         for _stream, entries in replies or []:
+            if len(entries) == CHANGES_PER_READ and await self._trimmed_past(after):
+                self._changes_cursor = None  # this far behind, changes were lost: sweep
+                return await self._to_read(cursors, wait_ms)
             for entry_id, fields in entries:
                 self._changes_cursor = entry_id
                 cid = str(fields.get("s") or "")[len(self._events_prefix):]
                 if cid in cursors:
                     due.add(cid)
         return list(due)
+
+    async def _trimmed_past(self, cursor: str) -> bool:
+        """Whether the stream of changes no longer holds what came after ``cursor`` (it is
+        capped): its first entry is newer than the cursor."""
+        first = await self.redis.xrange(self.keys.changes, count=1)
+        return bool(first) and _stream_id(first[0][0]) > _stream_id(cursor)
 
     async def follow_once(self, block_ms: int | None = None) -> int:
         """Read and apply the next events of the followed conversations; return how many."""
@@ -174,10 +189,14 @@ class SlackEgress:
             return 0
         due = await self._to_read(cursors, min(wait, int(self.refresh_s * 1000)))
         replies: list[Any] = []
-        for start in range(0, len(due), STREAMS_PER_READ):
-            streams = {self.keys.events(cid): cursors[cid]
-                       for cid in due[start:start + STREAMS_PER_READ]}
-            replies += await self.redis.xread(streams, count=200) or []
+        try:
+            for start in range(0, len(due), STREAMS_PER_READ):
+                streams = {self.keys.events(cid): cursors[cid]
+                           for cid in due[start:start + STREAMS_PER_READ]}
+                replies += await self.redis.xread(streams, count=200) or []
+        except BaseException:
+            self._changes_cursor = None  # what was due is not read: sweep next time
+            raise
         applied = 0
         records: dict[str, dict[str, str]] = {}
         for stream, entries in replies or []:
@@ -193,7 +212,11 @@ class SlackEgress:
                 batch.append((entry_id, None if event is None or request is None
                               else _updates(event, request)))
             if batch:
-                await self.state.apply(cid, batch)
+                try:
+                    await self.state.apply(cid, batch)
+                except BaseException:
+                    self._changes_cursor = None  # the rest of what was read: sweep next time
+                    raise
                 self._cursors[cid] = batch[-1][0]
                 applied += len(batch)
             if len(entries) == 200:
@@ -494,6 +517,7 @@ class SlackEgress:
         while not stop.is_set():
             try:
                 if self.lease is not None and not await self.lease.hold():
+                    self._changes_cursor = None  # when this bot writes again, it sweeps first
                     await asyncio.sleep(self.lease.ttl_ms / 1000 / 4)  # another bot writes
                     continue
                 await step()

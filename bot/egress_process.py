@@ -27,12 +27,12 @@ RESTART_DELAY_S = 1.0
 NICENESS = 10  # added to the bot's own: the egress yields the CPU to the acknowledgements
 
 
-def _child(settings: Settings, redis_url: str, min_interval_s: float) -> None:
+def _child(settings: Settings, redis_url: str, min_interval_s: float, parent: int) -> None:
     """The child's main: the egress until SIGTERM or SIGINT."""
     os.nice(NICENESS)
     from core.offload import exit_with_parent
 
-    exit_with_parent()  # a bot killed outright leaves no writer behind
+    exit_with_parent(parent)  # a bot killed outright leaves no writer behind
     from core.logging import configure_logging
     from core.tracing import setup_tracing, shutdown_tracing
 
@@ -91,7 +91,7 @@ class EgressProcess:
 
     def start(self) -> None:
         self.process = self._context.Process(
-            target=_child, args=(self.settings, self.redis_url, self.min_interval_s),
+            target=_child, args=(self.settings, self.redis_url, self.min_interval_s, os.getpid()),
             name="archops-slack-egress", daemon=True)
         self.process.start()
         self.starts += 1

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks as bk
@@ -107,21 +107,24 @@ class Identity:
     """Who the app is, asked of Slack once (``auth.test``, as bolt's single-workspace
     authorization asks it); None until Slack has answered."""
 
+    RETRY_S = 5.0  # after a failed auth.test, events go to bolt this long without asking
+
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._me: Me | None = None
+        self._failed_at = -float("inf")
         self._lock = asyncio.Lock()
 
     async def me(self) -> Me | None:
-        if self._me is None:
+        if self._me is None and time.monotonic() - self._failed_at > self.RETRY_S:
             async with self._lock:
-                if self._me is None:
+                if self._me is None and time.monotonic() - self._failed_at > self.RETRY_S:
                     try:
                         found = await self.client.auth_test()
-                    except (SlackApiError, OSError, TimeoutError) as exc:
+                        self._me = Me(found.get("user_id"), found.get("bot_id"))
+                    except Exception as exc:  # bolt then answers, with its own error
+                        self._failed_at = time.monotonic()
                         log.warning("slack auth.test failed", error=str(exc))
-                        return None
-                    self._me = Me(found.get("user_id"), found.get("bot_id"))
         return self._me
 
 

@@ -316,16 +316,25 @@ class SlackState:
                 if idle:  # a settled one keeps its cursor: followed again, it goes on from there
                     pipe.hdel(self.cursor_key, *idle)
                 await pipe.execute()
+        # a page at a time (one long command would hold up Slack's acknowledgements), by ZSCAN:
+        # a conversation whose score changes meanwhile is still listed (paging by rank would
+        # skip the one that moved into a page already read)
         found: dict[str, str] = {}
-        while True:  # a page at a time: one long command would hold up Slack's acknowledgements
-            ids: list[str] = await self.redis.zrangebyscore(
-                self.active_key, since, "+inf", start=len(found), num=_PAGE)
-            if not ids:
-                return found
+        page: list[str] = []
+
+        async def add(ids: list[str]) -> None:
             cursors = await self.redis.hmget(self.cursor_key, ids)
             found.update((cid, cursor or "0-0") for cid, cursor in zip(ids, cursors, strict=True))
-            if len(ids) < _PAGE:
-                return found
+
+        async for cid, score in self.redis.zscan_iter(self.active_key, count=_PAGE):
+            if score >= since and cid not in found:
+                page.append(cid)
+                if len(page) >= _PAGE:
+                    await add(page)
+                    page = []
+        if page:
+            await add(page)
+        return found
 
     async def conversations_of(self, team: str, user: str, limit: int = 20) -> list[str]:
         """A person's conversations, the most recently active first."""

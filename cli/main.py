@@ -51,8 +51,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def command_of(argv: Sequence[str]) -> str | None:
-    """The command ``argv`` names (its first word that is one), if any."""
-    return next((word for word in argv if word in COMMANDS), None)
+    """The command ``argv`` names (its first word that is one, the options' values aside)."""
+    before = argparse.ArgumentParser(add_help=False)
+    before.add_argument("--log-level")
+    try:
+        _known, rest = before.parse_known_args(list(argv))
+    except SystemExit:  # "--log-level" with no value: the whole parser says so
+        return None
+    return next((word for word in rest if word in COMMANDS), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,11 +31,13 @@ T = TypeVar("T")
 log = get_logger("archops.offload")
 
 
-def exit_with_parent(interval_s: float = 1.0) -> None:
-    """End this process soon after the one that started it is gone (killed, or exited without
-    closing its pool). A pool process waits on a queue whose other end its siblings hold too, so
-    it would wait for ever, and keep its own helpers (Terraform, checkov) alive with it."""
-    parent = os.getppid()
+def exit_with_parent(parent: int, interval_s: float = 1.0) -> None:
+    """End this process soon after ``parent``, the process that started it, is gone (killed,
+    or exited without closing its pool; also when it was gone before this was called). A pool
+    process waits on a queue whose other end its siblings hold too, so it would wait for ever,
+    and keep its own helpers (Terraform, checkov) alive with it."""
+    if os.getppid() != parent:
+        os._exit(0)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -45,11 +47,11 @@ def exit_with_parent(interval_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="archops-parent-watch", daemon=True).start()
 
 
-def _init_child(warm: tuple[str, ...]) -> None:
+def _init_child(warm: tuple[str, ...], parent: int) -> None:
     """In each pool process: Ctrl-C is for the parent, the parent's end is its end; import what
     the work needs up front."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent()
+    exit_with_parent(parent)
     import importlib
 
     for name in warm:
@@ -78,7 +80,7 @@ class CpuPool:
                 # spawn: a fresh interpreter, no copy of the parent's threads, locks or sockets
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_init_child, initargs=(self.warm,),
+                    initializer=_init_child, initargs=(self.warm, os.getpid()),
                 )
         return self._executor
 

@@ -6,6 +6,8 @@ import asyncio
 import copy
 from typing import Any
 
+import pytest
+
 from bot import messages
 from core.bus import EventLog
 from core.envelope import Envelope
@@ -384,9 +386,12 @@ async def test_a_finished_quiet_conversation_is_followed_again_from_where_it_was
 
 
 async def test_the_follower_reads_what_changed_among_hundreds_of_conversations(
-        bot, redis, keys, events, slack) -> None:
+        bot, redis, keys, events, slack, monkeypatch) -> None:
     """Hundreds of followed conversations (more than one read's worth) are all read once, then
-    only the one that grew; a change trimmed before it was read is caught by the next sweep."""
+    only the one that grew; a change trimmed before it was read is caught by the next sweep, a
+    stream of changes trimmed past the follower and a read cut by Redis by a sweep at once."""
+    from bot import egress as egress_module
+
     the_bot, _url = bot
     egress, state = the_bot.egress, the_bot.egress.state
     convs = []
@@ -431,3 +436,32 @@ async def test_the_follower_reads_what_changed_among_hundreds_of_conversations(
     egress.sweep_s = 0.0
     assert await egress.follow_once(block_ms=10) == 1
     assert await cursor(convs[5]) == await last_id(convs[5])
+    egress.sweep_s = 30.0
+
+    async def grow(numbers: range) -> None:
+        for i in numbers:
+            await events.append(Event(type="status", conversation_id=convs[i],
+                                      request_id=f"req-many-{i}", text="Checking",
+                                      data={"node": "review"}))
+
+    # the stream of changes trimmed past where the follower was (it fell that far behind)
+    monkeypatch.setattr(egress_module, "CHANGES_PER_READ", 5)
+    await grow(range(100, 110))
+    await redis.xtrim(keys.changes, maxlen=5)
+    assert await egress.follow_once(block_ms=10) == 10
+    assert [await cursor(c) for c in convs] == [await last_id(c) for c in convs]
+    # Redis failing in the middle of a read: the next read takes up everything that was due
+    await grow(range(200, 520))
+    failed = []
+
+    async def failing_once(streams: dict[str, str], **kwargs: Any) -> Any:
+        if keys.changes not in streams and not failed and len(streams) > 1:
+            failed.append(len(streams))
+            raise ConnectionError("redis went away")
+        return await counted(streams, **kwargs)
+
+    egress.redis.xread = failing_once  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await egress.follow_once(block_ms=10)
+    assert failed and await egress.follow_once(block_ms=10) == 320
+    assert [await cursor(c) for c in convs] == [await last_id(c) for c in convs]

@@ -230,3 +230,21 @@ def test_a_postgresql_that_is_not_migrated_yet_is_reported(env: pytest.MonkeyPat
     database = _checks(out)["database"]
     assert code == 0  # `archops up` migrates it on start
     assert database["status"] == "missing" and "schema at nothing" in database["detail"]
+
+
+def test_the_command_line_imports_the_command_it_runs_whatever_the_options_say(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`archops` builds the parser of the one command it runs; an option's value that happens
+    to be a command's name is not taken for the command."""
+    from cli.main import build_parser, command_of
+
+    assert command_of(["--log-level", "web", "doctor", "--json"]) == "doctor"
+    assert command_of(["validate", "up"]) == "validate"  # a directory called "up"
+    assert command_of(["--log-level"]) is None and command_of([]) is None
+    args = build_parser(command_of(["--log-level", "web", "doctor"])).parse_args(
+        ["--log-level", "web", "doctor"])
+    assert args.command == "doctor" and args._module.__name__ == "cli.doctor"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in COMMANDS)  # the full listing names every command
