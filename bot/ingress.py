@@ -110,7 +110,7 @@ class SlackIngress:
         if await self.state.open_request(
                 envelope.conversation_id, team=team, channel=channel, thread_ts=thread_ts,
                 user=envelope.user, request_id=envelope.request_id, kind=kind,
-                text=envelope.text):
+                text=envelope.text, idempotency_key=envelope.idempotency_key):
             log.info("slack team resumed: a request after the app was uninstalled", team=team)
         # kept when the submission fails: had Redis taken it after all, its replies still show
         result = await self.submit(envelope)

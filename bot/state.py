@@ -106,6 +106,9 @@ return 1
 # KEYS team, thread ('' when none), conv, msg, card, user, active, cursor, dirty
 # ARGV cid, team, channel, thread_ts, user, request_id, kind, text, now, retention, kept per user
 _OPEN = """
+if KEYS[10] ~= '' and redis.call('EXISTS', KEYS[10]) == 1 then
+  return -1  -- a retry of a request the bus took already: its record and card stand
+end
 local resumed = redis.call('DEL', KEYS[1])
 local ttl = tonumber(ARGV[10])
 if KEYS[2] ~= '' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ttl) end
@@ -267,20 +270,24 @@ class SlackState:
     async def open_request(
         self, conversation_id: str, *, team: str, channel: str, thread_ts: str | None,
         user: str, request_id: str, kind: str, text: str | None = None,
+        idempotency_key: str | None = None,
     ) -> bool:
         """Before a request is submitted: remember where its conversation lives and who started
         it, record the request as a Slack one, and put it on the card (a new card is posted at
         once: people see that archops took it). One round trip. True when this request resumed
-        a team whose app had been uninstalled (a person's request means it is installed again)."""
+        a team whose app had been uninstalled (a person's request means it is installed again).
+        A retry of a request the bus has taken already (the same ``idempotency_key``: Slack
+        resends an event it thinks was lost) changes nothing: the card shows no second ask."""
         keys = [self.team_key(team),
                 self.thread_key(team, channel, thread_ts) if thread_ts else "",
                 self.conv_key(conversation_id), self.msg_key(request_id),
                 self.card_key(conversation_id), self.user_key(team, user), self.active_key,
-                self.cursor_key, self.dirty_key]
+                self.cursor_key, self.dirty_key,
+                self.keys.idem(idempotency_key) if idempotency_key else ""]
         resumed = await guarded(lambda: self._open(
             keys=keys, args=[conversation_id, team, channel, thread_ts or "", user, request_id,
                              kind, text or "", now_ms(), RETENTION_S, USER_CONVERSATIONS]))
-        return bool(resumed)
+        return int(resumed) == 1
 
     async def conversation(self, conversation_id: str) -> dict[str, str]:
         found: dict[str, str] = await self.redis.hgetall(self.conv_key(conversation_id))

@@ -361,6 +361,27 @@ async def test_a_rejected_answer_opens_the_question_again_saying_why(bot, redis,
     assert [e.action.value for e in await queued(redis, keys) if e.action] == ["global", "multi"]
 
 
+async def test_a_slack_retry_of_a_finished_request_leaves_its_card_as_it_is(
+        bot, redis, keys, events, slack) -> None:
+    """Slack resends an event it thinks was lost (a slow or failed acknowledgement), even after
+    archops answered it: the card neither shows it as asked again nor goes back to waiting."""
+    the_bot, url = bot
+    async with running(the_bot.egress):
+        env = await start_request(url, redis, keys, event_id="Ev777")
+        await emit(events, env, "done", "Designed a web app")
+        await until(lambda: "Designed a web app" in card_text(slack))
+        body = mention("Ev777", f"<@{BOT_USER_ID}> a web app")
+        status, _ = await post_signed(
+            url, body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+        assert status == 200
+        await asyncio.sleep(0.5)  # the egress would have shown a change by now
+    state = the_bot.egress.state
+    card_fields = await state.card(env.conversation_id)
+    assert card_fields.get("phase") == "done" and not card_fields.get("follow_up"), card_fields
+    assert ":repeat:" not in card_text(slack) and "Designed a web app" in card_text(slack)
+    assert len(await queued(redis, keys)) == 1
+
+
 async def test_a_finished_quiet_conversation_is_followed_again_from_where_it_was(
         bot, redis, keys, events, slack) -> None:
     the_bot, url = bot
