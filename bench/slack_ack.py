@@ -13,13 +13,14 @@ at a fixed rate for DURATION seconds. Targets, each a process of its own started
   the bot posts when it accepts a request);
 * ``up``: ``archops up`` (Redis, database, a worker, the web app and the Slack edge in one
   process), as a single machine runs archops.
-The Slack Web API is the tests' stand-in (tests/bot/slack_standin.py) in a process of its own
-at nice 19 (Slack's servers are not on the target's cores, and answering the target's writes
-must not delay this process's timing of the acknowledgements); the first reply of an event is the first ``chat.postMessage`` into its thread. Printed per run: events sent,
-acknowledged, errors, ack p50/p99 (ms), the ack p99 as a multiple of the floor's, replied,
-first-reply lag p50/p95 (s), and the target's CPU time per event (ms), which the machine's other
-load does not inflate as it does the latencies (the load average is printed too). Goals: ack p99 < 20 ms for ``archops bot`` at 200/s, first-reply lag
-p95 < 2 s at 50/s. ``--quick`` runs 3 s per rate.
+The Slack Web API is the tests' stand-in (tests/bot/slack_standin.py) in a process of its own at
+nice 19 (Slack's servers are not on the target's cores, and answering the target's writes must not
+delay this process's timing of the acknowledgements); the first reply of an event is the first
+``chat.postMessage`` into its thread. Printed per run: events sent, acknowledged, errors, ack
+p50/p99 (ms), the ack p99 as a multiple of the floor's, replied, first-reply lag p50/p95 (s), and
+the target's CPU time per event (ms), which the machine's other load does not inflate as it does
+the latencies (the load average is printed too). Goals: ack p99 < 20 ms for ``archops bot`` at
+200/s, first-reply lag p95 < 2 s at 50/s. ``--quick`` runs 3 s per rate.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ from bot.state import SlackState, loads, now_ms
 from bot.transitions import updates_for
 from bot.uploads import module_zip, zip_name
 from core.bus.keys import Keys
-from core.events import Event
+from core.events import Event, stream_id_key
 from core.logging import get_logger
 from core.redis_client import RETRYABLE
 
@@ -83,11 +83,6 @@ def retry_after(exc: SlackApiError) -> float:
         return max(0.0, float(value)) if value is not None else 1.0
     except (TypeError, ValueError):
         return 1.0
-
-
-def _stream_id(entry_id: str) -> tuple[int, int]:
-    milliseconds, _, sequence = entry_id.partition("-")
-    return int(milliseconds), int(sequence or 0)
 
 
 def _updates(event: Event, request: dict[str, str]) -> Callable[[dict[str, str]], dict[str, str]]:
@@ -178,7 +173,7 @@ class SlackEgress:
         """Whether the stream of changes no longer holds what came after ``cursor`` (it is
         capped): its first entry is newer than the cursor."""
         first = await self.redis.xrange(self.keys.changes, count=1)
-        return bool(first) and _stream_id(first[0][0]) > _stream_id(cursor)
+        return bool(first) and stream_id_key(first[0][0]) > stream_id_key(cursor)
 
     async def follow_once(self, block_ms: int | None = None) -> int:
         """Read and apply the next events of the followed conversations; return how many."""
@@ -188,15 +183,23 @@ class SlackEgress:
             await asyncio.sleep(min(wait / 1000, self.refresh_s))
             return 0
         due = await self._to_read(cursors, min(wait, int(self.refresh_s * 1000)))
-        replies: list[Any] = []
         try:
-            for start in range(0, len(due), STREAMS_PER_READ):
-                streams = {self.keys.events(cid): cursors[cid]
-                           for cid in due[start:start + STREAMS_PER_READ]}
-                replies += await self.redis.xread(streams, count=200) or []
+            applied = await self._read_and_apply(due, cursors)
         except BaseException:
-            self._changes_cursor = None  # what was due is not read: sweep next time
+            self._changes_cursor = None  # what was due is not all applied: sweep next time
             raise
+        if applied:
+            self._wake.set()
+        return applied
+
+    async def _read_and_apply(self, due: list[str], cursors: dict[str, str]) -> int:
+        """Read the ``due`` conversations' streams from their cursors, a few hundred per
+        XREAD, and apply what they hold; return how many events."""
+        replies: list[Any] = []
+        for start in range(0, len(due), STREAMS_PER_READ):
+            streams = {self.keys.events(cid): cursors[cid]
+                       for cid in due[start:start + STREAMS_PER_READ]}
+            replies += await self.redis.xread(streams, count=200) or []
         applied = 0
         records: dict[str, dict[str, str]] = {}
         for stream, entries in replies or []:
@@ -212,17 +215,11 @@ class SlackEgress:
                 batch.append((entry_id, None if event is None or request is None
                               else _updates(event, request)))
             if batch:
-                try:
-                    await self.state.apply(cid, batch)
-                except BaseException:
-                    self._changes_cursor = None  # the rest of what was read: sweep next time
-                    raise
-                self._cursors[cid] = batch[-1][0]
+                await self.state.apply(cid, batch)
+                cursors[cid] = batch[-1][0]
                 applied += len(batch)
             if len(entries) == 200:
                 self._read.discard(cid)  # more to come: read it again next time
-        if applied:
-            self._wake.set()
         return applied
 
     async def _record(self, records: dict[str, dict[str, str]], event: Event | None, cid: str

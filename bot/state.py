@@ -103,7 +103,8 @@ return 1
 
 
 # The ingress' record of a request, in one round trip (see SlackState.open_request).
-# KEYS team, thread ('' when none), conv, msg, card, user, active, cursor, dirty
+# KEYS team, thread ('' when none), conv, msg, card, user, active, cursor, dirty, the bus'
+#      idempotency key of the request ('' when none)
 # ARGV cid, team, channel, thread_ts, user, request_id, kind, text, now, retention, kept per user
 _OPEN = """
 if KEYS[10] ~= '' and redis.call('EXISTS', KEYS[10]) == 1 then

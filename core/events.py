@@ -20,6 +20,12 @@ EventType = Literal["status", "token", "question", "artifact", "error", "done"]
 TERMINAL_TYPES: frozenset[str] = frozenset({"done", "error", "question"})
 
 
+def stream_id_key(entry_id: str) -> tuple[int, int]:
+    """Order of Redis stream ids ("1700000000000-3"), as events carry them."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 class Choice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

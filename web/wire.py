@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import json
 
-from core.events import Event
+from core.events import Event, stream_id_key
+
+__all__ = ["KEEPALIVE", "RECONNECT", "format_event", "stream_id_key"]
 
 KEEPALIVE = b": keepalive\n\n"  # a comment line: proxies see traffic, EventSource ignores it
 RECONNECT = "reconnect"  # the last event of a stream the server ends on purpose (no id)
-
-
-def stream_id_key(entry_id: str) -> tuple[int, int]:
-    """Order of Redis stream ids ("1700000000000-3")."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 def format_event(event: Event) -> bytes:
