@@ -217,6 +217,7 @@ def test_the_policy_grants_every_call_made(moto_url: str, account: dict[str, Any
     assert all(not a.split(":")[1].startswith(("Create", "Delete", "Put", "Modify")) for a in granted)
 
 
+@pytest.mark.serial  # the gaps on the wire: run alone, after the parallel part
 def test_route53_keeps_to_its_account_wide_budget(moto_url: str, account: dict[str, Any]) -> None:
     """Route 53 allows 5 requests a second per account: one bucket for every thread of the scan."""
     import time
